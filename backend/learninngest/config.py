@@ -1,0 +1,161 @@
+"""Settings: one object, read from the environment and `.env`, built by a factory.
+
+Every setting has a default that works offline. A bad value stops start-up with a
+message that names the environment variable to fix.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_OPENROUTER_MODEL = "google/gemini-3-flash-preview"
+OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+OFFLINE_MODEL_NAME = "learninngest-offline-1"
+OFFLINE_MOUNT_PATH = "/offline"
+
+LLMProvider = Literal["auto", "offline", "openrouter", "openai-compatible"]
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    """Everything the backend can be told. Field name == environment variable (upper case)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # --- the backend's own HTTP server
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    public_url: str | None = None  # how others reach this backend; default http://host:port
+    cors_origins: list[str] = Field(default_factory=list)
+    cors_allow_credentials: bool = False
+    log_level: str = "INFO"
+
+    # --- Inngest
+    inngest_app_id: str = "learninngest"
+    inngest_dev: str = "1"  # "1"/"true": Dev Server (or the local engine); "0": Cloud
+    inngest_base_url: str = "http://127.0.0.1:8288"
+    inngest_signing_key: str | None = None
+    inngest_signing_key_fallback: str | None = None
+    inngest_event_key: str | None = None
+    inngest_serve_origin: str | None = None
+    worker_retries: int = Field(3, ge=0, le=20)
+    worker_concurrency: int = Field(4, ge=1, le=1000)
+
+    # --- LLM
+    llm_provider: LLMProvider = "auto"
+    openrouter_api_key: str | None = None
+    openrouter_model: str = DEFAULT_OPENROUTER_MODEL
+    openrouter_site_url: str | None = None
+    openrouter_app_name: str | None = "LearnInngest"
+    openrouter_base_url: str = OPENROUTER_BASE_URL
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str | None = None
+    llm_timeout_s: float = Field(60.0, gt=0)
+
+    # --- offline model (mounted on the backend at /offline unless offline_model_url is set)
+    offline_model_url: str | None = None
+    offline_latency_mean_ms: float = Field(0.0, ge=0)
+    offline_latency_spread_ms: float = Field(0.0, ge=0)
+    offline_seed: int = 0
+    offline_fault_rate_429: float = Field(0.0, ge=0, le=1)
+    offline_fault_rate_500: float = Field(0.0, ge=0, le=1)
+
+    # --- results
+    result_store_url: str = "sqlite:///.learninngest/results.db"
+    idempotency_ttl_s: int = Field(86_400, ge=1)
+    result_wait_max_s: float = Field(30.0, ge=0)
+
+    @field_validator("inngest_dev")
+    @classmethod
+    def _dev_flag(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @field_validator("result_store_url")
+    @classmethod
+    def _store_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "memory://", "redis://", "rediss://")):
+            raise ValueError("must start with sqlite://, memory:// or redis://")
+        return value
+
+    # --- derived values (no IO)
+    @property
+    def is_dev(self) -> bool:
+        return self.inngest_dev.lower() not in {"", "0", "false", "no", "off"}
+
+    @property
+    def own_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @cached_property
+    def resolved_provider(self) -> Literal["offline", "openrouter", "openai-compatible"]:
+        if self.llm_provider != "auto":
+            return self.llm_provider
+        if self.llm_base_url:
+            return "openai-compatible"
+        if self.openrouter_api_key:
+            return "openrouter"
+        return "offline"
+
+    @property
+    def offline_base_url(self) -> str:
+        """Base URL of the offline model's OpenAI-compatible API (ends with /v1)."""
+        if self.offline_model_url:
+            return self.offline_model_url.rstrip("/")
+        return f"{self.own_url}{OFFLINE_MOUNT_PATH}/v1"
+
+    def check(self) -> Settings:
+        """Cross-field checks that need several values; raise SettingsError naming the variable."""
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise SettingsError(
+                "CORS_ALLOW_CREDENTIALS=true cannot be used with CORS_ORIGINS containing '*': "
+                "list the allowed origins explicitly."
+            )
+        provider = self.resolved_provider
+        if provider == "openrouter" and not self.openrouter_api_key:
+            raise SettingsError(
+                "LLM_PROVIDER=openrouter needs OPENROUTER_API_KEY: set it, or use LLM_PROVIDER=offline."
+            )
+        if provider == "openai-compatible" and not self.llm_base_url:
+            raise SettingsError(
+                "LLM_PROVIDER=openai-compatible needs LLM_BASE_URL (e.g. http://127.0.0.1:11434/v1)."
+            )
+        if not self.is_dev and not self.inngest_signing_key:
+            raise SettingsError(
+                "INNGEST_DEV=0 (Cloud mode) needs INNGEST_SIGNING_KEY: set it, or set INNGEST_DEV=1."
+            )
+        return self
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from env and `.env`, plus explicit overrides; errors name the variable."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+    return settings.check()
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]).upper() if error["loc"] else "?"
+        lines.append(f"{name}: {error['msg']} (got {error.get('input')!r})")
+    return "Invalid settings: " + "; ".join(lines)

@@ -1,0 +1,29 @@
+"""The contract between the sender (api/) and the receiver (worker/).
+
+The event id is the request id, so Inngest de-duplicates a re-sent request.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CHAT_REQUESTED = "app/chat.requested"
+"""Event name that triggers `chat_worker`."""
+
+
+class ChatRequested(BaseModel):
+    """`data` of an `app/chat.requested` event."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    request_id: str
+    query: str
+    temperature: float = 0.7
+    max_tokens: int = 200
+    clean: bool = True
+    model: str | None = Field(default=None, description="Model override; None = from settings")
+
+
+def chat_event(payload: ChatRequested) -> dict[str, object]:
+    """The event to send for one chat request: `id` = request id (Inngest de-duplicates it)."""
+    return {"id": payload.request_id, "name": CHAT_REQUESTED, "data": payload.model_dump()}

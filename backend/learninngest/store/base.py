@@ -1,0 +1,72 @@
+"""The result store interface: what every backend (sqlite, memory, redis) must do."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+
+class Status(StrEnum):
+    pending = "pending"
+    done = "done"
+    error = "error"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ChatRecord(BaseModel):
+    """One chat request and, once final, its result."""
+
+    request_id: str
+    status: Status = Status.pending
+    query: str = ""
+    content: str | None = None
+    error: str | None = None
+    model: str | None = None
+    usage: dict[str, int] | None = None
+    attempts: int | None = None
+    event_ids: list[str] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utcnow)
+    completed_at: datetime | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status is not Status.pending
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached; the message names the URL."""
+
+
+class ResultStore(Protocol):
+    """Async result store. Implementations must be safe to share between threads/tasks."""
+
+    url: str
+
+    async def create(self, record: ChatRecord) -> None:
+        """Insert a new pending record (replacing nothing: request ids are unique)."""
+
+    async def get(self, request_id: str) -> ChatRecord | None: ...
+
+    async def set_event_ids(self, request_id: str, event_ids: list[str]) -> None: ...
+
+    async def finish(self, request_id: str, **fields: Any) -> ChatRecord | None:
+        """Move a record to a final status (`status` in fields) and set its result fields.
+
+        A record that is already final is left as it is and returned unchanged,
+        so a late duplicate (e.g. a failure handler after success) never overwrites it.
+        Returns None when the request id is unknown.
+        """
+
+    async def claim_idempotency_key(self, key: str, request_id: str, ttl_s: int) -> str:
+        """Bind `key` to `request_id` unless it is bound (and not expired); return the bound id."""
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable when the store cannot be used."""
+
+    async def close(self) -> None: ...

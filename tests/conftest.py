@@ -1,0 +1,31 @@
+"""Fixtures shared by every test folder.
+
+Each test gets a clean environment (no INNGEST_*/OPENROUTER_* leaking in from the
+developer's shell or .env) and its own SQLite file, so tests never share state.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_PREFIXES = ("INNGEST_", "OPENROUTER_", "LLM_", "OFFLINE_", "RESULT_STORE", "CORS_", "WORKER_")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.upper().startswith(_PREFIXES) or name.upper() in {"HOST", "PORT", "PUBLIC_URL"}:
+            monkeypatch.delenv(name, raising=False)
+    # Settings also read `.env` from the working directory: run each test from its own folder.
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+@pytest.fixture
+def sqlite_path(tmp_path: Path) -> Path:
+    """A SQLite file of this test's own: tests never see each other's rows."""
+    return tmp_path / "test.db"

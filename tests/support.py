@@ -1,0 +1,44 @@
+"""Test helpers shared by every test folder: wait for a fact with a deadline, never a fixed sleep."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], timeout: float = 10.0, interval: float = 0.02) -> T:
+    """Call `check` until it returns without raising (AssertionError etc.) and return its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(interval)
+
+
+async def async_wait_for(
+    check: Callable[[], Awaitable[T]], timeout: float = 10.0, interval: float = 0.02
+) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await check()
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(interval)
+
+
+_TIMING = re.compile(r"\d+(\.\d+)?\s?(ms|s)\b")
+
+
+def mask_timings(line: str) -> str:
+    """Replace durations like `12.3ms` or `0.5 s` so log lines can be compared exactly."""
+    return _TIMING.sub("<t>", line)
