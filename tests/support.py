@@ -24,7 +24,9 @@ def wait_for(check: Callable[[], T], timeout: float = 10.0, interval: float = 0.
 
 
 async def async_wait_for(
-    check: Callable[[], Awaitable[T]], timeout: float = 10.0, interval: float = 0.02
+    check: Callable[[], Awaitable[T]],
+    timeout: float = 10.0,  # noqa: ASYNC109 - same signature as wait_for
+    interval: float = 0.02,
 ) -> T:
     deadline = time.monotonic() + timeout
     while True:

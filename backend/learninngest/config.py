@@ -7,15 +7,24 @@ message that names the environment variable to fix.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_OPENROUTER_MODEL = "google/gemini-3-flash-preview"
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 OFFLINE_MODEL_NAME = "learninngest-offline-1"
 OFFLINE_MOUNT_PATH = "/offline"
+
+DEV_SERVER_URL = "http://127.0.0.1:8288"
+CLOUD_API_URL = "https://api.inngest.com"
+CLOUD_EVENT_URL = "https://inn.gs"
+
+DEV_SERVER_URL = "http://127.0.0.1:8288"
+CLOUD_API_URL = "https://api.inngest.com"
+CLOUD_EVENT_URL = "https://inn.gs"
 
 LLMProvider = Literal["auto", "offline", "openrouter", "openai-compatible"]
 
@@ -35,14 +44,15 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     public_url: str | None = None  # how others reach this backend; default http://host:port
-    cors_origins: list[str] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False
     log_level: str = "INFO"
 
     # --- Inngest
     inngest_app_id: str = "learninngest"
     inngest_dev: str = "1"  # "1"/"true": Dev Server (or the local engine); "0": Cloud
-    inngest_base_url: str = "http://127.0.0.1:8288"
+    inngest_base_url: str | None = None  # default: the Dev Server (127.0.0.1:8288) or Cloud
+    inngest_event_api_base_url: str | None = None  # default: inngest_base_url, or Cloud's
     inngest_signing_key: str | None = None
     inngest_signing_key_fallback: str | None = None
     inngest_event_key: str | None = None
@@ -70,10 +80,48 @@ class Settings(BaseSettings):
     offline_fault_rate_429: float = Field(0.0, ge=0, le=1)
     offline_fault_rate_500: float = Field(0.0, ge=0, le=1)
 
+    # --- the kit's stack (learninngest up, kit.up() in notebooks)
+    kit_inngest_server: str = "local"  # "local" engine, "cli" (a real inngest-cli binary), or a URL
+    inngest_cli: str | None = None  # path of the real `inngest` / `inngest-cli` binary
+    engine_time_scale: float = Field(1.0, gt=0, le=10)
+    engine_db: str | None = ".learninngest/engine.db"  # "" or "memory" for a throwaway engine
+
     # --- results
     result_store_url: str = "sqlite:///.learninngest/results.db"
     idempotency_ttl_s: int = Field(86_400, ge=1)
     result_wait_max_s: float = Field(30.0, ge=0)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        # CORS_ORIGINS="http://a.test,http://b.test" (a JSON list works too).
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator(
+        "public_url",
+        "inngest_base_url",
+        "inngest_event_api_base_url",
+        "inngest_serve_origin",
+        "openrouter_base_url",
+        "openrouter_site_url",
+        "llm_base_url",
+        "offline_model_url",
+    )
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL")
+        return value.strip()
 
     @field_validator("inngest_dev")
     @classmethod
@@ -99,6 +147,27 @@ class Settings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.inngest_dev.lower() not in {"", "0", "false", "no", "off"}
+
+    @property
+    def inngest_api_url(self) -> str:
+        """Where the Inngest server's API lives (sync, REST v1), as the SDK would resolve it."""
+        if self.inngest_base_url:
+            return _origin(self.inngest_base_url)
+        if self.is_dev:
+            dev = self.inngest_dev
+            if dev.lower() in {"1", "true", "yes", "on"}:
+                return DEV_SERVER_URL
+            return _origin(dev if "://" in dev else f"http://{dev}")
+        return CLOUD_API_URL
+
+    @property
+    def inngest_event_url(self) -> str:
+        """Where events are sent (`POST /e/{key}`)."""
+        if self.inngest_event_api_base_url:
+            return _origin(self.inngest_event_api_base_url)
+        if self.inngest_base_url or self.is_dev:
+            return self.inngest_api_url
+        return CLOUD_EVENT_URL
 
     @property
     def own_url(self) -> str:
@@ -142,6 +211,14 @@ class Settings(BaseSettings):
                 "INNGEST_DEV=0 (Cloud mode) needs INNGEST_SIGNING_KEY: set it, or set INNGEST_DEV=1."
             )
         return self
+
+
+def _origin(url: str) -> str:
+    # The SDK joins absolute paths onto the origin, so a path part would be dropped anyway.
+    parts = urlsplit(url.strip())
+    if not parts.scheme or not parts.netloc:
+        raise SettingsError(f"not a URL: {url!r}")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -85,9 +85,7 @@ class BackgroundServer:
             timeout_graceful_shutdown=3,
         )
         self._server = _ThreadServer(config)
-        self._thread = threading.Thread(
-            target=self._server.run, name=f"{self.name}:{self.port}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.run, name=f"{self.name}:{self.port}", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:

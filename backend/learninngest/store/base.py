@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class Status(StrEnum):
@@ -34,6 +34,16 @@ class ChatRecord(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
     completed_at: datetime | None = None
 
+    @field_validator("created_at", "completed_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # Every backend hands back aware UTC datetimes; a naive one is taken to be UTC already.
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
     @property
     def final(self) -> bool:
         return self.status is not Status.pending
@@ -54,6 +64,13 @@ class ResultStore(Protocol):
     async def get(self, request_id: str) -> ChatRecord | None: ...
 
     async def set_event_ids(self, request_id: str, event_ids: list[str]) -> None: ...
+
+    async def record_attempt(self, request_id: str, attempts: int) -> None:
+        """Set `attempts` on a record that is still pending (no-op once final or unknown).
+
+        The worker calls it at the start of each LLM attempt, so the failure handler
+        can keep the attempt count when retries run out.
+        """
 
     async def finish(self, request_id: str, **fields: Any) -> ChatRecord | None:
         """Move a record to a final status (`status` in fields) and set its result fields.

@@ -1,0 +1,63 @@
+"""Liveness (/healthz) and readiness (/readyz: store, Inngest server, LLM provider)."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from learninngest.api.deps import SettingsDep, StoreDep
+from learninngest.config import Settings
+from learninngest.store.base import ResultStore
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+async def _check_store(store: ResultStore) -> str:
+    try:
+        await store.ping()
+    except Exception as exc:
+        return f"not ready: {exc}"
+    return "ok"
+
+
+async def _check_inngest(settings: Settings) -> str:
+    if not settings.is_dev:
+        return "ok (Inngest Cloud: not probed)"
+    url = f"{settings.inngest_api_url}/health"
+    try:
+        async with httpx.AsyncClient(timeout=3) as http:
+            reply = await http.get(url)
+    except httpx.HTTPError as exc:
+        return f"not ready: cannot reach {url} ({type(exc).__name__}); start the Inngest server"
+    if reply.status_code >= 500:
+        return f"not ready: {url} answered {reply.status_code}"
+    return "ok"
+
+
+def _check_llm(settings: Settings) -> str:
+    provider = settings.resolved_provider
+    if provider == "openrouter" and not settings.openrouter_api_key:
+        return "not ready: OPENROUTER_API_KEY is not set"
+    return f"ok ({provider})"
+
+
+@router.get("/readyz")
+async def readyz(settings: SettingsDep, store: StoreDep) -> JSONResponse:
+    """Each part and whether it is ready; 503 names the part that is not."""
+    checks = {
+        "store": await _check_store(store),
+        "inngest": await _check_inngest(settings),
+        "llm": _check_llm(settings),
+    }
+    ready = all(value.startswith("ok") for value in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )

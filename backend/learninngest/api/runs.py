@@ -1,0 +1,54 @@
+"""GET /api/v1/chat/{id}/runs: ask the Inngest REST API for the runs of the request's event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import APIRouter
+
+from learninngest.api.deps import SettingsDep, StoreDep
+from learninngest.api.errors import InngestUnavailable
+from learninngest.api.results import load
+from learninngest.api.schemas import ChatRuns, Problem
+from learninngest.config import Settings
+
+router = APIRouter(prefix="/api/v1", tags=["chat"])
+
+
+def rest_headers(settings: Settings) -> dict[str, str]:
+    # Inngest Cloud (and a signed Dev Server) want the signing key as bearer on REST v1.
+    if settings.inngest_signing_key:
+        return {"Authorization": f"Bearer {settings.inngest_signing_key}"}
+    return {}
+
+
+async def fetch_runs(settings: Settings, event_id: str) -> list[dict[str, Any]]:
+    url = f"{settings.inngest_api_url}/v1/events/{event_id}/runs"
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            reply = await http.get(url, headers=rest_headers(settings))
+    except httpx.HTTPError as exc:
+        raise InngestUnavailable(
+            f"Could not reach the Inngest REST API at {url} ({type(exc).__name__}). "
+            "Check that the Inngest server is running and INNGEST_BASE_URL points at it."
+        ) from exc
+    if reply.status_code >= 400:
+        raise InngestUnavailable(
+            f"The Inngest REST API answered {reply.status_code} for {url}: {reply.text[:200]}"
+        )
+    return list(reply.json().get("data") or [])
+
+
+@router.get(
+    "/chat/{request_id}/runs",
+    response_model=ChatRuns,
+    responses={404: {"model": Problem}, 503: {"model": Problem}},
+)
+async def chat_runs(request_id: str, settings: SettingsDep, store: StoreDep) -> ChatRuns:
+    """The Inngest runs started by this request's event (empty until the run is scheduled)."""
+    record = await load(store, request_id)
+    runs: list[dict[str, Any]] = []
+    for event_id in record.event_ids:
+        runs.extend(await fetch_runs(settings, event_id))
+    return ChatRuns(request_id=request_id, event_ids=record.event_ids, runs=runs)

@@ -1,0 +1,79 @@
+"""create_app(settings): builds the backend from api/, worker/ and store/. The only wiring."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from learninngest import __version__
+from learninngest.api import chat, health, results, runs
+from learninngest.api.errors import install_error_handlers
+from learninngest.api.waiters import ResultWaiters
+from learninngest.config import OFFLINE_MOUNT_PATH, Settings, get_settings
+from learninngest.logs import setup_logging
+from learninngest.store import open_store
+from learninngest.worker.chat_worker import build_chat_worker
+from learninngest.worker.client import build_inngest_client
+from learninngest.worker.serve import mount_inngest
+
+log = logging.getLogger("learninngest.app")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A complete backend for `settings` (from env and `.env` when None). No global state."""
+    settings = settings or get_settings()
+    setup_logging(settings.log_level)
+    store = open_store(settings.result_store_url)
+    waiters = ResultWaiters()
+    client = build_inngest_client(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        log.info(
+            "backend ready: inngest=%s provider=%s store=%s",
+            settings.inngest_api_url,
+            settings.resolved_provider,
+            settings.result_store_url,
+        )
+        yield
+        await store.close()
+
+    app = FastAPI(
+        title="LearnInngest backend",
+        version=__version__,
+        description="Slow LLM calls in the background: POST a chat, then GET its result.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.inngest = client
+    app.state.waiters = waiters
+
+    if settings.cors_origins:
+        # Settings refuse "*" together with credentials (config.Settings.check).
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Idempotency-Key", "Authorization"],
+        )
+    install_error_handlers(app)
+    for module in (chat, results, runs, health):
+        app.include_router(module.router)
+
+    worker = build_chat_worker(client, settings, store, notify=waiters.notify)
+    mount_inngest(app, client, [worker], settings)
+
+    if settings.resolved_provider == "offline" and not settings.offline_model_url:
+        from learninngest.offline_model.app import OfflineModelConfig, create_offline_model_app
+
+        app.mount(
+            OFFLINE_MOUNT_PATH,
+            create_offline_model_app(OfflineModelConfig.from_settings(settings)),
+        )
+    return app

@@ -1,0 +1,116 @@
+"""`learninngest up | serve | engine`: usage errors end with a --help hint."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from learninngest import __version__
+
+CURL_EXAMPLE = """\
+  curl -s -X POST {backend}/api/v1/chat -H 'Content-Type: application/json' \\
+       -d '{{"query": "What is the capital of France?"}}'
+  curl -s '{backend}/api/v1/chat/result/<request_id>?wait=10'"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\nTry '{self.prog} --help' for help.\n")
+
+
+def _port_error(port: int, flag: str) -> int:
+    print(f"error: port {port} is already in use; pick another with {flag} PORT", file=sys.stderr)
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="learninngest", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    up = commands.add_parser("up", help="backend + offline model + local Inngest engine")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=8000, help="backend port (default 8000)")
+    up.add_argument("--engine-port", type=int, default=8288, help="engine port (default 8288)")
+
+    serve = commands.add_parser("serve", help="the backend only (needs an Inngest server)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    from learninngest.engine.main import add_engine_arguments
+
+    engine = commands.add_parser("engine", help="the local Inngest engine only (like inngest-cli dev)")
+    add_engine_arguments(engine)
+    return parser
+
+
+def _settings(**overrides: object):  # noqa: ANN202 - Settings, imported lazily
+    from learninngest.config import SettingsError, get_settings
+
+    try:
+        return get_settings(**overrides)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from learninngest.kit.servers import port_in_use
+    from learninngest.kit.stack import Stack, StackError
+    from learninngest.logs import setup_logging
+
+    for port, flag in ((args.port, "--port"), (args.engine_port, "--engine-port")):
+        if port_in_use(port, args.host):
+            return _port_error(port, flag)
+    settings = _settings(host=args.host, port=args.port)
+    setup_logging(settings.log_level)
+    stack = Stack(settings=settings, backend_port=args.port, engine_port=args.engine_port)
+    try:
+        stack.up()
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(repr(stack))
+    print("\nTry it:\n" + CURL_EXAMPLE.format(backend=stack.backend_url))
+    print("\nCtrl-C stops everything.", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+    finally:
+        stack.down()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from learninngest.app import create_app
+    from learninngest.kit.servers import port_in_use
+
+    if port_in_use(args.port, args.host):
+        return _port_error(args.port, "--port")
+    settings = _settings(host=args.host, port=args.port)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_engine(args: argparse.Namespace) -> int:
+    from learninngest.engine.main import run_engine
+
+    return run_engine(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"up": cmd_up, "serve": cmd_serve, "engine": cmd_engine}
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""EngineSettings: everything the local engine can be told (the CLI flags map onto it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_DB_PATH = ".learninngest/engine.db"
+
+
+@dataclass
+class EngineSettings:
+    host: str = "127.0.0.1"
+    port: int = 8288
+    # Apps to PUT at start-up and on "re-sync" (like `inngest-cli dev -u URL`).
+    app_urls: list[str] = field(default_factory=list)
+    # SQLite file; None keeps the state in memory (lost when the engine stops).
+    db_path: str | None = DEFAULT_DB_PATH
+    # With a signing key the engine behaves like Inngest Cloud: it signs calls, verifies
+    # signed replies and wants the SDK's bearer on /fn/register and the REST API.
+    signing_key: str | None = None
+    signing_key_fallback: str | None = None
+    # When set, POST /e/{key} only accepts this key.
+    event_key: str | None = None
+    # Real wait = intended delay x time_scale (backoff, sleeps, wait timeouts).
+    time_scale: float = 1.0
+    # Runs being called at the same time, over all functions.
+    max_concurrency: int = 64
+    # Real seconds one call to an app may take before it counts as a (retriable) failure.
+    call_timeout_s: float = 300.0
+
+    @property
+    def signed(self) -> bool:
+        return bool(self.signing_key)
+
+    @property
+    def server_kind(self) -> str:
+        return "cloud" if self.signed else "dev"

@@ -1,0 +1,185 @@
+"""Stack: the offline model, an Inngest server and the backend, started in-process.
+
+`Stack.up()` starts the backend (with the offline model mounted on it), then the
+Inngest server (the local engine by default), then syncs the app; it is
+idempotent, and `down()` frees the threads and ports. Its display lists the URLs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import html
+import logging
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from learninngest.app import create_app
+from learninngest.config import Settings, get_settings
+from learninngest.kit.servers import BackgroundServer, ServerStartError, free_port
+from learninngest.worker.serve import SERVE_PATH
+
+log = logging.getLogger("learninngest.kit")
+
+
+class StackError(RuntimeError):
+    """A part of the stack could not start; the message says which and what to do."""
+
+
+@dataclass
+class Stack:
+    """Everything a lesson needs, on 127.0.0.1. Ports 0 = free ports."""
+
+    settings: Settings = field(default_factory=get_settings)
+    backend_port: int = 0
+    engine_port: int = 0
+    backend: BackgroundServer | None = None
+    engine: BackgroundServer | None = None
+    _cli_process: subprocess.Popen[bytes] | None = None
+    _external_url: str | None = None
+
+    # --- lifecycle
+    def up(self) -> Stack:
+        if self.running:
+            return self
+        base = self.settings
+        backend_port = self.backend_port or free_port()
+        engine_port = self.engine_port or free_port()
+        inngest_url = self._inngest_url(engine_port)
+        settings = base.model_copy(
+            update={"port": backend_port, "inngest_base_url": inngest_url, "inngest_dev": "1"}
+        )
+        self.settings = settings
+        try:
+            self.backend = BackgroundServer(create_app(settings), name="backend", port=backend_port).start()
+            app_url = f"{self.backend.url}{SERVE_PATH}"
+            self._start_inngest(engine_port, app_url)
+            self.sync()
+        except (ServerStartError, StackError) as exc:
+            self.down()
+            raise StackError(str(exc)) from exc
+        atexit.register(self.down)
+        log.info("stack up: backend %s, inngest %s", self.backend_url, self.inngest_url)
+        return self
+
+    def down(self) -> None:
+        for server in (self.engine, self.backend):
+            if server is not None:
+                server.stop()
+        if self._cli_process is not None:
+            self._cli_process.terminate()
+            try:
+                self._cli_process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._cli_process.kill()
+        self.engine = self.backend = None
+        self._cli_process = None
+
+    @property
+    def running(self) -> bool:
+        return self.backend is not None and self.backend.running
+
+    # --- the Inngest server
+    def _inngest_url(self, engine_port: int) -> str:
+        kind = self.settings.kit_inngest_server
+        if kind.startswith(("http://", "https://")):
+            self._external_url = kind.rstrip("/")
+            return self._external_url
+        return f"http://127.0.0.1:{engine_port}"
+
+    def _start_inngest(self, port: int, app_url: str) -> None:
+        kind = self.settings.kit_inngest_server
+        if self._external_url:
+            return  # an Inngest server somebody else runs; we only sync to it
+        if kind == "cli":
+            self._start_cli(port, app_url)
+            return
+        if kind != "local":
+            raise StackError(f"KIT_INNGEST_SERVER={kind!r} is not one of: local, cli, or an http(s) URL.")
+        from learninngest.engine.app import create_engine_app
+        from learninngest.engine.settings import EngineSettings
+
+        db = self.settings.engine_db
+        if db and db != "memory":
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+        engine_settings = EngineSettings(
+            port=port,
+            app_urls=[app_url],
+            db_path=db if db and db != "memory" else None,
+            time_scale=self.settings.engine_time_scale,
+        )
+        self.engine = BackgroundServer(create_engine_app(engine_settings), name="engine", port=port)
+        self.engine.start()
+
+    def _start_cli(self, port: int, app_url: str) -> None:
+        binary = self.settings.inngest_cli or shutil.which("inngest-cli") or shutil.which("inngest")
+        if not binary:
+            raise StackError(
+                "KIT_INNGEST_SERVER=cli but no inngest-cli binary was found: set INNGEST_CLI "
+                "to its path, or use KIT_INNGEST_SERVER=local."
+            )
+        cmd = [binary, "dev", "-u", app_url, "--no-discovery", "--port", str(port)]
+        self._cli_process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise StackError(f"inngest-cli did not answer on port {port} within 30 s ({binary})")
+
+    def sync(self, timeout: float = 15.0) -> dict[str, object]:
+        """PUT the backend's /api/inngest: the SDK registers its functions with the server."""
+        assert self.backend is not None
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            try:
+                reply = httpx.put(f"{self.backend.url}{SERVE_PATH}", timeout=10)
+                body = reply.json()
+                # The SDK answers 200 even when the server refused: read the body (fact sheet §11).
+                if reply.status_code == 200 and isinstance(body, dict) and body.get("ok"):
+                    return body
+                last = str(body)
+            except (httpx.HTTPError, ValueError) as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            time.sleep(0.1)
+        raise StackError(f"could not sync the app with {self.inngest_url}: {last}")
+
+    # --- where things are
+    @property
+    def backend_url(self) -> str:
+        return self.backend.url if self.backend else ""
+
+    @property
+    def inngest_url(self) -> str:
+        return self.settings.inngest_api_url
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {
+            "backend": self.backend_url,
+            "swagger": f"{self.backend_url}/docs",
+            "offline model": self.settings.offline_base_url,
+            "inngest": self.inngest_url,
+            "dashboard": f"{self.inngest_url}/",
+        }
+
+    def __repr__(self) -> str:
+        state = "up" if self.running else "down"
+        lines = [f"Stack ({state})"] + [f"  {name:<14} {url}" for name, url in self.urls.items()]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        state = "up" if self.running else "down"
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td><td><a href='{html.escape(url)}' target='_blank'>"
+            f"{html.escape(url)}</a></td></tr>"
+            for name, url in self.urls.items()
+        )
+        return f"<b>Stack ({state})</b><table>{rows}</table>"

@@ -1,0 +1,38 @@
+"""Where results live: `open_store(url)` picks the backend from the URL's scheme.
+
+    sqlite:///relative/path.db   sqlite:////absolute/path.db   (the default; survives restarts)
+    memory://                                                  (in-process; for tests and demos)
+    redis://host:port/db   rediss://…                          (shared between worker processes)
+"""
+
+from __future__ import annotations
+
+from learninngest.store.base import ChatRecord, ResultStore, Status, StoreUnavailable
+
+__all__ = ["ChatRecord", "ResultStore", "Status", "StoreUnavailable", "open_store"]
+
+
+def open_store(url: str) -> ResultStore:
+    """The store for `url` (no IO yet: the first operation, or `ping()`, connects)."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "sqlite":
+        from learninngest.store.sqlite import SQLiteStore
+
+        return SQLiteStore(url)
+    if scheme == "memory":
+        from learninngest.store.memory import MemoryStore
+
+        return MemoryStore(url)
+    if scheme in {"redis", "rediss"}:
+        try:
+            from learninngest.store.redis import RedisStore
+        except ImportError as exc:  # redis is an optional extra
+            raise ValueError(
+                f"RESULT_STORE_URL={url!r} needs the redis package: "
+                "pip install 'learninngest[redis]'"
+            ) from exc
+        return RedisStore(url)
+    raise ValueError(
+        f"RESULT_STORE_URL: unknown scheme {scheme or '(none)'!r} in {url!r}; "
+        "use sqlite:///path.db, memory:// or redis://host:port/db"
+    )

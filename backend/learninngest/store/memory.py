@@ -1,0 +1,67 @@
+"""In-process result store (`memory://`): fast, shared by every thread of one process, gone on exit."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from learninngest.store.base import ChatRecord
+from learninngest.store.finishing import check_finish_fields, finished
+
+
+class MemoryStore:
+    """Records in a dict behind a lock.
+
+    No method awaits while holding the lock, so a plain threading.Lock is safe both for
+    tasks on one loop and for threads (e.g. a worker thread and the notebook kernel).
+    """
+
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._lock = threading.Lock()
+        self._records: dict[str, ChatRecord] = {}
+        self._keys: dict[str, tuple[str, float]] = {}  # key -> (request_id, expires at, monotonic)
+
+    async def create(self, record: ChatRecord) -> None:
+        with self._lock:
+            # Copies in and out: a caller mutating its object must not change the stored one.
+            self._records.setdefault(record.request_id, record.model_copy(deep=True))
+
+    async def get(self, request_id: str) -> ChatRecord | None:
+        with self._lock:
+            record = self._records.get(request_id)
+            return record.model_copy(deep=True) if record else None
+
+    async def set_event_ids(self, request_id: str, event_ids: list[str]) -> None:
+        with self._lock:
+            record = self._records.get(request_id)
+            if record is not None:
+                self._records[request_id] = record.model_copy(update={"event_ids": list(event_ids)})
+
+    async def finish(self, request_id: str, **fields: Any) -> ChatRecord | None:
+        check_finish_fields(fields)
+        with self._lock:
+            record = self._records.get(request_id)
+            if record is None:
+                return None
+            self._records[request_id] = finished(record, fields)
+            return self._records[request_id].model_copy(deep=True)
+
+    async def claim_idempotency_key(self, key: str, request_id: str, ttl_s: int) -> str:
+        now = time.monotonic()
+        with self._lock:
+            bound = self._keys.get(key)
+            if bound is not None and bound[1] > now:
+                return bound[0]
+            self._keys[key] = (request_id, now + ttl_s)
+            return request_id
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<MemoryStore {len(self._records)} records>"

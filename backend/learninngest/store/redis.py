@@ -1,0 +1,138 @@
+"""Redis result store (`redis://host:port/db`): shared by every worker process and host.
+
+Records are JSON strings under `<prefix>chat:<request_id>`; idempotency keys are plain
+strings under `<prefix>idem:<key>` that Redis itself expires (SET NX EX).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
+
+from learninngest.store.base import ChatRecord, StoreUnavailable
+from learninngest.store.finishing import check_finish_fields, finished, redact_url
+
+T = TypeVar("T")
+
+DEFAULT_PREFIX = "learninngest:"
+CONNECT_TIMEOUT_S = 3.0
+"""An unreachable Redis must fail a readiness check quickly, not hang the request."""
+
+
+class RedisStore:
+    def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX) -> None:
+        self.url = url
+        self.prefix = prefix
+        # redis.asyncio connections belong to the event loop that opened them; the backend
+        # (uvicorn's thread) and a notebook cell run different loops, so each gets a client.
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _client(self) -> aioredis.Redis:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = aioredis.Redis.from_url(
+                self.url,
+                decode_responses=True,
+                socket_connect_timeout=CONNECT_TIMEOUT_S,
+                socket_timeout=CONNECT_TIMEOUT_S * 2,
+            )
+            self._clients[loop] = client
+        return client
+
+    def _record_key(self, request_id: str) -> str:
+        return f"{self.prefix}chat:{request_id}"
+
+    def _idem_key(self, key: str) -> str:
+        return f"{self.prefix}idem:{key}"
+
+    @contextlib.contextmanager
+    def _reachable(self) -> Iterator[None]:
+        try:
+            yield
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise StoreUnavailable(
+                f"result store {redact_url(self.url)} is unreachable: {exc}"
+            ) from exc
+
+    async def _update(
+        self, request_id: str, change: Callable[[ChatRecord], ChatRecord]
+    ) -> ChatRecord | None:
+        """Read, change and write one record; WATCH makes a concurrent write restart us."""
+        key = self._record_key(request_id)
+        with self._reachable():
+            async with self._client().pipeline(transaction=True) as pipe:
+                while True:
+                    try:
+                        await pipe.watch(key)
+                        raw = await pipe.get(key)
+                        if raw is None:
+                            await pipe.unwatch()
+                            return None
+                        before = ChatRecord.model_validate_json(raw)
+                        after = change(before)
+                        if after is before:  # nothing to write (e.g. already final)
+                            await pipe.unwatch()
+                            return before
+                        pipe.multi()
+                        pipe.set(key, after.model_dump_json())
+                        await pipe.execute()
+                        return after
+                    except WatchError:
+                        continue  # someone wrote between our read and our write: read again
+
+    async def _call(self, operation: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
+        with self._reachable():
+            return await operation(self._client())
+
+    # --- the ResultStore interface
+    async def create(self, record: ChatRecord) -> None:
+        key = self._record_key(record.request_id)
+        await self._call(lambda r: r.set(key, record.model_dump_json(), nx=True))
+
+    async def get(self, request_id: str) -> ChatRecord | None:
+        raw = await self._call(lambda r: r.get(self._record_key(request_id)))
+        return ChatRecord.model_validate_json(raw) if raw is not None else None
+
+    async def set_event_ids(self, request_id: str, event_ids: list[str]) -> None:
+        ids = list(event_ids)
+        await self._update(request_id, lambda record: record.model_copy(update={"event_ids": ids}))
+
+    async def finish(self, request_id: str, **fields: Any) -> ChatRecord | None:
+        check_finish_fields(fields)
+        return await self._update(request_id, lambda record: finished(record, fields))
+
+    async def claim_idempotency_key(self, key: str, request_id: str, ttl_s: int) -> str:
+        name = self._idem_key(key)
+        while True:
+            if await self._call(lambda r: r.set(name, request_id, nx=True, ex=ttl_s)):
+                return request_id
+            bound = await self._call(lambda r: r.get(name))
+            if bound is not None:
+                return str(bound)
+            # The binding expired between SET and GET: try to take the key again.
+
+    async def ping(self) -> None:
+        await self._call(lambda r: r.ping())
+
+    async def close(self) -> None:
+        clients = list(self._clients.items())
+        self._clients.clear()
+        current = asyncio.get_running_loop()
+        for loop, client in clients:
+            # A client can only be closed on its own loop; others go with their (closed) loop.
+            if loop is current:
+                await client.aclose()
+
+    def __repr__(self) -> str:
+        return f"<RedisStore {redact_url(self.url)} prefix={self.prefix!r}>"

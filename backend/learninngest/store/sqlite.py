@@ -1,0 +1,220 @@
+"""The default result store: one SQLite file (`sqlite:///relative.db`, `sqlite:////abs.db`).
+
+It survives restarts and may be shared by several processes (the backend, a worker, a
+notebook). Every operation opens its own connection in a worker thread
+(asyncio.to_thread), so the event loop never waits on disk or on another writer's lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from learninngest.store.base import ChatRecord, Status, StoreUnavailable
+from learninngest.store.finishing import check_finish_fields, finished
+
+T = TypeVar("T")
+
+SCHEME = "sqlite:///"
+BUSY_TIMEOUT_MS = 10_000
+"""How long a writer waits for another process's write lock before giving up."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chat_records (
+    request_id   TEXT PRIMARY KEY,
+    status       TEXT NOT NULL,
+    query        TEXT NOT NULL,
+    content      TEXT,
+    error        TEXT,
+    model        TEXT,
+    usage        TEXT,            -- JSON object or NULL
+    attempts     INTEGER,
+    event_ids    TEXT NOT NULL,   -- JSON list
+    created_at   TEXT NOT NULL,   -- ISO 8601, UTC
+    completed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    key        TEXT PRIMARY KEY,
+    request_id TEXT NOT NULL,
+    expires_at REAL NOT NULL      -- unix time: wall clock, because other processes compare it
+);
+"""
+_COLUMNS = (
+    "request_id, status, query, content, error, model, usage, attempts, event_ids,"
+    " created_at, completed_at"
+)
+_ASSIGNMENTS = ", ".join(f"{column.strip()} = ?" for column in _COLUMNS.split(",")[1:])
+
+
+def path_from_url(url: str) -> Path:
+    """`sqlite:///a/b.db` -> ./a/b.db (relative), `sqlite:////a/b.db` -> /a/b.db."""
+    if not url.startswith(SCHEME):
+        raise ValueError(f"RESULT_STORE_URL: a SQLite URL looks like sqlite:///path.db, got {url!r}")
+    raw = url[len(SCHEME) :].split("?", 1)[0]
+    if not raw or raw == ":memory:":
+        raise ValueError(
+            f"RESULT_STORE_URL: {url!r} names no file; use sqlite:///path.db, or memory:// "
+            "for an in-process store"
+        )
+    # Resolved once, so a later chdir (tests, notebooks) does not move the database.
+    return Path(raw).expanduser().resolve()
+
+
+class SQLiteStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = path_from_url(url)
+        self._init_lock = threading.Lock()
+        self._initialised = False
+
+    # --- plumbing
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: we say BEGIN ourselves where a read-modify-write must be atomic.
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return conn
+
+    def _initialise(self) -> None:
+        with self._init_lock:
+            if self._initialised:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._connect()
+            try:
+                # WAL lets readers (GET result) go on while a worker writes.
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.executescript(_SCHEMA)
+            finally:
+                conn.close()
+            self._initialised = True
+
+    def _call(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            self._initialise()
+            conn = self._connect()
+            try:
+                return operation(conn)
+            finally:
+                conn.close()
+        except (sqlite3.OperationalError, OSError) as exc:
+            raise StoreUnavailable(f"result store {self.url} cannot be used: {exc}") from exc
+
+    async def _run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.to_thread(self._call, operation)
+
+    # --- the ResultStore interface
+    async def create(self, record: ChatRecord) -> None:
+        row = _to_row(record)
+        sql = f"INSERT OR IGNORE INTO chat_records ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})"
+        await self._run(lambda conn: conn.execute(sql, row))
+
+    async def get(self, request_id: str) -> ChatRecord | None:
+        return await self._run(lambda conn: _select(conn, request_id))
+
+    async def set_event_ids(self, request_id: str, event_ids: list[str]) -> None:
+        sql = "UPDATE chat_records SET event_ids = ? WHERE request_id = ?"
+        await self._run(lambda conn: conn.execute(sql, (json.dumps(list(event_ids)), request_id)))
+
+    async def finish(self, request_id: str, **fields: Any) -> ChatRecord | None:
+        check_finish_fields(fields)
+
+        def operation(conn: sqlite3.Connection) -> ChatRecord | None:
+            with _write_transaction(conn):
+                record = _select(conn, request_id)
+                if record is None or record.final:
+                    return record
+                done = finished(record, fields)
+                row = _to_row(done)
+                conn.execute(
+                    f"UPDATE chat_records SET {_ASSIGNMENTS} WHERE request_id = ?",
+                    (*row[1:], request_id),
+                )
+                return done
+
+        return await self._run(operation)
+
+    async def claim_idempotency_key(self, key: str, request_id: str, ttl_s: int) -> str:
+        def operation(conn: sqlite3.Connection) -> str:
+            now = time.time()
+            with _write_transaction(conn):
+                # Bind the key unless a live binding exists; an expired one is taken over.
+                conn.execute(
+                    "INSERT INTO idempotency_keys (key, request_id, expires_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT(key) DO UPDATE SET request_id = excluded.request_id,"
+                    " expires_at = excluded.expires_at WHERE idempotency_keys.expires_at <= ?",
+                    (key, request_id, now + ttl_s, now),
+                )
+                row = conn.execute(
+                    "SELECT request_id FROM idempotency_keys WHERE key = ?", (key,)
+                ).fetchone()
+                return str(row[0])
+
+        return await self._run(operation)
+
+    async def ping(self) -> None:
+        await self._run(lambda conn: conn.execute("SELECT 1 FROM chat_records LIMIT 1"))
+
+    async def close(self) -> None:
+        return None  # nothing stays open between operations
+
+    def __repr__(self) -> str:
+        return f"<SQLiteStore {self.path}>"
+
+
+@contextlib.contextmanager
+def _write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    # IMMEDIATE takes the write lock before the read, so two finishers (or claimers) cannot
+    # both see the old value: the second waits (busy_timeout), then sees the first one's write.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _to_row(record: ChatRecord) -> tuple[Any, ...]:
+    return (
+        record.request_id,
+        record.status.value,
+        record.query,
+        record.content,
+        record.error,
+        record.model,
+        json.dumps(record.usage) if record.usage is not None else None,
+        record.attempts,
+        json.dumps(record.event_ids),
+        record.created_at.isoformat(),
+        record.completed_at.isoformat() if record.completed_at else None,
+    )
+
+
+def _select(conn: sqlite3.Connection, request_id: str) -> ChatRecord | None:
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM chat_records WHERE request_id = ?", (request_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    (rid, status, query, content, error, model, usage, attempts, event_ids, created, completed) = row
+    return ChatRecord(
+        request_id=rid,
+        status=Status(status),
+        query=query,
+        content=content,
+        error=error,
+        model=model,
+        usage=json.loads(usage) if usage is not None else None,
+        attempts=attempts,
+        event_ids=json.loads(event_ids),
+        created_at=datetime.fromisoformat(created),
+        completed_at=datetime.fromisoformat(completed) if completed else None,
+    )

@@ -1,0 +1,122 @@
+"""chat_worker: step "generate" calls llm/, step "save" writes store/; on failure, store error.
+
+The only place that knows Inngest function semantics: which errors are retried,
+which are final, and what happens once retries are exhausted.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import inngest
+
+from learninngest.config import Settings
+from learninngest.events import CHAT_REQUESTED, ChatRequested
+from learninngest.llm.complete import LLMError, complete
+from learninngest.logs import request_context
+from learninngest.store.base import ResultStore, Status
+
+log = logging.getLogger("learninngest.worker")
+
+CHAT_WORKER_ID = "chat-worker"
+
+Notify = Callable[[str], None]
+
+
+def to_inngest_error(exc: LLMError) -> Exception:
+    """Translate a sorted LLM error into what tells Inngest to retry or stop."""
+    if not exc.retriable:
+        return inngest.NonRetriableError(exc.message)
+    if exc.retry_after_s is not None:
+        return inngest.RetryAfterError(
+            exc.message, retry_after=datetime.timedelta(seconds=max(exc.retry_after_s, 0.0))
+        )
+    return RuntimeError(exc.message)
+
+
+def failure_message(error: dict[str, Any]) -> str:
+    """The sentence stored for a failed request, from the failure event's `error` object."""
+    message = str(error.get("message") or error.get("error") or "the run failed")
+    return message
+
+
+def build_chat_worker(
+    client: inngest.Inngest,
+    settings: Settings,
+    store: ResultStore,
+    notify: Notify = lambda _request_id: None,
+) -> inngest.Function:
+    """Build `chat_worker` bound to this backend's settings and store (a factory, no globals)."""
+
+    async def on_failure(ctx: inngest.Context) -> None:
+        data = ctx.event.data or {}
+        original = data.get("event") or {}
+        request_id = str((original.get("data") or {}).get("request_id", "?"))
+        with request_context(request_id):
+            message = failure_message(data.get("error") or {})
+            record = await store.finish(request_id, status=Status.error, error=message)
+            log.error("run failed: %s (run %s)", message, data.get("run_id"))
+            if record is not None:
+                notify(request_id)
+
+    @client.create_function(
+        fn_id=CHAT_WORKER_ID,
+        name="chat_worker",
+        trigger=inngest.TriggerEvent(event=CHAT_REQUESTED),
+        retries=settings.worker_retries,
+        concurrency=[inngest.Concurrency(limit=settings.worker_concurrency)],
+        on_failure=on_failure,
+    )
+    async def chat_worker(ctx: inngest.Context) -> dict[str, Any]:
+        payload = ChatRequested.model_validate(ctx.event.data)
+        with request_context(payload.request_id):
+
+            async def generate() -> dict[str, Any]:
+                attempt = ctx.attempt + 1
+                await store.record_attempt(payload.request_id, attempt)
+                if attempt == 1:
+                    log.info("run started (run %s)", ctx.run_id)
+                else:
+                    log.warning("step generate retried: attempt %d (run %s)", attempt, ctx.run_id)
+                try:
+                    completion = await complete(
+                        settings,
+                        query=payload.query,
+                        temperature=payload.temperature,
+                        max_tokens=payload.max_tokens,
+                        clean=payload.clean,
+                        user=payload.request_id,
+                    )
+                except LLMError as exc:
+                    kind = "retriable" if exc.retriable else "not retriable"
+                    log.warning("LLM call failed on attempt %d (%s): %s", attempt, kind, exc)
+                    raise to_inngest_error(exc) from exc
+                return {
+                    "content": completion.text,
+                    "model": completion.model,
+                    "usage": completion.usage,
+                    "attempts": attempt,
+                }
+
+            result = await ctx.step.run("generate", generate)
+
+            async def save() -> str:
+                await store.finish(
+                    payload.request_id,
+                    status=Status.done,
+                    content=result["content"],
+                    model=result["model"],
+                    usage=result["usage"],
+                    attempts=result["attempts"],
+                )
+                log.info("done after %d attempt(s)", result["attempts"])
+                notify(payload.request_id)
+                return "saved"
+
+            await ctx.step.run("save", save)
+            return {"request_id": payload.request_id, "attempts": result["attempts"]}
+
+    return chat_worker

@@ -1,0 +1,161 @@
+"""One contract, every backend: each test here runs against sqlite, memory and redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from learninngest.store import ChatRecord, ResultStore, Status
+from tests.support import async_wait_for
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_create_then_get(store: ResultStore) -> None:
+    await store.create(ChatRecord(request_id="r1", query="hello"))
+
+    record = await store.get("r1")
+
+    assert record is not None
+    assert (record.request_id, record.status, record.query) == ("r1", Status.pending, "hello")
+    assert record.completed_at is None
+    assert record.created_at.tzinfo is not None
+    assert record.created_at.utcoffset() == timedelta(0)
+
+
+async def test_unknown_id_is_none(store: ResultStore) -> None:
+    assert await store.get("nope") is None
+    assert await store.finish("nope", status=Status.done, content="x") is None
+
+
+async def test_create_never_replaces(store: ResultStore) -> None:
+    await store.create(ChatRecord(request_id="r1", query="first"))
+    await store.create(ChatRecord(request_id="r1", query="second"))
+
+    record = await store.get("r1")
+    assert record is not None and record.query == "first"
+
+
+async def test_datetimes_come_back_in_utc(store: ResultStore) -> None:
+    paris = timezone(timedelta(hours=2))
+    created = datetime(2024, 5, 1, 12, 0, tzinfo=paris)
+    await store.create(ChatRecord(request_id="r1", created_at=created))
+
+    record = await store.get("r1")
+
+    assert record is not None
+    assert record.created_at == created
+    assert record.created_at.tzinfo == UTC
+
+
+async def test_finish_sets_fields_and_completed_at(store: ResultStore) -> None:
+    await store.create(ChatRecord(request_id="r1", query="q"))
+    before = datetime.now(UTC)
+
+    returned = await store.finish(
+        "r1",
+        status=Status.done,
+        content="Paris",
+        model="m1",
+        usage={"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+        attempts=2,
+    )
+    stored = await store.get("r1")
+
+    assert returned == stored
+    assert stored is not None
+    assert stored.status is Status.done
+    assert (stored.content, stored.model, stored.attempts) == ("Paris", "m1", 2)
+    assert stored.usage == {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+    assert stored.completed_at is not None and stored.completed_at >= before
+    assert stored.completed_at.tzinfo == UTC
+
+
+async def test_finish_does_not_overwrite_a_final_record(store: ResultStore) -> None:
+    await store.create(ChatRecord(request_id="r1"))
+    first = await store.finish("r1", status=Status.done, content="answer")
+
+    # A late failure handler after success must not turn "done" into "error".
+    late = await store.finish("r1", status=Status.error, error="boom")
+
+    assert late == first
+    stored = await store.get("r1")
+    assert stored is not None
+    assert (stored.status, stored.content, stored.error) == (Status.done, "answer", None)
+
+
+async def test_finish_refuses_a_non_final_status_or_unknown_field(store: ResultStore) -> None:
+    await store.create(ChatRecord(request_id="r1"))
+    with pytest.raises(ValueError, match="pending"):
+        await store.finish("r1", status=Status.pending)
+    with pytest.raises(ValueError, match="colour"):
+        await store.finish("r1", status=Status.done, colour="red")
+    with pytest.raises(ValueError, match="status"):
+        await store.finish("r1", content="x")
+
+
+async def test_set_event_ids(store: ResultStore) -> None:
+    await store.create(ChatRecord(request_id="r1"))
+
+    await store.set_event_ids("r1", ["ev1", "ev2"])
+    await store.set_event_ids("unknown", ["ev3"])  # no record: nothing happens
+
+    record = await store.get("r1")
+    assert record is not None and record.event_ids == ["ev1", "ev2"]
+    assert await store.get("unknown") is None
+
+
+async def test_event_ids_survive_finish(store: ResultStore) -> None:
+    await store.create(ChatRecord(request_id="r1"))
+    await store.set_event_ids("r1", ["ev1"])
+
+    await store.finish("r1", status=Status.error, error="gave up")
+
+    record = await store.get("r1")
+    assert record is not None
+    assert (record.status, record.error, record.event_ids) == (Status.error, "gave up", ["ev1"])
+
+
+async def test_idempotency_key_same_key_gives_first_id(store: ResultStore) -> None:
+    assert await store.claim_idempotency_key("k", "first", ttl_s=60) == "first"
+    assert await store.claim_idempotency_key("k", "second", ttl_s=60) == "first"
+    assert await store.claim_idempotency_key("other", "third", ttl_s=60) == "third"
+
+
+async def test_idempotency_key_expires(store: ResultStore) -> None:
+    assert await store.claim_idempotency_key("k", "first", ttl_s=1) == "first"
+
+    async def claimed_by_second() -> None:
+        assert await store.claim_idempotency_key("k", "second", ttl_s=60) == "second"
+
+    # Until the TTL is over the claim answers "first"; then the key is free again.
+    await async_wait_for(claimed_by_second, timeout=5, interval=0.1)
+    assert await store.claim_idempotency_key("k", "third", ttl_s=60) == "second"
+
+
+async def test_concurrent_finishes_have_exactly_one_winner(store: ResultStore) -> None:
+    await store.create(ChatRecord(request_id="r1"))
+    contents = [f"answer-{n}" for n in range(40)]
+
+    results = await asyncio.gather(*(store.finish("r1", status=Status.done, content=c) for c in contents))
+
+    assert len({r.content for r in results if r is not None}) == 1
+    winners = [c for c, r in zip(contents, results, strict=True) if r and r.content == c]
+    assert len(winners) == 1
+    stored = await store.get("r1")
+    assert stored is not None and stored.content == winners[0]
+
+
+async def test_concurrent_claims_have_exactly_one_winner(store: ResultStore) -> None:
+    ids = [f"req-{n}" for n in range(40)]
+
+    results = await asyncio.gather(*(store.claim_idempotency_key("k", i, ttl_s=60) for i in ids))
+
+    assert len(set(results)) == 1
+    assert results[0] in ids
+
+
+async def test_ping_on_a_working_store(store: ResultStore) -> None:
+    await store.ping()
