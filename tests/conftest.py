@@ -20,6 +20,9 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     for name in list(os.environ):
         if name.upper().startswith(_PREFIXES) or name.upper() in {"HOST", "PORT", "PUBLIC_URL"}:
             monkeypatch.delenv(name, raising=False)
+    # The offline model is "slow" by default (it teaches the pattern); tests want it instant.
+    monkeypatch.setenv("OFFLINE_LATENCY_MEAN_MS", "0")
+    monkeypatch.setenv("OFFLINE_LATENCY_SPREAD_MS", "0")
     # Settings also read `.env` from the working directory: run each test from its own folder.
     monkeypatch.chdir(tmp_path)
     yield

@@ -74,8 +74,8 @@ class Settings(BaseSettings):
 
     # --- offline model (mounted on the backend at /offline unless offline_model_url is set)
     offline_model_url: str | None = None
-    offline_latency_mean_ms: float = Field(0.0, ge=0)
-    offline_latency_spread_ms: float = Field(0.0, ge=0)
+    offline_latency_mean_ms: float = Field(800.0, ge=0)  # a "slow" LLM, so the pattern shows
+    offline_latency_spread_ms: float = Field(300.0, ge=0)
     offline_seed: int = 0
     offline_fault_rate_429: float = Field(0.0, ge=0, le=1)
     offline_fault_rate_500: float = Field(0.0, ge=0, le=1)

@@ -7,6 +7,7 @@ suite checks WATCH/MULTI and SET NX EX as Redis really does them.
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -15,7 +16,6 @@ from pathlib import Path
 import pytest
 import redis
 
-from learninngest.kit.servers import free_port
 from learninngest.store import ResultStore, open_store
 
 BACKENDS = ["sqlite", "memory", "redis"]
@@ -52,6 +52,13 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+def free_port() -> int:
+    """A port nobody listens on (as kit.servers.free_port; the store must not need the kit)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _wait_for_ping(port: int, process: subprocess.Popen[bytes], log_path: Path) -> None:

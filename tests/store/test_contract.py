@@ -107,6 +107,18 @@ async def test_set_event_ids(store: ResultStore) -> None:
     assert await store.get("unknown") is None
 
 
+async def test_record_attempt_only_while_pending(store: ResultStore) -> None:
+    await store.create(ChatRecord(request_id="r1"))
+    await store.record_attempt("r1", 2)
+    assert (await store.get("r1")).attempts == 2  # type: ignore[union-attr]
+    await store.finish("r1", status=Status.error, error="gave up")
+    await store.record_attempt("r1", 5)  # a late attempt never changes a final record
+    record = await store.get("r1")
+    assert record is not None and (record.attempts, record.status) == (2, Status.error)
+    await store.record_attempt("unknown", 1)  # no record: nothing happens
+    assert await store.get("unknown") is None
+
+
 async def test_event_ids_survive_finish(store: ResultStore) -> None:
     await store.create(ChatRecord(request_id="r1"))
     await store.set_event_ids("r1", ["ev1"])

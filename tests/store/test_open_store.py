@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from learninngest.kit.servers import free_port
 from learninngest.store import ChatRecord, Status, StoreUnavailable, open_store
 from learninngest.store.memory import MemoryStore
 from learninngest.store.redis import RedisStore
 from learninngest.store.sqlite import SQLiteStore
+from tests.store.conftest import free_port
 
 pytestmark = pytest.mark.anyio
 

@@ -64,7 +64,7 @@ async def enqueue_chat(
             )
             await store.finish(request_id, status=Status.error, error=message)
             log.error("enqueue failed: %s", message)
-            raise InngestUnavailable(message) from exc
+            raise InngestUnavailable(message, request_id=request_id) from exc
         await store.set_event_ids(request_id, event_ids)
         log.info("request enqueued: event %s", ",".join(event_ids))
     return _accepted(response, request_id, event_ids)

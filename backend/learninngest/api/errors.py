@@ -16,9 +16,10 @@ class ApiError(Exception):
 
     status_code = 500
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, **extra: str) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extra = extra  # e.g. request_id, so the client can still read the recorded error
 
 
 class NotFound(ApiError):
@@ -49,7 +50,7 @@ def _validation_detail(exc: RequestValidationError) -> list[dict[str, object]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return JSONResponse({"detail": exc.detail, **exc.extra}, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -57,3 +57,4 @@ class Problem(BaseModel):
     """Every error answer: what went wrong, and what to do about it."""
 
     detail: str | list[dict[str, Any]]
+    request_id: str | None = None

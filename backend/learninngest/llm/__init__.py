@@ -1,0 +1,1 @@
+"""(6) The LLM: the only place that knows LangChain. See complete.complete()."""

@@ -22,9 +22,11 @@ from learninngest.offline_model.tokens import count_prompt_tokens, count_tokens,
 _PLAIN_TEXT = re.compile(r"plain[\s-]*text", re.IGNORECASE)
 _INSTRUCTION_ROLES = {"system", "developer"}
 # Temperature 0 (or none) always picks the first, canonical phrasing.
-_INTROS = ("", "Short answer: ", "Here is what I know: ", "From the built-in facts: ")
+_FACT_INTROS = ("", "Short answer: ", "Here is what I know: ", "From the built-in facts: ")
+_OTHER_INTROS = ("", "Good question. ", "Let me see. ", "Thanks for asking. ")
+# A word string reads better than a 45-line list here.
 _STOPWORDS = frozenset(
-    "a an and are as at be by can could do does did for from how i in is it me my of on or "
+    "a an and are as at be by can could do does did for from how i in is it me my of on or "  # noqa: SIM905
     "please should tell that the this to was what when where which who why will with would "
     "you your".split()
 )
@@ -50,9 +52,7 @@ class Answer:
 
 def wants_plain_text(messages: Sequence[Message]) -> bool:
     """True when a system (or developer) message asks for plain text."""
-    return any(
-        m.role in _INSTRUCTION_ROLES and _PLAIN_TEXT.search(m.content) for m in messages
-    )
+    return any(m.role in _INSTRUCTION_ROLES and _PLAIN_TEXT.search(m.content) for m in messages)
 
 
 def question_of(messages: Sequence[Message]) -> str:
@@ -85,7 +85,8 @@ def compose(question: str, *, plain: bool, seed: int = 0, temperature: float | N
             return "I did not receive a question. Send a user message with your question."
         return "## No question\n\nI did not receive a question. Send a **user** message."
     fact = find_fact(question)
-    intro = _INTROS[variant_of(seed, temperature, question, len(_INTROS))]
+    intros = _FACT_INTROS if fact is not None else _OTHER_INTROS
+    intro = intros[variant_of(seed, temperature, question, len(intros))]
     if fact is not None:
         return _fact_text(fact, question, intro, plain)
     return _fallback_text(question, intro, plain, seed)
@@ -118,7 +119,6 @@ def _fallback_text(question: str, intro: str, plain: bool, seed: int) -> str:
     summary = json.dumps(
         {"question": question, "known_fact": False, "keywords": words_used, "reply": reply_id},
         ensure_ascii=False,
-        indent=2,
     )
     return (
         "## Offline answer\n\n"

@@ -1,6 +1,6 @@
 """Error responses in OpenAI's shape, so every client parses them like the real thing.
 
-    {"error": {"message": "...", "type": "...", "param": null, "code": ...}}
+{"error": {"message": "...", "type": "...", "param": null, "code": ...}}
 """
 
 from __future__ import annotations

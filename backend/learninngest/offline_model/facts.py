@@ -32,9 +32,7 @@ def _fact(topic: str, groups: str, answer: str, highlight: str) -> Fact:
 
 FACTS: tuple[Fact, ...] = (
     _fact("Capital of France", "capital | france french", "The capital of France is Paris.", "Paris"),
-    _fact(
-        "Capital of Germany", "capital | germany german", "The capital of Germany is Berlin.", "Berlin"
-    ),
+    _fact("Capital of Germany", "capital | germany german", "The capital of Germany is Berlin.", "Berlin"),
     _fact("Capital of Japan", "capital | japan japanese", "The capital of Japan is Tokyo.", "Tokyo"),
     _fact("Capital of Italy", "capital | italy italian", "The capital of Italy is Rome.", "Rome"),
     _fact("Capital of Spain", "capital | spain spanish", "The capital of Spain is Madrid.", "Madrid"),
@@ -108,8 +106,7 @@ FACTS: tuple[Fact, ...] = (
     _fact(
         "Photosynthesis",
         "photosynthesis",
-        "Photosynthesis is how plants turn light, water and carbon dioxide into sugar "
-        "and oxygen.",
+        "Photosynthesis is how plants turn light, water and carbon dioxide into sugar and oxygen.",
         "light, water and carbon dioxide",
     ),
     _fact(

@@ -1,8 +1,8 @@
 """Where results live: `open_store(url)` picks the backend from the URL's scheme.
 
-    sqlite:///relative/path.db   sqlite:////absolute/path.db   (the default; survives restarts)
-    memory://                                                  (in-process; for tests and demos)
-    redis://host:port/db   rediss://…                          (shared between worker processes)
+sqlite:///relative/path.db   sqlite:////absolute/path.db   (the default; survives restarts)
+memory://                                                  (in-process; for tests and demos)
+redis://host:port/db   rediss://…                          (shared between worker processes)
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ def open_store(url: str) -> ResultStore:
             from learninngest.store.redis import RedisStore
         except ImportError as exc:  # redis is an optional extra
             raise ValueError(
-                f"RESULT_STORE_URL={url!r} needs the redis package: "
-                "pip install 'learninngest[redis]'"
+                f"RESULT_STORE_URL={url!r} needs the redis package: pip install 'learninngest[redis]'"
             ) from exc
         return RedisStore(url)
     raise ValueError(

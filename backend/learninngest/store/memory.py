@@ -39,6 +39,12 @@ class MemoryStore:
             if record is not None:
                 self._records[request_id] = record.model_copy(update={"event_ids": list(event_ids)})
 
+    async def record_attempt(self, request_id: str, attempts: int) -> None:
+        with self._lock:
+            record = self._records.get(request_id)
+            if record is not None and not record.final:
+                self._records[request_id] = record.model_copy(update={"attempts": attempts})
+
     async def finish(self, request_id: str, **fields: Any) -> ChatRecord | None:
         check_finish_fields(fields)
         with self._lock:

@@ -61,13 +61,9 @@ class RedisStore:
         try:
             yield
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            raise StoreUnavailable(
-                f"result store {redact_url(self.url)} is unreachable: {exc}"
-            ) from exc
+            raise StoreUnavailable(f"result store {redact_url(self.url)} is unreachable: {exc}") from exc
 
-    async def _update(
-        self, request_id: str, change: Callable[[ChatRecord], ChatRecord]
-    ) -> ChatRecord | None:
+    async def _update(self, request_id: str, change: Callable[[ChatRecord], ChatRecord]) -> ChatRecord | None:
         """Read, change and write one record; WATCH makes a concurrent write restart us."""
         key = self._record_key(request_id)
         with self._reachable():
@@ -107,6 +103,12 @@ class RedisStore:
     async def set_event_ids(self, request_id: str, event_ids: list[str]) -> None:
         ids = list(event_ids)
         await self._update(request_id, lambda record: record.model_copy(update={"event_ids": ids}))
+
+    async def record_attempt(self, request_id: str, attempts: int) -> None:
+        await self._update(
+            request_id,
+            lambda record: record if record.final else record.model_copy(update={"attempts": attempts}),
+        )
 
     async def finish(self, request_id: str, **fields: Any) -> ChatRecord | None:
         check_finish_fields(fields)

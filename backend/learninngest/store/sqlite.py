@@ -48,8 +48,7 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 );
 """
 _COLUMNS = (
-    "request_id, status, query, content, error, model, usage, attempts, event_ids,"
-    " created_at, completed_at"
+    "request_id, status, query, content, error, model, usage, attempts, event_ids, created_at, completed_at"
 )
 _ASSIGNMENTS = ", ".join(f"{column.strip()} = ?" for column in _COLUMNS.split(",")[1:])
 
@@ -123,6 +122,10 @@ class SQLiteStore:
         sql = "UPDATE chat_records SET event_ids = ? WHERE request_id = ?"
         await self._run(lambda conn: conn.execute(sql, (json.dumps(list(event_ids)), request_id)))
 
+    async def record_attempt(self, request_id: str, attempts: int) -> None:
+        sql = "UPDATE chat_records SET attempts = ? WHERE request_id = ? AND status = 'pending'"
+        await self._run(lambda conn: conn.execute(sql, (attempts, request_id)))
+
     async def finish(self, request_id: str, **fields: Any) -> ChatRecord | None:
         check_finish_fields(fields)
 
@@ -152,9 +155,7 @@ class SQLiteStore:
                     " expires_at = excluded.expires_at WHERE idempotency_keys.expires_at <= ?",
                     (key, request_id, now + ttl_s, now),
                 )
-                row = conn.execute(
-                    "SELECT request_id FROM idempotency_keys WHERE key = ?", (key,)
-                ).fetchone()
+                row = conn.execute("SELECT request_id FROM idempotency_keys WHERE key = ?", (key,)).fetchone()
                 return str(row[0])
 
         return await self._run(operation)
@@ -199,9 +200,7 @@ def _to_row(record: ChatRecord) -> tuple[Any, ...]:
 
 
 def _select(conn: sqlite3.Connection, request_id: str) -> ChatRecord | None:
-    row = conn.execute(
-        f"SELECT {_COLUMNS} FROM chat_records WHERE request_id = ?", (request_id,)
-    ).fetchone()
+    row = conn.execute(f"SELECT {_COLUMNS} FROM chat_records WHERE request_id = ?", (request_id,)).fetchone()
     if row is None:
         return None
     (rid, status, query, content, error, model, usage, attempts, event_ids, created, completed) = row

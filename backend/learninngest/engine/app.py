@@ -1,0 +1,100 @@
+"""create_engine_app(settings): wire state, registry, executor, intake and the HTTP routes.
+
+The lifespan opens the state, starts the run loop and syncs `settings.app_urls` in the
+background (the engine must already be listening when the app calls /fn/register back).
+Nothing is global, so two engines can live in one process (tests, notebooks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from learninngest.engine import dashboard, rest_api
+from learninngest.engine.apps import Registry
+from learninngest.engine.clock import Clock
+from learninngest.engine.executor import Executor
+from learninngest.engine.ids import UlidFactory
+from learninngest.engine.intake import Intake
+from learninngest.engine.settings import EngineSettings
+from learninngest.engine.state import State
+
+log = logging.getLogger("learninngest.engine")
+STARTUP_SYNC_ATTEMPTS = 20  # x 0.25 s: apps started at the same time get ~5 s to come up
+
+
+class Engine:
+    """The parts of one engine (`app.state.engine`); the state opens when the app starts."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+        self.clock = Clock(settings.time_scale)
+        self.ids = UlidFactory()
+        self.state = State(settings.db_path)
+        self.registry = Registry(settings, self.state, self.clock)
+        self.executor = Executor(settings, self.state, self.clock, self.registry, self.ids)
+        self.intake = Intake(settings, self.state, self.clock, self.registry, self.executor, self.ids)
+        self.executor.outcomes.emit = self.intake.ingest_internal
+
+    async def start(self) -> None:
+        self.state.open()
+        self.registry.load()
+        await self.executor.start()
+
+    async def stop(self) -> None:
+        """Stop calling apps; every run stays in the state where it was."""
+        await self.executor.stop()
+        self.state.close()
+
+
+def create_engine_app(settings: EngineSettings) -> FastAPI:
+    engine = Engine(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await engine.start()
+        log.info(
+            "engine started (%s mode, state: %s, time scale %g)",
+            settings.server_kind,
+            settings.db_path or "memory",
+            settings.time_scale,
+        )
+        sync = None
+        if settings.app_urls:
+            sync = asyncio.create_task(engine.registry.sync_all(attempts=STARTUP_SYNC_ATTEMPTS))
+        try:
+            yield
+        finally:
+            if sync is not None:
+                sync.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await sync
+            await engine.stop()
+            log.info("engine stopped")
+
+    app = FastAPI(
+        title="LearnInngest engine", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
+    app.state.engine = engine
+
+    @app.middleware("http")
+    async def server_kind_header(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        if not settings.signing_key:
+            # Dev mode, like the real Dev Server: every response says so.
+            response.headers["X-Inngest-Server-Kind"] = "dev"
+        return response
+
+    app.include_router(engine.registry.router())
+    app.include_router(engine.intake.router())
+    app.include_router(
+        rest_api.build_router(settings, engine.state, engine.clock, engine.registry, engine.executor)
+    )
+    app.include_router(dashboard.build_router(engine))
+    return app

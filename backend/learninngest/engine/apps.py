@@ -1,0 +1,177 @@
+"""App sync: PUT an app's /api/inngest, accept its POST /fn/register, keep its functions.
+
+The register reply mirrors the real server: `{"ok": true, "modified": …, "app_id", "sync_id"}`,
+or a 4xx `{"error": "…"}` that names what was refused (the SDK hands that body back as the
+answer to the PUT, so the engine's own sync reads it there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import uuid
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from learninngest.engine import signing
+from learninngest.engine.clock import Clock
+from learninngest.engine.functions import ConfigRefused, FunctionDef, parse_function
+from learninngest.engine.settings import EngineSettings
+from learninngest.engine.state import State
+
+log = logging.getLogger("learninngest.engine")
+_APP_NS = uuid.UUID("0c4f4a0e-55b7-4b64-9a0e-8d6b1f7f3c21")
+_VOLATILE = {"deploy_type", "deployType", "deployId"}
+
+
+class Registry:
+    """The functions of every synced app, in memory, backed by the state."""
+
+    def __init__(self, settings: EngineSettings, state: State, clock: Clock) -> None:
+        self.settings = settings
+        self.state = state
+        self.clock = clock
+        self._functions: dict[str, FunctionDef] = {}
+        # Last result of syncing each URL (start-up, REST, dashboard): shown by /v1/apps.
+        self.sync_results: dict[str, dict[str, Any]] = {}
+
+    def load(self) -> None:
+        """Read the functions synced before (the state must be open)."""
+        self._functions.clear()
+        for row in self.state.list_functions():
+            try:
+                self._functions[row["slug"]] = parse_function(row["app_id"], row["config"], row["version"])
+            except ConfigRefused as exc:  # stored by an older engine that accepted more
+                log.error("stored function %s is not usable any more: %s", row["slug"], exc)
+
+    def get(self, slug: str) -> FunctionDef | None:
+        return self._functions.get(slug)
+
+    def all(self) -> list[FunctionDef]:
+        return list(self._functions.values())
+
+    # --- POST /fn/register
+    def register(self, body: Any, expected_kind: str | None) -> tuple[int, dict[str, Any]]:
+        kind = self.settings.server_kind
+        if expected_kind and expected_kind != kind:
+            hint = "start the engine with --signing-key" if expected_kind == "cloud" else "use a dev-mode app"
+            return 400, {
+                "error": f"server kind mismatch: the app expects a {expected_kind} server but this engine "
+                f"runs as {kind} ({hint})"
+            }
+        if not isinstance(body, dict):
+            return 400, {"error": "register body must be a JSON object"}
+        app_id = body.get("appname") or body.get("appName")
+        url = body.get("url")
+        if not isinstance(app_id, str) or not app_id:
+            return 400, {"error": "register body needs `appname` (or `appName`)"}
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            return 400, {"error": "register body needs the app's `url`"}
+        raw_functions = body.get("functions") or []
+        if not isinstance(raw_functions, list):
+            return 400, {"error": "`functions` must be a list"}
+        checksum = hashlib.sha256(
+            json.dumps({k: v for k, v in body.items() if k not in _VOLATILE}, sort_keys=True).encode()
+        ).hexdigest()
+        app_uuid = str(uuid.uuid5(_APP_NS, app_id))
+        reply = {"ok": True, "app_id": app_uuid, "sync_id": str(uuid.uuid4())}
+        previous = self.state.get_app(app_id)
+        if previous and previous["checksum"] == checksum:
+            return 200, reply | {"modified": False}
+        old = {fn.slug: fn for fn in self._functions.values() if fn.app_id == app_id}
+        try:
+            functions = [parse_function(app_id, raw) for raw in raw_functions]
+        except ConfigRefused as exc:
+            log.error("sync of app %s refused: %s", app_id, exc)
+            return 400, {"error": f"sync refused: {exc}"}
+        slugs = [fn.slug for fn in functions]
+        if len(set(slugs)) != len(slugs):
+            return 400, {"error": "sync refused: duplicate function ids"}
+        for fn in functions:
+            before = old.get(fn.slug)
+            if before is not None:
+                fn.version = before.version + (before.config != fn.config)
+        self.state.save_app(
+            {
+                "app_id": app_id,
+                "uuid": app_uuid,
+                "url": url,
+                "sdk": body.get("sdk"),
+                "framework": body.get("framework"),
+                "checksum": checksum,
+                "synced": self.clock.now(),
+            },
+            [
+                {"slug": f.slug, "uuid": f.uuid, "name": f.name, "config": f.config, "version": f.version}
+                for f in functions
+            ],
+        )
+        for slug in old:
+            self._functions.pop(slug, None)
+        self._functions.update({fn.slug: fn for fn in functions})
+        log.info("app synced app=%s functions=%d url=%s", app_id, len(functions), url)
+        return 200, reply | {"modified": True}
+
+    def router(self) -> APIRouter:
+        router = APIRouter()
+
+        @router.post("/fn/register")
+        async def fn_register(request: Request) -> JSONResponse:
+            if self.settings.signing_key and not signing.check_bearer(
+                request.headers.get("authorization"), self.keys()
+            ):
+                return JSONResponse({"error": "unauthorized: missing or wrong signing key bearer"}, 401)
+            try:
+                body = json.loads(await request.body())
+            except ValueError:
+                return JSONResponse({"error": "register body is not valid JSON"}, 400)
+            status, reply = self.register(body, request.headers.get("x-inngest-expected-server-kind"))
+            return JSONResponse(reply, status)
+
+        return router
+
+    def keys(self) -> list[str]:
+        return [k for k in (self.settings.signing_key, self.settings.signing_key_fallback) if k]
+
+    # --- the engine syncing an app (PUT its endpoint)
+    async def sync_url(self, url: str, attempts: int = 1, pause_s: float = 0.25) -> dict[str, Any]:
+        """PUT `url`; the SDK registers itself and hands back the engine's reply."""
+        headers = {"x-inngest-server-kind": self.settings.server_kind}
+        if self.settings.signing_key:
+            headers["x-inngest-signature"] = signing.sign(b"", self.settings.signing_key)
+        result: dict[str, Any] = {"url": url, "ok": False}
+        async with httpx.AsyncClient(timeout=30.0) as client:
+            for attempt in range(attempts):
+                try:
+                    resp = await client.put(url, headers=headers)
+                except httpx.HTTPError as exc:
+                    result["error"] = f"could not reach {url}: {exc or type(exc).__name__}"
+                    if attempt + 1 < attempts:
+                        await asyncio.sleep(pause_s)
+                    continue
+                try:
+                    body = resp.json()
+                except ValueError:
+                    body = None
+                if resp.status_code == 200 and isinstance(body, dict) and body.get("ok"):
+                    result = {"url": url, "ok": True, "modified": body.get("modified", True)}
+                else:
+                    detail = body.get("error") or body.get("message") if isinstance(body, dict) else None
+                    result["error"] = f"sync failed (HTTP {resp.status_code}): {detail or resp.text[:300]}"
+                break
+        result["at"] = self.clock.now()
+        self.sync_results[url] = result
+        if result["ok"]:
+            log.info("synced %s", url)
+        else:
+            log.error("could not sync %s: %s", url, result["error"])
+        return result
+
+    async def sync_all(self, urls: list[str] | None = None, attempts: int = 1) -> list[dict[str, Any]]:
+        targets = urls if urls is not None else self.settings.app_urls
+        return [await self.sync_url(url, attempts=attempts) for url in targets]

@@ -1,0 +1,209 @@
+"""The run loop: call an app's /api/inngest step by step, apply outcomes, finish runs.
+
+One asyncio task per due run; it holds a global slot and its function's concurrency slot
+while it calls the app, and gives them back when the run sleeps, waits, backs off or ends.
+How a reply changes a run is in outcomes.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from learninngest.engine import protocol, signing
+from learninngest.engine.clock import Clock
+from learninngest.engine.functions import FunctionDef
+from learninngest.engine.ids import UlidFactory
+from learninngest.engine.outcomes import Outcomes
+from learninngest.engine.queue import RunQueue
+from learninngest.engine.settings import EngineSettings
+from learninngest.engine.state import Run, State
+
+if TYPE_CHECKING:
+    from learninngest.engine.apps import Registry
+
+log = logging.getLogger("learninngest.engine")
+
+
+class Executor:
+    def __init__(
+        self, settings: EngineSettings, state: State, clock: Clock, registry: Registry, ids: UlidFactory
+    ) -> None:
+        self.settings = settings
+        self.state = state
+        self.clock = clock
+        self.registry = registry
+        self.queue = RunQueue()
+        self.outcomes = Outcomes(state, clock, registry, self.queue, ids)
+        self._http: httpx.AsyncClient | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(1)
+        self._fn_slots: dict[str, tuple[int, asyncio.Semaphore]] = {}
+        self._stopping = False
+
+    # --- lifecycle
+    async def start(self) -> None:
+        # Fresh loop-bound objects: the same app may be started again in another event loop.
+        self.queue = self.outcomes.queue = RunQueue()
+        self._slots = asyncio.Semaphore(max(1, self.settings.max_concurrency))
+        self._fn_slots = {}
+        self._tasks = set()
+        self._stopping = False
+        limits = httpx.Limits(max_connections=self.settings.max_concurrency + 8, max_keepalive_connections=64)
+        timeout = httpx.Timeout(self.settings.call_timeout_s, connect=min(10.0, self.settings.call_timeout_s))
+        self._http = httpx.AsyncClient(timeout=timeout, limits=limits)
+        # Work that was due, retrying or sleeping when the engine stopped carries on.
+        for run_id, due in self.state.due_runs():
+            self.queue.schedule(run_id, due)
+        self._loop_task = asyncio.create_task(self._loop(), name="engine-run-loop")
+
+    async def stop(self) -> None:
+        """Stop calling apps; the state keeps every run where it was (re-called on start)."""
+        self._stopping = True
+        tasks = [t for t in (self._loop_task, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def idle(self, poll_s: float = 0.01) -> None:
+        """Drain mode for tests and benches: return when nothing is running or due now."""
+        while True:
+            nxt = self.queue.next_due()
+            if self.queue.active == 0 and (nxt is None or nxt > self.clock.now() + 0.5):
+                return
+            await asyncio.sleep(poll_s)
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            for run_id in self.queue.pop_due(self.clock.now()):
+                task = asyncio.create_task(self._activate(run_id), name=f"run-{run_id}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            nxt = self.queue.next_due()
+            await self.queue.wait(None if nxt is None else max(0.0, nxt - self.clock.now()))
+
+    # --- one activation of one run
+    def _fn_slot(self, fn: FunctionDef) -> asyncio.Semaphore | contextlib.nullcontext[None]:
+        if not fn.concurrency:
+            return contextlib.nullcontext()
+        held = self._fn_slots.get(fn.slug)
+        if held is None or held[0] != fn.concurrency:
+            held = (fn.concurrency, asyncio.Semaphore(fn.concurrency))
+            self._fn_slots[fn.slug] = held
+        return held[1]
+
+    async def _activate(self, run_id: str) -> None:
+        try:
+            run = self.state.get_run(run_id)
+            if run is None or run.finished:
+                return
+            fn = self.registry.get(run.function_slug)
+            if fn is None:
+                self.outcomes.fail_unsupported(
+                    run, f"function {run.function_slug} is not registered any more (re-sync its app?)"
+                )
+                return
+            async with self._slots, self._fn_slot(fn):
+                again = True
+                while again and not self._stopping:
+                    current = self.state.get_run(run_id)
+                    if current is None or current.finished:
+                        return
+                    again = await self._step(current, fn)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("engine error while running run_id=%s; it will be retried", run_id)
+            self.queue.schedule(run_id, self.clock.due_after(15.0))
+        finally:
+            self.queue.done(run_id)
+
+    async def _step(self, run: Run, fn: FunctionDef) -> bool:
+        """One call to the app; True when the run should be called again right away."""
+        if run.waiting is not None:
+            self.outcomes.wake(run)  # its deadline passed: sleep over, wait or invoke timed out
+        if run.status == "Scheduled":
+            run.status = "Running"
+            log.info("run started run_id=%s fn=%s event_id=%s", run.run_id, run.function_slug, run.event_id)
+        target = run.planned[0] if run.planned else "step"
+        body = protocol.encode(
+            protocol.build_call_body(
+                event=run.event,
+                events=run.events,
+                memo=run.memo,
+                run_id=run.run_id,
+                attempt=run.attempt,
+                max_attempts=fn.max_attempts,
+                stack=run.stack,
+            )
+        )
+        started = self.clock.now()
+        outcome = await self._call(protocol.call_url(fn.url, target), body)
+        latest = self.state.get_run(run.run_id)
+        if latest is None or latest.finished:
+            log.info("run_id=%s ended while its call was in flight; reply discarded", run.run_id)
+            return False
+        return self.outcomes.apply(run, fn, target, outcome, started)
+
+    async def _call(self, url: str, body: bytes) -> protocol.Outcome:
+        assert self._http is not None, "executor not started"
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "learninngest-engine",
+            "x-inngest-server-kind": self.settings.server_kind,
+        }
+        if self.settings.signing_key:
+            headers["x-inngest-signature"] = signing.sign(body, self.settings.signing_key)
+        try:
+            resp = await self._http.post(url, content=body, headers=headers)
+        except httpx.TimeoutException:
+            return protocol.CallFailed(
+                protocol.error_object(
+                    "CallTimeout", f"no answer from {url} within {self.settings.call_timeout_s:g}s"
+                )
+            )
+        except httpx.HTTPError as exc:
+            return protocol.CallFailed(
+                protocol.error_object(
+                    type(exc).__name__, f"could not reach {url}: {exc or 'connection error'}"
+                )
+            )
+        if self.settings.signing_key and resp.status_code in (200, 206, 500):
+            keys = [k for k in (self.settings.signing_key, self.settings.signing_key_fallback) if k]
+            if not signing.verify(resp.content, resp.headers.get("x-inngest-signature"), keys):
+                return protocol.CallFailed(
+                    protocol.error_object(
+                        "InvalidSignature",
+                        f"the reply from {url} is not signed with this engine's signing key",
+                    )
+                )
+        return protocol.parse_reply(resp.status_code, dict(resp.headers), resp.content)
+
+    # --- entry points for intake and the REST API
+    def create_run(
+        self,
+        fn: FunctionDef,
+        event: dict[str, Any],
+        event_id: str,
+        *,
+        parent: tuple[str, str] | None = None,
+        cron: str | None = None,
+    ) -> Run:
+        return self.outcomes.create_run(fn, event, event_id, parent=parent, cron=cron)
+
+    def cancel(self, run_id: str, reason: str) -> bool:
+        run = self.state.get_run(run_id)
+        if run is None or run.finished:
+            return False
+        self.outcomes.cancel(run, reason)
+        return True

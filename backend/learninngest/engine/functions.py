@@ -1,0 +1,179 @@
+"""Pure: read a registered function config, refuse what the engine cannot honour, match triggers.
+
+A refused function makes the whole sync fail with a sentence naming the function and
+the field, so nothing the user asked for is silently ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from croniter import croniter
+
+from learninngest.engine import retries
+from learninngest.engine.clock import parse_duration
+from learninngest.engine.expressions import ExpressionError, compile_expression, evaluate
+
+# Config keys the engine implements; any other key with a non-empty value is refused.
+SUPPORTED_KEYS = {"id", "name", "triggers", "steps", "concurrency", "cancel", "idempotency"}
+_UUID_NS = uuid.UUID("6f1c6a52-7f0e-4a57-9d1b-2a1f3c9e0b11")
+
+
+class ConfigRefused(ValueError):
+    """The function config asks for something this engine does not implement."""
+
+
+@dataclass
+class Trigger:
+    event: str | None = None
+    expression: str | None = None
+    cron: str | None = None
+
+    def matches(self, event: dict[str, Any]) -> bool:
+        if self.event is None or not name_matches(self.event, event.get("name", "")):
+            return False
+        return self.expression is None or evaluate(self.expression, {"event": event})
+
+
+@dataclass
+class Cancel:
+    event: str
+    if_exp: str | None = None
+    timeout_s: float | None = None
+
+
+@dataclass
+class FunctionDef:
+    slug: str
+    app_id: str
+    name: str
+    config: dict[str, Any]
+    version: int = 1
+    url: str = ""
+    max_attempts: int = retries.DEFAULT_RETRIES + 1
+    concurrency: int | None = None
+    triggers: list[Trigger] = field(default_factory=list)
+    cancels: list[Cancel] = field(default_factory=list)
+    idempotency: str | None = None
+
+    @property
+    def uuid(self) -> str:
+        """A stable UUID per function slug (the REST API's function_id)."""
+        return str(uuid.uuid5(_UUID_NS, self.slug))
+
+
+def name_matches(pattern: str, name: str) -> bool:
+    """Exact names, or wildcards like `app/*` (a `*` matches any run of characters)."""
+    if "*" not in pattern:
+        return pattern == name
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(regex, name) is not None
+
+
+def _expr(slug: str, where: str, text: Any) -> str:
+    if not isinstance(text, str):
+        raise ConfigRefused(f"function {slug}: {where} must be a string")
+    try:
+        compile_expression(text)
+    except ExpressionError as exc:
+        raise ConfigRefused(f"function {slug}: {where} {text!r} is not supported ({exc})") from None
+    return text
+
+
+def _triggers(slug: str, raw: Any) -> list[Trigger]:
+    if not isinstance(raw, list) or not raw:
+        raise ConfigRefused(f"function {slug}: needs at least one trigger")
+    out = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise ConfigRefused(f"function {slug}: a trigger must be an object")
+        if item.get("jitter"):
+            raise ConfigRefused(f"function {slug}: cron jitter is not supported by the LearnInngest engine")
+        if isinstance(item.get("cron"), str):
+            if not croniter.is_valid(item["cron"]):
+                raise ConfigRefused(f"function {slug}: invalid cron {item['cron']!r}")
+            out.append(Trigger(cron=item["cron"]))
+        elif isinstance(item.get("event"), str) and item["event"]:
+            expr = item.get("expression")
+            out.append(
+                Trigger(event=item["event"], expression=_expr(slug, "expression", expr) if expr else None)
+            )
+        else:
+            raise ConfigRefused(f"function {slug}: a trigger needs `event` or `cron`")
+    return out
+
+
+def _concurrency(slug: str, raw: Any) -> int | None:
+    if not raw:
+        return None
+    items = raw if isinstance(raw, list) else [raw]
+    limits = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("limit"), int):
+            raise ConfigRefused(f"function {slug}: concurrency needs an integer `limit`")
+        if item.get("key"):
+            raise ConfigRefused(
+                f"function {slug}: keyed concurrency (key {item['key']!r}) is not supported by the "
+                "LearnInngest engine; use a plain limit"
+            )
+        if item.get("scope") not in (None, "fn"):
+            raise ConfigRefused(f"function {slug}: concurrency scope {item['scope']!r} is not supported")
+        if item["limit"] > 0:
+            limits.append(item["limit"])
+    return min(limits) if limits else None
+
+
+def _cancels(slug: str, raw: Any) -> list[Cancel]:
+    out = []
+    for item in raw or []:
+        if not isinstance(item, dict) or not isinstance(item.get("event"), str):
+            raise ConfigRefused(f"function {slug}: a cancel entry needs an `event`")
+        timeout = None
+        if item.get("timeout"):
+            try:
+                timeout = parse_duration(str(item["timeout"]))
+            except ValueError as exc:
+                raise ConfigRefused(f"function {slug}: cancel timeout: {exc}") from None
+        if_exp = _expr(slug, "cancel `if`", item["if"]) if item.get("if") else None
+        out.append(Cancel(event=item["event"], if_exp=if_exp, timeout_s=timeout))
+    return out
+
+
+def parse_function(app_id: str, raw: Any, version: int = 1) -> FunctionDef:
+    """Validate one function object of a register body; raises ConfigRefused with a reason."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
+        raise ConfigRefused("a function needs a string `id`")
+    slug = raw["id"]
+    refused = sorted(k for k, v in raw.items() if k not in SUPPORTED_KEYS and v not in (None, [], {}, ""))
+    if refused:
+        raise ConfigRefused(
+            f"function {slug}: {', '.join(refused)} "
+            f"{'is' if len(refused) == 1 else 'are'} not supported by the LearnInngest engine"
+        )
+    step = (raw.get("steps") or {}).get("step") or {}
+    url = ((step.get("runtime") or {}).get("url")) if isinstance(step, dict) else None
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ConfigRefused(f"function {slug}: steps.step.runtime.url must be an http(s) URL")
+    idem = raw.get("idempotency")
+    return FunctionDef(
+        slug=slug,
+        app_id=app_id,
+        name=str(raw.get("name") or slug),
+        config=raw,
+        version=version,
+        url=url,
+        max_attempts=retries.max_attempts(raw),
+        concurrency=_concurrency(slug, raw.get("concurrency")),
+        triggers=_triggers(slug, raw.get("triggers")),
+        cancels=_cancels(slug, raw.get("cancel")),
+        idempotency=_expr(slug, "idempotency", idem) if idem else None,
+    )
+
+
+def idempotency_key(expr: str, event: dict[str, Any]) -> str:
+    """The value of the idempotency expression for this event, as text."""
+    return json.dumps(compile_expression(expr)({"event": event}), default=repr, sort_keys=True)

@@ -1,0 +1,182 @@
+"""Event API: accept events, de-duplicate by sender id, then wake waits, cancel runs, start runs.
+
+`POST /e/{key}` takes one event object or an array, answers `{"ids", "status"}` with one
+internal ULID per event, and stores nothing when any event of the body is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from learninngest.engine.apps import Registry
+from learninngest.engine.clock import Clock
+from learninngest.engine.executor import Executor
+from learninngest.engine.expressions import evaluate
+from learninngest.engine.functions import idempotency_key, name_matches
+from learninngest.engine.ids import UlidFactory
+from learninngest.engine.settings import EngineSettings
+from learninngest.engine.state import State
+
+log = logging.getLogger("learninngest.engine")
+
+MAX_BODY_BYTES = 3 * 1024 * 1024  # the real API's request limit
+MAX_EVENT_BYTES = 256 * 1024  # and its per-event limit
+
+
+class EventRefused(ValueError):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def validate_events(raw: bytes) -> list[dict[str, Any]]:
+    """Pure: parse and check a body of the event API; raises EventRefused with a reason."""
+    if len(raw) > MAX_BODY_BYTES:
+        raise EventRefused(f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}", 413)
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise EventRefused(f"body is not valid JSON: {exc}") from None
+    items = payload if isinstance(payload, list) else [payload]
+    out = []
+    for n, item in enumerate(items):
+        where = f"event {n}"
+        if not isinstance(item, dict):
+            raise EventRefused(f"{where}: an event must be a JSON object")
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise EventRefused(f"{where}: `name` must be a non-empty string")
+        if name.startswith("inngest/"):
+            raise EventRefused(f"{where}: names starting with inngest/ are reserved for the server")
+        data = item.get("data")
+        if data is not None and not isinstance(data, dict):
+            raise EventRefused(f"{where}: `data` must be an object")
+        ts, ev_id = item.get("ts"), item.get("id")
+        if ts is not None and (not isinstance(ts, int) or isinstance(ts, bool)):
+            raise EventRefused(f"{where}: `ts` must be an integer (unix ms)")
+        if ev_id is not None and not isinstance(ev_id, str):
+            raise EventRefused(f"{where}: `id` must be a string")
+        if len(json.dumps(item)) > MAX_EVENT_BYTES:
+            raise EventRefused(f"{where}: larger than {MAX_EVENT_BYTES} bytes", 413)
+        event: dict[str, Any] = {
+            "name": name,
+            "data": {k: v for k, v in (data or {}).items() if k != "_inngest"},
+        }
+        for key in ("id", "ts", "user", "v"):
+            if item.get(key) not in (None, ""):
+                event[key] = item[key]
+        out.append(event)
+    return out
+
+
+class Intake:
+    def __init__(
+        self,
+        settings: EngineSettings,
+        state: State,
+        clock: Clock,
+        registry: Registry,
+        executor: Executor,
+        ids: UlidFactory,
+    ) -> None:
+        self.settings = settings
+        self.state = state
+        self.clock = clock
+        self.registry = registry
+        self.executor = executor
+        self.ids = ids
+
+    def ingest(self, events: list[dict[str, Any]], source: str = "api", match: bool = True) -> list[str]:
+        """Store events and act on them; returns their internal ids in order."""
+        out = []
+        with self.state.tx():
+            for event in events:
+                out.append(self._one(dict(event), source, match))
+        return out
+
+    def ingest_internal(self, event: dict[str, Any], match: bool = True) -> str:
+        """The engine's own events (inngest/function.failed, ...), allowed the inngest/ prefix."""
+        return self.ingest([event], source="engine", match=match)[0]
+
+    def _one(self, event: dict[str, Any], source: str, match: bool) -> str:
+        now = self.clock.now()
+        internal_id = self.ids.new()
+        given = event.get("id")
+        duplicate = bool(given) and self.state.event_id_seen(str(given), now)
+        event["id"] = str(given) if given else internal_id
+        event.setdefault("ts", int(now * 1000))
+        event.setdefault("data", {})
+        self.state.insert_event(internal_id, event, now, source, duplicate)
+        if duplicate:
+            log.info(
+                "event received name=%s event_id=%s duplicate id=%s: no run",
+                event["name"],
+                internal_id,
+                given,
+            )
+            return internal_id
+        if source == "api":
+            log.info("event received name=%s event_id=%s", event["name"], internal_id)
+        if match:
+            self._wake_waits(event)
+            self._cancel_runs(event, now)
+            self._start_runs(event, internal_id, now)
+        return internal_id
+
+    def _wake_waits(self, event: dict[str, Any]) -> None:
+        for run in self.state.runs_waiting_for(event["name"]):
+            cond = (run.waiting or {}).get("if")
+            if not cond or evaluate(cond, {"event": run.event, "async": event}):
+                self.executor.outcomes.resume(run, event)
+
+    def _cancel_runs(self, event: dict[str, Any], now: float) -> None:
+        hits = {
+            fn.slug: fn
+            for fn in self.registry.all()
+            for c in fn.cancels
+            if name_matches(c.event, event["name"])
+        }
+        for run in self.state.active_runs_of(list(hits)):
+            for c in hits[run.function_slug].cancels:
+                if not name_matches(c.event, event["name"]):
+                    continue
+                if c.timeout_s is not None and now - run.started > self.clock.real_delay(c.timeout_s):
+                    continue
+                if c.if_exp and not evaluate(c.if_exp, {"event": run.event, "async": event}):
+                    continue
+                self.executor.outcomes.cancel(run, f"cancelled by event {event['name']} ({event['id']})")
+                break
+
+    def _start_runs(self, event: dict[str, Any], internal_id: str, now: float) -> None:
+        for fn in self.registry.all():
+            if not any(t.matches(event) for t in fn.triggers):
+                continue
+            if fn.idempotency:
+                key = idempotency_key(fn.idempotency, event)
+                if not self.state.claim_idempotency(fn.slug, key, now):
+                    log.info("fn=%s skips event_id=%s: idempotency key %s seen", fn.slug, internal_id, key)
+                    continue
+            self.executor.create_run(fn, event, internal_id)
+
+    def router(self) -> APIRouter:
+        router = APIRouter()
+
+        @router.post("/e/{key}")
+        async def send_events(key: str, request: Request) -> JSONResponse:
+            if self.settings.event_key and key != self.settings.event_key:
+                return JSONResponse({"ids": [], "status": 401, "error": "event key not found"}, 401)
+            raw = await request.body()
+            try:
+                events = validate_events(raw)
+            except EventRefused as exc:
+                log.warning("events refused: %s", exc)
+                return JSONResponse({"ids": [], "status": exc.status, "error": str(exc)}, exc.status)
+            ids = self.ingest(events)
+            return JSONResponse({"ids": ids, "status": 200})
+
+        return router

@@ -1,0 +1,91 @@
+-- Run state of the local engine. Times are real unix seconds (REAL) unless named
+-- *_intended; JSON columns hold text. Applied with CREATE ... IF NOT EXISTS at start-up.
+
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
+-- Every accepted event, also the engine's own (inngest/function.failed, ...).
+CREATE TABLE IF NOT EXISTS events (
+  internal_id TEXT PRIMARY KEY,          -- ULID returned by POST /e/{key}
+  id          TEXT NOT NULL,             -- the sender's id, or the ULID
+  name        TEXT NOT NULL,
+  body        TEXT NOT NULL,             -- the event object as functions receive it
+  ts          INTEGER NOT NULL,          -- unix ms (sender's or receive time)
+  received    REAL NOT NULL,
+  source      TEXT NOT NULL,             -- 'api' or 'engine'
+  duplicate   INTEGER NOT NULL DEFAULT 0 -- 1: its id was seen in the last 24 h; started nothing
+);
+CREATE INDEX IF NOT EXISTS events_by_sender_id ON events (id, received);
+CREATE INDEX IF NOT EXISTS events_by_name ON events (name, internal_id);
+
+CREATE TABLE IF NOT EXISTS apps (
+  app_id    TEXT PRIMARY KEY,
+  uuid      TEXT NOT NULL,
+  url       TEXT NOT NULL,
+  sdk       TEXT,
+  framework TEXT,
+  checksum  TEXT NOT NULL,
+  synced    REAL NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS functions (
+  slug    TEXT PRIMARY KEY,                -- composite id <app>-<fn>
+  uuid    TEXT NOT NULL,
+  app_id  TEXT NOT NULL,
+  name    TEXT NOT NULL,
+  config  TEXT NOT NULL,                   -- the function object as registered
+  version INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS runs (
+  run_id         TEXT PRIMARY KEY,
+  function_slug  TEXT NOT NULL,
+  function_version INTEGER NOT NULL,
+  event_id       TEXT NOT NULL,            -- internal id of the triggering event
+  event          TEXT NOT NULL,
+  events         TEXT NOT NULL,
+  status         TEXT NOT NULL,            -- Scheduled, Running, Completed, Failed, Cancelled
+  started        REAL NOT NULL,
+  ended          REAL,
+  output         TEXT,                     -- return value, or the error object when Failed
+  memo           TEXT NOT NULL,            -- step hash -> memoized value sent back to the SDK
+  stack          TEXT NOT NULL,            -- step hashes in completion order
+  planned        TEXT NOT NULL,            -- planned (parallel) step hashes still to run
+  attempt        INTEGER NOT NULL,         -- attempt of the current step, from 0
+  due            REAL,                     -- next activation; NULL = waiting without deadline
+  waiting        TEXT,                     -- sleep / wait / invoke being waited on
+  wait_event     TEXT,                     -- event name a WaitForEvent waits for
+  parent_run_id  TEXT,                     -- invoked runs: who to hand the output to
+  parent_step_id TEXT,
+  cron           TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_event ON runs (event_id);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
+CREATE INDEX IF NOT EXISTS runs_by_wait_event ON runs (wait_event);
+
+-- The timeline: one row per call attempt, sleep, wait or invoke.
+CREATE TABLE IF NOT EXISTS steps (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id       TEXT NOT NULL,
+  step_id      TEXT NOT NULL,              -- hash, or 'step' for a call that ran no step
+  name         TEXT NOT NULL,              -- the id the user wrote
+  op           TEXT NOT NULL,
+  attempt      INTEGER NOT NULL,
+  status       TEXT NOT NULL,              -- Completed, Failed, Retrying, Sleeping, Waiting, ...
+  started      REAL NOT NULL,
+  ended        REAL,
+  scheduled_for_intended REAL,             -- virtual clock: when it is due in intended time
+  intended_delay_ms INTEGER,
+  output       TEXT,
+  error        TEXT
+);
+CREATE INDEX IF NOT EXISTS steps_by_run ON steps (run_id, seq);
+
+CREATE TABLE IF NOT EXISTS idempotency (
+  function_slug TEXT NOT NULL,
+  key           TEXT NOT NULL,
+  created       REAL NOT NULL,
+  PRIMARY KEY (function_slug, key)
+);

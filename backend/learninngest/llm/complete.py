@@ -1,0 +1,110 @@
+"""One async completion: a query in, a Completion (text, usage) out, or an LLMError.
+
+This module and provider.py are the only ones that know LangChain; the worker sees
+Completion and LLMError and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from learninngest.config import Settings
+from learninngest.llm.cleaning import clean_text
+from learninngest.llm.errors import LLMError, classify
+from learninngest.llm.provider import base_url, build_chat_model
+
+__all__ = ["CLEAN_SYSTEM_PROMPT", "Completion", "LLMError", "complete"]
+
+CLEAN_SYSTEM_PROMPT = (
+    "Answer concisely in plain text: no markdown, no headings, no bullet lists, "
+    "no bold or italics, no code fences."
+)
+"""Sent when `clean` is asked for. The offline model answers in plain text only when a
+system message says "plain text", so keep those words."""
+
+
+@dataclass
+class Completion:
+    text: str
+    """The answer as the caller should see it (cleaned when `clean` was asked for)."""
+    raw_text: str
+    """The answer exactly as the model sent it."""
+    model: str
+    usage: dict[str, int] = field(default_factory=dict)
+    """prompt_tokens, completion_tokens, total_tokens (those the provider reported)."""
+    finish_reason: str | None = None
+
+
+async def complete(
+    settings: Settings,
+    *,
+    query: str,
+    temperature: float,
+    max_tokens: int,
+    clean: bool,
+    user: str | None = None,
+    model: str | None = None,
+) -> Completion:
+    """Ask the configured provider once (no retries here: Inngest retries the step).
+
+    `user` goes out as the OpenAI `user` field; the backend passes the request id, which
+    lets a provider (and the offline model's fault directives) tell requests apart.
+    """
+    messages: list[BaseMessage] = [HumanMessage(query)]
+    if clean:
+        messages.insert(0, SystemMessage(CLEAN_SYSTEM_PROMPT))
+    extra: dict[str, Any] = {"user": user} if user else {}
+    # A client per call, closed here: LangChain's shared default client would outlive the
+    # event loop it was made on (the backend and a notebook run different loops).
+    async with openai.DefaultAsyncHttpxClient(timeout=settings.llm_timeout_s) as http:
+        chat = build_chat_model(
+            settings,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            model=model,
+            http_async_client=http,
+        )
+        try:
+            message = await chat.ainvoke(messages, **extra)
+        except openai.OpenAIError as exc:
+            raise classify(exc, base_url=base_url(settings), timeout_s=settings.llm_timeout_s) from exc
+    raw = _text_of(message)
+    metadata = message.response_metadata or {}
+    return Completion(
+        text=clean_text(raw) if clean else raw,
+        raw_text=raw,
+        model=str(metadata.get("model_name") or chat.model_name),
+        usage=usage_of(message),
+        finish_reason=metadata.get("finish_reason"),
+    )
+
+
+def _text_of(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    # Some providers answer with content blocks; keep their text parts in order.
+    parts = [
+        block if isinstance(block, str) else str(block.get("text", ""))
+        for block in content
+        if isinstance(block, str) or block.get("type") == "text"
+    ]
+    return "".join(parts)
+
+
+def usage_of(message: BaseMessage) -> dict[str, int]:
+    """Token counts in OpenAI's names, from LangChain's usage_metadata or the raw token_usage."""
+    if isinstance(message, AIMessage) and message.usage_metadata:
+        meta = message.usage_metadata
+        return {
+            "prompt_tokens": int(meta.get("input_tokens", 0)),
+            "completion_tokens": int(meta.get("output_tokens", 0)),
+            "total_tokens": int(meta.get("total_tokens", 0)),
+        }
+    token_usage = (message.response_metadata or {}).get("token_usage") or {}
+    names = ("prompt_tokens", "completion_tokens", "total_tokens")
+    return {name: int(token_usage[name]) for name in names if token_usage.get(name) is not None}

@@ -1,0 +1,114 @@
+"""Sort a provider's failure into retriable or not, with a sentence that says what happened.
+
+Pure: it reads exceptions the openai SDK raised (through LangChain) and does no IO, so
+it is tested with constructed exceptions. Inngest does the retrying; this module only
+decides whether a retry can help and how long the provider asked us to wait.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import openai
+
+RETRIABLE_STATUSES = frozenset({408, 409, 425, 429})
+"""Besides every 5xx: timeout, conflict, too early, rate limited. Other 4xx will fail again."""
+
+
+class LLMError(Exception):
+    """A completion failed. `retriable` says whether trying again can help."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retriable: bool,
+        retry_after_s: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retriable = retriable
+        self.retry_after_s = retry_after_s
+        self.status = status
+
+    def __repr__(self) -> str:
+        return (
+            f"LLMError({self.message!r}, retriable={self.retriable}, "
+            f"retry_after_s={self.retry_after_s}, status={self.status})"
+        )
+
+
+def is_retriable_status(status: int) -> bool:
+    return status in RETRIABLE_STATUSES or status >= 500
+
+
+def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds to wait from `retry-after-ms` (OpenAI's) or `Retry-After` (seconds or HTTP date)."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    millis = lowered.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass  # a bad value here should not hide a good Retry-After
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # neither seconds nor a date: better no hint than a wrong one
+    if when.tzinfo is None:  # HTTP dates are GMT by definition
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def provider_message(exc: openai.APIStatusError) -> str:
+    """The provider's own words: `{"error": {"message": …}}`, `{"message": …}` or the raw text."""
+    body = exc.body
+    if isinstance(body, Mapping):
+        error = body.get("error", body)
+        if isinstance(error, Mapping) and error.get("message"):
+            return str(error["message"])
+        if isinstance(error, str) and error:
+            return error
+    if isinstance(body, str) and body:
+        return body
+    try:
+        text = exc.response.text
+    except Exception:  # a streamed body that was never read
+        text = ""
+    return text.strip() or exc.message
+
+
+def classify(exc: openai.OpenAIError, *, base_url: str, timeout_s: float) -> LLMError:
+    """The LLMError for an exception raised by the openai SDK."""
+    if isinstance(exc, openai.APITimeoutError):
+        return LLMError(
+            f"provider at {base_url} did not answer within {timeout_s:g}s (LLM_TIMEOUT_S)",
+            retriable=True,
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__ or exc
+        return LLMError(f"could not reach the provider at {base_url}: {cause}", retriable=True)
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        retriable = is_retriable_status(status)
+        return LLMError(
+            f"provider answered {status}: {provider_message(exc)}",
+            retriable=retriable,
+            retry_after_s=parse_retry_after(exc.response.headers) if retriable else None,
+            status=status,
+        )
+    if isinstance(exc, openai.APIResponseValidationError):
+        # A 2xx whose body is not a completion: usually a proxy or gateway hiccup.
+        return LLMError(f"provider sent an unusable response: {exc}", retriable=True)
+    return LLMError(f"provider call failed: {exc}", retriable=False)

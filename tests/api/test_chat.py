@@ -1,0 +1,46 @@
+"""POST /api/v1/chat: every bad input gets its status and its sentence."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "query: Field required"),
+        ({"query": ""}, "query: String should have at least 1 character"),
+        ({"query": "x" * 8001}, "query: String should have at most 8000 characters"),
+        ({"query": "hi", "temperature": 2.5}, "temperature: Input should be less than or equal to 2"),
+        ({"query": "hi", "temperature": -1}, "temperature: Input should be greater than or equal to 0"),
+        ({"query": "hi", "max_tokens": 0}, "max_tokens: Input should be greater than or equal to 1"),
+        ({"query": "hi", "max_tokens": 5000}, "max_tokens: Input should be less than or equal to 4096"),
+        ({"query": "hi", "clean": "perhaps"}, "clean: Input should be a valid boolean"),
+        ({"query": "hi", "model": "gpt-5"}, "unknown field 'model': remove it"),
+    ],
+)
+def test_bad_body_is_422_with_a_sentence(http: httpx.Client, body: dict, message: str) -> None:
+    reply = http.post("/api/v1/chat", json=body)
+    assert reply.status_code == 422
+    messages = [item["msg"] for item in reply.json()["detail"]]
+    assert any(m.startswith(message) for m in messages), messages
+
+
+def test_body_that_is_not_json_is_422(http: httpx.Client) -> None:
+    reply = http.post("/api/v1/chat", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert reply.status_code == 422
+
+
+def test_inngest_down_is_503_and_nothing_is_left_pending(http: httpx.Client, dead_inngest_url: str) -> None:
+    reply = http.post("/api/v1/chat", json={"query": "What is the capital of France?"})
+    assert reply.status_code == 503
+    problem = reply.json()
+    assert problem["detail"].startswith(
+        f"Could not send the event to the Inngest server at {dead_inngest_url}"
+    )
+    assert "INNGEST_BASE_URL" in problem["detail"]
+    result = http.get(f"/api/v1/chat/result/{problem['request_id']}").json()
+    assert result["status"] == "error"
+    assert result["error"] == problem["detail"]
+    assert "completed_at" in result

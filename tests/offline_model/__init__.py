@@ -1,0 +1,1 @@
+"""Tests of the offline model: pure answers and grammar, then faults over real HTTP."""
