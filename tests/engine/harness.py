@@ -1,0 +1,169 @@
+"""Start an engine (or a real Dev Server) and an app serving inngest-py functions, then drive them.
+
+Everything goes over real HTTP on loopback: the app is a FastAPI app served by
+`inngest.fast_api.serve` under uvicorn (kit.servers.BackgroundServer), so the SDK code
+path is exactly the one a real backend uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import inngest
+import inngest.fast_api
+from fastapi import FastAPI
+
+from learninngest.engine.app import create_engine_app
+from learninngest.engine.settings import EngineSettings
+from learninngest.kit.servers import BackgroundServer, free_port
+from tests.support import wait_for
+
+TEST_SIGNING_KEY = "signkey-test-" + "ab12" * 16
+TIME_SCALE = 0.01
+
+
+@dataclass
+class Host:
+    """An Inngest server the cases run against: the local engine or a real Dev Server."""
+
+    kind: str  # "engine" or "devserver"
+    url: str
+    signing_key: str | None = None
+    server: BackgroundServer | None = None
+
+    def rest(self) -> httpx.Client:
+        headers = {"authorization": f"Bearer {self.signing_key}"} if self.signing_key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=10.0)
+
+
+def engine_settings(**overrides: Any) -> EngineSettings:
+    values: dict[str, Any] = {"port": free_port(), "db_path": None, "time_scale": TIME_SCALE}
+    return EngineSettings(**(values | overrides))
+
+
+@contextlib.contextmanager
+def local_engine(**overrides: Any) -> Iterator[Host]:
+    settings = engine_settings(**overrides)
+    server = BackgroundServer(create_engine_app(settings), name="engine", port=settings.port)
+    with server:
+        yield Host("engine", server.url, settings.signing_key, server)
+
+
+@contextlib.contextmanager
+def dev_server(cli: str) -> Iterator[Host]:
+    """A real `inngest dev` binary (INNGEST_CLI); its log is kept next to the test's files."""
+    port = free_port()
+    with open("devserver.log", "wb") as logfile:
+        proc = subprocess.Popen(
+            [cli, "dev", "--no-discovery", "--no-poll", "--port", str(port)],
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for(lambda: httpx.get(f"{url}/health", timeout=1.0).raise_for_status(), timeout=30)
+            yield Host("devserver", url)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def dev_server_cli() -> str | None:
+    cli = os.environ.get("INNGEST_CLI")
+    return cli if cli and (os.path.exists(cli) or shutil.which(cli)) else None
+
+
+@dataclass
+class CaseContext:
+    """What a case's `check` gets: the client, the host, and helpers that wait with deadlines."""
+
+    host: Host
+    client: inngest.Inngest
+    app_url: str
+    box: dict[str, Any] = field(default_factory=dict)
+
+    def send(self, name: str, data: dict[str, Any] | None = None, id: str | None = None) -> str:
+        event = inngest.Event(name=name, data=data or {}, id=id or "")
+        return self.client.send_sync(event)[0]
+
+    def runs(self, event_id: str) -> list[dict[str, Any]]:
+        with self.host.rest() as rest:
+            resp = rest.get(f"/v1/events/{event_id}/runs")
+            resp.raise_for_status()
+            return list(resp.json()["data"])
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        with self.host.rest() as rest:
+            resp = rest.get(f"/v1/runs/{run_id}")
+            resp.raise_for_status()
+            return dict(resp.json()["data"])
+
+    def steps(self, run_id: str) -> list[dict[str, Any]]:
+        with self.host.rest() as rest:
+            resp = rest.get(f"/v1/runs/{run_id}/steps")
+            resp.raise_for_status()
+            return list(resp.json()["data"])
+
+    def wait_run(self, event_id: str, status: str = "Completed", timeout: float = 15.0) -> dict[str, Any]:
+        """The single run of `event_id`, once it has `status`."""
+
+        def check() -> dict[str, Any]:
+            runs = self.runs(event_id)
+            assert len(runs) == 1, runs
+            assert runs[0]["status"] == status, runs[0]
+            return runs[0]
+
+        return wait_for(check, timeout=timeout, interval=0.02)
+
+    def wait_step(self, run_id: str, name: str, status: str, timeout: float = 10.0) -> dict[str, Any]:
+        def check() -> dict[str, Any]:
+            rows = [s for s in self.steps(run_id) if s["name"] == name and s["status"] == status]
+            assert rows, self.steps(run_id)
+            return rows[-1]
+
+        return wait_for(check, timeout=timeout)
+
+
+def sync(host: Host, app_url: str) -> None:
+    """PUT the app (as `-u URL` would); the SDK registers itself with the host."""
+    kind = "cloud" if host.signing_key else "dev"
+    resp = httpx.put(app_url, headers={"x-inngest-server-kind": kind}, timeout=10.0)
+    body = resp.json()
+    assert resp.status_code == 200 and body.get("ok"), body
+
+
+@contextlib.contextmanager
+def served(
+    host: Host,
+    app_id: str,
+    make_functions: Callable[[inngest.Inngest, dict[str, Any]], list[inngest.Function[Any]]],
+    *,
+    signing_key: str | None = None,
+    do_sync: bool = True,
+) -> Iterator[CaseContext]:
+    """Serve the case's functions on a fresh FastAPI app, sync it, and hand over a context."""
+    signed = signing_key is not None
+    client = inngest.Inngest(
+        app_id=app_id,
+        is_production=signed,
+        signing_key=signing_key,
+        event_key="test-event-key" if signed else None,
+        api_base_url=host.url,
+        event_api_base_url=host.url,
+    )
+    box: dict[str, Any] = {"started": time.monotonic()}
+    app = FastAPI()
+    inngest.fast_api.serve(app, client, make_functions(client, box))
+    with BackgroundServer(app, name=app_id) as server:
+        app_url = f"{server.url}/api/inngest"
+        if do_sync:
+            sync(host, app_url)
+        yield CaseContext(host, client, app_url, box)
