@@ -94,6 +94,10 @@ class CaseContext:
         event = inngest.Event(name=name, data=data or {}, id=id or "")
         return self.client.send_sync(event)[0]
 
+    def patience(self, engine_s: float) -> float:
+        """Seconds to wait: the engine's virtual clock is fast; a real Dev Server waits real time."""
+        return engine_s if self.host.kind == "engine" else max(engine_s, 180.0)
+
     def runs(self, event_id: str) -> list[dict[str, Any]]:
         with self.host.rest() as rest:
             resp = rest.get(f"/v1/events/{event_id}/runs")
@@ -121,7 +125,7 @@ class CaseContext:
             assert runs[0]["status"] == status, runs[0]
             return runs[0]
 
-        return wait_for(check, timeout=timeout, interval=0.02)
+        return wait_for(check, timeout=self.patience(timeout), interval=0.02)
 
     def wait_step(self, run_id: str, name: str, status: str, timeout: float = 10.0) -> dict[str, Any]:
         def check() -> dict[str, Any]:

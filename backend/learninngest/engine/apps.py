@@ -26,7 +26,8 @@ from learninngest.engine.state import State
 
 log = logging.getLogger("learninngest.engine")
 _APP_NS = uuid.UUID("0c4f4a0e-55b7-4b64-9a0e-8d6b1f7f3c21")
-_VOLATILE = {"deploy_type", "deployType", "deployId"}
+# Left out of the checksum: they change between identical syncs, or are spelled two ways.
+_VOLATILE = {"deploy_type", "deployType", "deployId", "appname", "appName"}
 
 
 class Registry:
@@ -76,7 +77,9 @@ class Registry:
         if not isinstance(raw_functions, list):
             return 400, {"error": "`functions` must be a list"}
         checksum = hashlib.sha256(
-            json.dumps({k: v for k, v in body.items() if k not in _VOLATILE}, sort_keys=True).encode()
+            json.dumps(
+                {k: v for k, v in body.items() if k not in _VOLATILE} | {"app": app_id}, sort_keys=True
+            ).encode()
         ).hexdigest()
         app_uuid = str(uuid.uuid5(_APP_NS, app_id))
         reply = {"ok": True, "app_id": app_uuid, "sync_id": str(uuid.uuid4())}

@@ -117,8 +117,8 @@ class Outcomes:
     def _op(self, run: Run, fn: FunctionDef, o: protocol.Opcode, started: float, now: float) -> bool:
         if o.op == "StepRun":
             run.memoize(o.id, {"data": o.data})
-            run.attempt = 0
             self._row(run, o.id, o.user_id, o.op, "Completed", started, now, output=o.data)
+            run.attempt = 0
             log.info("step done run_id=%s step=%s", run.run_id, o.user_id)
             return True
         if o.op in ("StepError", "StepFailed"):

@@ -136,7 +136,9 @@ def build_router(
         if not is_ulid(event_id):
             return problem(400, f"invalid event id {event_id!r}: not a ULID")
         row = state.get_event(event_id)
-        return ok(event_view(row, state.environment_id), clock) if row else problem(404, f"event {event_id} not found")
+        if row is None:
+            return problem(404, f"event {event_id} not found")
+        return ok(event_view(row, state.environment_id), clock)
 
     @router.get("/v1/events/{event_id}/runs")
     async def event_runs(event_id: str, request: Request) -> JSONResponse:

@@ -1,0 +1,101 @@
+"""`learninngest engine`: flags named like `inngest-cli dev`; runs uvicorn in the foreground.
+
+    learninngest engine -u http://127.0.0.1:8000/api/inngest
+replaces
+    npx inngest-cli dev -u http://127.0.0.1:8000/api/inngest --no-discovery
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from learninngest.engine.settings import DEFAULT_DB_PATH, EngineSettings
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-u",
+        "--sdk-url",
+        dest="app_urls",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="an app's serve URL to sync at start-up (repeatable), e.g. http://127.0.0.1:8000/api/inngest",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", "-p", type=int, default=8288, help="port to listen on (default 8288)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--db", default=DEFAULT_DB_PATH, metavar="PATH", help=f"SQLite file (default {DEFAULT_DB_PATH})"
+    )
+    where.add_argument("--memory", action="store_true", help="keep the state in memory (lost on exit)")
+    parser.add_argument(
+        "--signing-key", default=None, help="sign calls and require the SDK's bearer (cloud mode)"
+    )
+    parser.add_argument("--signing-key-fallback", default=None, help="a second accepted signing key")
+    parser.add_argument("--event-key", default=None, help="only accept events sent with this key")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="real wait = intended delay x F for backoff, sleeps and timeouts (e.g. 0.01)",
+    )
+    parser.add_argument("--max-concurrency", type=int, default=64, help="runs called at once (default 64)")
+    parser.add_argument(
+        "--call-timeout", type=float, default=300.0, metavar="S", help="seconds per call to an app"
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> EngineSettings:
+    return EngineSettings(
+        host=args.host,
+        port=args.port,
+        app_urls=list(args.app_urls or []),
+        db_path=None if args.memory else args.db,
+        signing_key=args.signing_key,
+        signing_key_fallback=args.signing_key_fallback,
+        event_key=args.event_key,
+        time_scale=args.time_scale,
+        max_concurrency=args.max_concurrency,
+        call_timeout_s=args.call_timeout,
+    )
+
+
+def run_engine(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C. Returns the process exit code."""
+    import uvicorn
+
+    from learninngest.engine.app import create_engine_app
+    from learninngest.kit.servers import port_in_use
+
+    settings = settings_from_args(args)
+    if settings.time_scale <= 0:
+        print("error: --time-scale must be greater than 0", file=sys.stderr)
+        return 2
+    if port_in_use(settings.port, settings.host):
+        print(f"error: port {settings.port} is already in use; pick another with --port", file=sys.stderr)
+        return 2
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    mode = "cloud (signed)" if settings.signing_key else "dev"
+    print(
+        f"LearnInngest engine ({mode}) on http://{settings.host}:{settings.port}  dashboard: /",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        create_engine_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":  # python -m learninngest.engine.main -u URL
+    _parser = argparse.ArgumentParser(prog="learninngest engine")
+    add_engine_arguments(_parser)
+    sys.exit(run_engine(_parser.parse_args()))

@@ -1,0 +1,126 @@
+"""Pure: call bodies and reply decoding (protocol.py), against the fact sheet's examples."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from learninngest.engine import protocol
+
+
+def test_step_id_hash_matches_the_sdk() -> None:
+    assert protocol.hash_step_id("first") == "e0996a37c13d44c3b06074939d43fa3759bd32c1"
+    assert protocol.hash_step_id("first:1") == "d9d1dc81ce73bf438df55e49455dcd449abef74e"
+    assert protocol.hash_step_id("my-step-id") == "e7d8a2f140845095749d60246ff1110c9d01d76a"
+
+
+def test_call_url_replaces_step_id_and_keeps_fn_id() -> None:
+    url = "http://127.0.0.1:1/api/inngest?fnId=app-fn&stepId=step"
+    assert protocol.call_url(url, "abc") == "http://127.0.0.1:1/api/inngest?fnId=app-fn&stepId=abc"
+    assert protocol.call_url("http://h/api/inngest?fnId=x", "step").endswith("fnId=x&stepId=step")
+
+
+def test_call_body_has_the_strict_shapes() -> None:
+    body = protocol.build_call_body(
+        event={"name": "a", "data": {}, "id": "1", "ts": 1},
+        events=[{"name": "a", "data": {}, "id": "1", "ts": 1}],
+        memo={"h": {"data": 1}},
+        run_id="01R",
+        attempt=2,
+        max_attempts=5,
+        stack=["h"],
+    )
+    assert body["use_api"] is False and isinstance(body["events"], list)
+    ctx = body["ctx"]
+    assert ctx["attempt"] == 2 and isinstance(ctx["attempt"], int)
+    assert ctx["disable_immediate_execution"] is False
+    assert ctx["stack"] == {"stack": ["h"], "current": 1}
+    assert ctx["max_attempts"] == 5 and ctx["run_id"] == "01R"
+
+
+def test_encode_is_jcs() -> None:
+    assert protocol.encode({"b": 1, "a": [1.0, "é"]}) == '{"a":[1,"é"],"b":1}'.encode()
+
+
+def test_200_is_completed_with_output() -> None:
+    assert protocol.parse_reply(200, {}, b'{"x": 1}') == protocol.Completed({"x": 1})
+    assert protocol.parse_reply(200, {}, b"null") == protocol.Completed(None)
+
+
+def test_206_step_run() -> None:
+    raw = [
+        {
+            "displayName": "first",
+            "id": "e0996a",
+            "name": "first",
+            "op": "StepRun",
+            "opts": None,
+            "userland": {"id": "first", "index": None},
+            "data": "A",
+        }
+    ]
+    out = protocol.parse_reply(206, {}, json.dumps(raw).encode())
+    assert isinstance(out, protocol.Ops)
+    (op,) = out.ops
+    assert (op.op, op.id, op.user_id, op.data) == ("StepRun", "e0996a", "first", "A")
+
+
+def test_206_several_planned_steps() -> None:
+    raw = [{"id": "h1", "name": "p1", "op": "StepPlanned"}, {"id": "h2", "name": "p2", "op": "StepPlanned"}]
+    out = protocol.parse_reply(206, {}, json.dumps(raw).encode())
+    assert isinstance(out, protocol.Ops) and [o.id for o in out.ops] == ["h1", "h2"]
+
+
+def test_206_step_error_keeps_the_error() -> None:
+    raw = [{"id": "h", "name": "s", "op": "StepError", "error": {"name": "ValueError", "message": "m"}}]
+    out = protocol.parse_reply(206, {}, json.dumps(raw).encode())
+    assert isinstance(out, protocol.Ops) and out.ops[0].error == {"name": "ValueError", "message": "m"}
+
+
+@pytest.mark.parametrize("op", ["AIGateway", "Step", "Whatever"])
+def test_unknown_opcodes_are_unsupported_with_a_reason(op: str) -> None:
+    out = protocol.parse_reply(206, {}, json.dumps([{"id": "h", "op": op}]).encode())
+    assert isinstance(out, protocol.Unsupported) and op in out.reason and "not supported" in out.reason
+
+
+@pytest.mark.parametrize("body", [b"", b"{}", b"[]", b"not json", b'[{"op": "StepRun"}]'])
+def test_bad_206_bodies_are_retriable_failures(body: bytes) -> None:
+    out = protocol.parse_reply(206, {}, body)
+    assert isinstance(out, protocol.CallFailed) and out.retriable
+
+
+def test_201_streaming_is_unsupported() -> None:
+    out = protocol.parse_reply(201, {}, b"   ")
+    assert isinstance(out, protocol.Unsupported) and "201" in out.reason
+
+
+def test_500_is_retriable_unless_no_retry() -> None:
+    body = b'{"code": "unknown", "message": "boom", "name": "ValueError", "stack": "tb"}'
+    out = protocol.parse_reply(500, {}, body)
+    assert out == protocol.CallFailed(
+        {"name": "ValueError", "message": "boom", "stack": "tb", "code": "unknown"}, retriable=True
+    )
+    out = protocol.parse_reply(500, {"X-Inngest-No-Retry": "true"}, body)
+    assert isinstance(out, protocol.CallFailed) and not out.retriable
+
+
+def test_500_keeps_retry_after() -> None:
+    out = protocol.parse_reply(500, {"retry-after": "2026-11-24T00:36:38.354Z"}, b'{"message": "later"}')
+    assert isinstance(out, protocol.CallFailed) and out.retry_after == "2026-11-24T00:36:38.354Z"
+
+
+def test_500_with_a_non_json_body_still_names_the_problem() -> None:
+    out = protocol.parse_reply(500, {}, b"Internal Server Error")
+    assert isinstance(out, protocol.CallFailed) and "Internal Server Error" in out.error["message"]
+
+
+def test_other_statuses_are_failures_naming_the_status() -> None:
+    out = protocol.parse_reply(401, {}, b'{"message": "Unauthorized"}')
+    assert isinstance(out, protocol.CallFailed) and "401" in out.error["message"]
+
+
+def test_normalize_error_fills_name_and_message() -> None:
+    assert protocol.normalize_error({"message": "x"}, "f") == {"name": "Error", "message": "x"}
+    assert protocol.normalize_error(None, "fallback") == {"name": "Error", "message": "fallback"}
+    assert protocol.normalize_error("text", "f") == {"name": "Error", "message": "text"}

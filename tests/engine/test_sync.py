@@ -1,0 +1,127 @@
+"""App sync over HTTP: both key spellings, refusals with a reason, server kinds, -u at start-up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import inngest
+
+from tests.engine.harness import TEST_SIGNING_KEY, Host, local_engine, served
+from tests.support import wait_for
+
+URL = "http://127.0.0.1:9/api/inngest"
+
+
+def register_body(**extra: Any) -> dict[str, Any]:
+    fn = {
+        "id": "raw-app-fn",
+        "name": "fn",
+        "steps": {
+            "step": {
+                "id": "step",
+                "name": "step",
+                "runtime": {"type": "http", "url": URL + "?fnId=raw-app-fn"},
+            }
+        },
+        "triggers": [{"event": "raw/thing"}],
+    }
+    return {"url": URL, "v": "0.1", "sdk": "py:v0.5.19", "framework": "fast_api", "functions": [fn]} | extra
+
+
+def test_register_accepts_both_key_spellings() -> None:
+    with local_engine() as host:
+        first = httpx.post(
+            f"{host.url}/fn/register", json=register_body(appname="raw-app", deploy_type="ping")
+        )
+        assert first.status_code == 200 and first.json()["ok"] and first.json()["modified"] is True
+        same = httpx.post(f"{host.url}/fn/register", json=register_body(appName="raw-app", deployType="ping"))
+        assert same.json()["modified"] is False and same.json()["app_id"] == first.json()["app_id"]
+        assert httpx.post(f"{host.url}/fn/register", json={"url": URL}).status_code == 400
+
+
+def test_server_kind_mismatch_is_refused() -> None:
+    with local_engine() as host:
+        resp = httpx.post(
+            f"{host.url}/fn/register",
+            json=register_body(appname="raw-app"),
+            headers={"x-inngest-expected-server-kind": "cloud"},
+        )
+        assert resp.status_code == 400 and "server kind mismatch" in resp.json()["error"]
+
+
+def unsupported(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:
+    @client.create_function(
+        fn_id="batched",
+        batch_events=inngest.Batch(max_size=10, timeout=5000),
+        trigger=inngest.TriggerEvent(event="sync/batched"),
+    )
+    async def batched(ctx: inngest.Context) -> None:
+        return None
+
+    return [batched]
+
+
+def test_unsupported_config_is_refused_at_sync_with_a_reason() -> None:
+    with local_engine() as host, served(host, "sync-app", unsupported, do_sync=False) as ctx:
+        body = httpx.put(ctx.app_url).json()  # the SDK answers 200 with the engine's error body
+        assert "batchEvents is not supported by the LearnInngest engine" in body["error"]
+        assert "sync-app-batched" in body["error"]
+        result = httpx.post(f"{host.url}/v1/apps/sync", json={"url": ctx.app_url}).json()["data"][0]
+        assert result["ok"] is False and "batchEvents" in result["error"]
+        assert httpx.get(f"{host.url}/v1/apps").json()["data"]["apps"] == []
+
+
+def plain(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:
+    @client.create_function(fn_id="plain", trigger=inngest.TriggerEvent(event="sync/plain"))
+    async def plain_fn(ctx: inngest.Context) -> str:
+        return "ok"
+
+    return [plain_fn]
+
+
+def test_app_urls_are_synced_at_start_up() -> None:
+    # Serve the app first, pointed at the engine's future port, then start the engine with -u.
+    with local_engine() as probe:
+        port = int(probe.url.rsplit(":", 1)[1])
+    placeholder = Host("engine", f"http://127.0.0.1:{port}")
+    with (
+        served(placeholder, "startup-app", plain, do_sync=False) as ctx,
+        local_engine(port=port, app_urls=[ctx.app_url]) as host,
+    ):
+        apps = wait_for(lambda: _apps(host.url), timeout=10)
+        assert apps[0]["app_id"] == "startup-app"
+        assert ctx.wait_run(ctx.send("sync/plain"), "Completed")["output"] == "ok"
+
+
+def _apps(url: str) -> list[dict[str, Any]]:
+    apps = httpx.get(f"{url}/v1/apps").json()["data"]["apps"]
+    assert apps
+    return list(apps)
+
+
+def test_signed_engine_wants_a_bearer_and_a_signed_app() -> None:
+    with (
+        local_engine(signing_key=TEST_SIGNING_KEY) as host,
+        served(host, "signed-app", plain, signing_key=TEST_SIGNING_KEY),
+    ):
+        assert httpx.get(f"{host.url}/v1/apps").status_code == 401
+        assert "x-inngest-server-kind" not in httpx.get(f"{host.url}/health").headers
+        with host.rest() as rest:
+            assert rest.get("/v1/apps").json()["data"]["apps"][0]["app_id"] == "signed-app"
+
+
+def test_calls_signed_with_another_key_are_rejected_by_the_app() -> None:
+    other = "signkey-test-" + "cd34" * 16
+    with local_engine(signing_key=TEST_SIGNING_KEY, signing_key_fallback=other) as host:
+        # The app only knows `other`; the engine signs calls with its primary key -> 401.
+        def failing(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:
+            @client.create_function(fn_id="f", retries=0, trigger=inngest.TriggerEvent(event="sync/signed"))
+            async def f(ctx: inngest.Context) -> str:
+                return "should not run"
+
+            return [f]
+
+        with served(host, "wrong-key-app", failing, signing_key=other) as ctx:
+            run = ctx.wait_run(ctx.send("sync/signed"), "Failed")
+            assert "401" in run["output"]["message"]
