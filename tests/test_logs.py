@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import logging
 
-import pytest
-
-from learninngest.logs import RequestIdFilter, request_context, setup_logging
+from learninngest.logs import LOG_FORMAT, RequestIdFilter, request_context, setup_logging
 
 
-def test_request_id_is_on_every_line_inside_the_context(caplog: pytest.LogCaptureFixture) -> None:
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.addFilter(RequestIdFilter())
+        self.setFormatter(logging.Formatter(LOG_FORMAT.replace("%(asctime)s ", "")))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def test_request_id_is_on_every_line_inside_the_context() -> None:
     logger = logging.getLogger("learninngest.test")
-    caplog.handler.addFilter(RequestIdFilter())
-    with caplog.at_level(logging.INFO, logger="learninngest"):
-        logging.getLogger("learninngest").propagate = True
+    logger.setLevel(logging.INFO)
+    handler = _Lines()
+    logger.addHandler(handler)
+    try:
         with request_context("01REQ"):
             logger.info("request enqueued")
         logger.info("outside")
-    ids = [record.request_id for record in caplog.records]  # type: ignore[attr-defined]
-    assert ids == ["01REQ", "-"]
+    finally:
+        logger.removeHandler(handler)
+    assert handler.lines == [
+        "INFO learninngest.test [01REQ] request enqueued",
+        "INFO learninngest.test [-] outside",
+    ]
 
 
 def test_setup_logging_is_idempotent() -> None:

@@ -73,3 +73,12 @@ def test_wildcards() -> None:
     assert name_matches("app/*", "app/chat.requested")
     assert not name_matches("app/*", "other/x")
     assert name_matches("app/chat", "app/chat") and not name_matches("app/chat", "app/chatx")
+
+
+def test_cron_next_is_the_next_minute_boundary() -> None:
+    from learninngest.engine.clock import parse_iso
+    from learninngest.engine.executor import cron_next
+
+    now = parse_iso("2026-01-01T00:00:30Z")
+    assert cron_next("* * * * *", now) == parse_iso("2026-01-01T00:01:00Z")
+    assert cron_next("0 */2 * * *", now) == parse_iso("2026-01-01T02:00:00Z")

@@ -1,11 +1,151 @@
-"""A few server-rendered HTML pages over the state (placeholder, filled in below)."""
+"""A few server-rendered HTML pages over the state: apps, events, runs, one run's timeline.
+
+Plain HTML and CSS, no JavaScript; the re-sync button is a form POST. Pages refresh
+themselves every few seconds with a meta tag.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from html import escape
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from learninngest.engine.clock import iso
+from learninngest.engine.ids import is_ulid
+
+if TYPE_CHECKING:
+    from learninngest.engine.app import Engine
+
+_CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}
+td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}th{background:#f4f4f4}
+code,pre{font:12px ui-monospace,monospace}pre{margin:0;white-space:pre-wrap;max-width:60em}
+.Completed{color:#176f2c}.Failed,.TimedOut{color:#b00020}.Cancelled{color:#777}
+.Running,.Sleeping,.Waiting,.Retrying,.Scheduled,.Planned{color:#9a6700}
+"""
 
 
-def build_router(engine: Any) -> APIRouter:
-    return APIRouter()
+def _page(title: str, body: str, refresh: bool = True) -> HTMLResponse:
+    meta = '<meta http-equiv="refresh" content="3">' if refresh else ""
+    return HTMLResponse(
+        f"<!doctype html><html><head><meta charset='utf-8'>{meta}<title>{escape(title)}</title>"
+        f"<style>{_CSS}</style></head><body>{body}</body></html>"
+    )
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    if not rows:
+        return f"<table><tr>{head}</tr><tr><td colspan='{len(headers)}'>none yet</td></tr></table>"
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _status(text: str) -> str:
+    return f"<span class='{escape(text)}'>{escape(text)}</span>"
+
+
+def _json(value: Any, limit: int = 300) -> str:
+    text = json.dumps(value, default=str)
+    return f"<pre>{escape(text if len(text) <= limit else text[:limit] + '…')}</pre>"
+
+
+def _ms(start: float | None, end: float | None) -> str:
+    return "" if start is None or end is None else f"{(end - start) * 1000:.0f} ms"
+
+
+def build_router(engine: Engine) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/", response_class=HTMLResponse)
+    async def home() -> HTMLResponse:
+        run_headers = ["run", "function", "status", "calls", "retries", "started", "took"]
+        state, registry = engine.state, engine.registry
+        apps = [
+            [escape(a["app_id"]), escape(a["url"]), escape(iso(a["synced"]) or ""),
+             "<br>".join(escape(f.slug) for f in registry.all() if f.app_id == a["app_id"])]
+            for a in state.list_apps()
+        ]  # fmt: skip
+        syncs = [
+            [
+                escape(r["url"]),
+                "ok" if r["ok"] else f"<span class='Failed'>{escape(r.get('error', ''))}</span>",
+            ]
+            for r in registry.sync_results.values()
+        ]
+        events = [
+            [f"<code>{escape(e['internal_id'])}</code>", escape(e["name"]), escape(iso(e["received"]) or ""),
+             "duplicate id: no run" if e["duplicate"] else ""]
+            for e in state.list_events(limit=20)
+        ]  # fmt: skip
+        runs = []
+        for run in state.list_runs(limit=50):
+            steps = state.steps_of(run.run_id)
+            retries = sum(1 for s in steps if s["status"] == "Retrying")
+            runs.append(
+                [f"<a href='/runs/{run.run_id}'><code>{run.run_id}</code></a>", escape(run.function_slug),
+                 _status(run.status), str(len(steps)), str(retries), escape(iso(run.started) or ""),
+                 _ms(run.started, run.ended)]
+            )  # fmt: skip
+        resync = "<form method='post' action='/dashboard/sync'><button>Re-sync apps</button></form>"
+        body = (
+            f"<h1>LearnInngest engine</h1><p>{engine.settings.server_kind} mode · time scale "
+            f"{engine.settings.time_scale:g} · state: {escape(engine.settings.db_path or 'memory')}</p>"
+            f"<h2>Apps</h2>{_table(['app', 'url', 'synced at', 'functions'], apps)}"
+            f"{_table(['sync url', 'last result'], syncs) if syncs else ''}{resync}"
+            f"<h2>Recent events</h2>{_table(['event id', 'name', 'received', ''], events)}"
+            f"<h2>Runs</h2>{_table(run_headers, runs)}"
+        )
+        return _page("LearnInngest engine", body)
+
+    @router.post("/dashboard/sync")
+    async def resync(request: Request) -> RedirectResponse:
+        # Parsed by hand: FastAPI's Form() would need python-multipart just for one button.
+        url = parse_qs((await request.body()).decode()).get("url", [""])[0]
+        await engine.registry.sync_all([url] if url else None)
+        return RedirectResponse("/", status_code=303)
+
+    @router.get("/runs/{run_id}", response_class=HTMLResponse)
+    async def run_page(run_id: str) -> HTMLResponse:
+        run = engine.state.get_run(run_id) if is_ulid(run_id) else None
+        if run is None:
+            return _page(
+                "run not found", f"<p>No run {escape(run_id)}. <a href='/'>back</a></p>", refresh=False
+            )
+        rows = [
+            [escape(s["name"]), escape(s["op"]), str(s["attempt"]), _status(s["status"]),
+             escape(iso(s["started"]) or ""), _ms(s["started"], s["ended"]),
+             "" if s["intended_delay_ms"] is None else f"{s['intended_delay_ms']} ms",
+             escape(iso(s["scheduled_for_intended"]) or ""),
+             _json(s["error"]) if s["error"] else _json(s["output"]) if s["output"] is not None else ""]
+            for s in engine.state.steps_of(run_id)
+        ]  # fmt: skip
+        body = (
+            f"<p><a href='/'>← engine</a></p><h1>Run <code>{run.run_id}</code></h1>"
+            f"<p>{escape(run.function_slug)} · {_status(run.status)} · event <code>{run.event_id}</code> · "
+            f"started {iso(run.started)} · took {_ms(run.started, run.ended) or '…'}</p>"
+            f"<h2>Timeline</h2>"
+            + _table(
+                [
+                    "step",
+                    "op",
+                    "attempt",
+                    "status",
+                    "started",
+                    "took",
+                    "intended delay",
+                    "scheduled for",
+                    "output / error",
+                ],
+                rows,
+            )  # fmt: skip
+            + f"<h2>Event</h2>{_json(run.event, 2000)}<h2>Output</h2>{_json(run.output, 2000)}"
+        )
+        return _page(f"run {run.run_id}", body, refresh=not run.finished)
+
+    return router

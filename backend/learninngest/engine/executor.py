@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from croniter import croniter
 
 from learninngest.engine import protocol, signing
 from learninngest.engine.clock import Clock
@@ -29,6 +30,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("learninngest.engine")
 
 
+def cron_next(expr: str, now: float) -> float:
+    """Next fire time (unix seconds, UTC) of a cron expression strictly after `now`."""
+    return float(croniter(expr, now).get_next(float))
+
+
 class Executor:
     def __init__(
         self, settings: EngineSettings, state: State, clock: Clock, registry: Registry, ids: UlidFactory
@@ -41,6 +47,8 @@ class Executor:
         self.outcomes = Outcomes(state, clock, registry, self.queue, ids)
         self._http: httpx.AsyncClient | None = None
         self._loop_task: asyncio.Task[None] | None = None
+        self._cron_task: asyncio.Task[None] | None = None
+        self._cron_next: dict[tuple[str, str], float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(1)
         self._fn_slots: dict[str, tuple[int, asyncio.Semaphore]] = {}
@@ -61,11 +69,12 @@ class Executor:
         for run_id, due in self.state.due_runs():
             self.queue.schedule(run_id, due)
         self._loop_task = asyncio.create_task(self._loop(), name="engine-run-loop")
+        self._cron_task = asyncio.create_task(self._cron_loop(), name="engine-cron")
 
     async def stop(self) -> None:
         """Stop calling apps; the state keeps every run where it was (re-called on start)."""
         self._stopping = True
-        tasks = [t for t in (self._loop_task, *self._tasks) if t is not None]
+        tasks = [t for t in (self._loop_task, self._cron_task, *self._tasks) if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -91,6 +100,22 @@ class Executor:
                 task.add_done_callback(self._tasks.discard)
             nxt = self.queue.next_due()
             await self.queue.wait(None if nxt is None else max(0.0, nxt - self.clock.now()))
+
+    async def _cron_loop(self) -> None:
+        """Start cron-triggered runs on time (real time: the time scale does not apply to cron)."""
+        while not self._stopping:
+            now = self.clock.now()
+            for fn in self.registry.all():
+                for cron in (t.cron for t in fn.triggers if t.cron):
+                    key = (fn.slug, cron)
+                    due = self._cron_next.setdefault(key, cron_next(cron, now))
+                    if due <= now:
+                        self._cron_next[key] = cron_next(cron, now)
+                        event = {"name": "inngest/scheduled.timer", "data": {"cron": cron}}
+                        event_id = self.outcomes.emit(event, False)
+                        self.create_run(fn, self.state.get_event_body(event_id), event_id, cron=cron)
+            # Wake at least every second so functions synced meanwhile are picked up.
+            await asyncio.sleep(1.0)
 
     # --- one activation of one run
     def _fn_slot(self, fn: FunctionDef) -> asyncio.Semaphore | contextlib.nullcontext[None]:
