@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     offline_seed: int = 0
     offline_fault_rate_429: float = Field(0.0, ge=0, le=1)
     offline_fault_rate_500: float = Field(0.0, ge=0, le=1)
+    offline_retry_after_s: float = Field(1.0, ge=0)  # Retry-After sent with a simulated 429
+    offline_timeout_s: float = Field(120.0, gt=0)  # how long [fault:timeout] hangs
 
     # --- the kit's stack (learninngest up, kit.up() in notebooks)
     kit_inngest_server: str = "local"  # "local" engine, "cli" (a real inngest-cli binary), or a URL

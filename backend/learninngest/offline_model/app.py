@@ -52,6 +52,8 @@ class OfflineModelConfig:
             seed=settings.offline_seed,
             fault_rate_429=settings.offline_fault_rate_429,
             fault_rate_500=settings.offline_fault_rate_500,
+            retry_after_s=settings.offline_retry_after_s,
+            timeout_s=settings.offline_timeout_s,
         )
 
 

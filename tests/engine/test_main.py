@@ -1,0 +1,34 @@
+"""The `learninngest engine` entry points: flags like `inngest-cli dev`, a clear port error."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+
+import pytest
+
+from learninngest.engine.main import add_engine_arguments, run_engine, settings_from_args
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_engine_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_flags_map_onto_settings() -> None:
+    s = settings_from_args(parse("-u", "http://a/api/inngest", "-u", "http://b/api/inngest", "--memory",
+                                 "--port", "9000", "--time-scale", "0.01", "--signing-key", "k"))  # fmt: skip
+    assert s.app_urls == ["http://a/api/inngest", "http://b/api/inngest"]
+    assert (s.db_path, s.port, s.time_scale, s.signing_key) == (None, 9000, 0.01, "k")
+    assert settings_from_args(parse()).db_path == ".learninngest/engine.db"
+
+
+def test_port_in_use_is_one_line_naming_port_and_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert run_engine(parse("--port", str(port), "--memory")) == 2
+    err = capsys.readouterr().err.strip()
+    assert str(port) in err and "--port" in err and "\n" not in err
