@@ -22,10 +22,6 @@ DEV_SERVER_URL = "http://127.0.0.1:8288"
 CLOUD_API_URL = "https://api.inngest.com"
 CLOUD_EVENT_URL = "https://inn.gs"
 
-DEV_SERVER_URL = "http://127.0.0.1:8288"
-CLOUD_API_URL = "https://api.inngest.com"
-CLOUD_EVENT_URL = "https://inn.gs"
-
 LLMProvider = Literal["auto", "offline", "openrouter", "openai-compatible"]
 
 

@@ -5,7 +5,7 @@ The event id is the request id, so Inngest de-duplicates a re-sent request.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 CHAT_REQUESTED = "app/chat.requested"
 """Event name that triggers `chat_worker`."""
@@ -21,7 +21,6 @@ class ChatRequested(BaseModel):
     temperature: float = 0.7
     max_tokens: int = 200
     clean: bool = True
-    model: str | None = Field(default=None, description="Model override; None = from settings")
 
 
 def chat_event(payload: ChatRequested) -> dict[str, object]:

@@ -44,3 +44,18 @@ def test_inngest_down_is_503_and_nothing_is_left_pending(http: httpx.Client, dea
     assert result["status"] == "error"
     assert result["error"] == problem["detail"]
     assert "completed_at" in result
+
+
+def test_a_failed_enqueue_does_not_hold_its_idempotency_key(http: httpx.Client) -> None:
+    headers = {"Idempotency-Key": "retry-me"}
+    first = http.post("/api/v1/chat", json={"query": "hello"}, headers=headers)
+    second = http.post("/api/v1/chat", json={"query": "hello"}, headers=headers)
+    assert (first.status_code, second.status_code) == (503, 503)
+    # Nothing was enqueued the first time, so the retry really tried again (a new request).
+    assert first.json()["request_id"] != second.json()["request_id"]
+
+
+def test_idempotency_key_too_long_is_422(http: httpx.Client) -> None:
+    reply = http.post("/api/v1/chat", json={"query": "hello"}, headers={"Idempotency-Key": "k" * 201})
+    assert reply.status_code == 422
+    assert reply.json()["detail"][0]["loc"] == ["header", "idempotency-key"]

@@ -116,3 +116,19 @@ def test_runs_with_the_engine_down_is_503(stack: Stack, path: str) -> None:
     reply = httpx.get(stack.backend_url + path.format(id=accepted["request_id"]))
     assert reply.status_code == 503
     assert "Could not reach the Inngest REST API" in reply.json()["detail"]
+
+
+def test_concurrent_posts_with_one_idempotency_key_start_one_run(stack: Stack) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def post(_: int) -> dict:
+        return cells.send("What is the capital of France?", stack=stack, idempotency_key="double-click")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(post, range(6)))
+    assert len({a["request_id"] for a in answers}) == 1
+    assert all(a["event_ids"] == answers[0]["event_ids"] and a["event_ids"] for a in answers)
+    request_id = answers[0]["request_id"]
+    cells.wait_for_result(request_id, stack=stack)
+    runs = wait_for(lambda: _completed(cells.runs_of(request_id, stack=stack)), timeout=10)
+    assert len(runs) == 1

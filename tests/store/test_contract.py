@@ -119,6 +119,15 @@ async def test_record_attempt_only_while_pending(store: ResultStore) -> None:
     assert await store.get("unknown") is None
 
 
+async def test_release_idempotency_key_only_unbinds_its_own_request(store: ResultStore) -> None:
+    assert await store.claim_idempotency_key("k", "r1", 60) == "r1"
+    await store.release_idempotency_key("k", "someone-else")
+    assert await store.claim_idempotency_key("k", "r2", 60) == "r1"
+    await store.release_idempotency_key("k", "r1")
+    assert await store.claim_idempotency_key("k", "r2", 60) == "r2"
+    await store.release_idempotency_key("unknown", "r1")  # nothing bound: nothing happens
+
+
 async def test_event_ids_survive_finish(store: ResultStore) -> None:
     await store.create(ChatRecord(request_id="r1"))
     await store.set_event_ids("r1", ["ev1"])

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 import inngest
 from fastapi import APIRouter, Header, Response, status
 from ulid import ULID
 
 from learninngest.api.deps import InngestDep, SettingsDep, StoreDep
-from learninngest.api.errors import InngestUnavailable
+from learninngest.api.errors import IdempotencyConflict, InngestUnavailable
 from learninngest.api.schemas import ChatAccepted, ChatRequest, Problem
 from learninngest.events import ChatRequested, chat_event
 from learninngest.logs import request_context
-from learninngest.store.base import ChatRecord, Status
+from learninngest.store.base import ChatRecord, ResultStore, Status
 
 log = logging.getLogger("learninngest.api")
 router = APIRouter(prefix="/api/v1", tags=["chat"])
+
+REPLAY_WAIT_S = 5.0
+"""How long a replayed Idempotency-Key waits for its first POST to finish enqueueing."""
 
 
 def result_path(request_id: str) -> str:
@@ -27,7 +32,10 @@ def result_path(request_id: str) -> str:
     "/chat",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ChatAccepted,
-    responses={503: {"model": Problem, "description": "The Inngest server is unreachable"}},
+    responses={
+        409: {"model": Problem, "description": "The same Idempotency-Key is still being accepted"},
+        503: {"model": Problem, "description": "The Inngest server is unreachable"},
+    },
 )
 async def enqueue_chat(
     body: ChatRequest,
@@ -46,11 +54,7 @@ async def enqueue_chat(
     if idempotency_key:
         bound = await store.claim_idempotency_key(idempotency_key, request_id, settings.idempotency_ttl_s)
         if bound != request_id:
-            existing = await store.get(bound)
-            if existing is not None:
-                with request_context(bound):
-                    log.info("idempotent replay: key already used, no new run")
-                return _accepted(response, existing.request_id, existing.event_ids)
+            return _accepted(response, await _replay(store, bound))
     with request_context(request_id):
         await store.create(ChatRecord(request_id=request_id, query=body.query))
         payload = ChatRequested(request_id=request_id, **body.model_dump())
@@ -63,13 +67,41 @@ async def enqueue_chat(
                 "`npx inngest-cli dev`) or fix INNGEST_BASE_URL / INNGEST_DEV, then retry."
             )
             await store.finish(request_id, status=Status.error, error=message)
+            if idempotency_key:
+                # Nothing was enqueued: the client's retry with the same key must be able to succeed.
+                await store.release_idempotency_key(idempotency_key, request_id)
             log.error("enqueue failed: %s", message)
             raise InngestUnavailable(message, request_id=request_id) from exc
         await store.set_event_ids(request_id, event_ids)
         log.info("request enqueued: event %s", ",".join(event_ids))
-    return _accepted(response, request_id, event_ids)
+    return _accepted(response, ChatRecord(request_id=request_id, event_ids=event_ids))
 
 
-def _accepted(response: Response, request_id: str, event_ids: list[str]) -> ChatAccepted:
-    response.headers["Location"] = result_path(request_id)
-    return ChatAccepted(request_id=request_id, event_ids=event_ids, result_url=result_path(request_id))
+async def _replay(store: ResultStore, request_id: str) -> ChatRecord:
+    """The request an Idempotency-Key is bound to, once its first POST has enqueued it.
+
+    A concurrent first POST may still be sending its event: wait for it briefly, so
+    the replay answers exactly what the first one did.
+    """
+    deadline = time.monotonic() + REPLAY_WAIT_S
+    while True:
+        record = await store.get(request_id)
+        if record is not None and (record.event_ids or record.final):
+            break
+        if time.monotonic() > deadline:
+            raise IdempotencyConflict(
+                "A request with this Idempotency-Key is still being accepted; retry in a moment."
+            )
+        await asyncio.sleep(0.05)
+    with request_context(request_id):
+        if not record.event_ids:  # the first POST failed to enqueue: give the same answer
+            raise InngestUnavailable(record.error or "The request was not enqueued.", request_id=request_id)
+        log.info("idempotent replay: key already used, no new run")
+    return record
+
+
+def _accepted(response: Response, record: ChatRecord) -> ChatAccepted:
+    response.headers["Location"] = result_path(record.request_id)
+    return ChatAccepted(
+        request_id=record.request_id, event_ids=record.event_ids, result_url=result_path(record.request_id)
+    )

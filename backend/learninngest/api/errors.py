@@ -26,11 +26,11 @@ class NotFound(ApiError):
     status_code = 404
 
 
+class IdempotencyConflict(ApiError):
+    status_code = 409
+
+
 class InngestUnavailable(ApiError):
-    status_code = 503
-
-
-class StoreFailure(ApiError):
     status_code = 503
 
 

@@ -83,6 +83,9 @@ class ResultStore(Protocol):
     async def claim_idempotency_key(self, key: str, request_id: str, ttl_s: int) -> str:
         """Bind `key` to `request_id` unless it is bound (and not expired); return the bound id."""
 
+    async def release_idempotency_key(self, key: str, request_id: str) -> None:
+        """Unbind `key` if it is bound to `request_id` (the request was never enqueued)."""
+
     async def ping(self) -> None:
         """Raise StoreUnavailable when the store cannot be used."""
 

@@ -63,6 +63,12 @@ class MemoryStore:
             self._keys[key] = (request_id, now + ttl_s)
             return request_id
 
+    async def release_idempotency_key(self, key: str, request_id: str) -> None:
+        with self._lock:
+            bound = self._keys.get(key)
+            if bound is not None and bound[0] == request_id:
+                del self._keys[key]
+
     async def ping(self) -> None:
         return None
 

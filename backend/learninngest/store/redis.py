@@ -27,6 +27,12 @@ CONNECT_TIMEOUT_S = 3.0
 """An unreachable Redis must fail a readiness check quickly, not hang the request."""
 
 
+_RELEASE_IF_BOUND_TO = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
 class RedisStore:
     def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX) -> None:
         self.url = url
@@ -123,6 +129,10 @@ class RedisStore:
             if bound is not None:
                 return str(bound)
             # The binding expired between SET and GET: try to take the key again.
+
+    async def release_idempotency_key(self, key: str, request_id: str) -> None:
+        # Compare-and-delete in one script, so a binding made by someone else is never removed.
+        await self._call(lambda r: r.eval(_RELEASE_IF_BOUND_TO, 1, self._idem_key(key), request_id))
 
     async def ping(self) -> None:
         await self._call(lambda r: r.ping())

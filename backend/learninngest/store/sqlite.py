@@ -160,6 +160,10 @@ class SQLiteStore:
 
         return await self._run(operation)
 
+    async def release_idempotency_key(self, key: str, request_id: str) -> None:
+        sql = "DELETE FROM idempotency_keys WHERE key = ? AND request_id = ?"
+        await self._run(lambda conn: conn.execute(sql, (key, request_id)))
+
     async def ping(self) -> None:
         await self._run(lambda conn: conn.execute("SELECT 1 FROM chat_records LIMIT 1"))
 
