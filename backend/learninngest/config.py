@@ -87,7 +87,6 @@ class Settings(BaseSettings):
     # --- results
     result_store_url: str = "sqlite:///.learninngest/results.db"
     idempotency_ttl_s: int = Field(86_400, ge=1)
-    result_wait_max_s: float = Field(30.0, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

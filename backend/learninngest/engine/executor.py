@@ -16,6 +16,7 @@ import httpx
 from croniter import croniter
 
 from learninngest.engine import protocol, signing
+from learninngest.engine.client_pool import ClientPool
 from learninngest.engine.clock import Clock
 from learninngest.engine.functions import FunctionDef
 from learninngest.engine.ids import UlidFactory
@@ -45,7 +46,7 @@ class Executor:
         self.registry = registry
         self.queue = RunQueue()
         self.outcomes = Outcomes(state, clock, registry, self.queue, ids)
-        self._http: httpx.AsyncClient | None = None
+        self._http: ClientPool | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._cron_task: asyncio.Task[None] | None = None
         self._cron_next: dict[tuple[str, str], float] = {}
@@ -62,9 +63,7 @@ class Executor:
         self._fn_slots = {}
         self._tasks = set()
         self._stopping = False
-        limits = httpx.Limits(max_connections=self.settings.max_concurrency + 8, max_keepalive_connections=64)
-        timeout = httpx.Timeout(self.settings.call_timeout_s, connect=min(10.0, self.settings.call_timeout_s))
-        self._http = httpx.AsyncClient(timeout=timeout, limits=limits)
+        self._http = ClientPool(self.settings.call_timeout_s)
         # Work that was due, retrying or sleeping when the engine stopped carries on.
         for run_id, due in self.state.due_runs():
             self.queue.schedule(run_id, due)
@@ -190,7 +189,8 @@ class Executor:
         if self.settings.signing_key:
             headers["x-inngest-signature"] = signing.sign(body, self.settings.signing_key)
         try:
-            resp = await self._http.post(url, content=body, headers=headers)
+            async with self._http.lend() as client:
+                resp = await client.post(url, content=body, headers=headers)
         except httpx.TimeoutException:
             return protocol.CallFailed(
                 protocol.error_object(

@@ -80,6 +80,8 @@ def run_engine(args: argparse.Namespace) -> int:
         return 2
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # One line per engine event is enough; httpx would add a line per HTTP call.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     mode = "cloud (signed)" if settings.signing_key else "dev"
     print(
         f"LearnInngest engine ({mode}) on http://{settings.host}:{settings.port}  dashboard: /",
