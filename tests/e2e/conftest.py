@@ -16,12 +16,12 @@ from learninngest.kit.stack import Stack
 
 
 def make_stack(tmp_path: Path, **overrides: object) -> Stack:
-    settings = get_settings(
-        result_store_url=f"sqlite:///{tmp_path / 'results.db'}",
-        engine_db=str(tmp_path / "engine.db"),
-        engine_time_scale=0.01,
-        **overrides,
-    )
+    defaults: dict[str, object] = {
+        "result_store_url": f"sqlite:///{tmp_path / 'results.db'}",
+        "engine_db": str(tmp_path / "engine.db"),
+        "engine_time_scale": 0.01,
+    }
+    settings = get_settings(**{**defaults, **overrides})
     return Stack(settings=settings)
 
 

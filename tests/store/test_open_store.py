@@ -13,7 +13,7 @@ from learninngest.store import ChatRecord, Status, StoreUnavailable, open_store
 from learninngest.store.memory import MemoryStore
 from learninngest.store.redis import RedisStore
 from learninngest.store.sqlite import SQLiteStore
-from tests.store.conftest import free_port
+from tests.redis_server import free_port
 
 pytestmark = pytest.mark.anyio
 
