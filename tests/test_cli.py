@@ -61,3 +61,42 @@ def test_version() -> None:
         [sys.executable, "-m", "learninngest", "--version"], capture_output=True, text=True, timeout=30
     ).stdout
     assert out.startswith("learninngest ")
+
+
+def test_up_serves_prints_the_urls_and_stops_cleanly_on_ctrl_c(tmp_path) -> None:  # noqa: ANN001
+    import os
+    import signal
+
+    import httpx
+
+    from learninngest.kit.servers import free_port, port_in_use
+    from tests.support import wait_for
+
+    port, engine_port = free_port(), free_port()
+    env = {**os.environ, "OFFLINE_LATENCY_MEAN_MS": "0", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "learninngest", "up", "--port", str(port), "--engine-port", str(engine_port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz").raise_for_status(), timeout=30)
+        accepted = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/chat", json={"query": "What is the capital of France?"}
+        )
+        result = httpx.get(
+            f"http://127.0.0.1:{port}{accepted.json()['result_url']}", params={"wait": 20}, timeout=30
+        ).json()
+        assert result["status"] == "done" and "Paris" in result["content"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert f"swagger        http://127.0.0.1:{port}/docs" in out
+    assert f"dashboard      http://127.0.0.1:{engine_port}/" in out
+    assert f"curl -s -X POST http://127.0.0.1:{port}/api/v1/chat" in out
+    assert not port_in_use(port) and not port_in_use(engine_port)
+    assert (tmp_path / ".learninngest" / "results.db").exists()
