@@ -102,3 +102,11 @@ def test_dotenv_file_is_read(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".env").write_text("WORKER_RETRIES=7\n")
     monkeypatch.chdir(tmp_path)
     assert get_settings().worker_retries == 7
+
+
+def test_openai_compatible_needs_a_model_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLM_BASE_URL", "http://127.0.0.1:11434/v1")
+    with pytest.raises(SettingsError, match="needs LLM_MODEL"):
+        get_settings()
+    monkeypatch.setenv("LLM_MODEL", "llama3.2")
+    assert get_settings().resolved_provider == "openai-compatible"

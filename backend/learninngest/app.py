@@ -16,7 +16,7 @@ from learninngest.api.waiters import ResultWaiters
 from learninngest.config import OFFLINE_MOUNT_PATH, Settings, get_settings
 from learninngest.logs import setup_logging
 from learninngest.store import open_store
-from learninngest.worker.chat_worker import build_chat_worker
+from learninngest.worker.chat_worker import build_chat_functions
 from learninngest.worker.client import build_inngest_client
 from learninngest.worker.serve import mount_inngest
 
@@ -66,8 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (chat, results, runs, health):
         app.include_router(module.router)
 
-    worker = build_chat_worker(client, settings, store, notify=waiters.notify)
-    mount_inngest(app, client, [worker], settings)
+    mount_inngest(app, client, build_chat_functions(client, settings, store, waiters.notify), settings)
 
     if settings.resolved_provider == "offline" and not settings.offline_model_url:
         from learninngest.offline_model.app import OfflineModelConfig, create_offline_model_app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 
@@ -30,13 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     up = commands.add_parser("up", help="backend + offline model + local Inngest engine")
-    up.add_argument("--host", default="127.0.0.1")
-    up.add_argument("--port", type=int, default=8000, help="backend port (default 8000)")
+    up.add_argument("--host", help="interface for both servers (default HOST, 127.0.0.1)")
+    up.add_argument("--port", type=int, help="backend port (default PORT, 8000)")
     up.add_argument("--engine-port", type=int, default=8288, help="engine port (default 8288)")
 
     serve = commands.add_parser("serve", help="the backend only (needs an Inngest server)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", help="interface (default HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default PORT, 8000)")
 
     from learninngest.engine.main import add_engine_arguments
 
@@ -45,9 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(**overrides: object):  # noqa: ANN202 - Settings, imported lazily
+def _settings(args: argparse.Namespace):  # noqa: ANN202 - Settings, imported lazily
+    """Settings from env and `.env`; a flag given on the command line wins over its variable."""
     from learninngest.config import SettingsError, get_settings
 
+    overrides = {name: getattr(args, name) for name in ("host", "port") if getattr(args, name) is not None}
     try:
         return get_settings(**overrides)
     except SettingsError as exc:
@@ -60,12 +63,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     from learninngest.kit.stack import Stack, StackError
     from learninngest.logs import setup_logging
 
-    for port, flag in ((args.port, "--port"), (args.engine_port, "--engine-port")):
-        if port_in_use(port, args.host):
+    settings = _settings(args)
+    for port, flag in ((settings.port, "--port"), (args.engine_port, "--engine-port")):
+        if port_in_use(port, settings.host):
             return _port_error(port, flag)
-    settings = _settings(host=args.host, port=args.port)
     setup_logging(settings.log_level)
-    stack = Stack(settings=settings, backend_port=args.port, engine_port=args.engine_port)
+    stack = Stack(settings=settings, backend_port=settings.port, engine_port=args.engine_port)
     try:
         stack.up()
     except StackError as exc:
@@ -74,6 +77,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(repr(stack))
     print("\nTry it:\n" + CURL_EXAMPLE.format(backend=stack.backend_url))
     print("\nCtrl-C stops everything.", flush=True)
+    # `kill` / `docker stop` send SIGTERM: stop as cleanly as on Ctrl-C.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
@@ -89,10 +94,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from learninngest.app import create_app
     from learninngest.kit.servers import port_in_use
 
-    if port_in_use(args.port, args.host):
-        return _port_error(args.port, "--port")
-    settings = _settings(host=args.host, port=args.port)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    settings = _settings(args)
+    if port_in_use(settings.port, settings.host):
+        return _port_error(settings.port, "--port")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
     return 0
 
 

@@ -203,6 +203,11 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "LLM_PROVIDER=openai-compatible needs LLM_BASE_URL (e.g. http://127.0.0.1:11434/v1)."
             )
+        if provider == "openai-compatible" and not self.llm_model:
+            raise SettingsError(
+                "An OpenAI-compatible provider (LLM_BASE_URL) needs LLM_MODEL, the model name it serves "
+                "(e.g. llama3.2)."
+            )
         if not self.is_dev and not self.inngest_signing_key:
             raise SettingsError(
                 "INNGEST_DEV=0 (Cloud mode) needs INNGEST_SIGNING_KEY: set it, or set INNGEST_DEV=1."

@@ -59,3 +59,24 @@ def test_idempotency_key_too_long_is_422(http: httpx.Client) -> None:
     reply = http.post("/api/v1/chat", json={"query": "hello"}, headers={"Idempotency-Key": "k" * 201})
     assert reply.status_code == 422
     assert reply.json()["detail"][0]["loc"] == ["header", "idempotency-key"]
+
+
+def test_store_down_is_503_naming_the_setting(tmp_path, dead_inngest_url: str) -> None:  # noqa: ANN001
+    from learninngest.app import create_app
+    from learninngest.config import get_settings
+    from learninngest.kit.servers import BackgroundServer
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the store wants a folder")
+    settings = get_settings(
+        result_store_url=f"sqlite:///{blocker}/results.db", inngest_base_url=dead_inngest_url
+    )
+    with BackgroundServer(create_app(settings), name="backend") as server:
+        reply = httpx.post(
+            f"{server.url}/api/v1/chat", json={"query": "hello"}, headers={"Idempotency-Key": "k"}
+        )
+        ready = httpx.get(f"{server.url}/readyz").json()
+    assert reply.status_code == 503
+    assert reply.json()["detail"].startswith("The result store is unavailable (")
+    assert reply.json()["detail"].endswith("Check RESULT_STORE_URL and that the store is up.")
+    assert ready["checks"]["store"].startswith("not ready")

@@ -132,3 +132,18 @@ def test_concurrent_posts_with_one_idempotency_key_start_one_run(stack: Stack) -
     cells.wait_for_result(request_id, stack=stack)
     runs = wait_for(lambda: _completed(cells.runs_of(request_id, stack=stack)), timeout=10)
     assert len(runs) == 1
+
+
+def test_a_cancelled_run_ends_the_request_as_error(tmp_path: Path) -> None:
+    # A slow clock keeps the run in its retry backoff long enough to cancel it.
+    stack = make_stack(tmp_path, engine_time_scale=1.0).up()
+    try:
+        accepted = cells.send("[fault:500x*] hello", stack=stack)
+        run = wait_for(lambda: cells.runs_of(accepted["request_id"], stack=stack)[0], timeout=10)
+        reply = httpx.delete(f"{stack.inngest_url}/v1/runs/{run['run_id']}")
+        assert reply.status_code == 200
+        result = cells.wait_for_result(accepted["request_id"], stack=stack, timeout=20)
+        assert result["status"] == "error"
+        assert result["error"] == f"The run was cancelled (run {run['run_id']}); send the request again."
+    finally:
+        stack.down()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -13,6 +14,7 @@ from ulid import ULID
 from learninngest.api.deps import InngestDep, SettingsDep, StoreDep
 from learninngest.api.errors import IdempotencyConflict, InngestUnavailable
 from learninngest.api.schemas import ChatAccepted, ChatRequest, Problem
+from learninngest.config import Settings
 from learninngest.events import ChatRequested, chat_event
 from learninngest.logs import request_context
 from learninngest.store.base import ChatRecord, ResultStore, Status
@@ -56,25 +58,37 @@ async def enqueue_chat(
         if bound != request_id:
             return _accepted(response, await _replay(store, bound))
     with request_context(request_id):
-        await store.create(ChatRecord(request_id=request_id, query=body.query))
-        payload = ChatRequested(request_id=request_id, **body.model_dump())
         try:
-            event_ids = await client.send(inngest.Event(**chat_event(payload)))
-        except Exception as exc:  # the SDK raises several types; all mean "not enqueued"
-            message = (
-                f"Could not send the event to the Inngest server at {settings.inngest_event_url} "
-                f"({type(exc).__name__}: {exc}). Start it (e.g. `learninngest engine` or "
-                "`npx inngest-cli dev`) or fix INNGEST_BASE_URL / INNGEST_DEV, then retry."
+            await store.create(ChatRecord(request_id=request_id, query=body.query))
+            event_ids = await _send(
+                client, settings, store, ChatRequested(request_id=request_id, **body.model_dump())
             )
-            await store.finish(request_id, status=Status.error, error=message)
+        except Exception:
             if idempotency_key:
                 # Nothing was enqueued: the client's retry with the same key must be able to succeed.
-                await store.release_idempotency_key(idempotency_key, request_id)
-            log.error("enqueue failed: %s", message)
-            raise InngestUnavailable(message, request_id=request_id) from exc
+                with contextlib.suppress(Exception):
+                    await store.release_idempotency_key(idempotency_key, request_id)
+            raise
         await store.set_event_ids(request_id, event_ids)
         log.info("request enqueued: event %s", ",".join(event_ids))
     return _accepted(response, ChatRecord(request_id=request_id, event_ids=event_ids))
+
+
+async def _send(
+    client: inngest.Inngest, settings: Settings, store: ResultStore, payload: ChatRequested
+) -> list[str]:
+    """Send the event; if it cannot be sent, record the request as `error` and answer 503."""
+    try:
+        return await client.send(inngest.Event(**chat_event(payload)))
+    except Exception as exc:  # the SDK raises several types; all mean "not enqueued"
+        message = (
+            f"Could not send the event to the Inngest server at {settings.inngest_event_url} "
+            f"({type(exc).__name__}: {exc}). Start it (e.g. `learninngest engine` or "
+            "`npx inngest-cli dev`) or fix INNGEST_BASE_URL / INNGEST_DEV, then retry."
+        )
+        await store.finish(payload.request_id, status=Status.error, error=message)
+        log.error("enqueue failed: %s", message)
+        raise InngestUnavailable(message, request_id=payload.request_id) from exc
 
 
 async def _replay(store: ResultStore, request_id: str) -> ChatRecord:
@@ -94,7 +108,8 @@ async def _replay(store: ResultStore, request_id: str) -> ChatRecord:
             )
         await asyncio.sleep(0.05)
     with request_context(request_id):
-        if not record.event_ids:  # the first POST failed to enqueue: give the same answer
+        if record.status is Status.error and not record.event_ids:
+            # The first POST failed to enqueue: give the same answer.
             raise InngestUnavailable(record.error or "The request was not enqueued.", request_id=request_id)
         log.info("idempotent replay: key already used, no new run")
     return record
@@ -103,5 +118,8 @@ async def _replay(store: ResultStore, request_id: str) -> ChatRecord:
 def _accepted(response: Response, record: ChatRecord) -> ChatAccepted:
     response.headers["Location"] = result_path(record.request_id)
     return ChatAccepted(
-        request_id=record.request_id, event_ids=record.event_ids, result_url=result_path(record.request_id)
+        request_id=record.request_id,
+        status=record.status,  # a replay of a finished request says so
+        event_ids=record.event_ids,
+        result_url=result_path(record.request_id),
     )

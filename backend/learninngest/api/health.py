@@ -28,8 +28,8 @@ async def _check_store(store: ResultStore) -> str:
 
 
 async def _check_inngest(settings: Settings) -> str:
-    if not settings.is_dev:
-        return "ok (Inngest Cloud: not probed)"
+    if not settings.is_dev and not settings.inngest_base_url:
+        return "ok (Inngest Cloud: not probed)"  # self-hosted servers (INNGEST_BASE_URL) are probed
     url = f"{settings.inngest_api_url}/health"
     try:
         async with httpx.AsyncClient(timeout=3) as http:

@@ -16,18 +16,20 @@ from learninngest.config import Settings
 router = APIRouter(prefix="/api/v1", tags=["chat"])
 
 
-def rest_headers(settings: Settings) -> dict[str, str]:
-    # Inngest Cloud (and a signed Dev Server) want the signing key as bearer on REST v1.
-    if settings.inngest_signing_key:
-        return {"Authorization": f"Bearer {settings.inngest_signing_key}"}
-    return {}
+def rest_headers(settings: Settings) -> list[dict[str, str]]:
+    """Headers to try in turn: Inngest Cloud (and a signed server) want the signing key as bearer."""
+    keys = [k for k in (settings.inngest_signing_key, settings.inngest_signing_key_fallback) if k]
+    return [{"Authorization": f"Bearer {key}"} for key in keys] or [{}]
 
 
 async def fetch_runs(settings: Settings, event_id: str) -> list[dict[str, Any]]:
     url = f"{settings.inngest_api_url}/v1/events/{event_id}/runs"
     try:
         async with httpx.AsyncClient(timeout=10) as http:
-            reply = await http.get(url, headers=rest_headers(settings))
+            for headers in rest_headers(settings):
+                reply = await http.get(url, headers=headers)
+                if reply.status_code not in (401, 403):
+                    break  # during a key rotation the fallback key is tried on 401
     except httpx.HTTPError as exc:
         raise InngestUnavailable(
             f"Could not reach the Inngest REST API at {url} ({type(exc).__name__}). "

@@ -38,7 +38,7 @@ class Engine:
         self.registry = Registry(settings, self.state, self.clock)
         self.executor = Executor(settings, self.state, self.clock, self.registry, self.ids)
         self.intake = Intake(settings, self.state, self.clock, self.registry, self.executor, self.ids)
-        self.executor.outcomes.emit = self.intake.ingest_internal
+        self.executor.runs.emit = self.intake.ingest_internal
 
     async def start(self) -> None:
         self.state.open()

@@ -2,7 +2,9 @@
 
 One asyncio task per due run; it holds a global slot and its function's concurrency slot
 while it calls the app, and gives them back when the run sleeps, waits, backs off or ends.
-How a reply changes a run is in outcomes.py.
+The planned steps of a parallel group are called at once, each extra call on a slot of its
+own (like the real server). How a reply changes a run is in outcomes.py; creating, waking
+and finishing runs in run_lifecycle.py.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from learninngest.engine.functions import FunctionDef
 from learninngest.engine.ids import UlidFactory
 from learninngest.engine.outcomes import Outcomes
 from learninngest.engine.queue import RunQueue
+from learninngest.engine.run_lifecycle import RunLifecycle
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state import Run, State
 
@@ -36,6 +39,13 @@ def cron_next(expr: str, now: float) -> float:
     return float(croniter(expr, now).get_next(float))
 
 
+def _may_retry(outcome: protocol.Outcome) -> bool:
+    """A failed call, or a step error: its reply may schedule a retry of the run."""
+    if isinstance(outcome, protocol.CallFailed):
+        return True
+    return isinstance(outcome, protocol.Ops) and any(o.op == "StepError" for o in outcome.ops)
+
+
 class Executor:
     def __init__(
         self, settings: EngineSettings, state: State, clock: Clock, registry: Registry, ids: UlidFactory
@@ -45,7 +55,8 @@ class Executor:
         self.clock = clock
         self.registry = registry
         self.queue = RunQueue()
-        self.outcomes = Outcomes(state, clock, registry, self.queue, ids)
+        self.runs = RunLifecycle(state, clock, self.queue, ids)
+        self.outcomes = Outcomes(self.runs, registry)
         self._http: ClientPool | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._cron_task: asyncio.Task[None] | None = None
@@ -58,7 +69,7 @@ class Executor:
     # --- lifecycle
     async def start(self) -> None:
         # Fresh loop-bound objects: the same app may be started again in another event loop.
-        self.queue = self.outcomes.queue = RunQueue()
+        self.queue = self.runs.queue = RunQueue()
         self._slots = asyncio.Semaphore(max(1, self.settings.max_concurrency))
         self._fn_slots = {}
         self._tasks = set()
@@ -111,7 +122,7 @@ class Executor:
                     if due <= now:
                         self._cron_next[key] = cron_next(cron, now)
                         event = {"name": "inngest/scheduled.timer", "data": {"cron": cron}}
-                        event_id = self.outcomes.emit(event, False)
+                        event_id = self.runs.emit(event, False)
                         self.create_run(fn, self.state.get_event_body(event_id), event_id, cron=cron)
             # Wake at least every second so functions synced meanwhile are picked up.
             await asyncio.sleep(1.0)
@@ -133,7 +144,7 @@ class Executor:
                 return
             fn = self.registry.get(run.function_slug)
             if fn is None:
-                self.outcomes.fail_unsupported(
+                self.runs.fail_unsupported(
                     run, f"function {run.function_slug} is not registered any more (re-sync its app?)"
                 )
                 return
@@ -155,12 +166,23 @@ class Executor:
     async def _step(self, run: Run, fn: FunctionDef) -> bool:
         """One call to the app; True when the run should be called again right away."""
         if run.waiting is not None:
-            self.outcomes.wake(run)  # its deadline passed: sleep over, wait or invoke timed out
+            self.runs.wake(run)  # its deadline passed: sleep over, wait or invoke timed out
         if run.status == "Scheduled":
             run.status = "Running"
             log.info("run started run_id=%s fn=%s event_id=%s", run.run_id, run.function_slug, run.event_id)
-        target = run.planned[0] if run.planned else "step"
-        body = protocol.encode(
+        body = self._body(run, fn)
+        if run.planned:
+            return await self._planned(run, fn, body)
+        started = self.clock.now()
+        outcome = await self._call(protocol.call_url(fn.url, "step"), body)
+        latest = self.state.get_run(run.run_id)
+        if latest is None or latest.finished:
+            log.info("run_id=%s ended while its call was in flight; reply discarded", run.run_id)
+            return False
+        return self.outcomes.apply(run, fn, "step", outcome, started)
+
+    def _body(self, run: Run, fn: FunctionDef) -> bytes:
+        return protocol.encode(
             protocol.build_call_body(
                 event=run.event,
                 events=run.events,
@@ -171,13 +193,56 @@ class Executor:
                 stack=run.stack,
             )
         )
-        started = self.clock.now()
-        outcome = await self._call(protocol.call_url(fn.url, target), body)
-        latest = self.state.get_run(run.run_id)
-        if latest is None or latest.finished:
-            log.info("run_id=%s ended while its call was in flight; reply discarded", run.run_id)
-            return False
-        return self.outcomes.apply(run, fn, target, outcome, started)
+
+    async def _planned(self, run: Run, fn: FunctionDef, body: bytes) -> bool:
+        """Call every planned step of a parallel group at once, then apply the replies.
+
+        The first call uses the slots this run already holds, so the group always makes
+        progress; each other call first takes a global slot and the function's slot, and
+        is not made at all if the run's own calls got through the group first (no deadlock
+        when every slot is held by a run with a group). Replies are applied in planned
+        order, those that may retry last: every call of the group was made at the same
+        attempt, so a retry counts from it.
+        """
+        pending = list(run.planned)
+        replies: dict[str, tuple[protocol.Outcome, float, float]] = {}
+        busy: set[asyncio.Task[None]] = set()
+
+        async def drain() -> None:
+            while pending:
+                target = pending.pop(0)
+                started = self.clock.now()
+                outcome = await self._call(protocol.call_url(fn.url, target), body)
+                replies[target] = (outcome, started, self.clock.now())
+
+        async def extra() -> None:
+            async with self._slots, self._fn_slot(fn):
+                task = asyncio.current_task()
+                assert task is not None
+                busy.add(task)
+                await drain()
+
+        extras = [asyncio.create_task(extra()) for _ in range(len(pending) - 1)]
+        try:
+            await drain()
+            for task in extras:
+                if task not in busy:
+                    task.cancel()  # still waiting for a slot, and nothing is left to call
+            await asyncio.gather(*extras, return_exceptions=True)
+        finally:
+            for task in extras:
+                task.cancel()
+        order = sorted(run.planned, key=lambda target: _may_retry(replies[target][0]))
+        attempt, again = run.attempt, True
+        for target in order:
+            latest = self.state.get_run(run.run_id)
+            if latest is None or latest.finished:
+                log.info("run_id=%s ended while its calls were in flight; replies discarded", run.run_id)
+                return False
+            latest.attempt = attempt
+            outcome, started, ended = replies[target]
+            again = self.outcomes.apply(latest, fn, target, outcome, started, ended) and again
+        return again
 
     async def _call(self, url: str, body: bytes) -> protocol.Outcome:
         assert self._http is not None, "executor not started"
@@ -224,11 +289,11 @@ class Executor:
         parent: tuple[str, str] | None = None,
         cron: str | None = None,
     ) -> Run:
-        return self.outcomes.create_run(fn, event, event_id, parent=parent, cron=cron)
+        return self.runs.create_run(fn, event, event_id, parent=parent, cron=cron)
 
     def cancel(self, run_id: str, reason: str) -> bool:
         run = self.state.get_run(run_id)
         if run is None or run.finished:
             return False
-        self.outcomes.cancel(run, reason)
+        self.runs.cancel(run, reason)
         return True

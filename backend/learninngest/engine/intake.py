@@ -132,7 +132,7 @@ class Intake:
         for run in self.state.runs_waiting_for(event["name"]):
             cond = (run.waiting or {}).get("if")
             if not cond or evaluate(cond, {"event": run.event, "async": event}):
-                self.executor.outcomes.resume(run, event)
+                self.executor.runs.resume(run, event)
 
     def _cancel_runs(self, event: dict[str, Any], now: float) -> None:
         hits = {
@@ -149,7 +149,7 @@ class Intake:
                     continue
                 if c.if_exp and not evaluate(c.if_exp, {"event": run.event, "async": event}):
                     continue
-                self.executor.outcomes.cancel(run, f"cancelled by event {event['name']} ({event['id']})")
+                self.executor.runs.cancel(run, f"cancelled by event {event['name']} ({event['id']})")
                 break
 
     def _start_runs(self, event: dict[str, Any], internal_id: str, now: float) -> None:

@@ -55,7 +55,9 @@ class Stack:
         )
         self.settings = settings
         try:
-            self.backend = BackgroundServer(create_app(settings), name="backend", port=backend_port).start()
+            self.backend = BackgroundServer(
+                create_app(settings), name="backend", host=settings.host, port=backend_port
+            ).start()
             app_url = f"{self.backend.url}{SERVE_PATH}"
             self._start_inngest(engine_port, app_url)
             self.sync()
@@ -89,7 +91,7 @@ class Stack:
         if kind.startswith(("http://", "https://")):
             self._external_url = kind.rstrip("/")
             return self._external_url
-        return f"http://127.0.0.1:{engine_port}"
+        return f"http://{self.settings.host}:{engine_port}"
 
     def _start_inngest(self, port: int, app_url: str) -> None:
         kind = self.settings.kit_inngest_server
@@ -107,12 +109,15 @@ class Stack:
         if db and db != "memory":
             Path(db).parent.mkdir(parents=True, exist_ok=True)
         engine_settings = EngineSettings(
+            host=self.settings.host,
             port=port,
             app_urls=[app_url],
             db_path=db if db and db != "memory" else None,
             time_scale=self.settings.engine_time_scale,
         )
-        self.engine = BackgroundServer(create_engine_app(engine_settings), name="engine", port=port)
+        self.engine = BackgroundServer(
+            create_engine_app(engine_settings), name="engine", host=self.settings.host, port=port
+        )
         self.engine.start()
 
     def _start_cli(self, port: int, app_url: str) -> None:
@@ -123,7 +128,11 @@ class Stack:
                 "to its path, or use KIT_INNGEST_SERVER=local."
             )
         cmd = [binary, "dev", "-u", app_url, "--no-discovery", "--port", str(port)]
-        self._cli_process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Its log goes to a file: a pipe nobody reads would block the Dev Server once full.
+        log_path = Path(".learninngest") / "inngest-cli.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log_file:
+            self._cli_process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -131,7 +140,7 @@ class Stack:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise StackError(f"inngest-cli did not answer on port {port} within 30 s ({binary})")
+        raise StackError(f"inngest-cli did not answer on port {port} within 30 s ({binary}); see {log_path}")
 
     def sync(self, timeout: float = 15.0) -> dict[str, object]:
         """PUT the backend's /api/inngest: the SDK registers its functions with the server."""

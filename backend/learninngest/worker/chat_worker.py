@@ -22,6 +22,7 @@ from learninngest.store.base import ResultStore, Status
 log = logging.getLogger("learninngest.worker")
 
 CHAT_WORKER_ID = "chat-worker"
+CANCELLED_HANDLER_ID = "chat-cancelled"
 
 Notify = Callable[[str], None]
 
@@ -43,6 +44,54 @@ def failure_message(error: dict[str, Any]) -> str:
     return message
 
 
+def request_id_of(failure_event_data: dict[str, Any]) -> str:
+    """The request id inside an `inngest/function.failed|cancelled` event (its original event)."""
+    original = failure_event_data.get("event") or {}
+    return str((original.get("data") or {}).get("request_id", "?"))
+
+
+def build_chat_functions(
+    client: inngest.Inngest,
+    settings: Settings,
+    store: ResultStore,
+    notify: Notify = lambda _request_id: None,
+) -> list[inngest.Function]:
+    """Every function the backend serves: the worker, and what records a cancelled run."""
+    return [
+        build_chat_worker(client, settings, store, notify),
+        build_cancel_handler(client, settings, store, notify),
+    ]
+
+
+def build_cancel_handler(
+    client: inngest.Inngest,
+    settings: Settings,
+    store: ResultStore,
+    notify: Notify = lambda _request_id: None,
+) -> inngest.Function:
+    """A cancelled run calls no failure handler (Inngest semantics): record it, or it stays pending."""
+    worker_id = f"{settings.inngest_app_id}-{CHAT_WORKER_ID}"
+
+    @client.create_function(
+        fn_id=CANCELLED_HANDLER_ID,
+        name="chat_worker cancelled",
+        trigger=inngest.TriggerEvent(
+            event="inngest/function.cancelled", expression=f"event.data.function_id == '{worker_id}'"
+        ),
+    )
+    async def chat_cancelled(ctx: inngest.Context) -> None:
+        data = ctx.event.data or {}
+        request_id = request_id_of(data)
+        with request_context(request_id):
+            message = f"The run was cancelled (run {data.get('run_id')}); send the request again."
+            record = await store.finish(request_id, status=Status.error, error=message)
+            log.warning("run cancelled (run %s)", data.get("run_id"))
+            if record is not None:
+                notify(request_id)
+
+    return chat_cancelled
+
+
 def build_chat_worker(
     client: inngest.Inngest,
     settings: Settings,
@@ -53,8 +102,7 @@ def build_chat_worker(
 
     async def on_failure(ctx: inngest.Context) -> None:
         data = ctx.event.data or {}
-        original = data.get("event") or {}
-        request_id = str((original.get("data") or {}).get("request_id", "?"))
+        request_id = request_id_of(data)
         with request_context(request_id):
             message = failure_message(data.get("error") or {})
             record = await store.finish(request_id, status=Status.error, error=message)

@@ -1,0 +1,192 @@
+"""A run's life outside replies: created, woken, resumed, cancelled, finished (and its timeline rows).
+
+Finishing emits `inngest/function.finished` (and `.failed` / `.cancelled`) and hands an
+invoked run's output to its parent. Everything here is synchronous and writes one
+transaction per change, so a run is always stored in a state the engine can resume from.
+How a reply from the app changes a run is in outcomes.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from learninngest.engine import protocol
+from learninngest.engine.clock import Clock
+from learninngest.engine.functions import FunctionDef
+from learninngest.engine.ids import UlidFactory
+from learninngest.engine.queue import RunQueue
+from learninngest.engine.state import Run, State
+
+log = logging.getLogger("learninngest.engine")
+
+# emit(event body, match triggers?) -> internal event id; set by app.py to Intake.ingest_internal.
+Emit = Callable[[dict[str, Any], bool], str]
+
+
+class RunLifecycle:
+    def __init__(self, state: State, clock: Clock, queue: RunQueue, ids: UlidFactory) -> None:
+        self.state = state
+        self.clock = clock
+        self.queue = queue
+        self.ids = ids
+        self.emit: Emit = lambda event, match: ""
+
+    # --- creating runs
+    def create_run(
+        self,
+        fn: FunctionDef,
+        event: dict[str, Any],
+        event_id: str,
+        *,
+        parent: tuple[str, str] | None = None,
+        cron: str | None = None,
+    ) -> Run:
+        now = self.clock.now()
+        run = Run(
+            run_id=self.ids.new(),
+            function_slug=fn.slug,
+            function_version=fn.version,
+            event_id=event_id,
+            event=event,
+            events=[event],
+            started=now,
+            due=now,
+            parent_run_id=parent[0] if parent else None,
+            parent_step_id=parent[1] if parent else None,
+            cron=cron,
+        )
+        self.state.insert_run(run)
+        self.queue.schedule(run.run_id, now)
+        log.info("run scheduled run_id=%s fn=%s event_id=%s", run.run_id, fn.slug, event_id)
+        return run
+
+    # --- waking up, events arriving, cancelling
+    def wake(self, run: Run) -> None:
+        """The run's deadline passed: the sleep is over, or the wait / invoke timed out."""
+        waiting = run.waiting or {}
+        value: Any = None
+        status = "Completed" if waiting.get("kind") == "sleep" else "TimedOut"
+        if waiting.get("kind") == "invoke":
+            value = {
+                "error": protocol.error_object("InvokeTimeout", "the invoked function did not finish in time")
+            }
+        with self.state.tx():
+            run.memoize(waiting.get("step_id", ""), value)
+            run.waiting = None
+            run.due = None
+            self.state.update_step(waiting.get("seq", 0), status=status, ended=self.clock.now())
+            self.state.save_run(run)
+
+    def resume(self, run: Run, value: Any, status: str = "Completed") -> None:
+        """A wait matched an event, or an invoked run finished: memoize and call again now."""
+        waiting = run.waiting or {}
+        with self.state.tx():
+            run.memoize(waiting.get("step_id", ""), value)
+            self.state.update_step(waiting.get("seq", 0), status=status, ended=self.clock.now(), output=value)
+            run.waiting = None
+            run.due = self.clock.now()
+            self.state.save_run(run)
+        self.queue.schedule(run.run_id, run.due)
+        log.info("step resumed run_id=%s step=%s", run.run_id, waiting.get("name"))
+
+    def cancel(self, run: Run, reason: str) -> None:
+        self.queue.unschedule(run.run_id)
+        self.finish(run, "Cancelled", None, reason=reason)
+
+    def fail_unsupported(self, run: Run, reason: str) -> None:
+        log.error("run_id=%s fails: %s", run.run_id, reason)
+        self.finish(run, "Failed", protocol.error_object("Unsupported", reason))
+
+    # --- the end of a run
+    def finish(self, run: Run, status: str, output: Any, reason: str = "") -> None:
+        now = self.clock.now()
+        fn_event = {
+            "function_id": run.function_slug,
+            "run_id": run.run_id,
+            "event": run.event,
+            "events": run.events,
+        }
+        with self.state.tx():
+            run.status, run.ended, run.output = status, now, output
+            run.waiting, run.due, run.planned = None, None, []
+            self.state.save_run(run)
+            if status == "Completed":
+                log.info(
+                    "run completed run_id=%s fn=%s event_id=%s", run.run_id, run.function_slug, run.event_id
+                )
+                self._hand_to_parent(run, {"data": output})
+                self.emit({"name": "inngest/function.finished", "data": fn_event | {"result": output}}, True)
+            elif status == "Failed":
+                err = output if isinstance(output, dict) else protocol.error_object("Error", str(output))
+                log.error(
+                    "run failed run_id=%s fn=%s event_id=%s: %s",
+                    run.run_id,
+                    run.function_slug,
+                    run.event_id,
+                    err.get("message"),
+                )
+                failure = {"error": f"{err.get('name')}: {err.get('message')}"} | err
+                self._hand_to_parent(run, {"error": err})
+                self.emit(
+                    {
+                        "name": "inngest/function.failed",
+                        "id": run.run_id,
+                        "data": fn_event | {"error": failure},
+                    },
+                    True,
+                )
+                self.emit({"name": "inngest/function.finished", "data": fn_event | {"error": failure}}, True)
+            else:
+                log.info(
+                    "run cancelled run_id=%s fn=%s event_id=%s: %s",
+                    run.run_id,
+                    run.function_slug,
+                    run.event_id,
+                    reason,
+                )
+                err = protocol.error_object("FunctionCancelled", reason or "cancelled")
+                self._hand_to_parent(run, {"error": err})
+                self.emit({"name": "inngest/function.cancelled", "data": fn_event | {"error": err}}, True)
+                self.emit({"name": "inngest/function.finished", "data": fn_event | {"error": err}}, True)
+
+    def _hand_to_parent(self, run: Run, value: dict[str, Any]) -> None:
+        if not run.parent_run_id:
+            return
+        parent = self.state.get_run(run.parent_run_id)
+        waiting = parent.waiting if parent else None
+        if parent is None or parent.finished or not waiting or waiting.get("child") != run.run_id:
+            return
+        self.resume(parent, value, "Completed" if "data" in value else "Failed")
+
+    def row(
+        self,
+        run: Run,
+        step_id: str,
+        name: str,
+        op: str,
+        status: str,
+        started: float,
+        ended: float | None,
+        *,
+        output: Any = None,
+        error: Any = None,
+        scheduled: float | None = None,
+        delay_ms: int | None = None,
+    ) -> int:
+        """Add one row to the run's timeline; returns its seq (to update it later)."""
+        return self.state.add_step(
+            run.run_id,
+            step_id=step_id,
+            name=name,
+            op=op,
+            attempt=run.attempt,
+            status=status,
+            started=started,
+            ended=ended,
+            output=output,
+            error=error,
+            scheduled_for_intended=scheduled,
+            intended_delay_ms=delay_ms,
+        )

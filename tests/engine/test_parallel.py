@@ -1,0 +1,118 @@
+"""Planned steps of a parallel group are called at once, within the global and function limits.
+
+No timing assertions: overlap (or its absence) is read from the recorded step timeline,
+whose started/ended times are those of each call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import inngest
+
+from learninngest.engine.clock import parse_iso
+from tests.engine.harness import CaseContext, local_engine, served
+
+
+def make_functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:
+    box.update(active=0, max_active=0, calls={})
+
+    async def slow(name: str) -> str:
+        box["calls"][name] = box["calls"].get(name, 0) + 1
+        box["active"] += 1
+        box["max_active"] = max(box["max_active"], box["active"])
+        try:
+            await asyncio.sleep(0.2)
+        finally:
+            box["active"] -= 1
+        return name
+
+    @client.create_function(fn_id="pair", trigger=inngest.TriggerEvent(event="parallel/pair"))
+    async def pair(ctx: inngest.Context) -> list[str]:
+        return list(
+            await ctx.group.parallel(
+                (lambda: ctx.step.run("p1", slow, "one"), lambda: ctx.step.run("p2", slow, "two"))
+            )
+        )
+
+    @client.create_function(
+        fn_id="pair-limited",
+        concurrency=[inngest.Concurrency(limit=1)],
+        trigger=inngest.TriggerEvent(event="parallel/limited"),
+    )
+    async def pair_limited(ctx: inngest.Context) -> list[str]:
+        return list(
+            await ctx.group.parallel(
+                (lambda: ctx.step.run("p1", slow, "one"), lambda: ctx.step.run("p2", slow, "two"))
+            )
+        )
+
+    async def flaky() -> str:
+        box["calls"]["flaky"] = box["calls"].get("flaky", 0) + 1
+        if box["calls"]["flaky"] == 1:
+            raise ValueError("first attempt fails")
+        return "flaky-ok"
+
+    @client.create_function(
+        fn_id="pair-retry", retries=2, trigger=inngest.TriggerEvent(event="parallel/retry")
+    )
+    async def pair_retry(ctx: inngest.Context) -> list[str]:
+        return list(
+            await ctx.group.parallel(
+                (lambda: ctx.step.run("steady", slow, "steady"), lambda: ctx.step.run("flaky", flaky))
+            )
+        )
+
+    return [pair, pair_limited, pair_retry]
+
+
+def _intervals(ctx: CaseContext, run_id: str) -> dict[str, tuple[float, float]]:
+    rows = [s for s in ctx.steps(run_id) if s["op"] == "StepRun" and s["status"] == "Completed"]
+    return {s["name"]: (parse_iso(s["started_at"]), parse_iso(s["ended_at"])) for s in rows}
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return max(a[0], b[0]) < min(a[1], b[1])
+
+
+def test_planned_steps_of_a_group_overlap() -> None:
+    with local_engine() as host, served(host, "parallel", make_functions) as ctx:
+        run = ctx.wait_run(ctx.send("parallel/pair"), "Completed")
+        assert run["output"] == ["one", "two"]
+        spans = _intervals(ctx, run["run_id"])
+        assert set(spans) == {"p1", "p2"}
+        assert _overlap(spans["p1"], spans["p2"]), spans
+        assert ctx.box["max_active"] == 2
+        assert ctx.box["calls"] == {"one": 1, "two": 1}
+
+
+def test_global_limit_of_one_runs_them_one_after_the_other() -> None:
+    with local_engine(max_concurrency=1) as host, served(host, "parallel", make_functions) as ctx:
+        run = ctx.wait_run(ctx.send("parallel/pair"), "Completed")
+        assert run["output"] == ["one", "two"]
+        spans = _intervals(ctx, run["run_id"])
+        assert not _overlap(spans["p1"], spans["p2"]), spans
+        assert ctx.box["max_active"] == 1
+
+
+def test_function_concurrency_limit_applies_to_planned_steps() -> None:
+    with local_engine() as host, served(host, "parallel", make_functions) as ctx:
+        runs = [ctx.wait_run(ctx.send("parallel/limited"), "Completed") for _ in range(2)]
+        for run in runs:
+            spans = _intervals(ctx, run["run_id"])
+            assert not _overlap(spans["p1"], spans["p2"]), spans
+        assert ctx.box["max_active"] == 1
+
+
+def test_a_failing_step_of_a_group_retries_alone() -> None:
+    with local_engine() as host, served(host, "parallel", make_functions) as ctx:
+        run = ctx.wait_run(ctx.send("parallel/retry"), "Completed")
+        assert run["output"] == ["steady", "flaky-ok"]
+        # The step that succeeded is not called again; the flaky one retries at attempt 1.
+        assert ctx.box["calls"] == {"steady": 1, "flaky": 2}
+        flaky = [
+            (s["op"], s["status"], s["attempt"]) for s in ctx.steps(run["run_id"]) if s["name"] == "flaky"
+        ]
+        assert ("StepError", "Retrying", 0) in flaky
+        assert ("StepRun", "Completed", 1) in flaky
