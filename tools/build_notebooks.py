@@ -425,7 +425,7 @@ SMALL = os.environ.get("LEARNINNGEST_SMALL", "") not in ("", "0")
 BATCH = int(os.environ.get("RESULTS_BATCH", 12 if SMALL else 40))
 OUTPUT = Path("output")
 OUTPUT.mkdir(exist_ok=True)
-CSV = OUTPUT / "results.csv"
+CSV = OUTPUT / f"results-{time.strftime('%Y%m%d-%H%M%S')}.csv"  # one file per run
 print("batch size:", BATCH)
 """
     ),
@@ -483,18 +483,18 @@ def ts(text: str) -> float:
     return pd.Timestamp(text).timestamp()
 
 
-received = {e["id"]: ts(e["received_at"]) for e in kit.recent_events(limit=10 * BATCH)}
 rows = []
 for s, final in zip(sent, finals, strict=True):
     run = kit.runs_of(s["request_id"])[0]
     steps = kit.steps_of(run["run_id"])
     generate = [st for st in steps if st["name"] == "generate" and st["status"] == "Completed"][0]
     first = min(ts(st["started_at"]) for st in steps)
+    received = ts(kit.event(run["event_id"])["received_at"])
     rows.append({
         "request_id": s["request_id"],
         "sent_at": s["sent_at"],
         "enqueue_ms": s["enqueue_ms"],
-        "queue_wait_ms": (first - received[s["request_id"]]) * 1000,
+        "queue_wait_ms": (first - received) * 1000,
         "model_ms": generate["duration_ms"],
         "total_ms": (ts(final["completed_at"]) - ts(final["created_at"])) * 1000,
         "attempts": final["attempts"],
@@ -597,16 +597,28 @@ assert max(long_polling) == 1 and sum(polling) >= sum(long_polling)
         """
 ## Read a previous run
 
-The table was saved as CSV under `notebooks/output/` (git-ignored); a later
-session can load it without running anything.
+Each run saves its table as a CSV under `notebooks/output/` (git-ignored). This
+section reads the newest one an earlier run wrote (or this run's, the first
+time) and sets it beside this run; it needs no stack, so after the first cell
+it can be run on its own to study a saved run.
 """
     ),
     code(
         """
-previous = pd.read_csv(CSV)
-assert len(previous) == len(table)
-previous[["total_ms", "attempts"]].agg(["mean", "max"]).round(1)
+saved = sorted(OUTPUT.glob("results-*.csv"))
+previous_file = ([f for f in saved if f != CSV] or [CSV])[-1]
+previous = pd.read_csv(previous_file)
+print(f"read {previous_file.name}: {len(previous)} requests")
+pd.DataFrame({"this run": table["total_ms"].describe(), previous_file.name: previous["total_ms"].describe()}).round(1)
 """
+    ),
+    code(
+        """
+# A saved table has the same columns as a fresh one.
+assert list(previous.columns) == list(table.columns)
+"same columns"
+""",
+        check=True,
     ),
     code(
         """

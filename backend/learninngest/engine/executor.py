@@ -228,7 +228,9 @@ class Executor:
             for task in extras:
                 if task not in busy:
                     task.cancel()  # still waiting for a slot, and nothing is left to call
-            await asyncio.gather(*extras, return_exceptions=True)
+            for result in await asyncio.gather(*extras, return_exceptions=True):
+                if isinstance(result, Exception):
+                    raise result  # an engine error, not a failed call: _activate retries the run
         finally:
             for task in extras:
                 task.cancel()

@@ -8,6 +8,7 @@ from typing import Any
 
 from learninngest.kit.cells import (
     as_table,
+    event,
     recent_events,
     runs_of,
     send,
@@ -23,6 +24,7 @@ __all__ = [
     "as_table",
     "current",
     "down",
+    "event",
     "recent_events",
     "runs_of",
     "send",

@@ -77,6 +77,12 @@ def send_event(name: str, data: dict[str, Any], *, stack: Stack | None = None) -
     return _data(reply)["ids"]
 
 
+def event(event_id: str, *, stack: Stack | None = None) -> dict[str, Any]:
+    """One event as the Inngest server stored it (REST v1 /v1/events/{id}: the internal ULID)."""
+    s = _stack(stack)
+    return _data(httpx.get(f"{s.inngest_url}/v1/events/{event_id}"))["data"]
+
+
 def recent_events(limit: int = 10, *, stack: Stack | None = None) -> list[dict[str, Any]]:
     """The newest events the Inngest server received (REST v1 /v1/events)."""
     s = _stack(stack)
