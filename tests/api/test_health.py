@@ -28,3 +28,24 @@ def test_swagger_and_openapi_are_served(http: httpx.Client) -> None:
 
 def test_runs_of_unknown_request_is_404(http: httpx.Client) -> None:
     assert http.get("/api/v1/chat/nope/runs").status_code == 404
+
+
+def test_readyz_says_when_the_app_is_not_synced_with_the_engine(sqlite_path) -> None:  # noqa: ANN001
+    from learninngest.app import create_app
+    from learninngest.config import get_settings
+    from learninngest.engine.app import create_engine_app
+    from learninngest.engine.settings import EngineSettings
+    from learninngest.kit.servers import BackgroundServer
+
+    with BackgroundServer(create_engine_app(EngineSettings(db_path=None)), name="engine") as engine:
+        settings = get_settings(inngest_base_url=engine.url, result_store_url=f"sqlite:///{sqlite_path}")
+        with BackgroundServer(create_app(settings), name="backend") as backend:
+            before = httpx.get(f"{backend.url}/readyz")
+            httpx.put(f"{backend.url}/api/inngest", timeout=10)  # what `engine -u` does at start-up
+            after = httpx.get(f"{backend.url}/readyz")
+    assert before.status_code == 503
+    assert before.json()["checks"]["inngest"].startswith(
+        f"not ready: app 'learninngest' is not synced with {engine.url}; "
+        "start it with `learninngest engine -u"
+    )
+    assert after.status_code == 200

@@ -31,13 +31,36 @@ async def _check_inngest(settings: Settings) -> str:
     if not settings.is_dev and not settings.inngest_base_url:
         return "ok (Inngest Cloud: not probed)"  # self-hosted servers (INNGEST_BASE_URL) are probed
     url = f"{settings.inngest_api_url}/health"
-    try:
-        async with httpx.AsyncClient(timeout=3) as http:
+    async with httpx.AsyncClient(timeout=3) as http:
+        try:
             reply = await http.get(url)
-    except httpx.HTTPError as exc:
-        return f"not ready: cannot reach {url} ({type(exc).__name__}); start the Inngest server"
-    if reply.status_code >= 500:
-        return f"not ready: {url} answered {reply.status_code}"
+        except httpx.HTTPError as exc:
+            return f"not ready: cannot reach {url} ({type(exc).__name__}); start the Inngest server"
+        if reply.status_code >= 500:
+            return f"not ready: {url} answered {reply.status_code}"
+        return await _check_synced(http, settings)
+
+
+async def _check_synced(http: httpx.AsyncClient, settings: Settings) -> str:
+    """On the local engine, also check this app is synced: unsynced, events would start no run.
+
+    The real Dev Server has no such endpoint (404): there the check is skipped.
+    """
+    try:
+        reply = await http.get(f"{settings.inngest_api_url}/v1/apps")
+    except httpx.HTTPError:
+        return "ok"
+    try:
+        apps = (reply.json().get("data") or {}).get("apps") or [] if reply.status_code == 200 else None
+    except (ValueError, AttributeError):
+        apps = None
+    if apps is None:
+        return "ok"
+    if not any(app.get("app_id") == settings.inngest_app_id for app in apps):
+        return (
+            f"not ready: app '{settings.inngest_app_id}' is not synced with {settings.inngest_api_url}; "
+            f"start it with `learninngest engine -u {settings.own_url}/api/inngest` or PUT that URL"
+        )
     return "ok"
 
 
