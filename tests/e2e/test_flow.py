@@ -13,6 +13,17 @@ from tests.e2e.conftest import make_stack
 from tests.support import wait_for
 
 
+def runs_once(request_id: str, stack: Stack, status: str) -> list[dict]:
+    """The request's runs, once the first has reached `status` (the REST API may lag the store)."""
+
+    def reached() -> list[dict]:
+        runs = cells.runs_of(request_id, stack=stack)
+        assert runs and runs[0]["status"] == status, runs
+        return runs
+
+    return wait_for(reached, timeout=10)
+
+
 def test_post_then_long_poll_gives_paris(stack: Stack) -> None:
     reply = httpx.post(f"{stack.backend_url}/api/v1/chat", json={"query": "What is the capital of France?"})
     assert reply.status_code == 202
@@ -30,15 +41,10 @@ def test_post_then_long_poll_gives_paris(stack: Stack) -> None:
 def test_the_event_and_its_completed_run_are_visible(stack: Stack) -> None:
     accepted = cells.send("What is the capital of France?", stack=stack)
     cells.wait_for_result(accepted["request_id"], stack=stack, timeout=20)
-    runs = wait_for(lambda: _completed(cells.runs_of(accepted["request_id"], stack=stack)), timeout=10)
+    runs = runs_once(accepted["request_id"], stack, "Completed")
     assert runs[0]["event_id"] == accepted["event_ids"][0]
     steps = cells.steps_of(runs[0]["run_id"], stack=stack)
     assert [s["name"] for s in steps if s["status"] == "Completed"][:2] == ["generate", "save"]
-
-
-def _completed(runs: list[dict]) -> list[dict]:
-    assert runs and runs[0]["status"] == "Completed", runs
-    return runs
 
 
 def test_rate_limited_twice_is_done_after_three_attempts(stack: Stack) -> None:
@@ -56,13 +62,8 @@ def test_bad_request_is_an_error_after_one_attempt(stack: Stack) -> None:
     assert result["status"] == "error"
     assert result["attempts"] == 1
     assert "provider answered 400" in result["error"]
-    runs = wait_for(lambda: _failed(cells.runs_of(accepted["request_id"], stack=stack)), timeout=10)
+    runs = runs_once(accepted["request_id"], stack, "Failed")
     assert runs[0]["status"] == "Failed"
-
-
-def _failed(runs: list[dict]) -> list[dict]:
-    assert runs and runs[0]["status"] == "Failed", runs
-    return runs
 
 
 def test_retries_exhausted_is_an_error_via_the_failure_handler(stack: Stack) -> None:
@@ -78,7 +79,7 @@ def test_idempotency_key_gives_one_request_and_one_run(stack: Stack) -> None:
     assert second["request_id"] == first["request_id"]
     assert second["event_ids"] == first["event_ids"]
     cells.wait_for_result(first["request_id"], stack=stack, timeout=20)
-    runs = wait_for(lambda: _completed(cells.runs_of(first["request_id"], stack=stack)), timeout=10)
+    runs = runs_once(first["request_id"], stack, "Completed")
     assert len(runs) == 1
 
 
@@ -130,7 +131,7 @@ def test_concurrent_posts_with_one_idempotency_key_start_one_run(stack: Stack) -
     assert all(a["event_ids"] == answers[0]["event_ids"] and a["event_ids"] for a in answers)
     request_id = answers[0]["request_id"]
     cells.wait_for_result(request_id, stack=stack)
-    runs = wait_for(lambda: _completed(cells.runs_of(request_id, stack=stack)), timeout=10)
+    runs = runs_once(request_id, stack, "Completed")
     assert len(runs) == 1
 
 
