@@ -8,6 +8,7 @@ path is exactly the one a real backend uses.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import subprocess
@@ -28,6 +29,17 @@ from tests.support import wait_for
 
 TEST_SIGNING_KEY = "signkey-test-" + "ab12" * 16
 TIME_SCALE = 0.01
+
+
+class EngineLog(logging.Handler):
+    """Collects log records (from any thread) as `LEVEL message` lines (fixture `engine_log`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname} {record.getMessage()}")
 
 
 @dataclass

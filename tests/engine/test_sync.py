@@ -6,7 +6,10 @@ from typing import Any
 
 import httpx
 import inngest
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
+from learninngest.kit.servers import BackgroundServer, free_port
 from tests.engine.harness import TEST_SIGNING_KEY, Host, local_engine, served
 from tests.support import wait_for
 
@@ -125,3 +128,27 @@ def test_calls_signed_with_another_key_are_rejected_by_the_app() -> None:
         with served(host, "wrong-key-app", failing, signing_key=other) as ctx:
             run = ctx.wait_run(ctx.send("sync/signed"), "Failed")
             assert "401" in run["output"]["message"]
+
+
+def test_start_up_sync_tries_again_when_the_app_answers_500() -> None:
+    # What the SDK answers when its /fn/register call found no engine listening yet (a race at
+    # start-up): a 500. The fake app below answers so once, then registers like the SDK.
+    puts: list[int] = []
+    app = FastAPI()
+
+    @app.put("/api/inngest")
+    async def put() -> JSONResponse:
+        puts.append(1)
+        if len(puts) == 1:
+            return JSONResponse({"code": "unknown", "message": "Failed request to /fn/register"}, 500)
+        async with httpx.AsyncClient() as client:
+            resp = await client.post(f"{engine_url}/fn/register", json=register_body(appname="late-app"))
+        return JSONResponse(resp.json(), resp.status_code)
+
+    with BackgroundServer(app, name="late-app") as server:
+        port = free_port()
+        engine_url = f"http://127.0.0.1:{port}"
+        with local_engine(port=port, app_urls=[f"{server.url}/api/inngest"]) as host:
+            apps = wait_for(lambda: _apps(host.url), timeout=10)
+            assert [a["app_id"] for a in apps] == ["late-app"]
+            assert len(puts) == 2

@@ -166,6 +166,11 @@ class Registry:
                 else:
                     detail = body.get("error") or body.get("message") if isinstance(body, dict) else None
                     result["error"] = f"sync failed (HTTP {resp.status_code}): {detail or resp.text[:300]}"
+                    if resp.status_code >= 500 and attempt + 1 < attempts:
+                        # At start-up the app may call /fn/register back before this engine
+                        # listens (the SDK then answers 500): try again like an unreachable app.
+                        await asyncio.sleep(pause_s)
+                        continue
                 break
         result["at"] = self.clock.now()
         self.sync_results[url] = result

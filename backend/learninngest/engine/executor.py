@@ -1,7 +1,10 @@
 """The run loop: call an app's /api/inngest step by step, apply outcomes, finish runs.
 
-One asyncio task per due run; it holds a global slot and its function's concurrency slot
-while it calls the app, and gives them back when the run sleeps, waits, backs off or ends.
+One asyncio task per due run; it takes its function's concurrency slot, then a global slot
+(never holding a global slot while it waits for its function's), keeps both while it calls
+the app, and gives them back when the run sleeps, waits, backs off or ends. An engine error
+while a run is active reschedules it; after ENGINE_ERROR_LIMIT of them in a row the run fails
+with an `EngineError` instead of being retried forever.
 The planned steps of a parallel group are called at once, each extra call on a slot of its
 own (like the real server). How a reply changes a run is in outcomes.py; creating, waking
 and finishing runs in run_lifecycle.py.
@@ -32,6 +35,11 @@ if TYPE_CHECKING:
     from learninngest.engine.apps import Registry
 
 log = logging.getLogger("learninngest.engine")
+
+# Engine errors in a row after which a run fails instead of being rescheduled again.
+ENGINE_ERROR_LIMIT = 3
+# Intended delay before a run hit by an engine error is activated again (time scale applies).
+ENGINE_ERROR_DELAY_S = 15.0
 
 
 def cron_next(expr: str, now: float) -> float:
@@ -64,6 +72,7 @@ class Executor:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(1)
         self._fn_slots: dict[str, tuple[int, asyncio.Semaphore]] = {}
+        self._engine_errors: dict[str, int] = {}
         self._stopping = False
 
     # --- lifecycle
@@ -72,6 +81,7 @@ class Executor:
         self.queue = self.runs.queue = RunQueue()
         self._slots = asyncio.Semaphore(max(1, self.settings.max_concurrency))
         self._fn_slots = {}
+        self._engine_errors = {}
         self._tasks = set()
         self._stopping = False
         self._http = ClientPool(self.settings.call_timeout_s)
@@ -148,20 +158,52 @@ class Executor:
                     run, f"function {run.function_slug} is not registered any more (re-sync its app?)"
                 )
                 return
-            async with self._slots, self._fn_slot(fn):
+            # The function's slot first: a run queued behind its function's limit must not sit
+            # on a global slot that runs of other functions (failure handlers...) could use.
+            async with self._fn_slot(fn), self._slots:
                 again = True
                 while again and not self._stopping:
                     current = self.state.get_run(run_id)
                     if current is None or current.finished:
-                        return
+                        break
                     again = await self._step(current, fn)
+            self._engine_errors.pop(run_id, None)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("engine error while running run_id=%s; it will be retried", run_id)
-            self.queue.schedule(run_id, self.clock.due_after(15.0))
+        except Exception as exc:
+            self._engine_error(run_id, exc)
         finally:
             self.queue.done(run_id)
+
+    def _engine_error(self, run_id: str, exc: Exception) -> None:
+        """A bug or a broken state, not a failed call: retry the run a few times, then fail it."""
+        count = self._engine_errors.get(run_id, 0) + 1
+        self._engine_errors[run_id] = count
+        if count < ENGINE_ERROR_LIMIT:
+            log.exception(
+                "engine error while running run_id=%s (%d of %d); it will be retried",
+                run_id,
+                count,
+                ENGINE_ERROR_LIMIT,
+            )
+            self.queue.schedule(run_id, self.clock.due_after(ENGINE_ERROR_DELAY_S))
+            return
+        self._engine_errors.pop(run_id, None)
+        reason = (
+            f"engine error ({type(exc).__name__}: {exc}) {count} times in a row while running this run; "
+            "the engine gave up on it (a LearnInngest engine bug or a broken state, not the app)"
+        )
+        log.exception("engine error while running run_id=%s; the run fails: %s", run_id, reason)
+        try:
+            run = self.state.get_run(run_id)
+            if run is not None and not run.finished:
+                now = self.clock.now()
+                err = protocol.error_object("EngineError", reason)
+                with self.state.tx():
+                    self.runs.row(run, "step", "function", "Engine", "Failed", now, now, error=err)
+                    self.runs.finish(run, "Failed", err)
+        except Exception:
+            log.exception("run_id=%s could not be marked failed either; it stays as it is", run_id)
 
     async def _step(self, run: Run, fn: FunctionDef) -> bool:
         """One call to the app; True when the run should be called again right away."""
@@ -216,7 +258,7 @@ class Executor:
                 replies[target] = (outcome, started, self.clock.now())
 
         async def extra() -> None:
-            async with self._slots, self._fn_slot(fn):
+            async with self._fn_slot(fn), self._slots:
                 task = asyncio.current_task()
                 assert task is not None
                 busy.add(task)

@@ -123,18 +123,30 @@ class Intake:
         if source == "api":
             log.info("event received name=%s event_id=%s", event["name"], internal_id)
         if match:
-            self._wake_waits(event)
-            self._cancel_runs(event, now)
-            self._start_runs(event, internal_id, now)
+            waited = self._wake_waits(event)
+            cancels = self._cancel_runs(event, now)
+            started = self._start_runs(event, internal_id, now)
+            if source == "api" and not (waited or cancels or started):
+                # The engine's own events (inngest/function.finished...) often have no listener.
+                log.warning(
+                    "event matched no function name=%s event_id=%s: is the app synced? "
+                    "(learninngest engine -u URL, or POST /v1/apps/sync)",
+                    event["name"],
+                    internal_id,
+                )
         return internal_id
 
-    def _wake_waits(self, event: dict[str, Any]) -> None:
-        for run in self.state.runs_waiting_for(event["name"]):
+    def _wake_waits(self, event: dict[str, Any]) -> bool:
+        """Resume the runs waiting for this event; True when any run was waiting for its name."""
+        waiting = self.state.runs_waiting_for(event["name"])
+        for run in waiting:
             cond = (run.waiting or {}).get("if")
             if not cond or evaluate(cond, {"event": run.event, "async": event}):
                 self.executor.runs.resume(run, event)
+        return bool(waiting)
 
-    def _cancel_runs(self, event: dict[str, Any], now: float) -> None:
+    def _cancel_runs(self, event: dict[str, Any], now: float) -> bool:
+        """Cancel the runs this event cancels; True when any function cancels on its name."""
         hits = {
             fn.slug: fn
             for fn in self.registry.all()
@@ -151,10 +163,18 @@ class Intake:
                     continue
                 self.executor.runs.cancel(run, f"cancelled by event {event['name']} ({event['id']})")
                 break
+        return bool(hits)
 
-    def _start_runs(self, event: dict[str, Any], internal_id: str, now: float) -> None:
+    def _start_runs(self, event: dict[str, Any], internal_id: str, now: float) -> bool:
+        """Start a run of every function the event triggers; True when any trigger names it.
+
+        (A trigger whose expression is false still counts: the app is synced and listens.)
+        """
+        matched = False
         for fn in self.registry.all():
-            if not any(t.matches(event) for t in fn.triggers):
+            named = [t for t in fn.triggers if t.event and name_matches(t.event, event["name"])]
+            matched = matched or bool(named)
+            if not any(t.matches(event) for t in named):
                 continue
             if fn.idempotency:
                 key = idempotency_key(fn.idempotency, event)
@@ -162,6 +182,7 @@ class Intake:
                     log.info("fn=%s skips event_id=%s: idempotency key %s seen", fn.slug, internal_id, key)
                     continue
             self.executor.create_run(fn, event, internal_id)
+        return matched
 
     def router(self) -> APIRouter:
         router = APIRouter()

@@ -107,6 +107,8 @@ class RunLifecycle:
             "run_id": run.run_id,
             "event": run.event,
             "events": run.events,
+            # Like the real server: the finished run's status (Completed, Failed, Cancelled).
+            "_inngest": {"status": status},
         }
         with self.state.tx():
             run.status, run.ended, run.output = status, now, output

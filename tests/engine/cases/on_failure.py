@@ -41,3 +41,4 @@ def check(ctx: CaseContext) -> None:
     assert data["error"]["message"] == "always broken"
     assert data["event"]["data"] == {"order": 9}
     assert isinstance(data["events"], list)
+    assert data["_inngest"]["status"] == "Failed"
