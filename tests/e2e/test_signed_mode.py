@@ -1,0 +1,68 @@
+"""Cloud mode end to end: the backend with INNGEST_DEV=0 and keys, the engine signing every call.
+
+This is how the backend runs against Inngest Cloud: signed calls to /api/inngest,
+an event key to send events, and the signing key as bearer on the REST API.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from learninngest.app import create_app
+from learninngest.config import get_settings
+from learninngest.engine.app import create_engine_app
+from learninngest.engine.settings import EngineSettings
+from learninngest.kit.servers import BackgroundServer, free_port
+from tests.support import wait_for
+
+SIGNING_KEY = "signkey-test-" + "ab12" * 16
+EVENT_KEY = "test-event-key"
+
+
+def test_signed_round_trip_and_runs_with_the_bearer(tmp_path: Path) -> None:
+    engine_port, backend_port = free_port(), free_port()
+    engine_settings = EngineSettings(
+        port=engine_port,
+        app_urls=[f"http://127.0.0.1:{backend_port}/api/inngest"],
+        db_path=None,
+        signing_key=SIGNING_KEY,
+        event_key=EVENT_KEY,
+        time_scale=0.01,
+    )
+    settings = get_settings(
+        port=backend_port,
+        inngest_dev="0",
+        inngest_base_url=f"http://127.0.0.1:{engine_port}",
+        inngest_signing_key=SIGNING_KEY,
+        inngest_event_key=EVENT_KEY,
+        result_store_url=f"sqlite:///{tmp_path / 'results.db'}",
+    )
+    with (
+        BackgroundServer(create_app(settings), name="backend", port=backend_port) as backend,
+        BackgroundServer(create_engine_app(engine_settings), name="engine", port=engine_port) as engine,
+    ):
+        sync = httpx.put(f"{backend.url}/api/inngest", timeout=10).json()
+        assert sync.get("ok") is True, sync
+        accepted = httpx.post(f"{backend.url}/api/v1/chat", json={"query": "What is the capital of France?"})
+        assert accepted.status_code == 202
+        request_id = accepted.json()["request_id"]
+        result = httpx.get(f"{backend.url}/api/v1/chat/result/{request_id}", params={"wait": 20}, timeout=30)
+        assert result.json()["status"] == "done"
+        assert "Paris" in result.json()["content"]
+
+        def completed() -> list[dict]:
+            runs = httpx.get(f"{backend.url}/api/v1/chat/{request_id}/runs").json()["runs"]
+            assert runs and runs[0]["status"] == "Completed", runs
+            return runs
+
+        wait_for(completed)
+        # Without the bearer the engine's REST API refuses, as Inngest Cloud does.
+        event_id = accepted.json()["event_ids"][0]
+        assert httpx.get(f"{engine.url}/v1/events/{event_id}/runs").status_code == 401
+        # Unsigned calls to the backend's /api/inngest are refused by the SDK.
+        assert (
+            httpx.post(f"{backend.url}/api/inngest?fnId=learninngest-chat-worker&stepId=step").status_code
+            == 401
+        )
