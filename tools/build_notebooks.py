@@ -218,10 +218,8 @@ print(result["status"], "after", result["attempts"], "attempts:", result["conten
     ),
     code(
         """
-run = kit.runs_of(request_id)[0]
-timeline = kit.as_table(kit.steps_of(run["run_id"]), ["name", "op", "attempt", "status", "intended_delay_ms", "error"])
-timeline["error"] = timeline["error"].map(lambda e: e and e["message"][:60])
-timeline
+timeline = kit.timeline(request_id)  # the request's run and its steps, one row per attempt
+timeline[["run_status", "name", "op", "attempt", "status", "intended_delay_ms", "error"]]
 """
     ),
     code(

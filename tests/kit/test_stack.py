@@ -12,6 +12,7 @@ import pytest
 from learninngest import kit
 from learninngest.kit.servers import port_in_use
 from learninngest.kit.stack import Stack, StackError
+from tests.support import wait_for
 
 
 @pytest.fixture
@@ -81,3 +82,21 @@ def test_asyncio_run_still_works_in_a_plain_script(kit_env: None) -> None:
         return 42
 
     assert asyncio.run(answer()) == 42
+
+
+def test_timeline_lists_each_attempt_of_a_retried_request(kit_env: None) -> None:
+    kit.up()
+    request_id = kit.send("[fault:429x1] What is the capital of France?")["request_id"]
+    assert kit.wait_for_result(request_id)["status"] == "done"
+    table = wait_for(lambda: _completed_timeline(request_id))
+    assert list(table.columns) == kit.cells.TIMELINE_COLUMNS
+    retried = table[table["status"] == "Retrying"]
+    assert len(retried) == 1
+    assert "429" in retried.iloc[0]["error"]
+    assert list(table[table["status"] == "Completed"]["name"])[:2] == ["generate", "save"]
+
+
+def _completed_timeline(request_id: str):  # noqa: ANN202
+    table = kit.timeline(request_id)
+    assert set(table["run_status"]) == {"Completed"}
+    return table

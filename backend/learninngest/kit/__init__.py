@@ -14,6 +14,7 @@ from learninngest.kit.cells import (
     send,
     send_event,
     steps_of,
+    timeline,
     wait_for_result,
 )
 from learninngest.kit.stack import Stack, StackError
@@ -30,6 +31,7 @@ __all__ = [
     "send",
     "send_event",
     "steps_of",
+    "timeline",
     "up",
     "wait_for_result",
 ]

@@ -89,6 +89,37 @@ def recent_events(limit: int = 10, *, stack: Stack | None = None) -> list[dict[s
     return _data(httpx.get(f"{s.inngest_url}/v1/events", params={"limit": limit}))["data"]
 
 
+TIMELINE_COLUMNS = [
+    "run_id",
+    "run_status",
+    "name",
+    "op",
+    "attempt",
+    "status",
+    "started_at",
+    "duration_ms",
+    "intended_delay_ms",
+    "error",
+]
+
+
+def timeline(request_id: str, *, stack: Stack | None = None) -> pd.DataFrame:
+    """The runs of a request and their steps, one row per step attempt, as a DataFrame."""
+    rows = []
+    for run in runs_of(request_id, stack=stack):
+        for step in steps_of(run["run_id"], stack=stack):
+            error = step.get("error")
+            rows.append(
+                step
+                | {
+                    "run_id": run["run_id"],
+                    "run_status": run["status"],
+                    "error": error.get("message") if isinstance(error, dict) else error,
+                }
+            )
+    return as_table(rows, TIMELINE_COLUMNS)
+
+
 def as_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:
     """Rows as a pandas DataFrame, keeping only `columns` (in that order) when given."""
     import pandas as pd
