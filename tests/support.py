@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
+
+from learninngest.logs import RequestIdFilter
 
 T = TypeVar("T")
 
@@ -44,3 +48,30 @@ _TIMING = re.compile(r"\d+(\.\d+)?\s?(ms|s)\b")
 def mask_timings(line: str) -> str:
     """Replace durations like `12.3ms` or `0.5 s` so log lines can be compared exactly."""
     return _TIMING.sub("<t>", line)
+
+
+class LogLines(logging.Handler):
+    """Collects formatted log lines (from any thread); `%(request_id)s` is available."""
+
+    def __init__(self, fmt: str) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.addFilter(RequestIdFilter())
+        self.setFormatter(logging.Formatter(fmt))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@contextlib.contextmanager
+def capture_log(
+    name: str, fmt: str = "%(levelname)s %(name)s [%(request_id)s] %(message)s"
+) -> Iterator[LogLines]:
+    """The lines logger `name` (and its children) writes inside the block."""
+    handler = LogLines(fmt)
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)

@@ -4,32 +4,18 @@ from __future__ import annotations
 
 import logging
 
-from learninngest.logs import LOG_FORMAT, RequestIdFilter, request_context, setup_logging
-
-
-class _Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-        self.addFilter(RequestIdFilter())
-        self.setFormatter(logging.Formatter(LOG_FORMAT.replace("%(asctime)s ", "")))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
+from learninngest.logs import LOG_FORMAT, request_context, setup_logging
+from tests.support import capture_log
 
 
 def test_request_id_is_on_every_line_inside_the_context() -> None:
     logger = logging.getLogger("learninngest.test")
     logger.setLevel(logging.INFO)
-    handler = _Lines()
-    logger.addHandler(handler)
-    try:
+    with capture_log("learninngest.test", LOG_FORMAT.replace("%(asctime)s ", "")) as captured:
         with request_context("01REQ"):
             logger.info("request enqueued")
         logger.info("outside")
-    finally:
-        logger.removeHandler(handler)
-    assert handler.lines == [
+    assert captured.lines == [
         "INFO learninngest.test [01REQ] request enqueued",
         "INFO learninngest.test [-] outside",
     ]

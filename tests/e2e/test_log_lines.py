@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 
 import pytest
 
 from learninngest.kit import cells
 from learninngest.kit.stack import Stack
-from learninngest.logs import RequestIdFilter
-from tests.support import mask_timings, wait_for
-
-
-class _Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-        self.addFilter(RequestIdFilter())
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s [%(request_id)s] %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
+from tests.support import LogLines, capture_log, mask_timings, wait_for
 
 
 @pytest.fixture
-def lines() -> Iterator[_Lines]:
-    handler = _Lines()
-    logger = logging.getLogger("learninngest")
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
+def lines() -> Iterator[LogLines]:
+    with capture_log("learninngest", "%(levelname)s %(name)s [%(request_id)s] %(message)s") as captured:
+        yield captured
 
 
-def test_a_retried_request_logs_enqueued_started_retried_done(stack: Stack, lines: _Lines) -> None:
+def test_a_retried_request_logs_enqueued_started_retried_done(stack: Stack, lines: LogLines) -> None:
     request_id = cells.send("[fault:429x1] What is the capital of France?", stack=stack)["request_id"]
     assert cells.wait_for_result(request_id, stack=stack)["status"] == "done"
 
@@ -56,7 +40,7 @@ def test_a_retried_request_logs_enqueued_started_retried_done(stack: Stack, line
     assert found[4] == f"INFO learninngest.worker [{request_id}] done after 2 attempt(s)"
 
 
-def test_a_failed_request_logs_the_failure(stack: Stack, lines: _Lines) -> None:
+def test_a_failed_request_logs_the_failure(stack: Stack, lines: LogLines) -> None:
     request_id = cells.send("[fault:400] hello", stack=stack)["request_id"]
     assert cells.wait_for_result(request_id, stack=stack)["status"] == "error"
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 
 import pytest
 
 from tests.engine.harness import EngineLog
+from tests.support import capture_log
 
 
 @pytest.fixture
 def engine_log() -> Iterator[EngineLog]:
     """The `learninngest.engine` logger's lines while the test runs."""
-    handler = EngineLog()
-    logger = logging.getLogger("learninngest.engine")
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
+    with capture_log("learninngest.engine", "%(levelname)s %(message)s") as lines:
+        yield lines

@@ -8,7 +8,6 @@ path is exactly the one a real backend uses.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import shutil
 import subprocess
@@ -25,21 +24,14 @@ from fastapi import FastAPI
 from learninngest.engine.app import create_engine_app
 from learninngest.engine.settings import EngineSettings
 from learninngest.kit.servers import BackgroundServer, free_port
-from tests.support import wait_for
+from tests.support import LogLines, wait_for
 
 TEST_SIGNING_KEY = "signkey-test-" + "ab12" * 16
 TIME_SCALE = 0.01
 
 
-class EngineLog(logging.Handler):
-    """Collects log records (from any thread) as `LEVEL message` lines (fixture `engine_log`)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(f"{record.levelname} {record.getMessage()}")
+EngineLog = LogLines
+"""Lines of the `learninngest.engine` logger as `LEVEL message` (fixture `engine_log`)."""
 
 
 @dataclass

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 from croniter import croniter
@@ -133,7 +133,7 @@ class Executor:
                         self._cron_next[key] = cron_next(cron, now)
                         event = {"name": "inngest/scheduled.timer", "data": {"cron": cron}}
                         event_id = self.runs.emit(event, False)
-                        self.create_run(fn, self.state.get_event_body(event_id), event_id, cron=cron)
+                        self.runs.create_run(fn, self.state.get_event_body(event_id), event_id, cron=cron)
             # Wake at least every second so functions synced meanwhile are picked up.
             await asyncio.sleep(1.0)
 
@@ -324,17 +324,6 @@ class Executor:
         return protocol.parse_reply(resp.status_code, dict(resp.headers), resp.content)
 
     # --- entry points for intake and the REST API
-    def create_run(
-        self,
-        fn: FunctionDef,
-        event: dict[str, Any],
-        event_id: str,
-        *,
-        parent: tuple[str, str] | None = None,
-        cron: str | None = None,
-    ) -> Run:
-        return self.runs.create_run(fn, event, event_id, parent=parent, cron=cron)
-
     def cancel(self, run_id: str, reason: str) -> bool:
         run = self.state.get_run(run_id)
         if run is None or run.finished:
