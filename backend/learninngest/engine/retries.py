@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
-from learninngest.engine.clock import parse_iso
+from learninngest.retry_after import seconds_until
 
 DEFAULT_RETRIES = 4
 # Close to the real server's backoff table: the delay grows with each failed attempt.
@@ -37,21 +36,7 @@ def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
     """Retry-After as a number of seconds, an ISO time or an RFC 1123 date -> seconds from now."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parse_iso(text) - now)
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(text).timestamp() - now)
-    except (TypeError, ValueError, IndexError):
-        return None
+    return seconds_until(value, now)
 
 
 @dataclass(frozen=True)

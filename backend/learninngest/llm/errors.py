@@ -7,11 +7,12 @@ decides whether a retry can help and how long the provider asked us to wait.
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import openai
+
+from learninngest.retry_after import seconds_until
 
 RETRIABLE_STATUSES = frozenset({408, 409, 425, 429})
 """Besides every 5xx: timeout, conflict, too early, rate limited. Other 4xx will fail again."""
@@ -54,21 +55,8 @@ def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -
             return max(0.0, float(millis) / 1000)
         except ValueError:
             pass  # a bad value here should not hide a good Retry-After
-    value = lowered.get("retry-after")
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None  # neither seconds nor a date: better no hint than a wrong one
-    if when.tzinfo is None:  # HTTP dates are GMT by definition
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    when = now or datetime.now(UTC)
+    return seconds_until(lowered.get("retry-after"), when.timestamp())
 
 
 def provider_message(exc: openai.APIStatusError) -> str:
