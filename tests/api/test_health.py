@@ -26,10 +26,6 @@ def test_swagger_and_openapi_are_served(http: httpx.Client) -> None:
     )
 
 
-def test_runs_of_unknown_request_is_404(http: httpx.Client) -> None:
-    assert http.get("/api/v1/chat/nope/runs").status_code == 404
-
-
 def test_readyz_says_when_the_app_is_not_synced_with_the_engine(sqlite_path) -> None:  # noqa: ANN001
     from learninngest.app import create_app
     from learninngest.config import get_settings
