@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from learninngest import __version__
 from learninngest.api import chat, health, results, runs
@@ -42,7 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await store.close()
 
-    app = FastAPI(
+    # Swagger UI from files shipped in the package, not a CDN: /docs works offline.
+    app = FastAPIOffline(
         title="LearnInngest backend",
         version=__version__,
         description="Slow LLM calls in the background: POST a chat, then GET its result.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 
@@ -18,8 +20,11 @@ def test_readyz_names_the_unreachable_inngest_server(http: httpx.Client, dead_in
     assert body["checks"]["inngest"].startswith(f"not ready: cannot reach {dead_inngest_url}/health")
 
 
-def test_swagger_and_openapi_are_served(http: httpx.Client) -> None:
-    assert http.get("/docs").status_code == 200
+def test_swagger_and_openapi_are_served_without_a_cdn(http: httpx.Client) -> None:
+    page = http.get("/docs").text
+    assets = re.findall(r"""(?:src|href)=['"]([^'"]+\.(?:js|css))['"]""", page)
+    assert assets and all(url.startswith("/") for url in assets), assets  # nothing from the internet
+    assert all(http.get(url).status_code == 200 for url in assets)
     paths = http.get("/openapi.json").json()["paths"]
     assert {"/api/v1/chat", "/api/v1/chat/result/{request_id}", "/api/v1/chat/{request_id}/runs"} <= set(
         paths
