@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -82,7 +83,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
-        print("\nstopping…", flush=True)
+        print("\nstopping… (requests still in flight get up to 3 s to finish)", flush=True)
+        # Requests cut off by the shutdown are expected now: no tracebacks for them.
+        logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
     finally:
         stack.down()
     return 0

@@ -54,7 +54,7 @@ def test_readyz_is_ready_on_a_stack(kit_env: None) -> None:
 
 def test_nest_asyncio_is_not_applied_outside_a_running_loop(kit_env: None) -> None:
     kit.up()
-    assert kit._nest_asyncio_applied is False
+    assert kit.nest_asyncio_applied() is False
 
 
 def test_cli_binary_missing_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,6 +26,7 @@ __all__ = [
     "current",
     "down",
     "event",
+    "nest_asyncio_applied",
     "recent_events",
     "runs_of",
     "send",
@@ -56,6 +57,11 @@ def _apply_nest_asyncio_in_jupyter() -> bool:
     _nest_asyncio_applied = True
     log.info("nest_asyncio applied: asyncio.run() works inside notebook cells")
     return True
+
+
+def nest_asyncio_applied() -> bool:
+    """Whether `kit.up()` found a running loop (Jupyter) and applied nest_asyncio."""
+    return _nest_asyncio_applied
 
 
 def up(**settings: Any) -> Stack:
