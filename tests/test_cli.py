@@ -100,3 +100,16 @@ def test_up_serves_prints_the_urls_and_stops_cleanly_on_ctrl_c(tmp_path) -> None
     assert f"curl -s -X POST http://127.0.0.1:{port}/api/v1/chat" in out
     assert not port_in_use(port) and not port_in_use(engine_port)
     assert (tmp_path / ".learninngest" / "results.db").exists()
+
+
+def test_engine_accepts_the_inngest_cli_dev_flags() -> None:
+    from learninngest.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["engine", "-u", "http://127.0.0.1:8000/api/inngest", "--no-discovery", "--no-poll", "-p", "9999"]
+    )
+    assert (args.app_urls, args.port, args.no_discovery) == (
+        ["http://127.0.0.1:8000/api/inngest"],
+        9999,
+        True,
+    )

@@ -47,6 +47,12 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--call-timeout", type=float, default=300.0, metavar="S", help="seconds per call to an app"
     )
+    # Accepted so that `npx inngest-cli dev -u URL --no-discovery` works with `learninngest engine`
+    # in its place: this engine never discovers or polls apps, it syncs the -u URLs only.
+    for flag in ("--no-discovery", "--no-poll"):
+        parser.add_argument(
+            flag, action="store_true", help="accepted for inngest-cli compatibility (always on)"
+        )
 
 
 def settings_from_args(args: argparse.Namespace) -> EngineSettings:
