@@ -47,6 +47,15 @@ def test_cors_wildcard_with_credentials_is_refused(monkeypatch: pytest.MonkeyPat
         get_settings()
 
 
+def test_cors_null_origin_with_credentials_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", "http://app.test, null")
+    monkeypatch.setenv("CORS_ALLOW_CREDENTIALS", "true")
+    with pytest.raises(SettingsError, match="cannot be used with CORS_ORIGINS containing 'null'"):
+        get_settings()
+    monkeypatch.setenv("CORS_ALLOW_CREDENTIALS", "false")
+    assert get_settings().cors_origins == ["http://app.test", "null"]
+
+
 def test_cors_origins_accept_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORS_ORIGINS", "http://a.test, http://b.test")
     assert get_settings().cors_origins == ["http://a.test", "http://b.test"]
@@ -75,9 +84,27 @@ def test_cloud_mode_needs_a_signing_key(monkeypatch: pytest.MonkeyPatch) -> None
         get_settings()
 
 
+def test_cloud_mode_needs_a_public_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INNGEST_DEV", "0")
+    monkeypatch.setenv("INNGEST_SIGNING_KEY", "signkey-prod-12345678")
+    with pytest.raises(SettingsError, match=r"INNGEST_DEV=0 .* needs PUBLIC_URL \(or INNGEST_SERVE_ORIGIN\)"):
+        get_settings()
+    monkeypatch.setenv("INNGEST_SERVE_ORIGIN", "https://app.internal:8443")
+    assert get_settings().serve_url == ("https://app.internal:8443", None)
+
+
+def test_serve_url_comes_from_settings_in_cloud_mode_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLIC_URL", "https://api.example.com/llm/")
+    assert get_settings().serve_url == (None, None)  # dev mode: the request's host, as before
+    monkeypatch.setenv("INNGEST_DEV", "0")
+    monkeypatch.setenv("INNGEST_SIGNING_KEY", "signkey-prod-12345678")
+    assert get_settings().serve_url == ("https://api.example.com", "/llm")
+
+
 def test_cloud_mode_uses_cloud_origins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INNGEST_DEV", "0")
     monkeypatch.setenv("INNGEST_SIGNING_KEY", "signkey-prod-12345678")
+    monkeypatch.setenv("PUBLIC_URL", "https://api.example.com")
     settings = get_settings()
     assert (settings.inngest_api_url, settings.inngest_event_url) == (
         "https://api.inngest.com",

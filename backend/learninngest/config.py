@@ -167,6 +167,21 @@ class Settings(BaseSettings):
         return CLOUD_EVENT_URL
 
     @property
+    def serve_url(self) -> tuple[str | None, str | None]:
+        """(origin, path) the SDK registers for /api/inngest; (None, None) = from the request.
+
+        In production the request's Host header must not decide where Inngest sends signed
+        calls, so the URL comes from INNGEST_SERVE_ORIGIN, else PUBLIC_URL (its path kept,
+        for a backend behind a path prefix). Dev mode keeps the request's host, as before.
+        """
+        if self.inngest_serve_origin:
+            return _origin(self.inngest_serve_origin), None
+        if self.is_dev or not self.public_url:
+            return None, None
+        prefix = urlsplit(self.public_url).path.rstrip("/")
+        return _origin(self.public_url), prefix or None
+
+    @property
     def own_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
@@ -194,6 +209,13 @@ class Settings(BaseSettings):
                 "CORS_ALLOW_CREDENTIALS=true cannot be used with CORS_ORIGINS containing '*': "
                 "list the allowed origins explicitly."
             )
+        if self.cors_allow_credentials and any(o.lower() == "null" for o in self.cors_origins):
+            # Sandboxed iframes, file:// pages and data: URLs all send `Origin: null`, so
+            # allowing it with credentials lets any such page read the answers, like '*'.
+            raise SettingsError(
+                "CORS_ALLOW_CREDENTIALS=true cannot be used with CORS_ORIGINS containing 'null' "
+                "(any sandboxed page sends it): list the real origins explicitly."
+            )
         provider = self.resolved_provider
         if provider == "openrouter" and not self.openrouter_api_key:
             raise SettingsError(
@@ -211,6 +233,12 @@ class Settings(BaseSettings):
         if not self.is_dev and not self.inngest_signing_key:
             raise SettingsError(
                 "INNGEST_DEV=0 (Cloud mode) needs INNGEST_SIGNING_KEY: set it, or set INNGEST_DEV=1."
+            )
+        if not self.is_dev and not (self.inngest_serve_origin or self.public_url):
+            # Otherwise the SDK registers whatever Host header the sync request carried.
+            raise SettingsError(
+                "INNGEST_DEV=0 (Cloud mode) needs PUBLIC_URL (or INNGEST_SERVE_ORIGIN): the public "
+                "URL Inngest calls this backend at, e.g. https://api.example.com."
             )
         return self
 

@@ -1,7 +1,8 @@
 """Cloud mode end to end: the backend with INNGEST_DEV=0 and keys, the engine signing every call.
 
 This is how the backend runs against Inngest Cloud: signed calls to /api/inngest,
-an event key to send events, and the signing key as bearer on the REST API.
+an event key to send events, the signing key as bearer on the REST API, and no way for an
+unsigned request to move the app to another URL.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def test_signed_round_trip_and_runs_with_the_bearer(tmp_path: Path) -> None:
     )
     settings = get_settings(
         port=backend_port,
+        public_url=f"http://127.0.0.1:{backend_port}",
         inngest_dev="0",
         inngest_base_url=f"http://127.0.0.1:{engine_port}",
         inngest_signing_key=SIGNING_KEY,
@@ -43,8 +45,14 @@ def test_signed_round_trip_and_runs_with_the_bearer(tmp_path: Path) -> None:
         BackgroundServer(create_app(settings), name="backend", port=backend_port) as backend,
         BackgroundServer(create_engine_app(engine_settings), name="engine", port=engine_port) as engine,
     ):
-        sync = httpx.put(f"{backend.url}/api/inngest", timeout=10).json()
-        assert sync.get("ok") is True, sync
+        # A forged-Host sync is refused: it would re-register the app at the attacker's URL,
+        # and the engine would send users' prompts there in signed calls.
+        forged = httpx.put(f"{backend.url}/api/inngest", headers={"host": "attacker.example"}, timeout=10)
+        assert forged.status_code == 401, forged.text
+        sync = httpx.post(
+            f"{engine.url}/v1/apps/sync", headers={"authorization": f"Bearer {SIGNING_KEY}"}, timeout=10
+        ).json()["data"]
+        assert [r["ok"] for r in sync] == [True], sync
         accepted = httpx.post(f"{backend.url}/api/v1/chat", json={"query": "What is the capital of France?"})
         assert accepted.status_code == 202
         request_id = accepted.json()["request_id"]

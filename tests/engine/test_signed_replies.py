@@ -1,5 +1,5 @@
-"""Signed mode: the engine verifies the app's replies; a missing or tampered signature is a
-retriable failure whose error says the signature was invalid.
+"""Signed mode: the engine verifies the app's replies; a missing, tampered, day-old or
+future-dated signature is a retriable failure whose error says the signature was invalid.
 
 The app here is a tiny FastAPI app (not the SDK), registered through POST /fn/register with
 the SDK's bearer, so it can answer with whatever signature the test wants.
@@ -8,6 +8,8 @@ the SDK's bearer, so it can answer with whatever signature the test wants.
 from __future__ import annotations
 
 import json
+import re
+import time
 from typing import Any
 
 import httpx
@@ -20,7 +22,8 @@ from tests.engine.harness import TEST_SIGNING_KEY, Host, local_engine
 from tests.support import wait_for
 
 APP_ID = "raw-signed"
-KINDS = ("good", "unsigned", "tampered")
+KINDS = ("good", "unsigned", "tampered", "old", "future")
+DAY_S = 86_400
 
 
 def make_app(box: dict[str, Any]) -> FastAPI:
@@ -39,6 +42,12 @@ def make_app(box: dict[str, Any]) -> FastAPI:
             headers["x-inngest-signature"] = signing.sign(body, TEST_SIGNING_KEY)
         elif kind == "tampered":
             headers["x-inngest-signature"] = signing.sign(b'"another reply"', TEST_SIGNING_KEY)
+        elif kind == "old":  # a genuine reply captured yesterday, replayed
+            headers["x-inngest-signature"] = signing.sign(body, TEST_SIGNING_KEY, int(time.time()) - DAY_S)
+        elif kind == "future":
+            headers["x-inngest-signature"] = signing.sign(
+                body, TEST_SIGNING_KEY, int(time.time()) + 365 * DAY_S
+            )
         return Response(body, 200, headers=headers)
 
     return app
@@ -68,7 +77,7 @@ def register(host: Host, app_url: str) -> None:
     assert resp.status_code == 200 and resp.json()["ok"], resp.text
 
 
-def test_the_engine_rejects_unsigned_and_tampered_replies() -> None:
+def test_the_engine_rejects_unsigned_tampered_and_stale_replies() -> None:
     box: dict[str, Any] = {}
     with (
         local_engine(signing_key=TEST_SIGNING_KEY) as host,
@@ -80,10 +89,16 @@ def test_the_engine_rejects_unsigned_and_tampered_replies() -> None:
 
         good = wait_run(host, events["good"], "Completed")
         assert good["output"] == "good reply"
-        for kind in ("unsigned", "tampered"):
+        reasons = {
+            "unsigned": r"is not signed with this engine's signing key \(unsigned\)",
+            "tampered": r"is not signed with this engine's signing key \(wrong key\)",
+            "old": r"has a stale signature 8640\d s old \(more than 300 s",
+            "future": r"has a stale signature 3153\d{4} s in the future \(more than 300 s",
+        }
+        for kind, reason in reasons.items():
             run = wait_run(host, events[kind], "Failed")
             assert run["output"]["name"] == "InvalidSignature"
-            assert "is not signed with this engine's signing key" in run["output"]["message"]
+            assert re.search(reason, run["output"]["message"]), run["output"]
             steps = get(host, f"/v1/runs/{run['run_id']}/steps")
             rows = [(r["op"], r["status"], r["attempt"], r["error"]["name"]) for r in steps]
             # retries=1: the first invalid reply is retried like any failed call, the second fails.

@@ -20,12 +20,26 @@ def test_signature_uses_the_stripped_key_text() -> None:
 
 def test_verify_accepts_own_signature_and_fallback_rejects_tampering() -> None:
     header = signing.sign(b"body", KEY, ts=5)
-    assert signing.verify(b"body", header, [KEY])
-    assert signing.verify(b"body", header, ["signkey-test-00", KEY])
-    assert not signing.verify(b"body!", header, [KEY])
-    assert not signing.verify(b"body", header, ["signkey-test-" + "cd34" * 16])
+    assert signing.verify(b"body", header, [KEY], now=5)
+    assert signing.verify(b"body", header, ["signkey-test-00", KEY], now=5)
+    assert not signing.verify(b"body!", header, [KEY], now=5)
+    assert not signing.verify(b"body", header, ["signkey-test-" + "cd34" * 16], now=5)
     assert not signing.verify(b"body", None, [KEY])
     assert not signing.verify(b"body", "garbage", [KEY])
+
+
+def test_signatures_are_valid_for_five_minutes_either_way() -> None:
+    header = signing.sign(b"body", KEY, ts=1_700_000_000)
+    for now in (1_700_000_000 - 300, 1_700_000_000, 1_700_000_000 + 300):
+        assert signing.problem(b"body", header, [KEY], now=now) is None
+    assert signing.problem(b"body", header, [KEY], now=1_700_000_000 + 301) == (
+        "signature 301 s old (more than 300 s: a replay or a wrong clock)"
+    )
+    assert signing.problem(b"body", header, [KEY], now=1_700_000_000 - 86_400) == (
+        "signature 86400 s in the future (more than 300 s: a replay or a wrong clock)"
+    )
+    assert signing.verify(b"body", signing.sign(b"body", KEY), [KEY])  # now, by default
+    assert signing.problem(b"body", "t=x&s=y", [KEY]) == "wrong key"
 
 
 def test_bearer_matches_the_sdk_hash_and_the_raw_key() -> None:

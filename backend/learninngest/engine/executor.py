@@ -314,13 +314,14 @@ class Executor:
             )
         if self.settings.signing_key and resp.status_code in (200, 206, 500):
             keys = [k for k in (self.settings.signing_key, self.settings.signing_key_fallback) if k]
-            if not signing.verify(resp.content, resp.headers.get("x-inngest-signature"), keys):
-                return protocol.CallFailed(
-                    protocol.error_object(
-                        "InvalidSignature",
-                        f"the reply from {url} is not signed with this engine's signing key",
-                    )
+            bad = signing.problem(resp.content, resp.headers.get("x-inngest-signature"), keys)
+            if bad is not None:
+                why = (
+                    f"the reply from {url} is not signed with this engine's signing key ({bad})"
+                    if not bad.startswith("signature ")
+                    else f"the reply from {url} has a stale {bad}"
                 )
+                return protocol.CallFailed(protocol.error_object("InvalidSignature", why))
         return protocol.parse_reply(resp.status_code, dict(resp.headers), resp.content)
 
     # --- entry points for intake and the REST API

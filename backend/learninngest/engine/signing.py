@@ -2,6 +2,8 @@
 
 HMAC-SHA256 keyed with the signing key text without its `signkey-<word>-` prefix,
 over body bytes + decimal timestamp; header `X-Inngest-Signature: t=<s>&s=<hex>`.
+A signature dated more than MAX_SKEW_S from now is refused (a replay, or a wrong clock):
+the SDK does not check `t`, the TypeScript SDK allows 5 minutes, and so does this engine.
 """
 
 from __future__ import annotations
@@ -30,15 +32,37 @@ def sign(body: bytes, key: str, ts: int | None = None) -> str:
     return f"t={t}&s={_mac(body, key, t)}"
 
 
-def verify(body: bytes, header: str | None, keys: list[str]) -> bool:
-    """True when `header` signs `body` with one of `keys` (raw bytes, as the SDK signs replies)."""
+MAX_SKEW_S = 300
+
+
+def problem(
+    body: bytes, header: str | None, keys: list[str], now: float | None = None, max_skew_s: float = MAX_SKEW_S
+) -> str | None:
+    """None when `header` signs `body` with one of `keys`, dated within `max_skew_s` of `now`.
+
+    Otherwise a short reason. Raw bytes are checked, as the SDK signs its replies.
+    """
     if not header:
-        return False
+        return "unsigned"
     fields = parse_qs(header)
     ts, sig = fields.get("t", [""])[0], fields.get("s", [""])[0]
     if not ts or not sig:
-        return False
-    return any(hmac.compare_digest(_mac(body, key, ts), sig) for key in keys if key)
+        return "malformed signature header"
+    if not any(hmac.compare_digest(_mac(body, key, ts), sig) for key in keys if key):
+        return "wrong key"
+    try:
+        skew = int(ts) - (time.time() if now is None else now)
+    except ValueError:
+        return "malformed signature timestamp"
+    if abs(skew) > max_skew_s:
+        when = "in the future" if skew > 0 else "old"
+        return f"signature {abs(skew):.0f} s {when} (more than {max_skew_s:g} s: a replay or a wrong clock)"
+    return None
+
+
+def verify(body: bytes, header: str | None, keys: list[str], now: float | None = None) -> bool:
+    """True when `header` signs `body` with one of `keys` and is dated within 5 minutes of now."""
+    return problem(body, header, keys, now) is None
 
 
 def bearer_tokens(key: str) -> set[str]:
