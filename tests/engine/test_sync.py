@@ -152,3 +152,84 @@ def test_start_up_sync_tries_again_when_the_app_answers_500() -> None:
             apps = wait_for(lambda: _apps(host.url), timeout=10)
             assert [a["app_id"] for a in apps] == ["late-app"]
             assert len(puts) == 2
+
+
+OTHER = "http://attacker.example/api/inngest"
+
+
+def _register(host: Host, url: str, **params: str) -> httpx.Response:
+    body = register_body(appname="raw-app", url=url)
+    with host.rest() as rest:
+        return rest.post("/fn/register", json=body, params=params)
+
+
+def _app_urls(host: Host) -> list[str]:
+    with host.rest() as rest:
+        return [a["url"] for a in rest.get("/v1/apps").json()["data"]["apps"]]
+
+
+def test_a_forged_host_sync_cannot_move_an_app_synced_with_u() -> None:
+    # The real SDK in dev mode syncs on any unauthenticated PUT and registers the URL its Host
+    # header names: the engine, which was told where the app lives (-u), refuses the move.
+    with local_engine() as probe:
+        port = int(probe.url.rsplit(":", 1)[1])
+    placeholder = Host("engine", f"http://127.0.0.1:{port}")
+    with (
+        served(placeholder, "moved-app", plain, do_sync=False) as ctx,
+        local_engine(port=port, app_urls=[ctx.app_url]) as host,
+    ):
+        wait_for(lambda: _apps(host.url), timeout=10)
+        forged = httpx.put(ctx.app_url, headers={"host": "attacker.example"}, timeout=10).json()
+        assert forged["error"] == (
+            f"sync refused: app moved-app is registered at {ctx.app_url}; a sync may not move it to "
+            f"{OTHER}, which is not one of this engine's app URLs (-u: {ctx.app_url}). "
+            f"If the app really moved, start the engine with -u {OTHER}."
+        )
+        assert _app_urls(host) == [ctx.app_url]
+        assert ctx.wait_run(ctx.send("sync/plain"), "Completed")["output"] == "ok"
+
+
+def test_a_signed_engine_refuses_moves_without_u_and_a_dev_engine_allows_them() -> None:
+    with local_engine(signing_key=TEST_SIGNING_KEY) as host:
+        assert _register(host, URL).status_code == 200
+        moved = _register(host, OTHER)
+        assert (
+            moved.status_code == 409
+            and "which is not one of this engine's app URLs (-u: none)" in (moved.json()["error"])
+        )
+        assert _app_urls(host) == [URL]
+    with local_engine() as host:  # like the real Dev Server: no -u, no key, any sync goes
+        assert _register(host, URL).status_code == 200
+        assert _register(host, OTHER).status_code == 200
+        assert _app_urls(host) == [OTHER]
+
+
+def test_a_move_to_a_u_url_or_through_the_engines_own_sync_is_accepted() -> None:
+    # The app at the -u URL registers another URL (its INNGEST_SERVE_ORIGIN): the engine
+    # started that sync (its deployId token comes back), so the move is accepted.
+    public = "https://app.example/api/inngest"
+    app = FastAPI()
+
+    @app.put("/api/inngest")
+    async def put(deployId: str | None = None) -> JSONResponse:  # noqa: N803 - the SDK's name
+        async with httpx.AsyncClient() as client:
+            resp = await client.post(
+                f"{engine_url}/fn/register",
+                json=register_body(appname="raw-app", url=public),
+                params={"deployId": deployId} if deployId else {},
+            )
+        return JSONResponse(resp.json(), resp.status_code)
+
+    with BackgroundServer(app, name="served-elsewhere") as server:
+        port = free_port()
+        engine_url = f"http://127.0.0.1:{port}"
+        configured = f"{server.url}/api/inngest"
+        with local_engine(port=port, app_urls=[configured]) as host:
+            wait_for(lambda: _apps(host.url), timeout=10)
+            assert _register(host, URL).status_code == 409  # not the engine's sync, not a -u URL
+            assert _register(host, URL, deployId="guessed").status_code == 409
+            assert _register(host, configured).status_code == 200  # a -u URL
+            assert _app_urls(host) == [configured]
+            with host.rest() as rest:
+                assert rest.post("/v1/apps/sync").json()["data"][0]["ok"] is True
+            assert _app_urls(host) == [public]

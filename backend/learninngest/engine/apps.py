@@ -3,6 +3,13 @@
 The register reply mirrors the real server: `{"ok": true, "modified": …, "app_id", "sync_id"}`,
 or a 4xx `{"error": "…"}` that names what was refused (the SDK hands that body back as the
 answer to the PUT, so the engine's own sync reads it there).
+
+An app already registered at one URL is not moved to another one by just any sync: the SDK
+forwards unauthenticated PUTs (in dev mode, or with unauthenticated sync left on), whose Host
+header picks the URL, so a forged PUT could send every later call, signed, to an attacker.
+A move is accepted when the new URL is one of the engine's `-u` URLs, when it answers a sync
+the engine started itself for one of them (its `deployId` token comes back), or, like the
+real Dev Server, in dev mode without `-u` URLs. Otherwise: 409 naming both URLs.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ import asyncio
 import hashlib
 import json
 import logging
+import secrets
+import time
 import uuid
 from typing import Any
 
@@ -28,6 +37,11 @@ log = logging.getLogger("learninngest.engine")
 _APP_NS = uuid.UUID("0c4f4a0e-55b7-4b64-9a0e-8d6b1f7f3c21")
 # Left out of the checksum: they change between identical syncs, or are spelled two ways.
 _VOLATILE = {"deploy_type", "deployType", "deployId", "appname", "appName"}
+SYNC_TOKEN_TTL_S = 60.0  # a start-up sync retries for ~5 s; the SDK calls back within its 30 s timeout
+
+
+def same_url(a: str, b: str) -> bool:
+    return a.split("?", 1)[0].rstrip("/") == b.split("?", 1)[0].rstrip("/")
 
 
 class Registry:
@@ -40,6 +54,8 @@ class Registry:
         self._functions: dict[str, FunctionDef] = {}
         # Last result of syncing each URL (start-up, REST, dashboard): shown by /v1/apps.
         self.sync_results: dict[str, dict[str, Any]] = {}
+        # deployId tokens of syncs this engine started for its -u URLs, with their expiry.
+        self._sync_tokens: dict[str, float] = {}
 
     def load(self) -> None:
         """Read the functions synced before (the state must be open)."""
@@ -57,7 +73,31 @@ class Registry:
         return list(self._functions.values())
 
     # --- POST /fn/register
-    def register(self, body: Any, expected_kind: str | None) -> tuple[int, dict[str, Any]]:
+    def is_configured(self, url: str) -> bool:
+        """One of the engine's `-u` URLs."""
+        return any(same_url(url, known) for known in self.settings.app_urls)
+
+    def _move_refused(self, app_id: str, old: str, new: str, deploy_id: str | None) -> str | None:
+        """Why `app_id` may not move from `old` to `new`, or None (see the module docstring)."""
+        if same_url(old, new) or self.is_configured(new):
+            return None
+        now = time.monotonic()
+        self._sync_tokens = {t: exp for t, exp in self._sync_tokens.items() if exp > now}
+        if deploy_id and self._sync_tokens.pop(deploy_id, None) is not None:
+            return None
+        if not self.settings.signed and not self.settings.app_urls:
+            log.warning("app %s moved from %s to %s", app_id, old, new)
+            return None
+        known = ", ".join(self.settings.app_urls) or "none"
+        return (
+            f"sync refused: app {app_id} is registered at {old}; a sync may not move it to {new}, "
+            f"which is not one of this engine's app URLs (-u: {known}). If the app really moved, "
+            f"start the engine with -u {new}."
+        )
+
+    def register(
+        self, body: Any, expected_kind: str | None, deploy_id: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
         kind = self.settings.server_kind
         if expected_kind and expected_kind != kind:
             hint = "start the engine with --signing-key" if expected_kind == "cloud" else "use a dev-mode app"
@@ -86,6 +126,9 @@ class Registry:
         previous = self.state.get_app(app_id)
         if previous and previous["checksum"] == checksum:
             return 200, reply | {"modified": False}
+        if previous and (refused := self._move_refused(app_id, previous["url"], url, deploy_id)):
+            log.error("%s", refused)
+            return 409, {"error": refused}
         old = {fn.slug: fn for fn in self._functions.values() if fn.app_id == app_id}
         try:
             functions = [parse_function(app_id, raw) for raw in raw_functions]
@@ -133,7 +176,11 @@ class Registry:
                 body = json.loads(await request.body())
             except ValueError:
                 return JSONResponse({"error": "register body is not valid JSON"}, 400)
-            status, reply = self.register(body, request.headers.get("x-inngest-expected-server-kind"))
+            status, reply = self.register(
+                body,
+                request.headers.get("x-inngest-expected-server-kind"),
+                request.query_params.get("deployId"),
+            )
             return JSONResponse(reply, status)
 
         return router
@@ -145,13 +192,18 @@ class Registry:
     async def sync_url(self, url: str, attempts: int = 1, pause_s: float = 0.25) -> dict[str, Any]:
         """PUT `url`; the SDK registers itself and hands back the engine's reply."""
         headers = {"x-inngest-server-kind": self.settings.server_kind}
-        if self.settings.signing_key:
-            headers["x-inngest-signature"] = signing.sign(b"", self.settings.signing_key)
+        params = {}
+        if self.is_configured(url):
+            # The SDK forwards deployId to /fn/register: that call then answers this sync.
+            params["deployId"] = token = secrets.token_urlsafe(16)
+            self._sync_tokens[token] = time.monotonic() + SYNC_TOKEN_TTL_S
         result: dict[str, Any] = {"url": url, "ok": False}
         async with httpx.AsyncClient(timeout=30.0) as client:
             for attempt in range(attempts):
+                if self.settings.signing_key:  # signed now: a retried PUT must not carry an old time
+                    headers["x-inngest-signature"] = signing.sign(b"", self.settings.signing_key)
                 try:
-                    resp = await client.put(url, headers=headers)
+                    resp = await client.put(url, headers=headers, params=params)
                 except httpx.HTTPError as exc:
                     result["error"] = f"could not reach {url}: {exc or type(exc).__name__}"
                     if attempt + 1 < attempts:
