@@ -10,7 +10,7 @@ import httpx
 import inngest
 import pytest
 
-from tests.engine.harness import CaseContext, local_engine, served
+from tests.engine.harness import TEST_SIGNING_KEY, CaseContext, local_engine, served
 
 RUN_FIELDS = {
     "run_id", "run_started_at", "function_id", "function_version", "environment_id", "event_id",
@@ -115,3 +115,32 @@ def test_event_key_is_checked_when_configured() -> None:
     with local_engine(event_key="secret-key") as host:
         assert httpx.post(f"{host.url}/e/wrong", json={"name": "a"}).status_code == 401
         assert httpx.post(f"{host.url}/e/secret-key", json={"name": "a"}).status_code == 200
+
+
+RUN = "01J0000000000000000000000A"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/events"),
+        ("GET", f"/v1/events/{RUN}"),
+        ("GET", f"/v1/events/{RUN}/runs"),
+        ("GET", f"/v1/runs/{RUN}"),
+        ("DELETE", f"/v1/runs/{RUN}"),
+        ("GET", f"/v1/runs/{RUN}/steps"),
+        ("GET", "/v1/apps"),
+        ("POST", "/v1/apps/sync"),
+        ("GET", f"/v0/runs/{RUN}/batch"),
+        ("GET", f"/v0/runs/{RUN}/actions"),
+        ("POST", "/fn/register"),
+    ],
+)
+def test_signed_mode_wants_the_bearer_everywhere(method: str, path: str) -> None:
+    # As Inngest Cloud: the signing key (raw or the SDK's hash) as bearer, else 401.
+    with local_engine(signing_key=TEST_SIGNING_KEY) as host:
+        assert httpx.request(method, f"{host.url}{path}").status_code == 401
+        wrong = {"authorization": "Bearer signkey-test-" + "cd34" * 16}
+        assert httpx.request(method, f"{host.url}{path}", headers=wrong).status_code == 401
+        right = {"authorization": f"Bearer {TEST_SIGNING_KEY}"}
+        assert httpx.request(method, f"{host.url}{path}", headers=right).status_code != 401

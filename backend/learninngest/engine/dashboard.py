@@ -1,7 +1,8 @@
 """A few server-rendered HTML pages over the state: apps, events, runs, one run's timeline.
 
 Plain HTML and CSS, no JavaScript; the re-sync button is a form POST. Pages refresh
-themselves every few seconds with a meta tag.
+themselves every few seconds with a meta tag. In signed mode every page and POST needs the
+signing key (`dashboard_auth`), and re-sync only reaches the engine's `-u` URLs.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from learninngest.engine.clock import iso
+from learninngest.engine.dashboard_auth import DashboardAuth
+from learninngest.engine.dashboard_auth import build_router as build_login_router
 from learninngest.engine.ids import is_ulid
 
 if TYPE_CHECKING:
@@ -30,11 +33,12 @@ code,pre{font:12px ui-monospace,monospace}pre{margin:0;white-space:pre-wrap;max-
 """
 
 
-def _page(title: str, body: str, refresh: bool = True) -> HTMLResponse:
+def _page(title: str, body: str, refresh: bool = True, status: int = 200) -> HTMLResponse:
     meta = '<meta http-equiv="refresh" content="3">' if refresh else ""
     return HTMLResponse(
         f"<!doctype html><html><head><meta charset='utf-8'>{meta}<title>{escape(title)}</title>"
-        f"<style>{_CSS}</style></head><body>{body}</body></html>"
+        f"<style>{_CSS}</style></head><body>{body}</body></html>",
+        status,
     )
 
 
@@ -61,9 +65,13 @@ def _ms(start: float | None, end: float | None) -> str:
 
 def build_router(engine: Engine) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    auth = DashboardAuth(engine)
+    router.include_router(build_login_router(auth))
 
     @router.get("/", response_class=HTMLResponse)
-    async def home() -> HTMLResponse:
+    async def home(request: Request) -> Response:
+        if (no := auth.guard(request)) is not None:
+            return no
         run_headers = ["run", "function", "status", "calls", "retries", "started", "took"]
         state, registry = engine.state, engine.registry
         apps = [
@@ -93,6 +101,8 @@ def build_router(engine: Engine) -> APIRouter:
                  _ms(run.started, run.ended)]
             )  # fmt: skip
         resync = "<form method='post' action='/dashboard/sync'><button>Re-sync apps</button></form>"
+        if engine.settings.signed:
+            resync += "<form method='post' action='/dashboard/logout'><button>Log out</button></form>"
         body = (
             f"<h1>LearnInngest engine</h1><p>{engine.settings.server_kind} mode · time scale "
             f"{engine.settings.time_scale:g} · state: {escape(engine.settings.db_path or 'memory')}</p>"
@@ -104,14 +114,28 @@ def build_router(engine: Engine) -> APIRouter:
         return _page("LearnInngest engine", body)
 
     @router.post("/dashboard/sync")
-    async def resync(request: Request) -> RedirectResponse:
+    async def resync(request: Request) -> Response:
+        if (no := auth.guard(request)) is not None:
+            return no
         # Parsed by hand: FastAPI's Form() would need python-multipart just for one button.
         url = parse_qs((await request.body()).decode()).get("url", [""])[0]
+        if url and engine.settings.signed and not engine.registry.is_configured(url):
+            # The engine would send a *signed* request to whatever URL was typed in.
+            known = ", ".join(engine.settings.app_urls) or "none"
+            return _page(
+                "re-sync refused",
+                f"<p>Re-sync refused: {escape(url)} is not one of this engine's app URLs "
+                f"(-u: {escape(known)}). <a href='/'>back</a></p>",
+                refresh=False,
+                status=400,
+            )
         await engine.registry.sync_all([url] if url else None)
         return RedirectResponse("/", status_code=303)
 
     @router.get("/runs/{run_id}", response_class=HTMLResponse)
-    async def run_page(run_id: str) -> HTMLResponse:
+    async def run_page(run_id: str, request: Request) -> Response:
+        if (no := auth.guard(request)) is not None:
+            return no
         run = engine.state.get_run(run_id) if is_ulid(run_id) else None
         if run is None:
             return _page(
