@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Response, status
 from ulid import ULID
 
 from learninngest.api.deps import InngestDep, SettingsDep, StoreDep
-from learninngest.api.errors import IdempotencyConflict, InngestUnavailable
+from learninngest.api.errors import IdempotencyConflict, InngestUnavailable, for_client
 from learninngest.api.schemas import ChatAccepted, ChatRequest, Problem
 from learninngest.config import Settings
 from learninngest.events import ChatRequested, chat_event
@@ -86,7 +86,8 @@ async def _send(
             f"({type(exc).__name__}: {exc}). Start it (e.g. `learninngest engine` or "
             "`npx inngest-cli dev`) or fix INNGEST_BASE_URL / INNGEST_DEV, then retry."
         )
-        await store.finish(payload.request_id, status=Status.error, error=message)
+        shown = for_client(settings, message, InngestUnavailable.generic)  # the record is public too
+        await store.finish(payload.request_id, status=Status.error, error=shown)
         log.error("enqueue failed: %s", message)
         raise InngestUnavailable(message, request_id=payload.request_id) from exc
 

@@ -1,4 +1,10 @@
-"""Maps our exceptions to a status and a message that says what to do."""
+"""Maps our exceptions to a status and a message that says what to do.
+
+A 503's detail names internal addresses (the Inngest server, the Redis host) and the
+settings to fix: a learner needs that hint, an outside client must not see it. In
+production mode (INNGEST_DEV=0) the detail goes to the log and the client gets a generic
+message (still with the request_id, to find the log line).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from learninngest.config import Settings
 from learninngest.store.base import StoreUnavailable
 
 log = logging.getLogger("learninngest.api")
@@ -34,6 +41,19 @@ class IdempotencyConflict(ApiError):
 
 class InngestUnavailable(ApiError):
     status_code = 503
+    generic = "The background queue is unavailable, so the request was not accepted. Retry in a moment."
+
+
+class RunsUnavailable(InngestUnavailable):
+    generic = "The run history is unavailable right now. Retry in a moment."
+
+
+STORE_GENERIC = "The result store is unavailable. Retry in a moment."
+
+
+def for_client(settings: Settings, detail: str, generic: str) -> str:
+    """`detail` in dev mode (the hint helps learners); `generic` in production mode."""
+    return detail if settings.is_dev else generic
 
 
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, object]]:
@@ -51,14 +71,20 @@ def _validation_detail(exc: RequestValidationError) -> list[dict[str, object]]:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail, **exc.extra}, status_code=exc.status_code)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        detail = exc.detail
+        generic = getattr(exc, "generic", None)
+        if generic and not request.app.state.settings.is_dev:
+            detail = generic  # whoever raised it logged the detail
+        return JSONResponse({"detail": detail, **exc.extra}, status_code=exc.status_code)
 
     @app.exception_handler(StoreUnavailable)
-    async def _store_down(_request: Request, exc: StoreUnavailable) -> JSONResponse:
+    async def _store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
         log.error("result store unavailable: %s", exc)
         detail = f"The result store is unavailable ({exc}). Check RESULT_STORE_URL and that the store is up."
-        return JSONResponse({"detail": detail}, status_code=503)
+        return JSONResponse(
+            {"detail": for_client(request.app.state.settings, detail, STORE_GENERIC)}, status_code=503
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,6 +1,12 @@
-"""Liveness (/healthz) and readiness (/readyz: store, Inngest server, LLM provider)."""
+"""Liveness (/healthz) and readiness (/readyz: store, Inngest server, LLM provider).
+
+In production mode (INNGEST_DEV=0) a failing check answers only "not ready"; its detail,
+which names internal addresses, goes to the log.
+"""
 
 from __future__ import annotations
+
+import logging
 
 import httpx
 from fastapi import APIRouter
@@ -11,6 +17,7 @@ from learninngest.config import Settings
 from learninngest.store.base import ResultStore
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("learninngest.api")
 
 
 @router.get("/healthz")
@@ -80,6 +87,11 @@ async def readyz(settings: SettingsDep, store: StoreDep) -> JSONResponse:
         "llm": _check_llm(settings),
     }
     ready = all(value.startswith("ok") for value in checks.values())
+    if not settings.is_dev:
+        for part, value in checks.items():
+            if not value.startswith("ok"):
+                log.warning("readiness: %s %s", part, value)
+                checks[part] = "not ready"
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks},
         status_code=200 if ready else 503,

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
 from fastapi import APIRouter
 
 from learninngest.api.deps import SettingsDep, StoreDep
-from learninngest.api.errors import InngestUnavailable
+from learninngest.api.errors import RunsUnavailable
 from learninngest.api.results import load
 from learninngest.api.schemas import ChatRuns, Problem
 from learninngest.config import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["chat"])
+log = logging.getLogger("learninngest.api")
 
 
 def rest_headers(settings: Settings) -> list[dict[str, str]]:
@@ -31,14 +33,16 @@ async def fetch_runs(settings: Settings, event_id: str) -> list[dict[str, Any]]:
                 if reply.status_code not in (401, 403):
                     break  # during a key rotation the fallback key is tried on 401
     except httpx.HTTPError as exc:
-        raise InngestUnavailable(
+        message = (
             f"Could not reach the Inngest REST API at {url} ({type(exc).__name__}). "
             "Check that the Inngest server is running and INNGEST_BASE_URL points at it."
-        ) from exc
-    if reply.status_code >= 400:
-        raise InngestUnavailable(
-            f"The Inngest REST API answered {reply.status_code} for {url}: {reply.text[:200]}"
         )
+        log.error("runs unavailable: %s", message)
+        raise RunsUnavailable(message) from exc
+    if reply.status_code >= 400:
+        message = f"The Inngest REST API answered {reply.status_code} for {url}: {reply.text[:200]}"
+        log.error("runs unavailable: %s", message)
+        raise RunsUnavailable(message)
     return list(reply.json().get("data") or [])
 
 
