@@ -1,4 +1,4 @@
-"""CORS origins come from settings; credentials are never combined with '*'."""
+"""CORS origins come from settings; credentials are never combined with '*' or 'null'."""
 
 from __future__ import annotations
 
@@ -46,4 +46,11 @@ def test_other_origin_is_refused(cors_backend: BackgroundServer) -> None:
 
 def test_no_cors_headers_by_default(http: httpx.Client) -> None:
     reply = http.get("/healthz", headers={"Origin": "http://app.test"})
+    assert "access-control-allow-origin" not in reply.headers
+
+
+def test_null_origin_is_refused(cors_backend: BackgroundServer) -> None:
+    # Settings refuse CORS_ORIGINS=null with credentials (tests/test_config.py); unlisted, it is refused.
+    reply = _preflight(cors_backend.url, "null")
+    assert reply.status_code == 400
     assert "access-control-allow-origin" not in reply.headers

@@ -89,8 +89,9 @@ def run_engine(args: argparse.Namespace) -> int:
         # One line per engine event is enough; httpx would add a line per HTTP call.
         logging.getLogger("httpx").setLevel(logging.WARNING)
     mode = "cloud (signed)" if settings.signing_key else "dev"
+    login = " (log in with the signing key)" if settings.signing_key else ""
     print(
-        f"LearnInngest engine ({mode}) on http://{settings.host}:{settings.port}  dashboard: /",
+        f"LearnInngest engine ({mode}) on http://{settings.host}:{settings.port}  dashboard: /{login}",
         file=sys.stderr,
     )
     uvicorn.run(
