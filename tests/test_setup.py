@@ -216,3 +216,37 @@ def test_make_lab_takes_a_port_and_allows_root(
     command = next(line for line in proc.stdout.splitlines() if "jupyter lab" in line)
     assert command.startswith(".venv/bin/jupyter lab notebooks/ --port 8899")
     assert ("--allow-root" in command) == allow_root
+
+
+@pytest.mark.timeout(150)  # JupyterLab takes seconds to start, more on a busy machine
+def test_make_lab_serves_on_the_port_asked_for(tmp_path: Path) -> None:
+    # A real JupyterLab: as root (containers, Binder) it starts only because of --allow-root.
+    import signal
+
+    import httpx
+
+    from learninngest.kit.servers import free_port
+    from tests.support import wait_for
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
+    env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")  # its cookie and server files stay here
+    with (tmp_path / "lab.log").open("w") as log:
+        lab = subprocess.Popen(
+            ["make", "lab", f"LAB_PORT={port}", "LAB_ARGS=--no-browser --ServerApp.port_retries=0"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # make and jupyter in one group, stopped together below
+        )
+    try:
+        version = wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/api").json()["version"], timeout=90)
+        assert version
+    finally:
+        os.killpg(lab.pid, signal.SIGTERM)
+        try:
+            lab.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(lab.pid, signal.SIGKILL)
+            lab.wait(15)
