@@ -36,10 +36,14 @@ check: lint test
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
-# Rebuild both notebooks from tools/build_notebooks.py and execute them in place (outputs are committed).
+# Rebuild each notebook from its paired percent script (notebooks/NAME.py, the source to edit)
+# and execute it in place: outputs are committed, as nbval compares the checked cells.
+LESSONS := learning inngest_functions results
 notebooks: $(STAMP)
-	$(BIN)/python tools/build_notebooks.py
-	cd notebooks && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace learning.ipynb results.ipynb
+	cd notebooks && for nb in $(LESSONS); do \
+		../$(BIN)/jupytext -q --to ipynb --set-kernel python3 $$nb.py && \
+		../$(BIN)/jupyter nbconvert -q --to notebook --execute --inplace $$nb.ipynb || exit 1; \
+	done
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine_throughput.py
