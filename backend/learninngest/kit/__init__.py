@@ -9,14 +9,19 @@ from typing import Any
 from learninngest.kit.cells import (
     as_table,
     event,
+    print_run,
     recent_events,
+    run_url,
     runs_of,
+    runs_of_event,
     send,
     send_event,
     steps_of,
     timeline,
     wait_for_result,
+    wait_for_run,
 )
+from learninngest.kit.source import show
 from learninngest.kit.stack import Stack, StackError
 
 __all__ = [
@@ -27,14 +32,19 @@ __all__ = [
     "down",
     "event",
     "nest_asyncio_applied",
+    "print_run",
     "recent_events",
+    "run_url",
     "runs_of",
+    "runs_of_event",
     "send",
     "send_event",
+    "show",
     "steps_of",
     "timeline",
     "up",
     "wait_for_result",
+    "wait_for_run",
 ]
 
 log = logging.getLogger("learninngest.kit")

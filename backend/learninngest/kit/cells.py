@@ -69,12 +69,85 @@ def steps_of(run_id: str, *, stack: Stack | None = None) -> list[dict[str, Any]]
     return _data(httpx.get(f"{s.inngest_url}/v1/runs/{run_id}/steps"))["data"]
 
 
-def send_event(name: str, data: dict[str, Any], *, stack: Stack | None = None) -> list[str]:
-    """Send a raw event to the Inngest server's event API; returns its ids."""
+def send_event(
+    name: str, data: dict[str, Any], *, id: str | None = None, stack: Stack | None = None
+) -> list[str]:
+    """Send a raw event to the Inngest server's event API; returns the ids it stored it under.
+
+    `id` is the sender's de-duplication key: a second event with the same `id` starts no run.
+    """
     s = _stack(stack)
     key = s.settings.inngest_event_key or "NO_EVENT_KEY_SET"
-    reply = httpx.post(f"{s.inngest_url}/e/{key}", json=[{"name": name, "data": data}])
+    body = {"name": name, "data": data} | ({"id": id} if id else {})
+    reply = httpx.post(f"{s.inngest_url}/e/{key}", json=[body])
     return _data(reply)["ids"]
+
+
+FINAL = ("Completed", "Failed", "Cancelled")
+
+
+def runs_of_event(event_id: str, *, stack: Stack | None = None) -> list[dict[str, Any]]:
+    """The runs an event started (REST v1 /v1/events/{id}/runs), with the engine's `function_slug`."""
+    s = _stack(stack)
+    return _data(httpx.get(f"{s.inngest_url}/v1/events/{event_id}/runs"))["data"]
+
+
+def _function_id(function: Any, s: Stack) -> str | None:
+    if function is None:
+        return None
+    fn_id = function if isinstance(function, str) else function.id
+    prefix = f"{s.settings.inngest_app_id}-"
+    return fn_id if fn_id.startswith(prefix) else prefix + fn_id
+
+
+def wait_for_run(
+    event_id: str,
+    function: Any = None,
+    *,
+    status: tuple[str, ...] = FINAL,
+    timeout: float = 30.0,
+    stack: Stack | None = None,
+) -> dict[str, Any]:
+    """The run `event_id` started (of `function`: an inngest.Function or its id), once in `status`."""
+    import time
+
+    s = _stack(stack)
+    slug = _function_id(function, s)
+    deadline = time.monotonic() + timeout
+    seen: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        seen = [r for r in runs_of_event(event_id, stack=s) if slug is None or r.get("function_slug") == slug]
+        for run in seen:
+            if run["status"] in status:
+                return run
+        time.sleep(0.05)
+    found = ", ".join(f"{r.get('function_slug')}: {r['status']}" for r in seen) or "no run"
+    raise TimeoutError(
+        f"event {event_id}: no run of {slug or 'any function'} in {status} after {timeout} s ({found})"
+    )
+
+
+def run_url(run: dict[str, Any] | str, *, stack: Stack | None = None) -> str:
+    """The run's page on the engine's dashboard (its step timeline)."""
+    s = _stack(stack)
+    run_id = run if isinstance(run, str) else run["run_id"]
+    return f"{s.inngest_url}/runs/{run_id}"
+
+
+def print_run(run: dict[str, Any], *, stack: Stack | None = None) -> None:
+    """One run, readably: function, status, output, its steps in order, and its dashboard page."""
+    import json
+
+    s = _stack(stack)
+    print(f"run of {run.get('function_slug')}: {run['status']}")
+    print("  output:", json.dumps(run.get("output"), default=str))
+    for step in steps_of(run["run_id"], stack=s):
+        delay = step.get("intended_delay_ms")
+        waited = f", waits {delay / 1000:g} s (virtual)" if delay else ""
+        print(
+            f"  step {step['name']:<14} {step['op']:<14} attempt {step['attempt']}  {step['status']}{waited}"
+        )
+    print("  dashboard:", run_url(run, stack=s))
 
 
 def event(event_id: str, *, stack: Stack | None = None) -> dict[str, Any]:
