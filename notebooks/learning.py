@@ -102,6 +102,17 @@ assert result["status"] == "done"
 # exactly as on the real Dev Server, and on the engine's dashboard
 # (`stack.urls["dashboard"]`, then a run's page at `/runs/<run_id>`).
 
+# %% [markdown]
+# The contract between the sender (`api/`) and the receiver (`worker/`) is one small
+# module, `events.py`. `kit.show` prints it live from the installed package (not a
+# copy), with the file's own line numbers; `# ◀` marks the line that makes a re-sent
+# request harmless.
+
+# %%
+from learninngest import events
+
+kit.show(events, start="CHAT_REQUESTED =", mark='"id": payload.request_id')
+
 # %%
 # NBVAL_CHECK_OUTPUT
 events = kit.recent_events(limit=20)
@@ -110,10 +121,23 @@ assert len(ours) == 1
 event = ours[0]
 event["name"], event["id"] == request_id, sorted(event["data"])
 
+# %% [markdown]
+# The event as Inngest stored it: `id` is the sender's (the request id), `internal_id`
+# is the server's own.
+
+# %%
+import json
+
+print(json.dumps({key: event[key] for key in ("name", "id", "internal_id", "data")}, indent=2))
+
+# %% [markdown]
+# The run it caused: its function, status and output, one line per step, and a link
+# to the run's page on the engine's dashboard (open it: the same timeline, as HTML).
+
 # %%
 runs = kit.runs_of(request_id)
+kit.print_run(runs[0])
 assert [run["status"] for run in runs] == ["Completed"]
-kit.as_table(runs, ["run_id", "function_slug", "status", "run_started_at", "ended_at"])
 
 # %% [markdown]
 # The run's steps (the local engine's own timeline endpoint): one row per call to
@@ -128,6 +152,24 @@ steps
 # %%
 # NBVAL_CHECK_OUTPUT
 list(steps["name"])
+
+# %% [markdown]
+# ### The code that ran
+#
+# `chat_worker`, from `worker/chat_worker.py`: one `@client.create_function` with its
+# trigger and options, then two `ctx.step.run` calls (marked). Each step is a unit of
+# work Inngest records: once `generate` has returned, its result is stored, and a later
+# call of the function gets it back instead of calling the model again.
+
+# %%
+from learninngest.worker import chat_worker
+
+kit.show(
+    chat_worker.build_chat_worker,
+    start="@client.create_function",
+    end='return {"request_id"',
+    mark=["trigger=", 'ctx.step.run("generate"', 'ctx.step.run("save"'],
+)
 
 # %% [markdown]
 # ## 5. `clean` or raw
@@ -150,6 +192,21 @@ assert "**" in raw and "**" not in clean
 # first two calls for this request answer **429 Too Many Requests** with
 # `Retry-After: 1`. The worker turns that into `RetryAfterError`, so Inngest waits
 # as the provider asked and calls again. The third attempt succeeds.
+
+# %% [markdown]
+# The code that decides: `retries=` on the function (Inngest retries a failed step up
+# to that many times), and `to_inngest_error`, which tells Inngest *how* to retry.
+
+# %%
+kit.show(
+    chat_worker.build_chat_worker,
+    start="@client.create_function",
+    end="on_failure=on_failure",
+    mark="retries=",
+)
+
+# %%
+kit.show(chat_worker.to_inngest_error, mark=["NonRetriableError(", "RetryAfterError("])
 
 # %%
 request_id = kit.send("[fault:429x2] What is the capital of France?")["request_id"]
@@ -188,6 +245,15 @@ assert len(retries) == 2 and timeline["attempt"].max() == 2
 # failure handler. The handler records the error, so the request never stays
 # `pending`.
 
+# %% [markdown]
+# The failure handler is a plain function passed as `on_failure=` (see above). Inngest
+# calls it in a run of its own, triggered by `inngest/function.failed`:
+
+# %%
+kit.show(
+    chat_worker.build_chat_worker, start="async def on_failure", end="notify(request_id)", mark="store.finish"
+)
+
 # %%
 request_id = kit.send("[fault:400] What is the capital of France?")["request_id"]
 result = kit.wait_for_result(request_id)  # the log lines show the run failing at once
@@ -210,6 +276,16 @@ assert len(failed) == 1
 runs[0]["status"], failed[0]["name"], failed[0]["data"]["function_id"]
 
 # %% [markdown]
+# The failure event started a run of its own: the handler, with the id the SDK gave it
+# (`<function id>-failure`). Here it is, with its one step and its dashboard page.
+
+# %%
+handler_run = kit.wait_for_run(failed[0]["internal_id"])
+kit.print_run(handler_run)
+assert handler_run["function_slug"] == "learninngest-chat-worker-failure"
+assert handler_run["status"] == "Completed"
+
+# %% [markdown]
 # ## 8. Idempotency: the same request twice, one run
 #
 # A client that retries a POST (a timeout, a double click) must not pay for two
@@ -217,13 +293,34 @@ runs[0]["status"], failed[0]["name"], failed[0]["data"]["function_id"]
 # first `request_id` and sends no event.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 first = kit.send("What is the capital of France?", idempotency_key="lesson-8")
 second = kit.send("What is the capital of France?", idempotency_key="lesson-8")
 kit.wait_for_result(first["request_id"])
+print("first POST :", first["request_id"])
+print("second POST:", second["request_id"])
+print("runs of the request:", len(kit.runs_of(first["request_id"])))
+
+# %%
+# NBVAL_CHECK_OUTPUT
 assert first["request_id"] == second["request_id"]
 assert len(kit.runs_of(first["request_id"])) == 1
 "same request, one run"
+
+# %% [markdown]
+# One level down, Inngest itself de-duplicates by the event's `id` (the line marked in
+# `events.py`). Send the same event again straight to Inngest, as a backend that
+# retried its send would: it is stored, and starts no run.
+
+# %%
+original = [e for e in kit.recent_events(limit=50) if e["id"] == first["request_id"]][0]
+again = kit.send_event(original["name"], original["data"], id=original["id"])
+print("re-sent event stored as", again[0], "- runs it started:", kit.runs_of_event(again[0]))
+print("the first event's runs:", len(kit.runs_of_event(original["internal_id"])))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+assert kit.runs_of_event(again[0]) == [] and len(kit.runs_of_event(original["internal_id"])) == 1
+"same event id, one run"
 
 # %% [markdown]
 # ## 9. Many requests at once, and the concurrency limit
@@ -232,6 +329,14 @@ assert len(kit.runs_of(first["request_id"])) == 1
 # (`WORKER_CONCURRENCY`). Send 10 requests at once: the engine starts four runs,
 # queues the rest, and starts the next as one finishes. The `generate` steps in
 # the timeline never overlap more than four deep.
+
+# %%
+kit.show(
+    chat_worker.build_chat_worker,
+    start="@client.create_function",
+    end="on_failure=on_failure",
+    mark="concurrency=",
+)
 
 # %%
 ids = [kit.send(f"Question number {n}: what is a background job?")["request_id"] for n in range(10)]
@@ -248,8 +353,8 @@ spans = kit.as_table(rows)
 spans["start"] = spans["start"].astype("datetime64[ns, UTC]")
 spans["end"] = spans["end"].astype("datetime64[ns, UTC]")
 most = max(((spans["start"] <= t) & (spans["end"] > t)).sum() for t in spans["start"])
-print("most generate steps running at once:", most)
-assert most <= 4
+print(f"most generate steps running at once: {most} (limit {stack.settings.worker_concurrency})")
+assert most <= stack.settings.worker_concurrency
 
 # %%
 import matplotlib.pyplot as plt
@@ -265,7 +370,81 @@ plt.show()
 
 
 # %% [markdown]
-# ## 10. `asyncio.run` in a cell
+# ## 10. Your own Inngest function, on the running stack
+#
+# Everything so far ran the backend's own function. Now write one. `stack.client` is
+# the backend's `inngest.Inngest` client; `@stack.function(...)` takes the same
+# arguments as `client.create_function` and also registers the function on the
+# running backend, which then re-syncs with the engine (no restart). This is how the
+# backend serves `/api/inngest`: the SDK's own FastAPI adapter, behind a route whose
+# function list can change.
+
+# %%
+from learninngest.worker import serve
+
+kit.show(
+    serve.ServedFunctions,
+    start="def _build(",
+    end="await self._app(",
+    mark=["inngest.fast_api.serve(", "self._app("],
+)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import inngest
+
+
+@stack.function(fn_id="hello", trigger=inngest.TriggerEvent(event="demo/hello"))
+async def hello(ctx: inngest.Context) -> str:
+    name = ctx.event.data["name"]
+    return await ctx.step.run("greet", lambda: f"hello, {name}")
+
+
+stack.functions  # the ids the backend serves now: the SDK prefixes the app id
+
+# %% [markdown]
+# Send the event with the client (`send_sync`: a cell is not async), wait for the run
+# it started, and print it.
+
+# %%
+event_ids = stack.client.send_sync(inngest.Event(name="demo/hello", data={"name": "Ada"}))
+run = kit.wait_for_run(event_ids[0], hello)
+kit.print_run(run)
+assert run["output"] == "hello, Ada"
+
+# %% [markdown]
+# Edit the function and run its cell again: the same `fn_id` replaces it. Try it:
+# change the greeting below, run the cell, and the next run answers the new way.
+
+
+# %%
+@stack.function(fn_id="hello", trigger=inngest.TriggerEvent(event="demo/hello"))
+async def hello(ctx: inngest.Context) -> str:
+    name = ctx.event.data["name"]
+    return await ctx.step.run("greet", lambda: f"bonjour, {name}")
+
+
+run = kit.wait_for_run(
+    stack.client.send_sync(inngest.Event(name="demo/hello", data={"name": "Ada"}))[0], hello
+)
+print(run["output"])
+assert run["output"] == "bonjour, Ada"
+
+# %% [markdown]
+# `stack.unregister` removes it and re-syncs: the event is still stored, and starts
+# no run (the engine's warning says so). `notebooks/inngest_functions.ipynb` goes on
+# from here: steps, sleeps, waiting for an event, invoking, parallel steps,
+# cancelling, concurrency.
+
+# %%
+stack.unregister(hello)
+event_ids = stack.client.send_sync(inngest.Event(name="demo/hello", data={"name": "Ada"}))
+print("served:", stack.functions)
+print("runs the event started:", kit.runs_of_event(event_ids[0]))
+assert "learninngest-hello" not in stack.functions and kit.runs_of_event(event_ids[0]) == []
+
+# %% [markdown]
+# ## 11. `asyncio.run` in a cell
 #
 # Jupyter already runs an event loop, so a plain `asyncio.run(...)` copied from a
 # script would fail with *"cannot be called from a running event loop"*. `kit.up()`
@@ -287,7 +466,7 @@ assert kit.nest_asyncio_applied()
 answer["status"], answer["content"]
 
 # %% [markdown]
-# ## 11. Moving to the real world
+# ## 12. Moving to the real world
 #
 # The backend you just used runs unchanged against the real services; only
 # settings change (see the README's configuration table):
@@ -304,7 +483,7 @@ answer["status"], answer["content"]
 # `/api/v1/chat/{id}/runs` reads the runs with your signing key.
 
 # %% [markdown]
-# ## 12. Stop the stack
+# ## 13. Stop the stack
 #
 # `stack.down()` stops the servers and frees their ports (the kernel exiting does
 # the same); `kit.up()` would start a fresh one.

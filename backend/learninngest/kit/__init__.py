@@ -20,6 +20,7 @@ from learninngest.kit.cells import (
     timeline,
     wait_for_result,
     wait_for_run,
+    wait_for_step,
 )
 from learninngest.kit.source import show
 from learninngest.kit.stack import Stack, StackError
@@ -45,6 +46,7 @@ __all__ = [
     "up",
     "wait_for_result",
     "wait_for_run",
+    "wait_for_step",
 ]
 
 log = logging.getLogger("learninngest.kit")

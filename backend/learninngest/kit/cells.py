@@ -127,6 +127,30 @@ def wait_for_run(
     )
 
 
+def wait_for_step(
+    event_id: str, function: Any, step: str, *, timeout: float = 30.0, stack: Stack | None = None
+) -> dict[str, Any]:
+    """The first timeline row named `step` of the run `event_id` started, once it exists.
+
+    A lesson waits for this before sending the event a sleeping or waiting run expects:
+    an event that arrives before the wait is registered does not reach it.
+    """
+    import time
+
+    s = _stack(stack)
+    slug = _function_id(function, s)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for run in runs_of_event(event_id, stack=s):
+            if run.get("function_slug") != slug:
+                continue
+            rows = [row for row in steps_of(run["run_id"], stack=s) if row["name"] == step]
+            if rows:
+                return rows[0] | {"run_id": run["run_id"]}
+        time.sleep(0.05)
+    raise TimeoutError(f"event {event_id}: no step {step!r} of {slug} after {timeout} s")
+
+
 def run_url(run: dict[str, Any] | str, *, stack: Stack | None = None) -> str:
     """The run's page on the engine's dashboard (its step timeline)."""
     s = _stack(stack)
@@ -143,7 +167,8 @@ def print_run(run: dict[str, Any], *, stack: Stack | None = None) -> None:
     print("  output:", json.dumps(run.get("output"), default=str))
     for step in steps_of(run["run_id"], stack=s):
         delay = step.get("intended_delay_ms")
-        waited = f", waits {delay / 1000:g} s (virtual)" if delay else ""
+        seconds = f"{delay / 1000:.0f}" if delay and delay >= 10_000 else f"{(delay or 0) / 1000:.1f}"
+        waited = f", waits {seconds} s (virtual)" if delay else ""
         print(
             f"  step {step['name']:<14} {step['op']:<14} attempt {step['attempt']}  {step['status']}{waited}"
         )

@@ -161,7 +161,11 @@ class Stack:
                 # The SDK answers 200 even when the server refused: read the body (fact sheet §11).
                 if reply.status_code == 200 and isinstance(body, dict) and body.get("ok"):
                     return body
-                last = str(body)
+                last = (
+                    str(body.get("error") or body.get("message") or body)
+                    if isinstance(body, dict)
+                    else str(body)
+                )
                 if "refused" in last:
                     break  # the server read the functions and said no: retrying cannot help
             except (httpx.HTTPError, ValueError) as exc:
