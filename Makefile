@@ -42,7 +42,7 @@ LESSONS := learning inngest_functions results
 notebooks: $(STAMP)
 	cd notebooks && for nb in $(LESSONS); do \
 		../$(BIN)/jupytext -q --to ipynb --set-kernel python3 $$nb.py && \
-		../$(BIN)/jupyter nbconvert -q --to notebook --execute --inplace $$nb.ipynb || exit 1; \
+		../$(BIN)/jupyter nbconvert --log-level WARN --to notebook --execute --inplace $$nb.ipynb || exit 1; \
 	done
 
 bench: $(STAMP)
