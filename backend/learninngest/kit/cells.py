@@ -116,7 +116,12 @@ def wait_for_run(
     deadline = time.monotonic() + timeout
     seen: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
-        seen = [r for r in runs_of_event(event_id, stack=s) if slug is None or r.get("function_slug") == slug]
+        # The real Dev Server names no function slug on a run: then any run of the event counts.
+        seen = [
+            r
+            for r in runs_of_event(event_id, stack=s)
+            if slug is None or r.get("function_slug", slug) == slug
+        ]
         for run in seen:
             if run["status"] in status:
                 return run
@@ -142,7 +147,7 @@ def wait_for_step(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for run in runs_of_event(event_id, stack=s):
-            if run.get("function_slug") != slug:
+            if run.get("function_slug", slug) != slug:
                 continue
             rows = [row for row in steps_of(run["run_id"], stack=s) if row["name"] == step]
             if rows:
