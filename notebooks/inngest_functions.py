@@ -2,10 +2,11 @@
 # # Inngest functions, one feature per lesson
 #
 # `learning.ipynb` followed one request through the backend's own function. This
-# notebook is about writing functions: each lesson defines one in a cell, registers it
-# on the running stack (`@stack.function`), sends the event that triggers it, and
-# shows the run, the steps and the fact the lesson is about, then asserts that fact.
-# Change a function and run its cell again: the same `fn_id` replaces it.
+# notebook is about writing functions. Each lesson has a cell that defines one and
+# registers it on the running stack (`@stack.function`), a cell that sends the event
+# that triggers it and prints the run, its steps and the fact the lesson is about, and
+# a cell that asserts that fact. Change a function, run its cell again (the same
+# `fn_id` replaces it), then run the next cell to see the new behaviour.
 #
 # | Lesson | The SDK call |
 # | --- | --- |
@@ -72,6 +73,7 @@ async def checkout(ctx: inngest.Context) -> dict:
     return {"price": price, "receipt": receipt}
 
 
+# %%
 run = kit.wait_for_run(send("demo/checkout"), checkout)
 kit.print_run(run)
 
@@ -97,6 +99,7 @@ async def onboarding(ctx: inngest.Context) -> str:
     return await ctx.step.run("tips", lambda: f"tips mail to {email}")
 
 
+# %%
 event_id = send("demo/signup", email="ada@example.com")
 asleep = kit.wait_for_step(event_id, onboarding, "wait-30-min")
 print(
@@ -184,6 +187,7 @@ async def invoice(ctx: inngest.Context) -> dict:
     return {"amount": amount, "vat": tax, "total": amount + tax}
 
 
+# %%
 run = kit.wait_for_run(send("demo/invoice", amount=100), invoice)
 kit.print_run(run)
 invoked = next(e for e in kit.recent_events(limit=10) if e["name"] == "inngest/function.invoked")
@@ -219,6 +223,7 @@ async def quotes(ctx: inngest.Context) -> list:
     return list(await ctx.group.parallel(steps))
 
 
+# %%
 run = kit.wait_for_run(send("demo/quotes"), quotes)
 kit.print_run(run)
 spans = kit.as_table([s for s in kit.steps_of(run["run_id"]) if s["op"] == "StepRun"])
@@ -249,6 +254,7 @@ async def trial(ctx: inngest.Context) -> str:
     return await ctx.step.run("remind", lambda: f"reminder to {ctx.event.data['user']}")
 
 
+# %%
 event_id = send("demo/trial.started", user="ada")
 kit.wait_for_step(event_id, trial, "two-hours")
 send("demo/trial.upgraded", user="ada")
@@ -293,6 +299,7 @@ async def resize(ctx: inngest.Context) -> str:
     return await ctx.step.run("resize", work)
 
 
+# %%
 event_ids = [send("demo/image.uploaded", image=f"img-{n}.png") for n in range(6)]  # all at once
 runs = [kit.wait_for_run(event_id, resize) for event_id in event_ids]
 spans = kit.as_table([s for r in runs for s in kit.steps_of(r["run_id"]) if s["name"] == "resize"])
