@@ -9,19 +9,15 @@ from typing import Any
 from learninngest.kit.cells import (
     as_table,
     event,
-    print_run,
     recent_events,
-    run_url,
     runs_of,
-    runs_of_event,
     send,
     send_event,
     steps_of,
     timeline,
     wait_for_result,
-    wait_for_run,
-    wait_for_step,
 )
+from learninngest.kit.runs import print_run, run_url, runs_of_event, wait_for_run, wait_for_step
 from learninngest.kit.source import show
 from learninngest.kit.stack import Stack, StackError
 
