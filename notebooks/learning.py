@@ -115,8 +115,8 @@ kit.show(events, start="CHAT_REQUESTED =", mark='"id": payload.request_id')
 
 # %%
 # NBVAL_CHECK_OUTPUT
-events = kit.recent_events(limit=20)
-ours = [e for e in events if e["id"] == request_id]
+received = kit.recent_events(limit=20)
+ours = [e for e in received if e["id"] == request_id]
 assert len(ours) == 1
 event = ours[0]
 event["name"], event["id"] == request_id, sorted(event["data"])
