@@ -38,6 +38,7 @@ lab: $(STAMP)
 
 # Rebuild each notebook from its paired percent script (notebooks/NAME.py, the source to edit)
 # and execute it in place: outputs are committed, as nbval compares the checked cells.
+# One notebook only: `make notebooks LESSONS=learning`.
 LESSONS := learning inngest_functions results
 notebooks: $(STAMP)
 	cd notebooks && for nb in $(LESSONS); do \
