@@ -1,4 +1,7 @@
-"""kit.runs: wait for a run or a step of a function written in a cell, print a run."""
+"""kit/runs.py: wait for a run or a step of a function written in a cell, print a run.
+
+(Not test_runs.py: tests/api/test_runs.py has that name, and the test folders are not packages.)
+"""
 
 from __future__ import annotations
 
