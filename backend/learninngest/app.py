@@ -19,7 +19,8 @@ from learninngest.logs import setup_logging
 from learninngest.store import open_store
 from learninngest.worker.chat_worker import build_chat_functions
 from learninngest.worker.client import build_inngest_client
-from learninngest.worker.serve import mount_inngest
+from learninngest.worker.serve import SERVE_PATH, mount_inngest
+from learninngest.worker.serve_guard import guard_sdk_routes
 
 log = logging.getLogger("learninngest.app")
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
 
     mount_inngest(app, client, build_chat_functions(client, settings, store, waiters.notify), settings)
+    guard_sdk_routes(app, SERVE_PATH)
 
     if settings.resolved_provider == "offline" and not settings.offline_model_url:
         from learninngest.offline_model.app import OfflineModelConfig, create_offline_model_app
