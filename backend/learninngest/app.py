@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +19,7 @@ from learninngest.api.waiters import ResultWaiters
 from learninngest.config import OFFLINE_MOUNT_PATH, Settings, get_settings
 from learninngest.logs import setup_logging
 from learninngest.store import open_store
+from learninngest.store.purging import purge_periodically
 from learninngest.worker.chat_worker import build_chat_functions
 from learninngest.worker.client import build_inngest_client
 from learninngest.worker.serve import SERVE_PATH, mount_inngest
@@ -29,8 +32,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """A complete backend for `settings` (from env and `.env` when None). No global state."""
     settings = settings or get_settings()
     setup_logging(settings.log_level)
-    store = open_store(settings.result_store_url)
-    waiters = ResultWaiters()
+    store = open_store(settings.result_store_url, retention_s=settings.result_retention_s)
+    waiters = ResultWaiters(
+        store, max_waiters=settings.long_poll_max_waiters, reread_s=settings.long_poll_reread_s
+    )
     client = build_inngest_client(settings)
 
     @asynccontextmanager
@@ -41,8 +46,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.resolved_provider,
             settings.result_store_url,
         )
-        yield
-        await store.close()
+        await waiters.start()
+        purge = asyncio.create_task(purge_periodically(store), name="result-store:purge")
+        try:
+            yield
+        finally:
+            purge.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purge
+            await waiters.stop()
+            await store.close()
 
     # Swagger UI from files shipped in the package, not a CDN: /docs works offline.
     app = FastAPIOffline(

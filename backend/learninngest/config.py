@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     # --- results
     result_store_url: str = "sqlite:///.learninngest/results.db"
     idempotency_ttl_s: int = Field(86_400, ge=1)
+    result_retention_s: int = Field(7 * 86_400, ge=1)  # final records are purged this long after
+    long_poll_max_waiters: int = Field(300, ge=1)  # ?wait= requests held at once, per process
+    long_poll_reread_s: float = Field(0.5, gt=0, le=30)  # re-read of a store others write (sqlite)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -207,6 +210,12 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "An OpenAI-compatible provider (LLM_BASE_URL) needs LLM_MODEL, the model name it serves "
                 "(e.g. llama3.2)."
+            )
+        if self.result_retention_s < self.idempotency_ttl_s:
+            raise SettingsError(
+                f"RESULT_RETENTION_S={self.result_retention_s} is shorter than IDEMPOTENCY_TTL_S="
+                f"{self.idempotency_ttl_s}: a replayed Idempotency-Key must still find its result. "
+                "Raise RESULT_RETENTION_S or lower IDEMPOTENCY_TTL_S."
             )
         if not self.is_dev and not self.inngest_signing_key:
             raise SettingsError(
