@@ -12,6 +12,7 @@ import logging
 import sys
 
 from learninngest.engine.settings import DEFAULT_DB_PATH, EngineSettings
+from learninngest.retention import DEFAULT_RETENTION_S
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +48,13 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--call-timeout", type=float, default=300.0, metavar="S", help="seconds per call to an app"
     )
+    parser.add_argument(
+        "--retention",
+        type=float,
+        default=DEFAULT_RETENTION_S,
+        metavar="S",
+        help="seconds to keep finished runs, their steps and old events (default 604800, 7 days)",
+    )
     # Accepted so that `npx inngest-cli dev -u URL --no-discovery` works with `learninngest engine`
     # in its place: this engine never discovers or polls apps, it syncs the -u URLs only.
     for flag in ("--no-discovery", "--no-poll"):
@@ -67,6 +75,7 @@ def settings_from_args(args: argparse.Namespace) -> EngineSettings:
         time_scale=args.time_scale,
         max_concurrency=args.max_concurrency,
         call_timeout_s=args.call_timeout,
+        retention_s=args.retention,
     )
 
 
@@ -80,6 +89,9 @@ def run_engine(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if settings.time_scale <= 0:
         print("error: --time-scale must be greater than 0", file=sys.stderr)
+        return 2
+    if settings.retention_s <= 0:
+        print("error: --retention must be greater than 0 seconds", file=sys.stderr)
         return 2
     if port_in_use(settings.port, settings.host):
         print(f"error: port {settings.port} is already in use; pick another with --port", file=sys.stderr)

@@ -7,8 +7,8 @@ redis://host:port/db   rediss://…                          (shared between wor
 
 from __future__ import annotations
 
+from learninngest.retention import DEFAULT_RETENTION_S
 from learninngest.store.base import (
-    DEFAULT_RETENTION_S,
     ChatRecord,
     Purged,
     ResultStore,

@@ -49,10 +49,6 @@ class ChatRecord(BaseModel):
         return self.status is not Status.pending
 
 
-DEFAULT_RETENTION_S = 7 * 86_400
-"""How long a final record is kept after it finished (RESULT_RETENTION_S); pending ones stay."""
-
-
 class Wakeups(StrEnum):
     """How a long-poll in this process learns that a request was finished elsewhere."""
 

@@ -7,7 +7,8 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from learninngest.store.base import DEFAULT_RETENTION_S, ChatRecord, Purged, Wakeups, utcnow
+from learninngest.retention import DEFAULT_RETENTION_S
+from learninngest.store.base import ChatRecord, Purged, Wakeups, utcnow
 from learninngest.store.finishing import check_finish_fields, finished
 
 

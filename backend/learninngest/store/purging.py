@@ -9,20 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from learninngest.retention import purge_period
 from learninngest.store.base import ResultStore
 
 log = logging.getLogger("learninngest.store")
-
-MAX_PERIOD_S = 3600.0
-
-
-def purge_period(retention_s: float) -> float:
-    """Pure: how often to purge; a tenth of the retention, between 1 s and an hour.
-
-    So nothing outlives its retention by more than ~10 %, and a week's retention costs
-    one cheap DELETE an hour.
-    """
-    return min(MAX_PERIOD_S, max(1.0, retention_s / 10))
 
 
 async def purge_periodically(store: ResultStore) -> None:

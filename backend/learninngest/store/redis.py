@@ -21,7 +21,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
-from learninngest.store.base import DEFAULT_RETENTION_S, ChatRecord, Purged, StoreUnavailable, Wakeups
+from learninngest.retention import DEFAULT_RETENTION_S
+from learninngest.store.base import ChatRecord, Purged, StoreUnavailable, Wakeups
 from learninngest.store.finishing import check_finish_fields, finished, redact_url
 
 T = TypeVar("T")

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from learninngest.retention import DEFAULT_RETENTION_S
 from learninngest.store.base import (
-    DEFAULT_RETENTION_S,
     ChatRecord,
     Purged,
     Status,
