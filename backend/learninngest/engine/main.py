@@ -85,6 +85,7 @@ def run_engine(args: argparse.Namespace) -> int:
 
     from learninngest.engine.app import create_engine_app
     from learninngest.kit.servers import port_in_use
+    from learninngest.server_limits import uvicorn_config
 
     settings = settings_from_args(args)
     if settings.time_scale <= 0:
@@ -105,13 +106,15 @@ def run_engine(args: argparse.Namespace) -> int:
         f"LearnInngest engine ({mode}) on http://{settings.host}:{settings.port}  dashboard: /",
         file=sys.stderr,
     )
-    uvicorn.run(
+    # The same limits as every kit server (server_limits.py): slow requests cannot pile up.
+    config = uvicorn_config(
         create_engine_app(settings),
         host=settings.host,
         port=settings.port,
         log_level="warning",
         access_log=False,
     )
+    uvicorn.Server(config).run()
     return 0
 
 
