@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
 
     mount_inngest(app, client, build_chat_functions(client, settings, store, waiters.notify), settings)
-    guard_sdk_routes(app, SERVE_PATH)
+    guard_sdk_routes(app, SERVE_PATH, signed=not settings.is_dev)
 
     if settings.resolved_provider == "offline" and not settings.offline_model_url:
         from learninngest.offline_model.app import OfflineModelConfig, create_offline_model_app

@@ -79,9 +79,15 @@ class SdkBodyGuard:
         await self.app(scope, replay, send)
 
 
-def guard_sdk_routes(app: FastAPI, path: str) -> None:
-    """Put the guard in front of `path` and keep the SDK's routes out of the public OpenAPI."""
+def guard_sdk_routes(app: FastAPI, path: str, *, signed: bool) -> None:
+    """Keep the SDK's routes out of the public OpenAPI and, in dev mode, guard `path`.
+
+    In signed (cloud) mode the SDK checks the signature before it reads the body, so an
+    unsigned call gets its 401 first; only the holder of the signing key could send an
+    unreadable body there, and the guard would only answer ahead of that check.
+    """
     for route in app.routes:
         if getattr(route, "path", None) == path:
             route.include_in_schema = False  # type: ignore[attr-defined]
-    app.add_middleware(SdkBodyGuard, path=path)
+    if not signed:
+        app.add_middleware(SdkBodyGuard, path=path)
