@@ -13,13 +13,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from learninngest import __version__
-from learninngest.api import chat, health, results, runs
+from learninngest.api import chat, health, results, runs, stream
 from learninngest.api.errors import install_error_handlers
 from learninngest.api.waiters import ResultWaiters
 from learninngest.config import OFFLINE_MOUNT_PATH, Settings, get_settings
 from learninngest.logs import setup_logging
 from learninngest.store import open_store
 from learninngest.store.purging import purge_periodically
+from learninngest.stream import open_channel
 from learninngest.worker.chat_worker import build_chat_functions
 from learninngest.worker.client import build_inngest_client
 from learninngest.worker.serve import SERVE_PATH, mount_inngest
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store, max_waiters=settings.long_poll_max_waiters, reread_s=settings.long_poll_reread_s
     )
     client = build_inngest_client(settings)
+    channel = open_channel(settings.result_store_url, ttl_s=settings.stream_ttl_s)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await purge
             await waiters.stop()
+            await channel.close()
             await store.close()
 
     # Swagger UI from files shipped in the package, not a CDN: /docs works offline.
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = store
     app.state.inngest = client
     app.state.waiters = waiters
+    app.state.channel = channel
 
     if settings.cors_origins:
         # Settings refuse "*" together with credentials (config.Settings.check).
@@ -79,12 +83,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Content-Type", "Idempotency-Key", "Authorization"],
         )
     install_error_handlers(app)
-    for module in (chat, results, runs, health):
+    for module in (chat, results, runs, stream, health):
         app.include_router(module.router)
 
     # app.state.functions: what /api/inngest serves; the kit adds functions written in cells.
     app.state.functions = mount_inngest(
-        app, client, build_chat_functions(client, settings, store, waiters.notify), settings
+        app, client, build_chat_functions(client, settings, store, waiters.notify, channel), settings
     )
     guard_sdk_routes(app, SERVE_PATH, signed=not settings.is_dev)
 

@@ -99,6 +99,7 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_model: str | None = None
     llm_timeout_s: float = Field(60.0, gt=0)
+    llm_stream: bool = True  # stream the answer (astream) so /stream shows tokens as they come
 
     # --- offline model (mounted on the backend at /offline unless offline_model_url is set)
     offline_model_url: str | None = None
@@ -122,6 +123,10 @@ class Settings(BaseSettings):
     result_retention_s: int = Field(7 * 86_400, ge=1)  # final records are purged this long after
     long_poll_max_waiters: int = Field(300, ge=1)  # ?wait= requests held at once, per process
     long_poll_reread_s: float = Field(0.5, gt=0, le=30)  # re-read of a store others write (sqlite)
+
+    # --- token streams (GET /api/v1/chat/{id}/stream; a view, the record is the store)
+    stream_heartbeat_s: float = Field(15.0, gt=0, le=300)  # an SSE comment this often keeps proxies open
+    stream_ttl_s: int = Field(3600, ge=10)  # a request's stream events are kept this long after the last
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -112,3 +112,64 @@ async def test_missing_openrouter_key_fails_before_any_call() -> None:
     with pytest.raises(LLMError, match="OPENROUTER_API_KEY") as caught:
         await ask(settings, QUESTION, user="no-key")
     assert caught.value.retriable is False
+
+
+# --- streaming (on_token): the deltas as they come, the same Completion at the end
+
+
+async def streamed(
+    settings: Settings, query: str, *, user: str, clean: bool = False
+) -> tuple[Completion, list[str]]:
+    deltas: list[str] = []
+
+    async def on_token(text: str) -> None:
+        deltas.append(text)
+
+    completion = await complete(
+        settings, query=query, temperature=0.2, max_tokens=200, clean=clean, user=user, on_token=on_token
+    )
+    return completion, deltas
+
+
+async def test_streaming_hands_over_each_delta_and_the_same_completion(settings: Settings) -> None:
+    whole = await ask(settings, QUESTION, clean=False, user="stream-a")
+    completion, deltas = await streamed(settings, QUESTION, user="stream-b")
+
+    assert len(deltas) > 5
+    assert "".join(deltas) == completion.raw_text == whole.raw_text
+    assert completion.usage == whole.usage  # usage from the stream's last chunk (stream_usage)
+    assert completion.model == OFFLINE_MODEL_NAME
+    assert completion.finish_reason == "stop"
+
+
+async def test_a_streamed_clean_answer_is_cleaned_at_the_end(settings: Settings) -> None:
+    completion, deltas = await streamed(settings, QUESTION, user="stream-clean", clean=True)
+    assert "".join(deltas) == completion.raw_text
+    assert "Paris" in completion.text
+
+
+async def test_an_error_mid_stream_is_retriable_after_the_tokens_sent(settings: Settings) -> None:
+    deltas: list[str] = []
+
+    async def on_token(text: str) -> None:
+        deltas.append(text)
+
+    with pytest.raises(LLMError) as caught:
+        await complete(
+            settings,
+            query=f"{QUESTION} [fault:502,after=4]",
+            temperature=0,
+            max_tokens=200,
+            clean=False,
+            user="stream-fault",
+            on_token=on_token,
+        )
+    assert caught.value.retriable
+    assert "mid-stream" in caught.value.message and "fault 502" in caught.value.message
+    assert len(deltas) == 4
+
+
+async def test_llm_stream_off_gives_the_whole_text_as_one_delta(settings: Settings) -> None:
+    off = settings.model_copy(update={"llm_stream": False})
+    completion, deltas = await streamed(off, QUESTION, user="stream-off")
+    assert deltas == [completion.raw_text]

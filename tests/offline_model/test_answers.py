@@ -214,6 +214,9 @@ def test_latency_is_seeded_and_has_the_configured_mean() -> None:
         ("TIMEOUT", FaultSpec("timeout")),
         ("slow=250", FaultSpec("slow", slow_ms=250)),
         ("slow=250x2", FaultSpec("slow", count=2, slow_ms=250)),
+        ("500,after=5", FaultSpec("500", after_tokens=5)),
+        ("429x2,retry_after=1,after=0", FaultSpec("429", count=2, retry_after_s=1.0, after_tokens=0)),
+        ("slow=900,after=3", FaultSpec("slow", slow_ms=900, after_tokens=3)),
     ],
 )
 def test_parse_good_directives(body: str, spec: FaultSpec) -> None:
@@ -238,6 +241,9 @@ def test_parse_good_directives(body: str, spec: FaultSpec) -> None:
         ("429x" + "1" * 5000, "count must be"),
         ("429,retry_after=soon", "retry_after must be"),
         ("429,retry_after=-1", "retry_after must be"),
+        ("500,after=-1", "after must be 0..100000 tokens"),
+        ("500,after=many", "after must be"),
+        ("500,after=" + "9" * 50, "after must be"),
     ],
 )
 def test_bad_directives_say_why(body: str, reason: str) -> None:

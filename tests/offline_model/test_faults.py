@@ -102,15 +102,6 @@ def test_invalid_json_and_unknown_path(http: httpx.Client, base_url: str) -> Non
     assert error["code"] == "not_found"
 
 
-def test_stream_true_is_refused_clearly(http: httpx.Client, base_url: str) -> None:
-    error = assert_openai_error(chat(http, base_url, FRANCE, stream=True), 400, "invalid_request_error")
-    assert "stream=true is not supported" in error["message"]
-    assert error["param"] == "stream"
-
-
-# --- faults from directives
-
-
 def test_429x2_then_success_with_retry_after(http: httpx.Client, base_url: str) -> None:
     content = f"[fault:429x2] {FRANCE}"
     for _ in range(2):

@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from learninngest.api.waiters import ResultWaiters
 from learninngest.config import Settings
 from learninngest.store.base import ResultStore
+from learninngest.stream.base import Channel
 
 
 async def _settings(request: Request) -> Settings:
@@ -33,7 +34,12 @@ async def _waiters(request: Request) -> ResultWaiters:
     return request.app.state.waiters
 
 
+async def _channel(request: Request) -> Channel:
+    return request.app.state.channel
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[ResultStore, Depends(_store)]
 InngestDep = Annotated[inngest.Inngest, Depends(_inngest)]
 WaitersDep = Annotated[ResultWaiters, Depends(_waiters)]
+ChannelDep = Annotated[Channel, Depends(_channel)]

@@ -47,6 +47,10 @@ class NotFound(ApiError):
     status_code = 404
 
 
+class BadRequest(ApiError):
+    status_code = 400
+
+
 class IdempotencyConflict(ApiError):
     status_code = 409
 

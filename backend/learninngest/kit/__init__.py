@@ -14,6 +14,7 @@ from learninngest.kit.cells import (
     send,
     send_event,
     steps_of,
+    stream_events,
     timeline,
     wait_for_result,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "send_event",
     "show",
     "steps_of",
+    "stream_events",
     "timeline",
     "up",
     "wait_for_result",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -10,6 +11,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from learninngest.kit.stack import Stack
+    from learninngest.stream.sse import Message
 
 
 def _stack(stack: Stack | None) -> Stack:
@@ -55,6 +57,31 @@ def wait_for_result(request_id: str, *, timeout: float = 30.0, stack: Stack | No
         result = _data(reply)
         if result["status"] != "pending" or time.monotonic() >= deadline:
             return result
+
+
+def stream_events(
+    request_id: str,
+    *,
+    last_event_id: str | None = None,
+    timeout: float = 60.0,
+    stack: Stack | None = None,
+) -> Iterator[Message]:
+    """GET /api/v1/chat/{id}/stream: each event as it arrives (heartbeats skipped), until
+    `done` or `error`. Pass `last_event_id` to resume after an event already seen."""
+    from learninngest.stream.sse import parse
+
+    s = _stack(stack)
+    headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+    url = f"{s.backend_url}/api/v1/chat/{request_id}/stream"
+    with httpx.stream("GET", url, headers=headers, timeout=timeout) as reply:
+        if reply.status_code >= 400:
+            reply.read()
+            reply.raise_for_status()
+        for message in parse(reply.iter_lines()):
+            if message.comment is None:
+                yield message
+                if message.event in {"done", "error"}:
+                    return
 
 
 def runs_of(request_id: str, *, stack: Stack | None = None) -> list[dict[str, Any]]:

@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import functools
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import certifi
 import openai
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
+from langchain_openai import ChatOpenAI
 
 from learninngest.config import Settings
 from learninngest.llm.cleaning import clean_text
 from learninngest.llm.errors import LLMError, classify
 from learninngest.llm.provider import base_url, build_chat_model
 
-__all__ = ["CLEAN_SYSTEM_PROMPT", "Completion", "LLMError", "complete"]
+__all__ = ["CLEAN_SYSTEM_PROMPT", "Completion", "LLMError", "OnToken", "complete"]
+
+OnToken = Callable[[str], Awaitable[None]]
+"""Called with each text delta of a streamed answer, in order, as the model sends it."""
 
 CLEAN_SYSTEM_PROMPT = (
     "Answer concisely in plain text: no markdown, no headings, no bullet lists, "
@@ -51,11 +56,14 @@ async def complete(
     clean: bool,
     user: str | None = None,
     model: str | None = None,
+    on_token: OnToken | None = None,
 ) -> Completion:
     """Ask the configured provider once (no retries here: Inngest retries the step).
 
     `user` goes out as the OpenAI `user` field; the backend passes the request id, which
     lets a provider (and the offline model's fault directives) tell requests apart.
+    With `on_token` (and LLM_STREAM on) the answer is streamed (`astream`, usage in its
+    last chunk) and each delta is handed to `on_token`; the Completion is the same either way.
     """
     messages: list[BaseMessage] = [HumanMessage(query)]
     if clean:
@@ -73,7 +81,12 @@ async def complete(
             http_async_client=http,
         )
         try:
-            message = await chat.ainvoke(messages, **extra)
+            if on_token is not None and settings.llm_stream:
+                message = await _streamed(chat, messages, extra, on_token)
+            else:
+                message = await chat.ainvoke(messages, **extra)
+                if on_token is not None:
+                    await on_token(_text_of(message))  # not streamed: the whole text is one delta
         except openai.OpenAIError as exc:
             raise classify(exc, base_url=base_url(settings), timeout_s=settings.llm_timeout_s) from exc
     raw = _text_of(message)
@@ -85,6 +98,19 @@ async def complete(
         usage=usage_of(message),
         finish_reason=metadata.get("finish_reason"),
     )
+
+
+async def _streamed(
+    chat: ChatOpenAI, messages: list[BaseMessage], extra: dict[str, Any], on_token: OnToken
+) -> BaseMessage:
+    """The answer as one message, built from the chunks of `astream` (each delta passed on)."""
+    total: AIMessageChunk | None = None
+    async for chunk in chat.astream(messages, stream_usage=True, **extra):
+        delta = _text_of(chunk)
+        if delta:
+            await on_token(delta)
+        total = chunk if total is None else total + chunk
+    return total if total is not None else AIMessage("")
 
 
 @functools.cache

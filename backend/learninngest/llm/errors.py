@@ -99,4 +99,16 @@ def classify(exc: openai.OpenAIError, *, base_url: str, timeout_s: float) -> LLM
     if isinstance(exc, openai.APIResponseValidationError):
         # A 2xx whose body is not a completion: usually a proxy or gateway hiccup.
         return LLMError(f"provider sent an unusable response: {exc}", retriable=True)
+    if type(exc) is openai.APIError:
+        # An error event inside a streamed answer (the HTTP status was already 200).
+        return stream_error(exc)
     return LLMError(f"provider call failed: {exc}", retriable=False)
+
+
+def stream_error(exc: openai.APIError) -> LLMError:
+    """An error the provider sent mid-stream: retriable unless it says the request is bad."""
+    body = exc.body if isinstance(exc.body, Mapping) else {}
+    kind = str(body.get("type") or "")
+    code = body.get("code")
+    retriable = kind != "invalid_request_error" or code == "rate_limit_exceeded"
+    return LLMError(f"provider failed mid-stream: {exc.message}", retriable=retriable)

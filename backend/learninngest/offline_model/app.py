@@ -1,5 +1,7 @@
 """The offline model's HTTP API: /v1/chat/completions and /v1/models (OpenAI-compatible).
 
+`stream: true` answers with OpenAI's chunk events over SSE (streaming.py).
+
 The backend mounts this app at /offline (base URL http://host:port/offline/v1), and
 `python -m learninngest.offline_model` runs it on its own. Each call of
 `create_offline_model_app` builds a fresh app with its own fault counters.
@@ -14,13 +16,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from learninngest.config import OFFLINE_MODEL_NAME, Settings
 from learninngest.offline_model.answers import Message, answer, latency_ms
 from learninngest.offline_model.directives import DirectiveError, FaultSpec, find_directives
 from learninngest.offline_model.errors import install_error_handlers, openai_error
 from learninngest.offline_model.faults import (
+    Fault,
     FaultBook,
     fault_response,
     hang,
@@ -29,6 +32,7 @@ from learninngest.offline_model.faults import (
 )
 from learninngest.offline_model.schemas import ChatRequest
 from learninngest.offline_model.seeding import digest, stable_int
+from learninngest.offline_model.streaming import StreamPlan, stream_answer
 
 logger = logging.getLogger("learninngest.offline_model")
 
@@ -96,15 +100,7 @@ def create_offline_model_app(config: OfflineModelConfig | None = None) -> FastAP
         return model_card(model_id)
 
     @app.post("/v1/chat/completions", response_model=None)
-    async def chat_completions(body: ChatRequest, request: Request) -> JSONResponse:
-        if body.stream:
-            return openai_error(
-                400,
-                "stream=true is not supported by the offline model; send stream=false "
-                "(LangChain: ChatOpenAI(streaming=False), the default).",
-                param="stream",
-                code="unsupported_parameter",
-            )
+    async def chat_completions(body: ChatRequest, request: Request) -> Response:
         if body.n is not None and body.n > 1:
             return openai_error(
                 400,
@@ -123,6 +119,10 @@ def create_offline_model_app(config: OfflineModelConfig | None = None) -> FastAP
         key = request_key(body.user, [m.model_dump() for m in body.messages])
         call = book.next_call(key)
         fault = book.decide(specs, key, call)
+        mid_stream: Fault | None = None
+        if fault is not None and fault.after_tokens is not None and body.stream:
+            mid_stream, fault = fault, None  # it strikes inside the stream (streaming.py)
+            log_fault(mid_stream, key, call)
         if fault is not None:
             log_fault(fault, key, call)
             if fault.kind == "slow" and fault.slow_ms / 1000 > config.timeout_s:
@@ -141,11 +141,29 @@ def create_offline_model_app(config: OfflineModelConfig | None = None) -> FastAP
         seed = config.seed if body.seed is None else stable_int(config.seed, body.seed)
         result = answer(messages, seed=seed, temperature=body.temperature, max_tokens=body.token_limit())
         delay = latency_ms(config.latency_mean_ms, config.latency_spread_ms, seed=seed, key=key, call=call)
+        completion_id = "chatcmpl-" + digest("id", key, call, seed)[:24]
+        if body.stream:
+            plan = StreamPlan(
+                completion_id=completion_id,
+                model=body.model or config.model_name,
+                created=int(time.time()),
+                answer=result,
+                latency_ms=delay,
+                include_usage=body.include_usage(),
+                fault=mid_stream,
+                call=call,
+                timeout_s=config.timeout_s,
+            )
+            return StreamingResponse(
+                stream_answer(plan, request.is_disconnected),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
         if delay > 0:
             await asyncio.sleep(delay / 1000)
         return JSONResponse(
             {
-                "id": "chatcmpl-" + digest("id", key, call, seed)[:24],
+                "id": completion_id,
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": body.model or config.model_name,

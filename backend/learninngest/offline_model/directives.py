@@ -1,4 +1,4 @@
-"""Pure: the fault directive grammar, `[fault:<kind>[x<count>][,retry_after=<s>]]`.
+"""Pure: the fault directive grammar, `[fault:<kind>[x<count>][,retry_after=<s>][,after=<n>]]`.
 
 A learner writes a directive inside a user message to make the offline model fail on
 purpose. Parsing is kept apart from the HTTP side so the grammar can be unit-tested and
@@ -9,9 +9,14 @@ documented in one place (docs/offline-model.md). Grammar:
     ms        := 0..3600000                      (a slowness past the model's timeout is one)
     count     := <positive integer> | "*"        (default 1; "*" = every call)
     option    := "retry_after=" <seconds>        (429 and 503 only)
+               | "after=" <tokens>               (streaming: the fault strikes after that many tokens)
 
 Several directives make a schedule, in the order written: `[fault:429][fault:500]` fails
 the first call with 429, the second with 500, and answers the third.
+
+`after=<n>` matters to a streamed answer (`stream: true`) only: the first n tokens are
+sent, then the fault happens mid-stream (an error event, a hang, or a pause for slow).
+A call that is not streamed fails as if `after` were not there.
 """
 
 from __future__ import annotations
@@ -29,12 +34,13 @@ _SPEC = re.compile(
 )
 _OPTION = re.compile(r"^(?P<name>[a-z_]+)\s*=\s*(?P<value>\S+)$", re.IGNORECASE)
 _HELP = (
-    "expected [fault:<kind>[x<count>][,retry_after=<seconds>]] with kind one of "
+    "expected [fault:<kind>[x<count>][,retry_after=<seconds>][,after=<tokens>]] with kind one of "
     "429, 500, 502, 503, 400, 401, timeout, slow=<ms>; see docs/offline-model.md"
 )
 MAX_COUNT = 1000
 MAX_SLOW_MS = 3_600_000
 """An hour: the grammar's bound. At run time a slowness past OFFLINE_TIMEOUT_S acts as a timeout."""
+MAX_AFTER_TOKENS = 100_000
 _MAX_DIGITS = 10  # int() of thousands of digits is slow and refused by Python: check the length first
 
 
@@ -50,6 +56,8 @@ class FaultSpec:
     count: int | None = 1
     retry_after_s: float | None = None
     slow_ms: int = 0
+    after_tokens: int | None = None
+    """Streaming only: the fault strikes after this many tokens were sent (None: before any)."""
 
 
 def parse_directive(body: str) -> FaultSpec:
@@ -76,9 +84,14 @@ def parse_directive(body: str) -> FaultSpec:
                 f"bad fault directive [fault:{_shown(body)}]: count must be 1..{MAX_COUNT} or *"
             )
     retry_after: float | None = None
+    after: int | None = None
     for option in options:
-        retry_after = _parse_option(body, kind, option)
-    return FaultSpec(kind=kind, count=count, retry_after_s=retry_after, slow_ms=slow_ms)
+        name, value = _parse_option(body, kind, option)
+        if name == "after":
+            after = int(value)
+        else:
+            retry_after = value
+    return FaultSpec(kind=kind, count=count, retry_after_s=retry_after, slow_ms=slow_ms, after_tokens=after)
 
 
 def _bounded_int(digits: str, maximum: int) -> int:
@@ -93,12 +106,22 @@ def _shown(body: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _parse_option(body: str, kind: str, option: str) -> float:
+def _parse_option(body: str, kind: str, option: str) -> tuple[str, float]:
+    """(name, value) of one option: ("retry_after", seconds) or ("after", tokens)."""
     found = _OPTION.match(option)
-    if found is None or found["name"].lower() != "retry_after":
+    name = found["name"].lower() if found is not None else ""
+    if found is None or name not in {"retry_after", "after"}:
         raise DirectiveError(
             f"bad fault directive [fault:{_shown(body)}]: unknown option {option!r}; {_HELP}"
         )
+    if name == "after":
+        digits = found["value"]
+        tokens = _bounded_int(digits, MAX_AFTER_TOKENS) if digits.isdigit() else -1
+        if not 0 <= tokens <= MAX_AFTER_TOKENS:
+            raise DirectiveError(
+                f"bad fault directive [fault:{_shown(body)}]: after must be 0..{MAX_AFTER_TOKENS} tokens"
+            )
+        return name, tokens
     if kind not in {"429", "503"}:
         raise DirectiveError(
             f"bad fault directive [fault:{_shown(body)}]: retry_after only applies to 429 and 503"
@@ -111,7 +134,7 @@ def _parse_option(body: str, kind: str, option: str) -> float:
         raise DirectiveError(
             f"bad fault directive [fault:{_shown(body)}]: retry_after must be 0..3600 seconds"
         )
-    return seconds
+    return name, seconds
 
 
 def find_directives(text: str) -> list[FaultSpec]:

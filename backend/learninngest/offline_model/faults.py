@@ -45,6 +45,7 @@ class Fault:
     source: str  # "directive" or "rate"
     retry_after_s: float | None = None
     slow_ms: int = 0
+    after_tokens: int | None = None  # streaming only: strike after this many tokens
 
 
 def request_key(user: str | None, messages: Sequence[dict[str, Any]]) -> str:
@@ -78,7 +79,7 @@ class FaultBook:
             retry_after = spec.retry_after_s
             if spec.kind == "429" and retry_after is None:
                 retry_after = self.retry_after_s
-            return Fault(spec.kind, "directive", retry_after, spec.slow_ms)
+            return Fault(spec.kind, "directive", retry_after, spec.slow_ms, spec.after_tokens)
         # Seeded coin: the same seed, key and call number always give the same outcome.
         coin = unit("fault-rate", self.seed, key, call)
         if coin < self.rate_429:
@@ -102,15 +103,27 @@ def log_fault(fault: Fault, key: str, call: int) -> None:
 
 def fault_response(fault: Fault, call: int) -> JSONResponse:
     """The error response for an error fault (not for "slow")."""
-    status, type_, code, text = _ERRORS[fault.kind]
+    status, type_, code, _text = _ERRORS[fault.kind]
     headers: dict[str, str] = {}
-    message = f"{text} (simulated by the offline model: fault {fault.kind}, call {call + 1})."
     if fault.retry_after_s is not None:
         # Retry-After takes whole seconds; OpenAI also sends retry-after-ms for precision.
         headers["Retry-After"] = str(math.ceil(fault.retry_after_s))
         headers["retry-after-ms"] = str(round(fault.retry_after_s * 1000))
+    return openai_error(status, fault_message(fault, call), type_=type_, code=code, headers=headers)
+
+
+def fault_message(fault: Fault, call: int) -> str:
+    text = _ERRORS[fault.kind][3]
+    message = f"{text} (simulated by the offline model: fault {fault.kind}, call {call + 1})."
+    if fault.retry_after_s is not None:
         message += f" Retry after {fault.retry_after_s:g} s."
-    return openai_error(status, message, type_=type_, code=code, headers=headers)
+    return message
+
+
+def fault_error_body(fault: Fault, call: int) -> dict[str, Any]:
+    """The `{"error": ...}` object of an error fault, as sent inside a stream."""
+    _status, type_, code, _text = _ERRORS[fault.kind]
+    return {"message": fault_message(fault, call), "type": type_, "param": None, "code": code}
 
 
 async def hang(seconds: float, client_gone: Callable[[], Awaitable[bool]]) -> bool:

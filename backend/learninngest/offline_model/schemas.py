@@ -42,6 +42,11 @@ class ChatRequest(BaseModel):
     stream: bool | None = False
     n: int | None = Field(None, ge=1)
 
+    def include_usage(self) -> bool:
+        """`stream_options.include_usage`: a last chunk carries the usage (LangChain asks for it)."""
+        options = getattr(self, "stream_options", None)
+        return isinstance(options, dict) and bool(options.get("include_usage"))
+
     def token_limit(self) -> int | None:
         """The smaller of max_tokens and max_completion_tokens (newer clients send the latter)."""
         limits = [x for x in (self.max_tokens, self.max_completion_tokens) if x is not None]

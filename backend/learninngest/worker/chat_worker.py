@@ -18,6 +18,8 @@ from learninngest.events import CHAT_REQUESTED, ChatRequested
 from learninngest.llm.complete import LLMError, complete
 from learninngest.logs import request_context
 from learninngest.store.base import ResultStore, Status
+from learninngest.stream.base import Channel
+from learninngest.stream.publisher import RunStream
 
 log = logging.getLogger("learninngest.worker")
 
@@ -55,10 +57,11 @@ def build_chat_functions(
     settings: Settings,
     store: ResultStore,
     notify: Notify = lambda _request_id: None,
+    channel: Channel | None = None,
 ) -> list[inngest.Function]:
     """Every function the backend serves: the worker, and what records a cancelled run."""
     return [
-        build_chat_worker(client, settings, store, notify),
+        build_chat_worker(client, settings, store, notify, channel),
         build_cancel_handler(client, settings, store, notify),
     ]
 
@@ -97,8 +100,13 @@ def build_chat_worker(
     settings: Settings,
     store: ResultStore,
     notify: Notify = lambda _request_id: None,
+    channel: Channel | None = None,
 ) -> inngest.Function:
-    """Build `chat_worker` bound to this backend's settings and store (a factory, no globals)."""
+    """Build `chat_worker` bound to this backend's settings and store (a factory, no globals).
+
+    With a `channel`, step "generate" streams the answer and publishes what happens (attempt,
+    tokens) to it; the durable result is still written by step "save" alone.
+    """
 
     async def on_failure(ctx: inngest.Context) -> None:
         data = ctx.event.data or {}
@@ -120,11 +128,13 @@ def build_chat_worker(
     )
     async def chat_worker(ctx: inngest.Context) -> dict[str, Any]:
         payload = ChatRequested.model_validate(ctx.event.data)
+        stream = RunStream(channel, payload.request_id)
         with request_context(payload.request_id):
 
             async def generate() -> dict[str, Any]:
                 attempt = ctx.attempt + 1
                 await store.record_attempt(payload.request_id, attempt)
+                await stream.start_attempt(attempt)
                 if attempt == 1:
                     log.info("run started (run %s)", ctx.run_id)
                 else:
@@ -137,6 +147,7 @@ def build_chat_worker(
                         max_tokens=payload.max_tokens,
                         clean=payload.clean,
                         user=payload.request_id,
+                        on_token=stream.token if channel is not None else None,
                     )
                 except LLMError as exc:
                     kind = "retriable" if exc.retriable else "not retriable"
@@ -162,6 +173,7 @@ def build_chat_worker(
                 )
                 log.info("done after %d attempt(s)", result["attempts"])
                 notify(payload.request_id)
+                await stream.done(attempts=result["attempts"])
                 return "saved"
 
             await ctx.step.run("save", save)

@@ -1,0 +1,93 @@
+"""The in-process channel: the worker and the stream endpoint live in one backend process.
+
+Ids are 1, 2, 3... per request. A request's log is dropped `ttl_s` after its last event,
+and at most MAX_REQUESTS logs are kept (the oldest go first), so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from learninngest.stream.base import EventType, StreamEvent
+
+MAX_REQUESTS = 10_000
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.events: list[StreamEvent] = []
+        self.touched = time.monotonic()
+        self.readers: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+
+
+class MemoryChannel:
+    def __init__(self, url: str = "memory://", *, ttl_s: float = 3600) -> None:
+        self.url = url
+        self.ttl_s = ttl_s
+        self._logs: OrderedDict[str, _Log] = OrderedDict()
+        # The worker may publish from another thread's loop (a notebook kernel): lock the dict.
+        self._lock = threading.Lock()
+
+    async def publish(self, request_id: str, type: EventType, data: dict[str, Any]) -> str:
+        with self._lock:
+            self._expire()
+            log = self._logs.get(request_id) or _Log()
+            self._logs[request_id] = log
+            self._logs.move_to_end(request_id)
+            event = StreamEvent(id=str(len(log.events) + 1), type=EventType(type), data=dict(data))
+            log.events.append(event)
+            log.touched = time.monotonic()
+            readers = list(log.readers)
+        for loop, flag in readers:
+            with contextlib.suppress(RuntimeError):  # that reader's loop is closed
+                loop.call_soon_threadsafe(flag.set)
+        return event.id
+
+    async def read(self, request_id: str, *, after: str | None, wait: float) -> list[StreamEvent]:
+        start = int(after) if after else 0
+        flag = asyncio.Event()
+        reader = (asyncio.get_running_loop(), flag)
+        with self._lock:
+            log = self._logs.get(request_id)
+            if log is None:
+                log = self._logs[request_id] = _Log()  # a reader may come before the first event
+            if len(log.events) > start or wait <= 0:
+                return log.events[start:]
+            log.readers.add(reader)  # registered under the lock: no publish slips between
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await flag.wait()
+        finally:
+            with self._lock:
+                log.readers.discard(reader)
+        with self._lock:
+            return log.events[start:]
+
+    def valid_id(self, event_id: str) -> bool:
+        return event_id.isdigit() and len(event_id) < 12
+
+    def _expire(self) -> None:
+        """Drop logs untouched for ttl_s (and the oldest beyond MAX_REQUESTS). Under the lock."""
+        cutoff = time.monotonic() - self.ttl_s
+        for _ in range(len(self._logs)):
+            oldest_id, oldest = next(iter(self._logs.items()))
+            if oldest.touched >= cutoff and len(self._logs) < MAX_REQUESTS:
+                break
+            if oldest.readers:
+                self._logs.move_to_end(oldest_id)  # someone still follows it
+                oldest.touched = time.monotonic()
+                continue
+            del self._logs[oldest_id]
+
+    async def close(self) -> None:
+        with self._lock:
+            self._logs.clear()
+
+    def __repr__(self) -> str:
+        return f"<MemoryChannel {len(self._logs)} request(s)>"

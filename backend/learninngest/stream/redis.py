@@ -1,0 +1,91 @@
+"""The Redis channel: every backend process sees every run's events (Redis Streams).
+
+One stream per request under `<prefix>stream:<request_id>`; an event is one XADD (fields
+`type` and `data`), its id is Redis's (`<ms>-<seq>`), and XREAD BLOCK follows it. So a
+client connected to backend A sees the tokens of a run that backend B executes. Each
+XADD renews the key's TTL (`ttl_s`) and caps its length, so Redis cleans up by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import weakref
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from learninngest.store.finishing import redact_url
+from learninngest.store.redis import CONNECT_TIMEOUT_S, DEFAULT_PREFIX
+from learninngest.stream.base import EventType, StreamEvent
+
+MAX_EVENTS = 100_000
+"""Per request (tokens, mostly): XADD trims older ones beyond it."""
+BLOCK_S = 5.0
+"""Longest XREAD BLOCK: below the connection's read timeout, so a quiet stream is not an error."""
+_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
+
+
+class RedisChannel:
+    def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX, ttl_s: float = 3600) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.ttl_s = ttl_s
+        # As in store/redis.py: a client per event loop (the backend's and a notebook's differ).
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _client(self) -> aioredis.Redis:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = aioredis.Redis.from_url(
+                self.url,
+                decode_responses=True,
+                socket_connect_timeout=CONNECT_TIMEOUT_S,
+                socket_timeout=BLOCK_S + CONNECT_TIMEOUT_S,
+            )
+            self._clients[loop] = client
+        return client
+
+    def _key(self, request_id: str) -> str:
+        return f"{self.prefix}stream:{request_id}"
+
+    async def publish(self, request_id: str, type: EventType, data: dict[str, Any]) -> str:
+        key = self._key(request_id)
+        fields = {"type": str(type), "data": json.dumps(data, separators=(",", ":"))}
+        async with self._client().pipeline(transaction=True) as pipe:
+            pipe.xadd(key, fields, maxlen=MAX_EVENTS, approximate=True)
+            pipe.expire(key, max(1, int(self.ttl_s)))
+            event_id, _ = await pipe.execute()
+        return str(event_id)
+
+    async def read(self, request_id: str, *, after: str | None, wait: float) -> list[StreamEvent]:
+        key = self._key(request_id)
+        block = None if wait <= 0 else max(1, int(min(wait, BLOCK_S) * 1000))
+        reply = await self._client().xread({key: after or "0-0"}, block=block)
+        events: list[StreamEvent] = []
+        for _stream, entries in reply or []:
+            for event_id, fields in entries:
+                events.append(
+                    StreamEvent(
+                        id=str(event_id), type=EventType(fields["type"]), data=json.loads(fields["data"])
+                    )
+                )
+        return events
+
+    def valid_id(self, event_id: str) -> bool:
+        return bool(_ID.match(event_id))
+
+    async def close(self) -> None:
+        clients = list(self._clients.items())
+        self._clients.clear()
+        current = asyncio.get_running_loop()
+        for loop, client in clients:
+            if loop is current:  # a client can only be closed on its own loop
+                await client.aclose()
+
+    def __repr__(self) -> str:
+        return f"<RedisChannel {redact_url(self.url)} prefix={self.prefix!r}>"

@@ -1,0 +1,137 @@
+"""GET /api/v1/chat/{id}/stream through every real server: tokens, retries, resume, replay, errors.
+
+The offline model spreads its latency over the tokens, so a stream has time to show
+them; the assertions are about order and content, never about timing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from learninngest.kit import cells
+from learninngest.kit.stack import Stack
+from learninngest.stream.sse import Message, parse
+from tests.e2e.conftest import make_stack
+
+FRANCE = "What is the capital of France?"
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    # A slow-ish offline model (0.4 s per answer, spread over its tokens) and quick heartbeats.
+    running = make_stack(
+        tmp_path, offline_latency_mean_ms=400, offline_latency_spread_ms=0, stream_heartbeat_s=0.2
+    ).up()
+    yield running
+    running.down()
+
+
+def ask(stack: Stack, query: str, **options: object) -> str:
+    return cells.send(query, stack=stack, clean=False, **options)["request_id"]
+
+
+def events(stack: Stack, request_id: str, **kwargs: object) -> list[Message]:
+    return list(cells.stream_events(request_id, stack=stack, **kwargs))  # type: ignore[arg-type]
+
+
+def stored(stack: Stack, request_id: str) -> dict:
+    return httpx.get(f"{stack.backend_url}/api/v1/chat/result/{request_id}").json()
+
+
+def tokens(messages: list[Message], attempt: int | None = None) -> str:
+    return "".join(
+        m.data["text"]
+        for m in messages
+        if m.event == "token" and m.data and (attempt is None or m.data["attempt"] == attempt)
+    )
+
+
+def test_tokens_arrive_then_done_equals_the_stored_result(stack: Stack) -> None:
+    request_id = ask(stack, FRANCE)
+    messages = events(stack, request_id)
+
+    kinds = [m.event for m in messages]
+    assert kinds[0] == "status"
+    assert {"status": "running", "attempt": 1} in [m.data for m in messages if m.event == "status"]
+    assert kinds.count("token") > 5
+    assert kinds[-1] == "done" and kinds.index("token") < kinds.index("done")
+    done = messages[-1].data
+    assert done is not None
+    result = stored(stack, request_id)
+    assert done["content"] == result["content"] == tokens(messages)
+    assert done["usage"] == result["usage"] and done["model"] == result["model"]
+    assert all(m.id for m in messages if m.event in {"token", "retry"})
+
+
+def test_a_failure_mid_stream_sends_retry_and_the_new_attempt(stack: Stack) -> None:
+    request_id = ask(stack, f"{FRANCE} [fault:500,after=3]")
+    messages = events(stack, request_id)
+
+    kinds = [m.event for m in messages]
+    assert "retry" in kinds
+    retry_at = kinds.index("retry")
+    assert messages[retry_at].data == {"attempt": 2}
+    assert len([k for k in kinds[:retry_at] if k == "token"]) == 3  # the partial text to drop
+    assert messages[-1].event == "done"
+    assert messages[-1].data["attempts"] == 2  # type: ignore[index]
+    assert tokens(messages, attempt=2) == messages[-1].data["content"] == stored(stack, request_id)["content"]  # type: ignore[index]
+
+
+def test_last_event_id_resumes_without_repeating_or_losing(stack: Stack) -> None:
+    request_id = ask(stack, FRANCE)
+    first: list[Message] = []
+    for message in cells.stream_events(request_id, stack=stack):
+        first.append(message)
+        if len([m for m in first if m.event == "token"]) == 4:
+            break  # the client drops the connection mid-answer
+    last_id = [m for m in first if m.id][-1].id
+
+    rest = events(stack, request_id, last_event_id=last_id)
+
+    ids = [m.id for m in first + rest if m.id]
+    assert len(ids) == len(set(ids))  # nothing twice
+    assert tokens(first) + tokens(rest) == rest[-1].data["content"]  # type: ignore[index] # nothing lost
+
+
+def test_a_stream_opened_after_the_end_replays_the_result_at_once(stack: Stack) -> None:
+    request_id = ask(stack, FRANCE)
+    result = cells.wait_for_result(request_id, stack=stack)
+
+    messages = events(stack, request_id)
+
+    assert [m.event for m in messages] == ["done"]
+    assert messages[0].data["content"] == result["content"]  # type: ignore[index]
+
+
+def test_a_failed_request_ends_with_its_stored_error(stack: Stack) -> None:
+    request_id = ask(stack, f"{FRANCE} [fault:400]")  # not retriable: one attempt, then the error
+    messages = events(stack, request_id)
+
+    assert messages[-1].event == "error"
+    assert messages[-1].data["error"] == stored(stack, request_id)["error"]  # type: ignore[index]
+
+
+def test_heartbeats_keep_a_quiet_stream_open(stack: Stack) -> None:
+    request_id = ask(stack, f"{FRANCE} [fault:slow=1500,after=2]")  # a pause mid-answer
+    url = f"{stack.backend_url}/api/v1/chat/{request_id}/stream"
+    with httpx.stream("GET", url, timeout=30) as reply:
+        assert reply.headers["content-type"].startswith("text/event-stream")
+        assert reply.headers["cache-control"] == "no-cache"
+        messages = list(parse(reply.iter_lines()))
+    assert Message(comment="heartbeat") in messages
+    assert messages[-1].event == "done"
+
+
+def test_unknown_request_is_404_and_a_bad_last_event_id_is_400(stack: Stack) -> None:
+    missing = httpx.get(f"{stack.backend_url}/api/v1/chat/nope/stream")
+    assert missing.status_code == 404
+    assert "request_id returned by POST" in missing.json()["detail"]
+
+    request_id = ask(stack, FRANCE)
+    bad = httpx.get(f"{stack.backend_url}/api/v1/chat/{request_id}/stream", headers={"Last-Event-ID": "../x"})
+    assert bad.status_code == 400
+    assert "reconnect without it" in bad.json()["detail"]
