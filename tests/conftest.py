@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import SCREENSHOTS, browser  # noqa: F401 - a fixture for the browser tests
 from tests.redis_server import redis_url  # noqa: F401 - a fixture for the store and e2e tests
 
 _PREFIXES = (
@@ -45,3 +46,9 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
 def sqlite_path(tmp_path: Path) -> Path:
     """A SQLite file of this test's own: tests never see each other's rows."""
     return tmp_path / "test.db"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say where the browser tests left their screenshots (when they ran)."""
+    if SCREENSHOTS.is_dir() and any(SCREENSHOTS.glob("*.png")):
+        terminalreporter.write_line(f"browser screenshots: {SCREENSHOTS}")

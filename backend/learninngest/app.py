@@ -21,6 +21,7 @@ from learninngest.logs import setup_logging
 from learninngest.store import open_store
 from learninngest.store.purging import purge_periodically
 from learninngest.stream import open_channel
+from learninngest.web import mount_web
 from learninngest.worker.chat_worker import build_chat_functions
 from learninngest.worker.client import build_inngest_client
 from learninngest.worker.serve import SERVE_PATH, mount_inngest
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app, client, build_chat_functions(client, settings, store, waiters.notify, channel), settings
     )
     guard_sdk_routes(app, SERVE_PATH, signed=not settings.is_dev)
+    mount_web(app, settings)  # the chat page at / (static files, no CDN)
 
     if settings.resolved_provider == "offline" and not settings.offline_model_url:
         from learninngest.offline_model.app import OfflineModelConfig, create_offline_model_app

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 
 from learninngest.kit.servers import BackgroundServer
 from tests.engine.harness import TEST_SIGNING_KEY, local_engine, served
+from tests.support import wait_for
 
 
 def make_functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:
@@ -103,3 +104,67 @@ def test_dev_dashboard_stays_open() -> None:
             httpx.post(f"{host.url}/dashboard/sync", headers={"origin": "http://elsewhere.test"}).status_code
             == 303
         )
+
+
+def make_failing(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:
+    async def handle(ctx: inngest.Context) -> str:
+        return "handled"
+
+    @client.create_function(
+        fn_id="breaks", trigger=inngest.TriggerEvent(event="dash/breaks"), retries=0, on_failure=handle
+    )
+    async def breaks(ctx: inngest.Context) -> str:
+        async def fail() -> str:
+            raise inngest.NonRetriableError("the model said no\nsecond line")
+
+        return await ctx.step.run("fail", fail)
+
+    return [breaks]
+
+
+def test_runs_come_first_newest_on_top_with_their_request_id() -> None:
+    with local_engine() as host, served(host, "dash-order", make_functions) as ctx:
+        first = ctx.wait_run(ctx.send("dash/shown", {"request_id": "req-first"}), "Completed")
+        second = ctx.wait_run(ctx.send("dash/shown", {"request_id": "req-second"}), "Completed")
+        home = httpx.get(f"{host.url}/").text
+        assert (
+            home.index("<h2>Runs</h2>") < home.index("<h2>Recent events</h2>") < home.index("<h2>Apps</h2>")
+        )
+        assert home.index(second["run_id"]) < home.index(first["run_id"])
+        assert "req-first" in home and "req-second" in home
+        # An event links to the run it started.
+        events = home.split("<h2>Recent events</h2>", 1)[1]
+        assert f"<a href='/runs/{first['run_id']}'>" in events
+
+
+def test_a_failed_run_links_to_its_handler_and_shows_its_error_readably() -> None:
+    with local_engine() as host, served(host, "dash-fail", make_failing) as ctx:
+        event_id = ctx.send("dash/breaks", {"request_id": "req-broken"})
+        failed = ctx.wait_run(event_id, "Failed")
+
+        def handler_run() -> str:
+            page = httpx.get(f"{host.url}/runs/{failed['run_id']}").text
+            assert "its failure handler: run" in page
+            return page
+
+        page = wait_for(handler_run, timeout=15)
+        assert "request <code>req-broken</code>" in page
+        # The message with its real line break, not one escaped JSON string.
+        assert "the model said no\nsecond line" in page
+        error = page.split("<h2>Error</h2>", 1)[1].split("<h2>Timeline</h2>", 1)[0]
+        assert "&quot;stack&quot;" not in error and "<summary>stack trace</summary>" in error
+        assert "NonRetriableError: the model said no\nsecond line" in error  # the stack, line by line
+        handler_id = page.split("its failure handler: run <a href='/runs/", 1)[1].split("'", 1)[0]
+        handler = httpx.get(f"{host.url}/runs/{handler_id}").text
+        assert f"handles the end of run <a href='/runs/{failed['run_id']}'>" in handler
+        assert "request <code>req-broken</code>" in handler
+        home = httpx.get(f"{host.url}/").text
+        assert f"→ handler <a href='/runs/{handler_id}'>" in home
+
+
+def test_a_run_page_refreshes_only_while_the_run_is_active() -> None:
+    with local_engine() as host, served(host, "dash-refresh", make_functions) as ctx:
+        run = ctx.wait_run(ctx.send("dash/shown"), "Completed")
+        page = httpx.get(f"{host.url}/runs/{run['run_id']}").text
+        assert 'http-equiv="refresh"' not in page
+        assert "rel='icon'" in page  # no /favicon.ico request, so no 404 in the console

@@ -1,7 +1,10 @@
-"""A few server-rendered HTML pages over the state: apps, events, runs, one run's timeline.
+"""A few server-rendered HTML pages over the state: runs, events, apps, one run's timeline.
 
-Plain HTML and CSS, no JavaScript; the re-sync button is a form POST. Pages refresh
-themselves every few seconds with a meta tag. In signed mode every page and POST needs the
+Plain HTML and CSS, no JavaScript; the re-sync button is a form POST. The home page lists
+runs first (newest on top, with the chat request id), then events, each linked to the runs
+it started; a failed run links to its failure handler's run. Errors show their message
+and a folded, readable stack trace. Pages refresh every few seconds with a meta tag (a
+run's page only while the run is active). In signed mode every page and POST needs the
 signing key (`dashboard_auth`), and re-sync only reaches the engine's `-u` URLs.
 """
 
@@ -22,6 +25,7 @@ from learninngest.engine.ids import is_ulid
 
 if TYPE_CHECKING:
     from learninngest.engine.app import Engine
+    from learninngest.engine.state import Run
 
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
@@ -30,13 +34,20 @@ td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}th{background:#f4
 code,pre{font:12px ui-monospace,monospace}pre{margin:0;white-space:pre-wrap;max-width:60em}
 .Completed{color:#176f2c}.Failed,.TimedOut{color:#b00020}.Cancelled{color:#777}
 .Running,.Sleeping,.Waiting,.Retrying,.Scheduled,.Planned{color:#9a6700}
+.err b{color:#b00020}details{margin-top:.2em}summary{cursor:pointer;color:#555}
 """
+HANDLER_EVENTS = ("inngest/function.failed", "inngest/function.cancelled")
+"""Events whose runs handle another run's end: their data.run_id is that run."""
+SCANNED_RUNS = 500
+"""How many recent runs are searched for a failed run's handler (a dashboard, not an index)."""
 
 
 def _page(title: str, body: str, refresh: bool = True, status: int = 200) -> HTMLResponse:
     meta = '<meta http-equiv="refresh" content="3">' if refresh else ""
     return HTMLResponse(
+        # An empty icon: without it the browser asks for /favicon.ico and logs a 404.
         f"<!doctype html><html><head><meta charset='utf-8'>{meta}<title>{escape(title)}</title>"
+        "<link rel='icon' href='data:,'>"
         f"<style>{_CSS}</style></head><body>{body}</body></html>",
         status,
     )
@@ -55,8 +66,44 @@ def _status(text: str) -> str:
 
 
 def _json(value: Any, limit: int = 300) -> str:
-    text = json.dumps(value, default=str)
+    text = json.dumps(value, default=str, indent=2, ensure_ascii=False)
     return f"<pre>{escape(text if len(text) <= limit else text[:limit] + '…')}</pre>"
+
+
+def _error(err: Any) -> str:
+    """An error as a person reads it: name and message, the stack folded, with real line breaks."""
+    if isinstance(err, dict) and "error" in err and len(err) == 1:
+        err = err["error"]  # a run's output on failure: {"error": {...}}
+    if not isinstance(err, dict) or not err.get("message"):
+        return _json(err, 2000)
+    head = f"<b>{escape(str(err.get('name') or 'Error'))}</b>: {escape(str(err['message']))}"
+    stack = err.get("stack")
+    folded = (
+        f"<details><summary>stack trace</summary><pre>{escape(str(stack))}</pre></details>" if stack else ""
+    )
+    return f"<div class='err'>{head}{folded}</div>"
+
+
+def request_id_of(run: Run) -> str:
+    """The chat request a run works for (a handler's run: the one of the run it handles)."""
+    data = (run.event or {}).get("data") or {}
+    if run.event.get("name") in HANDLER_EVENTS:
+        data = ((data.get("event") or {}).get("data")) or {}
+    return str(data.get("request_id") or "")
+
+
+def _handlers(runs: list[Run]) -> dict[str, list[Run]]:
+    """Run id -> the runs that handled its failure or cancellation."""
+    found: dict[str, list[Run]] = {}
+    for run in runs:
+        if run.event.get("name") in HANDLER_EVENTS:
+            handled = str((run.event.get("data") or {}).get("run_id") or "")
+            found.setdefault(handled, []).append(run)
+    return found
+
+
+def _run_link(run_id: str) -> str:
+    return f"<a href='/runs/{escape(run_id)}'><code>{escape(run_id)}</code></a>"
 
 
 def _ms(start: float | None, end: float | None) -> str:
@@ -72,7 +119,7 @@ def build_router(engine: Engine) -> APIRouter:
     async def home(request: Request) -> Response:
         if (no := auth.guard(request)) is not None:
             return no
-        run_headers = ["run", "function", "status", "calls", "retries", "started", "took"]
+        run_headers = ["run", "request", "function", "status", "calls", "retries", "started", "took"]
         state, registry = engine.state, engine.registry
         apps = [
             [escape(a["app_id"]), escape(a["url"]), escape(iso(a["synced"]) or ""),
@@ -86,30 +133,34 @@ def build_router(engine: Engine) -> APIRouter:
             ]
             for r in registry.sync_results.values()
         ]
-        events = [
-            [f"<code>{escape(e['internal_id'])}</code>", escape(e["name"]), escape(iso(e["received"]) or ""),
-             "duplicate id: no run" if e["duplicate"] else ""]
-            for e in state.list_events(limit=20)
-        ]  # fmt: skip
+        recent = state.list_runs(limit=SCANNED_RUNS)
+        handlers = _handlers(recent)
         runs = []
-        for run in state.list_runs(limit=50):
+        for run in recent[:50]:  # newest first (run ids are ULIDs: they sort by time)
             steps = state.steps_of(run.run_id)
             retries = sum(1 for s in steps if s["status"] == "Retrying")
+            handled_by = " ".join(f"→ handler {_run_link(h.run_id)}" for h in handlers.get(run.run_id, []))
             runs.append(
-                [f"<a href='/runs/{run.run_id}'><code>{run.run_id}</code></a>", escape(run.function_slug),
-                 _status(run.status), str(len(steps)), str(retries), escape(iso(run.started) or ""),
-                 _ms(run.started, run.ended)]
+                [_run_link(run.run_id), f"<code>{escape(request_id_of(run))}</code>",
+                 escape(run.function_slug), f"{_status(run.status)} {handled_by}", str(len(steps)),
+                 str(retries), escape(iso(run.started) or ""), _ms(run.started, run.ended)]
             )  # fmt: skip
+        events = [
+            [f"<code>{escape(e['internal_id'])}</code>", escape(e["name"]), escape(iso(e["received"]) or ""),
+             "duplicate id: no run" if e["duplicate"]
+             else " ".join(_run_link(r.run_id) for r in state.runs_for_event(e["internal_id"])) or "no run"]
+            for e in state.list_events(limit=20)
+        ]  # fmt: skip
         resync = "<form method='post' action='/dashboard/sync'><button>Re-sync apps</button></form>"
         if engine.settings.signed:
             resync += "<form method='post' action='/dashboard/logout'><button>Log out</button></form>"
         body = (
             f"<h1>LearnInngest engine</h1><p>{engine.settings.server_kind} mode · time scale "
             f"{engine.settings.time_scale:g} · state: {escape(engine.settings.db_path or 'memory')}</p>"
+            f"<h2>Runs</h2>{_table(run_headers, runs)}"
+            f"<h2>Recent events</h2>{_table(['event id', 'name', 'received', 'runs'], events)}"
             f"<h2>Apps</h2>{_table(['app', 'url', 'synced at', 'functions'], apps)}"
             f"{_table(['sync url', 'last result'], syncs) if syncs else ''}{resync}"
-            f"<h2>Recent events</h2>{_table(['event id', 'name', 'received', ''], events)}"
-            f"<h2>Runs</h2>{_table(run_headers, runs)}"
         )
         return _page("LearnInngest engine", body)
 
@@ -146,14 +197,24 @@ def build_router(engine: Engine) -> APIRouter:
              escape(iso(s["started"]) or ""), _ms(s["started"], s["ended"]),
              "" if s["intended_delay_ms"] is None else f"{s['intended_delay_ms']} ms",
              escape(iso(s["scheduled_for_intended"]) or ""),
-             _json(s["error"]) if s["error"] else _json(s["output"]) if s["output"] is not None else ""]
+             _error(s["error"]) if s["error"] else _json(s["output"]) if s["output"] is not None else ""]
             for s in engine.state.steps_of(run_id)
         ]  # fmt: skip
+        links = []
+        if request_id := request_id_of(run):
+            links.append(f"request <code>{escape(request_id)}</code>")
+        if run.event.get("name") in HANDLER_EVENTS:
+            handled = str((run.event.get("data") or {}).get("run_id") or "")
+            links.append(f"handles the end of run {_run_link(handled)}")
+        for handler in _handlers(engine.state.list_runs(limit=SCANNED_RUNS)).get(run.run_id, []):
+            links.append(f"its failure handler: run {_run_link(handler.run_id)} ({_status(handler.status)})")
         body = (
             f"<p><a href='/'>← engine</a></p><h1>Run <code>{run.run_id}</code></h1>"
             f"<p>{escape(run.function_slug)} · {_status(run.status)} · event <code>{run.event_id}</code> · "
             f"started {iso(run.started)} · took {_ms(run.started, run.ended) or '…'}</p>"
-            f"<h2>Timeline</h2>"
+            + "".join(f"<p>{link}</p>" for link in links)
+            + (f"<h2>Error</h2>{_error(run.output)}" if run.status == "Failed" else "")
+            + "<h2>Timeline</h2>"
             + _table(
                 [
                     "step",
@@ -168,7 +229,7 @@ def build_router(engine: Engine) -> APIRouter:
                 ],
                 rows,
             )  # fmt: skip
-            + f"<h2>Event</h2>{_json(run.event, 2000)}<h2>Output</h2>{_json(run.output, 2000)}"
+            + f"<h2>Event</h2>{_json(run.event, 4000)}<h2>Output</h2>{_json(run.output, 4000)}"
         )
         return _page(f"run {run.run_id}", body, refresh=not run.finished)
 
