@@ -99,7 +99,9 @@ def test_500_is_retriable_unless_no_retry() -> None:
     body = b'{"code": "unknown", "message": "boom", "name": "ValueError", "stack": "tb"}'
     out = protocol.parse_reply(500, {}, body)
     assert out == protocol.CallFailed(
-        {"name": "ValueError", "message": "boom", "stack": "tb", "code": "unknown"}, retriable=True
+        {"name": "ValueError", "message": "boom", "stack": "tb", "code": "unknown"},
+        retriable=True,
+        status=500,
     )
     out = protocol.parse_reply(500, {"X-Inngest-No-Retry": "true"}, body)
     assert isinstance(out, protocol.CallFailed) and not out.retriable

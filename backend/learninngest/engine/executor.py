@@ -206,37 +206,69 @@ class Executor:
             log.exception("run_id=%s could not be marked failed either; it stays as it is", run_id)
 
     async def _step(self, run: Run, fn: FunctionDef) -> bool:
-        """One call to the app; True when the run should be called again right away."""
+        """One call to the app (or one group of planned calls); True to call again right away."""
         if run.waiting is not None:
-            self.runs.wake(run)  # its deadline passed: sleep over, wait or invoke timed out
+            waiting = run.waiting
+            # Runs stored before waits kept their own deadline: it was run.due then.
+            deadline = waiting.get("deadline", run.due)
+            if deadline is not None and deadline <= self.clock.now():
+                self.runs.wake(run)  # its deadline passed: sleep over, wait or invoke timed out
+            elif not run.planned:
+                # Still waiting (activated early, after a restart or a retry): nothing to call.
+                run.due = deadline
+                self.state.save_run(run)
+                if deadline is not None:
+                    self.queue.schedule(run.run_id, deadline)
+                return False
         if run.status == "Scheduled":
             run.status = "Running"
             log.info("run started run_id=%s fn=%s event_id=%s", run.run_id, run.function_slug, run.event_id)
-        body = self._body(run, fn)
         if run.planned:
-            return await self._planned(run, fn, body)
+            return await self._planned(run, fn)
+        return await self._discover(run, fn)
+
+    async def _discover(self, run: Run, fn: FunctionDef) -> bool:
+        """Call the function with `stepId=step`: it runs, or reports its next steps."""
         started = self.clock.now()
-        outcome = await self._call(protocol.call_url(fn.url, "step"), body)
+        outcome = await self._call(protocol.call_url(fn.url, "step"), self._body(run, fn))
         latest = self.state.get_run(run.run_id)
         if latest is None or latest.finished:
             log.info("run_id=%s ended while its call was in flight; reply discarded", run.run_id)
             return False
-        return self.outcomes.apply(run, fn, "step", outcome, started)
+        # The stored run, not `run`: a wait may have ended while the call was in flight.
+        if latest.status == "Scheduled":
+            latest.status = "Running"
+        return self.outcomes.apply(latest, fn, "step", outcome, started)
 
     def _body(self, run: Run, fn: FunctionDef) -> bytes:
-        return protocol.encode(
-            protocol.build_call_body(
-                event=run.event,
-                events=run.events,
-                memo=run.memo,
-                run_id=run.run_id,
-                attempt=run.attempt,
-                max_attempts=fn.max_attempts,
-                stack=run.stack,
+        def build(use_api: bool) -> bytes:
+            return protocol.encode(
+                protocol.build_call_body(
+                    event=run.event,
+                    events=run.events,
+                    memo=run.memo,
+                    run_id=run.run_id,
+                    attempt=run.attempt,
+                    max_attempts=fn.max_attempts,
+                    stack=run.stack,
+                    version=run.request_version,
+                    use_api=use_api,
+                )
             )
-        )
 
-    async def _planned(self, run: Run, fn: FunctionDef, body: bytes) -> bool:
+        body = build(False)
+        if len(body) <= self.settings.inline_state_limit:
+            return body
+        # Too big to send at every call: the SDK fetches the state from /v0/runs/{id}/…
+        log.info(
+            "run_id=%s state is %d bytes (limit %d): call with use_api",
+            run.run_id,
+            len(body),
+            self.settings.inline_state_limit,
+        )
+        return build(True)
+
+    async def _planned(self, run: Run, fn: FunctionDef) -> bool:
         """Call every planned step of a parallel group at once, then apply the replies.
 
         The first call uses the slots this run already holds, so the group always makes
@@ -246,6 +278,7 @@ class Executor:
         order, those that may retry last: every call of the group was made at the same
         attempt, so a retry counts from it.
         """
+        body = self._body(run, fn)
         pending = list(run.planned)
         replies: dict[str, tuple[protocol.Outcome, float, float]] = {}
         busy: set[asyncio.Task[None]] = set()
@@ -286,6 +319,11 @@ class Executor:
             latest.attempt = attempt
             outcome, started, ended = replies[target]
             again = self.outcomes.apply(latest, fn, target, outcome, started, ended) and again
+        latest = self.state.get_run(run.run_id)
+        if again and latest is not None and not latest.finished and latest.waiting and not latest.planned:
+            # The group is done but a wait it started is not: ask the function what comes next
+            # now (like the real server), not when the wait ends.
+            return await self._discover(latest, fn)
         return again
 
     async def _call(self, url: str, body: bytes) -> protocol.Outcome:

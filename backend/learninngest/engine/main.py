@@ -47,6 +47,13 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--call-timeout", type=float, default=300.0, metavar="S", help="seconds per call to an app"
     )
+    parser.add_argument(
+        "--inline-state-limit",
+        type=int,
+        default=1024 * 1024,
+        metavar="BYTES",
+        help="larger call bodies go with use_api: the SDK fetches the run state (default 1 MiB)",
+    )
     # Accepted so that `npx inngest-cli dev -u URL --no-discovery` works with `learninngest engine`
     # in its place: this engine never discovers or polls apps, it syncs the -u URLs only.
     for flag in ("--no-discovery", "--no-poll"):
@@ -67,6 +74,7 @@ def settings_from_args(args: argparse.Namespace) -> EngineSettings:
         time_scale=args.time_scale,
         max_concurrency=args.max_concurrency,
         call_timeout_s=args.call_timeout,
+        inline_state_limit=args.inline_state_limit,
     )
 
 
