@@ -269,48 +269,115 @@ class Executor:
         return build(True)
 
     async def _planned(self, run: Run, fn: FunctionDef) -> bool:
-        """Call every planned step of a parallel group at once, then apply the replies.
+        """Call every planned step of a parallel group at once and apply the replies.
 
-        The first call uses the slots this run already holds, so the group always makes
-        progress; each other call first takes a global slot and the function's slot, and
-        is not made at all if the run's own calls got through the group first (no deadlock
-        when every slot is held by a run with a group). Replies are applied in planned
-        order, those that may retry last: every call of the group was made at the same
-        attempt, so a retry counts from it.
+        The run's own slots make the first call, so the group always makes progress; each
+        extra call first takes a global slot and the function's slot, and is not made at all
+        if the run's own worker got through the calls first (no deadlock when every slot is
+        held by a run with a group).
+
+        Wait mode (the default): replies are applied once all are in, in planned order, those
+        that may retry last (every call was made at the same attempt, so a retry counts from
+        it); then the function is called again. Race mode (`parallelMode: "race"` on the
+        planned steps): each successful reply is applied when it comes and the function is
+        called again right away (`stepId=step`), so a fast branch moves on to its next steps
+        while the others still run; the steps it plans join the group. Replies that may retry
+        are applied at the end, as in wait mode.
         """
-        body = self._body(run, fn)
-        pending = list(run.planned)
-        replies: dict[str, tuple[protocol.Outcome, float, float]] = {}
+        attempt = run.attempt
+        race = any((run.run_id, t) in self.runs.race_steps for t in run.planned)
+        jobs: asyncio.Queue[str] = asyncio.Queue()
+        results: asyncio.Queue[tuple[str, protocol.Outcome, float, float]] = asyncio.Queue()
+        workers: list[asyncio.Task[None]] = []
         busy: set[asyncio.Task[None]] = set()
 
-        async def drain() -> None:
-            while pending:
-                target = pending.pop(0)
+        async def work() -> None:
+            while True:
+                target = await jobs.get()
+                current = self.state.get_run(run.run_id) or run
+                if target != "step":
+                    current.attempt = attempt  # every call of the group at the group's attempt
+                body = self._body(current, fn)
                 started = self.clock.now()
                 outcome = await self._call(protocol.call_url(fn.url, target), body)
-                replies[target] = (outcome, started, self.clock.now())
+                await results.put((target, outcome, started, self.clock.now()))
 
         async def extra() -> None:
             async with self._fn_slot(fn), self._slots:
                 task = asyncio.current_task()
                 assert task is not None
                 busy.add(task)
-                await drain()
+                await work()
 
-        extras = [asyncio.create_task(extra()) for _ in range(len(pending) - 1)]
+        def submit(targets: list[str]) -> int:
+            for target in targets:
+                jobs.put_nowait(target)
+            # One worker rides on the run's own slots; the others need slots of their own.
+            wanted = len(targets) if workers else len(targets) - 1
+            if not workers:
+                workers.append(asyncio.create_task(work()))
+            workers.extend(asyncio.create_task(extra()) for _ in range(max(0, wanted)))
+            return len(targets)
+
+        def failed_worker() -> BaseException | None:
+            for task in workers:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    return task.exception()
+            return None
+
+        replies: dict[str, tuple[protocol.Outcome, float, float]] = {}
+        deferred: list[str] = []
+        in_flight = set(run.planned)
+        outstanding = submit(list(run.planned))
+        discovering, rediscover, again = False, False, True
         try:
-            await drain()
-            for task in extras:
-                if task not in busy:
-                    task.cancel()  # still waiting for a slot, and nothing is left to call
-            for result in await asyncio.gather(*extras, return_exceptions=True):
-                if isinstance(result, Exception):
-                    raise result  # an engine error, not a failed call: _activate retries the run
+            while outstanding:
+                getter = asyncio.create_task(results.get())
+                await asyncio.wait([getter, *workers], return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    if (exc := failed_worker()) is not None:
+                        raise exc  # an engine error, not a failed call: _activate retries the run
+                    continue
+                target, outcome, started, ended = getter.result()
+                outstanding -= 1
+                if target == "step":
+                    discovering = False
+                elif not race or _may_retry(outcome):
+                    replies[target] = (outcome, started, ended)
+                    if race:
+                        deferred.append(target)
+                    continue
+                latest = self.state.get_run(run.run_id)
+                if latest is None or latest.finished:
+                    log.info("run_id=%s ended while its calls were in flight; replies discarded", run.run_id)
+                    return False
+                if target != "step":
+                    latest.attempt = attempt
+                again = self.outcomes.apply(latest, fn, target, outcome, started, ended)
+                latest = self.state.get_run(run.run_id)
+                if latest is None or latest.finished:
+                    return False
+                new = [t for t in latest.planned if t not in in_flight]
+                in_flight.update(new)
+                outstanding += submit(new)
+                if target != "step" or rediscover:
+                    # Race: a branch finished a step; let the function say what comes next.
+                    if discovering:
+                        rediscover = True
+                    else:
+                        discovering, rediscover = True, False
+                        outstanding += submit(["step"])
         finally:
-            for task in extras:
+            for task in workers:
                 task.cancel()
-        order = sorted(run.planned, key=lambda target: _may_retry(replies[target][0]))
-        attempt, again = run.attempt, True
+            for task in workers:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if race:
+            order = deferred
+        else:
+            order = sorted(replies, key=lambda t: (_may_retry(replies[t][0]), run.planned.index(t)))
         for target in order:
             latest = self.state.get_run(run.run_id)
             if latest is None or latest.finished:
@@ -320,7 +387,9 @@ class Executor:
             outcome, started, ended = replies[target]
             again = self.outcomes.apply(latest, fn, target, outcome, started, ended) and again
         latest = self.state.get_run(run.run_id)
-        if again and latest is not None and not latest.finished and latest.waiting and not latest.planned:
+        if latest is None or latest.finished:
+            return False
+        if again and latest.waiting and not latest.planned:
             # The group is done but a wait it started is not: ask the function what comes next
             # now (like the real server), not when the wait ends.
             return await self._discover(latest, fn)

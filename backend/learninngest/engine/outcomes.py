@@ -108,6 +108,8 @@ class Outcomes:
         for o in planned:
             if o.id not in run.memo and o.id not in run.planned:
                 run.planned.append(o.id)
+            if (o.opts or {}).get("parallelMode") == "race":
+                self.runs.race_steps.add((run.run_id, o.id))
             self.runs.row(run, o.id, o.user_id, o.op, "Planned", started, now)
         if planned:
             # The group's steps are called now, whatever else the reply started.

@@ -49,6 +49,9 @@ class RunLifecycle:
         self.queue = queue
         self.ids = ids
         self.emit: Emit = lambda event, match: ""
+        # (run id, step hash) of planned steps in race mode (`opts.parallelMode: "race"`).
+        # In memory only: after a restart such a group finishes in wait mode (same results).
+        self.race_steps: set[tuple[str, str]] = set()
 
     # --- creating runs
     def create_run(
@@ -135,6 +138,7 @@ class RunLifecycle:
             # Like the real server: the finished run's status (Completed, Failed, Cancelled).
             "_inngest": {"status": status},
         }
+        self.race_steps = {k for k in self.race_steps if k[0] != run.run_id}
         with self.state.tx():
             run.status, run.ended, run.output = status, now, output
             run.waiting, run.due, run.planned = None, None, []
