@@ -161,12 +161,12 @@ class Executor:
             # The function's slot first: a run queued behind its function's limit must not sit
             # on a global slot that runs of other functions (failure handlers...) could use.
             async with self._fn_slot(fn), self._slots:
-                again = True
+                again, first = True, True
                 while again and not self._stopping:
                     current = self.state.get_run(run_id)
                     if current is None or current.finished:
                         break
-                    again = await self._step(current, fn)
+                    again, first = await self._step(current, fn, first), False
             self._engine_errors.pop(run_id, None)
         except asyncio.CancelledError:
             raise
@@ -205,15 +205,20 @@ class Executor:
         except Exception:
             log.exception("run_id=%s could not be marked failed either; it stays as it is", run_id)
 
-    async def _step(self, run: Run, fn: FunctionDef) -> bool:
-        """One call to the app (or one group of planned calls); True to call again right away."""
+    async def _step(self, run: Run, fn: FunctionDef, first: bool = True) -> bool:
+        """One call to the app (or one group of planned calls); True to call again right away.
+
+        `first`: the activation's first call. A run woken while it waits (a retry of a planned
+        step, a restart) has nothing to call; one whose last reply moved it on while a wait
+        goes on is called again.
+        """
         if run.waiting is not None:
             waiting = run.waiting
             # Runs stored before waits kept their own deadline: it was run.due then.
             deadline = waiting.get("deadline", run.due)
             if deadline is not None and deadline <= self.clock.now():
                 self.runs.wake(run)  # its deadline passed: sleep over, wait or invoke timed out
-            elif not run.planned:
+            elif not run.planned and first:
                 # Still waiting (activated early, after a restart or a retry): nothing to call.
                 run.due = deadline
                 self.state.save_run(run)
