@@ -25,6 +25,7 @@ from tests.engine.harness import Host, local_engine
 from tests.support import wait_for
 
 APP_DIR = Path(__file__).parent / "ts_app"
+INLINE_LIMIT = 5000
 
 
 def ensure_node_modules() -> None:
@@ -68,7 +69,8 @@ def app() -> Iterator[TsApp]:
     ensure_node_modules()
     node = shutil.which("node")
     assert node
-    with local_engine() as host:
+    # A small inline limit: the `big` function's later calls go with use_api.
+    with local_engine(inline_state_limit=INLINE_LIMIT) as host:
         port = free_port()
         env = dict(os.environ, PORT=str(port), ENGINE_URL=host.url, INNGEST_DEV="1")
         proc = subprocess.Popen([node, "app.js"], cwd=APP_DIR, env=env)
@@ -132,3 +134,11 @@ def test_a_step_beside_an_invoke_runs_now(app: TsApp) -> None:
     app.send("ts/release")
     run, _ = app.run(event_id, "Completed")
     assert run["output"] == ["quick", "released"]
+
+
+def test_a_large_memo_is_fetched_through_use_api(app: TsApp) -> None:
+    run, steps = app.run(app.send("ts/big"), "Completed")
+    # 9000 bytes of memo > INLINE_LIMIT: the last calls had no steps inline; the SDK fetched them.
+    assert run["output"] == [3000, 3000, 3000, "ts/big"]
+    assert [s["name"] for s in steps if s["op"] == "StepRun"] == ["a", "b", "c"]
+    assert app.seen()["useApi"]["ts-app-big"] == [False, False, True, True]

@@ -265,7 +265,7 @@ class Executor:
         if len(body) <= self.settings.inline_state_limit:
             return body
         # Too big to send at every call: the SDK fetches the state from /v0/runs/{id}/…
-        log.info(
+        log.debug(
             "run_id=%s state is %d bytes (limit %d): call with use_api",
             run.run_id,
             len(body),
