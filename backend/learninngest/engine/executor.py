@@ -294,10 +294,10 @@ class Executor:
         jobs: asyncio.Queue[str] = asyncio.Queue()
         results: asyncio.Queue[tuple[str, protocol.Outcome, float, float]] = asyncio.Queue()
         workers: list[asyncio.Task[None]] = []
-        busy: set[asyncio.Task[None]] = set()
 
-        async def work() -> None:
-            while True:
+        async def work(keep: bool) -> None:
+            """Make the calls in `jobs`; `keep`: wait for more (the run's own worker) or stop."""
+            while keep or not jobs.empty():
                 target = await jobs.get()
                 current = self.state.get_run(run.run_id) or run
                 if target != "step":
@@ -309,19 +309,20 @@ class Executor:
 
         async def extra() -> None:
             async with self._fn_slot(fn), self._slots:
-                task = asyncio.current_task()
-                assert task is not None
-                busy.add(task)
-                await work()
+                # Slots got: help with what is left, then give them back (an idle helper must
+                # not sit on a slot that other runs could use).
+                await work(keep=False)
 
         def submit(targets: list[str]) -> int:
+            """Queue calls; returns how many. One worker rides on the run's own slots and waits
+            for more; each other call gets a helper that first takes slots of its own."""
             for target in targets:
                 jobs.put_nowait(target)
-            # One worker rides on the run's own slots; the others need slots of their own.
-            wanted = len(targets) if workers else len(targets) - 1
-            if not workers:
-                workers.append(asyncio.create_task(work()))
-            workers.extend(asyncio.create_task(extra()) for _ in range(max(0, wanted)))
+            helpers = len(targets)
+            if not workers and targets:
+                workers.append(asyncio.create_task(work(keep=True)))
+                helpers -= 1
+            workers.extend(asyncio.create_task(extra()) for _ in range(helpers))
             return len(targets)
 
         def failed_worker() -> BaseException | None:
@@ -338,7 +339,8 @@ class Executor:
         try:
             while outstanding:
                 getter = asyncio.create_task(results.get())
-                await asyncio.wait([getter, *workers], return_when=asyncio.FIRST_COMPLETED)
+                running = [w for w in workers if not w.done()]
+                await asyncio.wait([getter, *running], return_when=asyncio.FIRST_COMPLETED)
                 if not getter.done():
                     getter.cancel()
                     if (exc := failed_worker()) is not None:
@@ -359,6 +361,7 @@ class Executor:
                     return False
                 if target != "step":
                     latest.attempt = attempt
+                memoized = len(latest.memo)
                 again = self.outcomes.apply(latest, fn, target, outcome, started, ended)
                 latest = self.state.get_run(run.run_id)
                 if latest is None or latest.finished:
@@ -366,7 +369,8 @@ class Executor:
                 new = [t for t in latest.planned if t not in in_flight]
                 in_flight.update(new)
                 outstanding += submit(new)
-                if target != "step" or rediscover:
+                # A finished step, or a call that ran one itself: the function may move on.
+                if target != "step" or rediscover or (again and len(latest.memo) > memoized):
                     # Race: a branch finished a step; let the function say what comes next.
                     if discovering:
                         rediscover = True
