@@ -112,8 +112,10 @@ class Outcomes:
                 self.runs.race_steps.add((run.run_id, o.id))
             self.runs.row(run, o.id, o.user_id, o.op, "Planned", started, now)
         if planned:
-            # The group's steps are called now, whatever else the reply started.
+            # The group's steps are called now, whatever else the reply started (and called
+            # again after a restart even if the wait has no deadline).
             run.attempt = 0
+            run.due = self.clock.now()
             again = True
         elif not ops and pending:
             again = self._keep_waiting(run)
