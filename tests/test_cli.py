@@ -138,10 +138,16 @@ def test_up_serves_prints_the_urls_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -
         accepted = httpx.post(f"{base}/api/v1/chat", json={"query": "What is the capital of France?"})
         result = httpx.get(f"{base}{accepted.json()['result_url']}", params={"wait": 20}, timeout=30).json()
         assert result["status"] == "done" and "Paris" in result["content"]
+        # The chat page and the token stream are served by the same process.
+        assert "LearnInngest chat" in httpx.get(f"{base}/").text
+        stream = httpx.get(f"{base}/api/v1/chat/{result['request_id']}/stream", timeout=30)
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        assert "event: done" in stream.text and "Paris" in stream.text
         up.proc.send_signal(signal.SIGINT)
         assert up.proc.wait(60) == 0
     out = up.stdout()
     assert f"swagger        http://127.0.0.1:{up.port}/docs" in out
+    assert f"chat page      http://127.0.0.1:{up.port}/" in out
     assert f"dashboard      http://127.0.0.1:{up.engine_port}/" in out
     assert f"curl -s -X POST http://127.0.0.1:{up.port}/api/v1/chat" in out
     assert "stopping…" in out

@@ -13,7 +13,9 @@ from learninngest import __version__
 CURL_EXAMPLE = """\
   curl -s -X POST {backend}/api/v1/chat -H 'Content-Type: application/json' \\
        -d '{{"query": "What is the capital of France?"}}'
-  curl -s '{backend}/api/v1/chat/result/<request_id>?wait=10'"""
+  curl -s '{backend}/api/v1/chat/result/<request_id>?wait=10'
+  curl -N '{backend}/api/v1/chat/<request_id>/stream'      # the answer token by token (SSE)
+Or open the chat page: {backend}/"""
 
 
 class _Parser(argparse.ArgumentParser):

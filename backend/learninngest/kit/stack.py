@@ -236,6 +236,7 @@ class Stack:
     @property
     def urls(self) -> dict[str, str]:
         return {
+            "chat page": f"{self.backend_url}/",
             "backend": self.backend_url,
             "swagger": f"{self.backend_url}/docs",
             "offline model": self.settings.offline_base_url,
