@@ -92,6 +92,41 @@ assert result["status"] == "done"
 {key: result[key] for key in ("status", "content", "model", "usage", "attempts")}
 
 # %% [markdown]
+# ## 3b. Or stream it: the answer token by token
+#
+# `GET /api/v1/chat/{id}/stream` answers with Server-Sent Events while the run works:
+# `status` (running, attempt n), a `token` per piece of text as the model produces it,
+# `retry` when a failed attempt is retried (its partial text is to be dropped), and a
+# last `done`. The worker streams the model's answer (LangChain's `astream`) and
+# publishes each piece to a *stream channel*; the endpoint reads that channel.
+# `[fault:500,after=4]` makes the offline model fail after four tokens, so you see a
+# retry mid-answer. `kit.stream_events` yields the events as they arrive.
+
+# %%
+request_id = kit.send("What is the capital of France? [fault:500,after=4]")["request_id"]
+for message in kit.stream_events(request_id):
+    if message.event == "token":
+        print(message.data["text"], end="", flush=True)  # printed as it comes
+    elif message.event == "retry":
+        print(f"  <- failed; attempt {message.data['attempt']} starts, drop that text:")
+    elif message.event in ("done", "error"):
+        last = message
+print(f"\n[{last.event}]")
+
+# %% [markdown]
+# The stream is a *view* of the run, not its record. The answer a client can trust is
+# still the one step "save" wrote to the result store, the same row `GET /result`
+# reads; the stream's last event (`done`) is read from that store too, not from the
+# tokens. If a client misses tokens (a dropped connection, a channel that is down),
+# `done` still carries the whole answer, and the run never depended on the stream.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+stored = kit.wait_for_result(request_id)
+assert last.data["content"] == stored["content"] and stored["attempts"] == 2
+{"streamed done": last.data["content"], "stored": stored["content"], "attempts": stored["attempts"]}
+
+# %% [markdown]
 # ## 4. The event and the run it caused
 #
 # The backend sent one event, `app/chat.requested`, whose `id` is the request id:
