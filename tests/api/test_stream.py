@@ -7,6 +7,7 @@ them; the assertions are about order and content, never about timing.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -135,3 +136,16 @@ def test_unknown_request_is_404_and_a_bad_last_event_id_is_400(stack: Stack) -> 
     bad = httpx.get(f"{stack.backend_url}/api/v1/chat/{request_id}/stream", headers={"Last-Event-ID": "../x"})
     assert bad.status_code == 400
     assert "reconnect without it" in bad.json()["detail"]
+
+
+def test_streams_past_the_waiter_cap_still_end_with_the_result(tmp_path: Path) -> None:
+    running = make_stack(tmp_path, long_poll_max_waiters=1, offline_latency_mean_ms=800).up()
+    try:
+        request_id = ask(running, FRANCE)
+        with ThreadPoolExecutor(3) as pool:
+            streams = list(pool.map(lambda _: events(running, request_id), range(3)))
+        content = stored(running, request_id)["content"]
+        for messages in streams:  # one holds the waiter, the others re-read the store
+            assert messages[-1].event == "done" and messages[-1].data["content"] == content  # type: ignore[index]
+    finally:
+        running.down()

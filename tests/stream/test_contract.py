@@ -86,3 +86,15 @@ async def test_the_in_process_channel_forgets_old_requests() -> None:
     await channel.publish("old", EventType.token, {"text": "x"})
     await channel.publish("new", EventType.token, {"text": "y"})  # publishing expires the rest
     assert await channel.read("old", after=None, wait=0) == []
+
+
+async def test_redis_keeps_a_requests_events_for_ttl_s(redis_url: str) -> None:
+    import redis.asyncio as aioredis
+
+    channel = RedisChannel(redis_url, ttl_s=120)
+    try:
+        await channel.publish("ttl", EventType.token, {"text": "x"})
+        async with aioredis.Redis.from_url(redis_url) as client:
+            assert 0 < await client.ttl(channel._key("ttl")) <= 120
+    finally:
+        await channel.close()

@@ -3,7 +3,8 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const api = "/api/v1/chat";
+// Relative URLs: the page works under a path prefix too (a proxy serving the backend at /chat/).
+const api = "api/v1/chat";
 let config = { dashboard_url: null, run_url: null };
 
 function setStatus(status, attempt) {
@@ -163,7 +164,7 @@ async function send(event) {
 
 async function loadConfig() {
   try {
-    config = await (await fetch("/web/config.json")).json();
+    config = await (await fetch("web/config.json")).json();
   } catch (err) {
     config = { dashboard_url: null, run_url: null };
   }
