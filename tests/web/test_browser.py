@@ -136,3 +136,20 @@ def test_the_dashboard_and_a_run_page_render(browser: Any, stack: Stack) -> None
     assert any("generate" in row.text for row in steps) and any("save" in row.text for row in steps)
     screenshot(browser, "dashboard-run")
     assert console_errors(browser) == []
+
+
+def test_a_failed_run_page_shows_its_error_and_its_handler(browser: Any, stack: Stack) -> None:
+    request_id = cells.send(f"{FRANCE} [fault:400]", stack=stack)["request_id"]
+    assert cells.wait_for_result(request_id, stack=stack)["status"] == "error"
+    run_id = cells.runs_of(request_id, stack=stack)[0]["run_id"]
+
+    def handler_shown(driver: Any) -> bool:
+        driver.get(f"{stack.inngest_url}/runs/{run_id}")
+        return "its failure handler" in driver.find_element(By.TAG_NAME, "body").text
+
+    wait_until(browser, handler_shown)
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "NonRetriableError" in body and "provider answered 400" in body
+    assert f"request {request_id}" in body
+    screenshot(browser, "dashboard-failed-run")
+    assert console_errors(browser) == []

@@ -229,7 +229,9 @@ def build_router(engine: Engine) -> APIRouter:
                 ],
                 rows,
             )  # fmt: skip
-            + f"<h2>Event</h2>{_json(run.event, 4000)}<h2>Output</h2>{_json(run.output, 4000)}"
+            + f"<h2>Event</h2>{_json(run.event, 4000)}"
+            # A failed run's output is its error, shown readably above.
+            + ("" if run.status == "Failed" else f"<h2>Output</h2>{_json(run.output, 4000)}")
         )
         return _page(f"run {run.run_id}", body, refresh=not run.finished)
 
