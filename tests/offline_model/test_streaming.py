@@ -154,3 +154,11 @@ def test_the_latency_is_spread_over_the_tokens(http: httpx.Client, serve: Serve)
     # Tokens come over a span of time, not in one burst (the sleeps make 0.42 s the least).
     assert len(arrivals) > 5
     assert arrivals[-1] - arrivals[0] > 0.1
+
+
+def test_a_timeout_mid_stream_stalls_then_sends_the_error(http: httpx.Client, serve: Serve) -> None:
+    url = serve(timeout_s=0.3)  # a short hang, so the test does not wait for a real timeout
+    _, payloads = stream(http, url, f"{FRANCE} [fault:timeout,after=2]", user="s-hang")
+    contents = [c for c in payloads if "choices" in c and c["choices"][0]["delta"].get("content")]
+    assert len(contents) == 2
+    assert payloads[-1]["error"]["code"] == "timeout"
