@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import httpx
@@ -162,9 +163,20 @@ def test_a_failed_run_links_to_its_handler_and_shows_its_error_readably() -> Non
         assert f"→ handler <a href='/runs/{handler_id}'>" in home
 
 
+def make_sleeper(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:
+    @client.create_function(fn_id="naps", trigger=inngest.TriggerEvent(event="dash/naps"))
+    async def naps(ctx: inngest.Context) -> None:
+        await ctx.step.sleep("nap", datetime.timedelta(hours=1))
+
+    return [naps]
+
+
 def test_a_run_page_refreshes_only_while_the_run_is_active() -> None:
     with local_engine() as host, served(host, "dash-refresh", make_functions) as ctx:
         run = ctx.wait_run(ctx.send("dash/shown"), "Completed")
         page = httpx.get(f"{host.url}/runs/{run['run_id']}").text
         assert 'http-equiv="refresh"' not in page
+    with local_engine() as host, served(host, "dash-naps", make_sleeper) as ctx:
+        sleeping = ctx.wait_run(ctx.send("dash/naps"), "Running")  # active (asleep or about to be)
+        assert 'http-equiv="refresh"' in httpx.get(f"{host.url}/runs/{sleeping['run_id']}").text
         assert "rel='icon'" in page  # no /favicon.ico request, so no 404 in the console
