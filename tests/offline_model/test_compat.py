@@ -99,3 +99,31 @@ def test_runs_on_its_own_with_python_m(http: httpx.Client) -> None:
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+def test_the_openai_sdk_streams_chunks_and_usage(base_url: str) -> None:
+    with openai.OpenAI(base_url=f"{base_url}/v1", api_key="offline", max_retries=0, timeout=5) as client:
+        chunks = list(
+            client.chat.completions.create(
+                model=OFFLINE_MODEL_NAME,
+                messages=[{"role": "user", "content": "What is the capital of France?"}],
+                stream=True,
+                stream_options={"include_usage": True},
+                user="compat-stream",
+            )
+        )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert "Paris" in text
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+
+
+def test_the_openai_sdk_raises_on_an_error_mid_stream(base_url: str) -> None:
+    with openai.OpenAI(base_url=f"{base_url}/v1", api_key="offline", max_retries=0, timeout=5) as client:
+        stream = client.chat.completions.create(
+            model=OFFLINE_MODEL_NAME,
+            messages=[{"role": "user", "content": "What is the capital of France? [fault:500,after=2]"}],
+            stream=True,
+            user="compat-stream-fault",
+        )
+        with pytest.raises(openai.APIError, match="fault 500"):
+            list(stream)
