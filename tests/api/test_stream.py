@@ -139,13 +139,20 @@ def test_unknown_request_is_404_and_a_bad_last_event_id_is_400(stack: Stack) -> 
 
 
 def test_streams_past_the_waiter_cap_still_end_with_the_result(tmp_path: Path) -> None:
-    running = make_stack(tmp_path, long_poll_max_waiters=1, offline_latency_mean_ms=800).up()
+    running = make_stack(tmp_path, long_poll_max_waiters=1, stream_heartbeat_s=0.2).up()
     try:
-        request_id = ask(running, FRANCE)
+        request_id = ask(running, f"{FRANCE} [fault:slow=1500,after=2]")
+        url = f"{running.backend_url}/api/v1/chat/{request_id}/stream"
+
+        def read(_: int) -> list[Message]:
+            with httpx.stream("GET", url, timeout=30) as reply:
+                return list(parse(reply.iter_lines()))
+
         with ThreadPoolExecutor(3) as pool:
-            streams = list(pool.map(lambda _: events(running, request_id), range(3)))
+            streams = list(pool.map(read, range(3)))
         content = stored(running, request_id)["content"]
         for messages in streams:  # one holds the waiter, the others re-read the store
             assert messages[-1].event == "done" and messages[-1].data["content"] == content  # type: ignore[index]
+            assert Message(comment="heartbeat") in messages  # re-reading is not a reason to go quiet
     finally:
         running.down()

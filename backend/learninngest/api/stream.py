@@ -119,21 +119,19 @@ async def follow(
             yield final_event(record)
             return
         yield status_event(record)
+        clock = asyncio.get_running_loop()
         async with _watch(waiters, request_id) as waiter:
             reading: asyncio.Task[list[StreamEvent]] | None = None
             waking: asyncio.Task[Any] | None = None
+            sent_at = clock.time()  # a heartbeat goes out after STREAM_HEARTBEAT_S of silence
             try:
                 while True:
                     reading = reading or asyncio.create_task(_read(channel, request_id, last, READ_WAIT_S))
                     waking = waking or asyncio.create_task(_wake(waiter, settings))
+                    quiet_left = sent_at + settings.stream_heartbeat_s - clock.time()
                     done, _ = await asyncio.wait(
-                        {reading, waking},
-                        timeout=settings.stream_heartbeat_s,
-                        return_when=asyncio.FIRST_COMPLETED,
+                        {reading, waking}, timeout=max(0.0, quiet_left), return_when=asyncio.FIRST_COMPLETED
                     )
-                    if not done:
-                        yield comment("heartbeat")
-                        continue
                     maybe_final = waking in done
                     if waking in done:
                         waking = None
@@ -144,7 +142,11 @@ async def follow(
                                 maybe_final = True  # the store has the result: read it below
                             else:
                                 yield view(event)
+                                sent_at = clock.time()
                         reading = None
+                    if clock.time() - sent_at >= settings.stream_heartbeat_s:
+                        yield comment("heartbeat")
+                        sent_at = clock.time()
                     if not maybe_final:
                         continue
                     current = await store.get(request_id)
