@@ -23,9 +23,10 @@ FRANCE = "What is the capital of France?"
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    # A slow-ish offline model (0.4 s per answer, spread over its tokens) and quick heartbeats.
+    # A slow offline model (1.5 s per answer, spread over its tokens), so the stream opened
+    # right after the POST sees the run while it works even on a busy machine; quick heartbeats.
     running = make_stack(
-        tmp_path, offline_latency_mean_ms=400, offline_latency_spread_ms=0, stream_heartbeat_s=0.2
+        tmp_path, offline_latency_mean_ms=1500, offline_latency_spread_ms=0, stream_heartbeat_s=0.2
     ).up()
     yield running
     running.down()

@@ -39,7 +39,7 @@ def test_a_stream_on_one_backend_shows_the_tokens_of_a_run_on_another(tmp_path: 
         client.flushdb()
     # Backend A (in the stack) runs every chat_worker; backend B only serves clients.
     stack = make_stack(
-        tmp_path, result_store_url=redis_url, offline_latency_mean_ms=600, offline_latency_spread_ms=0
+        tmp_path, result_store_url=redis_url, offline_latency_mean_ms=1500, offline_latency_spread_ms=0
     ).up()
     try:
         other = create_app(get_settings(result_store_url=redis_url, inngest_base_url=stack.inngest_url))
