@@ -35,6 +35,7 @@ function recordTiming(mode, requestId, firstMs, totalMs, attempts) {
 }
 
 async function linkRun(requestId) {
+  await configReady;
   // The run appears in the Inngest REST API shortly after the event: ask a few times.
   for (let i = 0; i < 20 && config.run_url; i++) {
     try {
@@ -173,5 +174,5 @@ async function loadConfig() {
   else link.hidden = true;
 }
 
+const configReady = loadConfig();
 $("ask").addEventListener("submit", send);
-loadConfig();
