@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,24 +15,31 @@ from fastapi_offline import FastAPIOffline
 from learninngest import __version__
 from learninngest.api import chat, health, results, runs
 from learninngest.api.errors import install_error_handlers
+from learninngest.api.sync_gate import SyncGate
 from learninngest.api.waiters import ResultWaiters
 from learninngest.config import OFFLINE_MOUNT_PATH, Settings, get_settings
 from learninngest.logs import setup_logging
 from learninngest.store import open_store
 from learninngest.worker.chat_worker import build_chat_functions
 from learninngest.worker.client import build_inngest_client
+from learninngest.worker.reconciler import Reconciler
 from learninngest.worker.serve import mount_inngest
 
 log = logging.getLogger("learninngest.app")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A complete backend for `settings` (from env and `.env` when None). No global state."""
+def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False) -> FastAPI:
+    """A complete backend for `settings` (from env and `.env` when None). No global state.
+
+    `wait_for_sync`: refuse POST /api/v1/chat (503) until `app.state.sync_gate.open()`,
+    for a starter that syncs the app itself after starting it (the kit's Stack).
+    """
     settings = settings or get_settings()
     setup_logging(settings.log_level)
     store = open_store(settings.result_store_url)
     waiters = ResultWaiters()
     client = build_inngest_client(settings)
+    reconciler = Reconciler(settings, store, waiters.notify)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -40,7 +49,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.resolved_provider,
             settings.result_store_url,
         )
+        sweeping = None
+        if settings.reconcile_interval_s > 0:
+            sweeping = asyncio.create_task(reconciler.run_forever(), name="reconciler")
         yield
+        if sweeping is not None:
+            sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
         await store.close()
 
     # Swagger UI from files shipped in the package, not a CDN: /docs works offline.
@@ -54,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = store
     app.state.inngest = client
     app.state.waiters = waiters
+    app.state.reconciler = reconciler
+    app.state.sync_gate = SyncGate(open_=not wait_for_sync)
 
     if settings.cors_origins:
         # Settings refuse "*" together with credentials (config.Settings.check).

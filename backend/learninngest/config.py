@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     inngest_serve_origin: str | None = None
     worker_retries: int = Field(3, ge=0, le=20)
     worker_concurrency: int = Field(4, ge=1, le=1000)
+    event_send_timeout_s: float = Field(5.0, gt=0, le=120)  # POST /chat waits this long for the send
+
+    # --- every request ends: the backend's reconciler (worker/reconciler.py)
+    reconcile_interval_s: float = Field(30.0, ge=0)  # 0 turns the periodic sweep off
+    reconcile_after_s: float = Field(60.0, gt=0)  # a request pending this long is checked with Inngest
 
     # --- LLM
     llm_provider: LLMProvider = "auto"

@@ -36,6 +36,10 @@ class InngestUnavailable(ApiError):
     status_code = 503
 
 
+class SendUnconfirmed(InngestUnavailable):
+    """The event send hit its deadline: it may still arrive, so the request stays pending."""
+
+
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, object]]:
     details = []
     for error in exc.errors():
