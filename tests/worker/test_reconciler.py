@@ -1,0 +1,107 @@
+"""The reconciler finishes requests whose run ended while nothing could record it.
+
+Real processes: the backend is killed with kill -9 while its run is in flight, so
+the run and then its failure handler fail with nobody to write the store; after a
+restart, the backend's reconciler reads the runs from the engine's REST API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from learninngest.app import create_app
+from learninngest.config import get_settings
+from learninngest.engine.app import create_engine_app
+from learninngest.engine.settings import EngineSettings
+from learninngest.kit.servers import BackgroundServer, free_port
+from learninngest.store.base import ChatRecord
+from learninngest.store.sqlite import SQLiteStore
+from tests.processes import Processes
+from tests.support import wait_for
+
+RECONCILE_FAST = {"reconcile_interval_s": 0.2, "reconcile_after_s": 1}
+
+
+def read_record(path: Path, request_id: str) -> ChatRecord | None:
+    return asyncio.run(SQLiteStore(f"sqlite:///{path}").get(request_id))
+
+
+def rest(engine_url: str, path: str, **params: Any) -> Any:
+    return httpx.get(f"{engine_url}{path}", params=params, timeout=10).json()["data"]
+
+
+def test_a_run_that_failed_while_the_backend_was_down_ends_after_its_restart(
+    processes: Processes, tmp_path: Path
+) -> None:
+    store = tmp_path / "results.db"
+    backend_port, engine_port = free_port(), free_port()
+    env = {"worker_retries": 0, "offline_latency_mean_ms": 0, **RECONCILE_FAST}
+    backend = processes.backend(backend_port, engine_port, store, **env)
+    engine = processes.engine(engine_port, f"{backend.url}/api/inngest")
+    wait_for(lambda: httpx.get(f"{backend.url}/readyz").raise_for_status(), timeout=30)
+
+    accepted = httpx.post(
+        f"{backend.url}/api/v1/chat", json={"query": "[fault:slow=20000] What is the capital of France?"}
+    ).json()
+    request_id, event_id = accepted["request_id"], accepted["event_ids"][0]
+    wait_for(lambda: read_record(store, request_id).attempts == 1, timeout=30)  # type: ignore[union-attr]
+    backend.kill9()  # mid-call: the model is still "thinking"
+
+    def run_failed() -> str:
+        runs = rest(engine.url, f"/v1/events/{event_id}/runs")
+        assert [r["status"] for r in runs] == ["Failed"]
+        return str(runs[0]["run_id"])
+
+    run_id = wait_for(run_failed, timeout=30)
+
+    def handler_failed() -> None:
+        failures = rest(engine.url, "/v1/events", name="inngest/function.failed", limit=100)
+        ours = [e for e in failures if e["data"]["run_id"] == run_id]
+        assert len(ours) == 1
+        assert [r["status"] for r in rest(engine.url, f"/v1/events/{ours[0]['internal_id']}/runs")] == [
+            "Failed"
+        ]
+
+    wait_for(handler_failed, timeout=30)  # the failure handler could not reach the backend either
+    assert read_record(store, request_id).status == "pending"  # type: ignore[union-attr]
+
+    backend = processes.backend(backend_port, engine_port, store, **env)
+
+    def final() -> dict[str, Any]:
+        result = httpx.get(f"{backend.url}/api/v1/chat/result/{request_id}", params={"wait": 5}).json()
+        assert result["status"] == "error", result
+        return result
+
+    result = wait_for(final, timeout=30)
+    assert result["error"] and result["attempts"] == 1
+    assert "reconciler: request finished as error" in backend.log()
+
+
+def test_an_event_that_started_no_run_ends_as_error(tmp_path: Path) -> None:
+    engine_port = free_port()
+    # An engine nobody synced: it accepts the event but has no function for it.
+    engine_app = create_engine_app(EngineSettings(port=engine_port, db_path=None, time_scale=0.01))
+    settings = get_settings(
+        port=free_port(),
+        inngest_base_url=f"http://127.0.0.1:{engine_port}",
+        result_store_url=f"sqlite:///{tmp_path / 'results.db'}",
+        **RECONCILE_FAST,
+    )
+    with (
+        BackgroundServer(engine_app, name="engine", port=engine_port),
+        BackgroundServer(create_app(settings), name="backend", port=settings.port) as backend,
+    ):
+        accepted = httpx.post(f"{backend.url}/api/v1/chat", json={"query": "What is the capital of France?"})
+        assert accepted.status_code == 202  # `serve` cannot know whether the app is synced
+
+        def final() -> dict[str, Any]:
+            result = httpx.get(f"{backend.url}{accepted.json()['result_url']}", params={"wait": 5}).json()
+            assert result["status"] == "error", result
+            return result
+
+        result = wait_for(final, timeout=30)
+    assert "started no run" in result["error"] and "Sync the app" in result["error"]
