@@ -15,7 +15,17 @@ import pytest
 from tests.processes import processes  # noqa: F401 - engines and backends to kill -9 or freeze
 from tests.redis_server import redis_url  # noqa: F401 - a fixture for the store and e2e tests
 
-_PREFIXES = ("INNGEST_", "OPENROUTER_", "LLM_", "OFFLINE_", "RESULT_STORE", "CORS_", "WORKER_")
+_PREFIXES = (
+    "INNGEST_",
+    "OPENROUTER_",
+    "LLM_",
+    "OFFLINE_",
+    "RESULT_STORE",
+    "CORS_",
+    "WORKER_",
+    "RECONCILE_",
+    "EVENT_SEND",
+)
 
 
 @pytest.fixture(autouse=True)

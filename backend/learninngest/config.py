@@ -213,6 +213,12 @@ class Settings(BaseSettings):
                 "An OpenAI-compatible provider (LLM_BASE_URL) needs LLM_MODEL, the model name it serves "
                 "(e.g. llama3.2)."
             )
+        if self.reconcile_after_s <= self.event_send_timeout_s:
+            raise SettingsError(
+                f"RECONCILE_AFTER_S={self.reconcile_after_s:g} must be greater than EVENT_SEND_TIMEOUT_S="
+                f"{self.event_send_timeout_s:g}: the reconciler must not judge a request whose event "
+                "is still being sent."
+            )
         if not self.is_dev and not self.inngest_signing_key:
             raise SettingsError(
                 "INNGEST_DEV=0 (Cloud mode) needs INNGEST_SIGNING_KEY: set it, or set INNGEST_DEV=1."
