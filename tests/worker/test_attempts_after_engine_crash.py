@@ -40,7 +40,12 @@ def test_a_step_repeated_after_an_engine_crash_counts_two_attempts(
             f"{backend.url}/api/v1/chat", json={"query": "[fault:slow=3000] What is the capital of France?"}
         ).json()
         request_id = accepted["request_id"]
-        wait_for(lambda: asyncio.run(store.get(request_id)).attempts == 1, timeout=30)  # type: ignore[union-attr]
+
+        def model_called() -> None:
+            record = asyncio.run(store.get(request_id))
+            assert record is not None and record.attempts == 1
+
+        wait_for(model_called, timeout=30)
         engine.kill9()  # while the model is answering: the step's result has nowhere to go
         processes.engine(engine_port, app_url, db=engine_db)  # the same state: the run goes on
 

@@ -23,7 +23,7 @@ from learninngest.store.sqlite import SQLiteStore
 from tests.processes import Processes
 from tests.support import wait_for
 
-RECONCILE_FAST = {"reconcile_interval_s": 0.2, "reconcile_after_s": 1}
+RECONCILE_FAST = {"reconcile_interval_s": 0.2, "reconcile_after_s": 3, "event_send_timeout_s": 2}
 
 
 def read_record(path: Path, request_id: str) -> ChatRecord | None:
@@ -48,7 +48,12 @@ def test_a_run_that_failed_while_the_backend_was_down_ends_after_its_restart(
         f"{backend.url}/api/v1/chat", json={"query": "[fault:slow=20000] What is the capital of France?"}
     ).json()
     request_id, event_id = accepted["request_id"], accepted["event_ids"][0]
-    wait_for(lambda: read_record(store, request_id).attempts == 1, timeout=30)  # type: ignore[union-attr]
+
+    def model_called() -> None:
+        record = read_record(store, request_id)
+        assert record is not None and record.attempts == 1
+
+    wait_for(model_called, timeout=30)
     backend.kill9()  # mid-call: the model is still "thinking"
 
     def run_failed() -> str:
