@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from ulid import ULID
 
 from learninngest.kit.servers import free_port
@@ -54,6 +55,7 @@ def pending_records(store: Path) -> list[str]:
     return [r.request_id for r in records if not r.event_ids]
 
 
+@pytest.mark.timeout(120)  # several real processes start and die: slow on a busy machine
 def test_a_post_killed_before_sending_its_event_is_taken_over_by_its_replay(
     processes: Processes, tmp_path: Path
 ) -> None:

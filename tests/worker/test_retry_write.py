@@ -9,14 +9,10 @@ in-process retries record the error. The reconciler is off, so only the retry ca
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import redis
 
 from learninngest.config import get_settings
@@ -24,46 +20,8 @@ from learninngest.engine.app import create_engine_app
 from learninngest.engine.settings import EngineSettings
 from learninngest.kit.servers import BackgroundServer, free_port
 from learninngest.kit.stack import Stack
+from tests.redis_server import DurableRedis
 from tests.support import wait_for
-
-
-class DurableRedis:
-    """redis-server writing every command to its append-only file: kill -9, start again, data kept."""
-
-    def __init__(self, folder: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.skip("redis-server not installed; CI installs it")
-        self.binary, self.folder, self.port = binary, folder, free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        args += ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.folder)]
-        with (self.folder / "redis.log").open("ab") as log:
-            self.process = subprocess.Popen([self.binary, *args], stdout=log, stderr=subprocess.STDOUT)
-        with redis.Redis(port=self.port, socket_connect_timeout=0.5) as client:
-            wait_for(client.ping, timeout=15)
-
-    def kill9(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(10)
-
-
-@pytest.fixture
-def durable_redis(tmp_path: Path) -> Iterator[DurableRedis]:
-    server = DurableRedis(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        if server.process is not None and server.process.poll() is None:
-            server.kill9()
 
 
 def test_the_failure_handler_retries_its_write_while_the_store_restarts(
