@@ -24,6 +24,7 @@ def test_defaults_work_offline() -> None:
         ("PORT", "70000", "PORT: Input should be less than or equal to 65535"),
         ("WORKER_RETRIES", "-1", "WORKER_RETRIES: Input should be greater than or equal to 0"),
         ("EVENT_SEND_TIMEOUT_S", "0", "EVENT_SEND_TIMEOUT_S: Input should be greater than 0"),
+        ("EVENT_SEND_TIMEOUT_S", "60", "EVENT_SEND_TIMEOUT_S: Input should be less than or equal to 25"),
         ("RECONCILE_INTERVAL_S", "-1", "RECONCILE_INTERVAL_S: Input should be greater than or equal to 0"),
         ("LLM_BASE_URL", "ftp://x", "LLM_BASE_URL: Value error, must be an http:// or https:// URL"),
         ("INNGEST_BASE_URL", "localhost", "INNGEST_BASE_URL: Value error, must be an http"),

@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     inngest_serve_origin: str | None = None
     worker_retries: int = Field(3, ge=0, le=20)
     worker_concurrency: int = Field(4, ge=1, le=1000)
-    event_send_timeout_s: float = Field(5.0, gt=0, le=120)  # POST /chat waits this long for the send
+    # POST /chat waits this long for the send; at most 25 s, below the SDK's own 30 s per try,
+    # so that a slow server always meets our deadline (request kept pending), never the SDK's.
+    event_send_timeout_s: float = Field(5.0, gt=0, le=25)
 
     # --- every request ends: the backend's reconciler (worker/reconciler.py)
     reconcile_interval_s: float = Field(30.0, ge=0)  # 0 turns the periodic sweep off

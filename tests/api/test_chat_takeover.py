@@ -62,7 +62,7 @@ def test_a_post_killed_before_sending_its_event_is_taken_over_by_its_replay(
     store = tmp_path / "results.db"
     backend_port, engine_port = free_port(), free_port()
     # A long send deadline: the first POST is still sending to the frozen engine when it dies.
-    backend = processes.backend(backend_port, engine_port, store, event_send_timeout_s=50)
+    backend = processes.backend(backend_port, engine_port, store, event_send_timeout_s=25)
     engine = processes.engine(engine_port, f"{backend.url}/api/inngest")
     wait_for(lambda: httpx.get(f"{backend.url}/readyz").raise_for_status(), timeout=30)
 
