@@ -207,6 +207,9 @@ class Executor:
 
     async def _step(self, run: Run, fn: FunctionDef) -> bool:
         """One call to the app; True when the run should be called again right away."""
+        if run.waiting is not None and run.waiting.get("kind") == "ai":
+            assert self._http is not None, "executor not started"
+            return await self.outcomes.ai.infer(run, fn, self._http, self.settings.call_timeout_s)
         if run.waiting is not None:
             self.runs.wake(run)  # its deadline passed: sleep over, wait or invoke timed out
         if run.status == "Scheduled":

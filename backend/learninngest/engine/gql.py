@@ -159,6 +159,7 @@ STEP_OP = {
 SPAN_STATUS = {
     "Completed": "COMPLETED",
     "Planned": "QUEUED",
+    "Inferring": "RUNNING",  # step.ai.infer: the engine is making the request
     "Sleeping": "WAITING",
     "Waiting": "WAITING",
     "Invoking": "WAITING",

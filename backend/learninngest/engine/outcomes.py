@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from learninngest.engine import protocol, retries
+from learninngest.engine.ai_steps import AiSteps
 from learninngest.engine.clock import parse_duration, parse_iso
 from learninngest.engine.expressions import ExpressionError, compile_expression
 from learninngest.engine.functions import FunctionDef
@@ -30,6 +31,7 @@ class Outcomes:
         self.state = runs.state
         self.clock = runs.clock
         self.registry = registry
+        self.ai = AiSteps(runs)  # step.ai.infer: the engine makes the call (ai_steps.py)
 
     # --- a reply from the app
     def apply(
@@ -79,6 +81,9 @@ class Outcomes:
             run.attempt = 0
             self.state.save_run(run)
             return True
+        if target != "step" and any(o.op == "AIGateway" for o in others):
+            self.runs.fail_unsupported(run, "step.ai.infer inside a parallel group is not supported")
+            return False
         if len(others) > 1 and any(o.op != "StepRun" for o in others):
             kinds = ", ".join(o.op for o in others)
             self.runs.fail_unsupported(run, f"several opcodes in one reply ({kinds}) are not supported")
@@ -136,6 +141,8 @@ class Outcomes:
             )
         if o.op == "InvokeFunction":
             return self._invoke(run, fn, o, started, now)
+        if o.op == "AIGateway":
+            return self.ai.start(run, o, now)
         self.runs.fail_unsupported(run, f"opcode {o.op} is not supported by the LearnInngest engine")
         return False
 

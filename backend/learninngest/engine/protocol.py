@@ -22,6 +22,7 @@ SUPPORTED_OPS = {
     "InvokeFunction",
     "StepError",
     "StepFailed",
+    "AIGateway",  # step.ai.infer: the engine makes the request (ai_steps.py)
 }
 
 
