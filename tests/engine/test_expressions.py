@@ -81,6 +81,35 @@ def test_async_and_event_for_waits() -> None:
     assert not evaluate("async.data.id == event.data.id", env | {"async": {"data": {"id": 2}}})
 
 
+@pytest.mark.parametrize(
+    ("expr", "want"),
+    [
+        ("lowercase(event.data.shout) == 'hey'", True),
+        ("uppercase(event.data.x) == 'Y'", True),
+        ("b64decode(event.data.b64) == 'hello'", True),
+        ("b64decode('%%%') == ''", True),
+        ("json_parse(event.data.raw).k == 1", True),
+        ("date(event.data.when) < now()", True),
+        ("date(event.data.ts_ms) == date('2024-01-01T00:00:00Z')", True),
+        ("date(event.data.when) > now_minus('1h')", False),
+        ("now_plus('1d') > now() && now_minus('1h30m') < now()", True),
+        ("now_plus('soon') > now()", False),  # a bad duration is an error: false
+    ],
+)
+def test_the_dev_servers_helper_functions(expr: str, want: bool) -> None:
+    event = {
+        "data": {
+            "shout": "HEY",
+            "x": "y",
+            "b64": "aGVsbG8=",
+            "raw": '{"k": 1}',
+            "when": "2024-01-01T00:00:00Z",
+            "ts_ms": 1704067200000,
+        }
+    }
+    assert evaluate(expr, {"event": event}) is want
+
+
 def test_missing_variable_is_no_match() -> None:
     # A trigger expression naming `async` sees no `async`: false, not an exception.
     assert evaluate("async.data.id == 1", {"event": EVENT}) is False

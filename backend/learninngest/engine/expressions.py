@@ -9,14 +9,20 @@ adds is what the Dev Server adds on top of cel-go (its pkg/expressions):
 - a missing field is null, not an error: `event.data.missing == null` is true,
   `event.data.missing != 'x'` is true, and anything else on it (`< 5`, `.startsWith()`,
   `== 'x'`) is false; `has(event.data.missing)` stays false;
+- its helper functions: `lowercase`, `uppercase`, `b64decode`, `json_parse`, `date`,
+  `now`, `now_plus('1h')`, `now_minus('2d')`;
 - an expression that errors at run time (a type mismatch, a division by zero) is false,
   so an odd event never matches, and never crashes the engine.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -36,6 +42,64 @@ _PATH = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*)(\s*\()?")
 _HAS = re.compile(r"\bhas\s*\(\s*([A-Za-z_][\w\s.]*)\)")
 # What evaluating a well-formed expression against odd data raises (cel's own errors).
 _RUNTIME_ERRORS = (KeyError, TypeError, ValueError, RuntimeError, ArithmeticError, IndexError)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w)")
+_UNIT_S = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1,
+    "m": 60,
+    "h": 3600,
+    "d": 86400,
+    "w": 604800,
+}
+
+
+def _duration(text: str) -> timedelta:
+    """Go duration strings as the Dev Server reads them (str2duration: also `d` and `w`)."""
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
+        raise ValueError(f"not a duration: {text!r}")
+    return timedelta(seconds=sum(float(n) * _UNIT_S[u] for n, u in parts))
+
+
+def _date(value: Any) -> datetime:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # Unix seconds, or milliseconds when that large (event `ts` values are ms).
+        return datetime.fromtimestamp(value / 1000 if abs(value) > 10**11 else value, UTC)
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _b64decode(value: Any) -> str:
+    try:
+        return base64.b64decode(str(value), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return ""
+
+
+def _json_parse(value: Any) -> Any:
+    try:
+        parsed = json.loads(str(value))
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+# The Dev Server's helper functions (pkg/expressions cel.go), same names and behaviour.
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "lowercase": lambda s: str(s).lower(),
+    "uppercase": lambda s: str(s).upper(),
+    "b64decode": _b64decode,
+    "json_parse": _json_parse,
+    "date": _date,
+    "now": lambda: datetime.now(UTC),
+    "now_plus": lambda d: datetime.now(UTC) + _duration(str(d)),
+    "now_minus": lambda d: datetime.now(UTC) - _duration(str(d)),
+}
 
 
 class ExpressionError(ValueError):
@@ -92,7 +156,7 @@ def _with_nulls(value: Any, path: tuple[str, ...]) -> Any:
 class _Program:
     """A compiled expression: call it with the variables to get CEL's value (None on error)."""
 
-    __slots__ = ("_program", "_roots", "_read", "_fill")
+    __slots__ = ("_program", "_roots", "_read", "_fill", "_functions")
 
     def __init__(self, text: str) -> None:
         try:
@@ -106,6 +170,8 @@ class _Program:
                 f"invalid expression {text!r}: undeclared reference to {', '.join(sorted(undeclared))}"
                 f" (use {', '.join(sorted(DECLARED))})"
             )
+        used = set(self._program.functions()) & FUNCTIONS.keys()
+        self._functions = {name: FUNCTIONS[name] for name in used}
         read, self._fill = _paths(text)
         self._roots = names & DECLARED
         self._read = {root: [p[1:] for p in read if p[0] == root] or [()] for root in self._roots}
@@ -117,6 +183,8 @@ class _Program:
             if path[0] in variables:
                 variables[path[0]] = _with_nulls(variables[path[0]], path[1:])
         try:
+            if self._functions:  # a context costs a little more: only when a helper is used
+                return self._program.execute(cel.Context(variables, self._functions))
             return self._program.execute(variables)
         except _RUNTIME_ERRORS:
             return None
