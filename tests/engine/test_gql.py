@@ -167,6 +167,29 @@ def test_failed_run_and_its_step_error(ctx: CaseContext) -> None:
     assert event["event"] == {"status": "FAILED", "totalRuns": 1}
 
 
+# inngest-js's test helper (fetchEvent) asks for an event this way.
+JS_HELPER_EVENT = """query Event($id: ULID!) {
+          eventV2(id: $id) {
+            idempotencyKey
+            name
+            raw
+          }
+        }"""
+
+
+def test_inngest_js_helper_event_query(ctx: CaseContext) -> None:
+    event_id = ctx.send("gql/steps", {"n": 2}, id="order-7")
+    body = {"query": JS_HELPER_EVENT, "variables": {"id": event_id}, "operationName": "Event"}
+    got = httpx.post(f"{ctx.host.url}/v0/gql", json=body).json()["data"]["eventV2"]
+    assert got["name"] == "gql/steps" and got["idempotencyKey"] == "order-7"
+    assert json.loads(got["raw"])["data"] == {"n": 2}
+    [run_id] = run_ids(ctx, event_id)
+    runs = data(ctx, "query ($id: ULID!) { eventV2(id: $id) { runs { id status } } }", {"id": event_id})
+    assert runs["eventV2"]["runs"][0]["id"] == run_id
+    missing = post(ctx, JS_HELPER_EVENT, {"id": "01JABCDEFGHJKMNPQRSTVWXYZ0"})
+    assert missing.status_code == 200 and "not found" in missing.json()["errors"][0]["message"]
+
+
 def test_running_waiting_then_cancelled(ctx: CaseContext) -> None:
     event_id = ctx.send("gql/sleeper")
     [run_id] = run_ids(ctx, event_id)

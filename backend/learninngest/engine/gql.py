@@ -38,6 +38,7 @@ scalar Bytes
 
 type Query {
   event(query: EventQuery!): Event
+  eventV2(id: ULID!): EventV2!
   functionRun(query: FunctionRunQuery!): FunctionRun
   run(runID: String!): FunctionRunV2
   runTrigger(runID: String!): RunTraceTrigger!
@@ -64,6 +65,17 @@ type Event {
   pendingRuns: Int
   totalRuns: Int
   functionRuns: [FunctionRun!]
+}
+
+type EventV2 {
+  id: ULID!
+  name: String!
+  idempotencyKey: String
+  occurredAt: Time!
+  receivedAt: Time!
+  raw: String!
+  version: String
+  runs: [FunctionRunV2!]!
 }
 
 type App { id: ID!, externalID: String!, name: String!, url: String }
@@ -235,6 +247,22 @@ class Resolver:
             "functionRuns": lambda _info: [self._function_run(r) for r in runs],
         }
 
+    def event_v2(self, _info: Any, id: str) -> dict[str, Any]:  # noqa: A002 (schema name)
+        row = self.state.get_event(id) if is_ulid(id) else None
+        if row is None:
+            raise GraphQLError(f"event {id} not found")
+        body = json.loads(row["body"])
+        return {
+            "id": row["internal_id"],
+            "name": row["name"],
+            "idempotencyKey": row["id"],  # the sender's id, else the event's own ULID
+            "occurredAt": iso(row["ts"] / 1000),
+            "receivedAt": iso(row["received"]),
+            "raw": _json(body),
+            "version": body.get("v"),
+            "runs": lambda _info: [self._run_v2(r) for r in self.state.runs_for_event(id)],
+        }
+
     def function_run(self, _info: Any, query: dict[str, Any]) -> dict[str, Any] | None:
         run_id = str(query["functionRunId"])
         run = self.state.get_run(run_id) if is_ulid(run_id) else None
@@ -262,8 +290,9 @@ class Resolver:
 
     def run(self, _info: Any, runID: str) -> dict[str, Any] | None:  # noqa: N803 (schema name)
         run = self.state.get_run(runID) if is_ulid(runID) else None
-        if run is None:
-            return None
+        return None if run is None else self._run_v2(run)
+
+    def _run_v2(self, run: Run) -> dict[str, Any]:
         fn = self.registry.get(run.function_slug)
         return {
             "id": run.run_id,
@@ -379,6 +408,7 @@ class Resolver:
     def root(self) -> dict[str, Any]:
         return {
             "event": self.event,
+            "eventV2": self.event_v2,
             "functionRun": self.function_run,
             "run": self.run,
             "runTrigger": self.run_trigger,
