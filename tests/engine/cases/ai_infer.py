@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import inngest
 from fastapi import Request, Response
 from inngest.experimental import ai
@@ -71,6 +72,12 @@ def check(ctx: CaseContext) -> None:
             ]
             assert rows[0]["error"]["name"] == "Error making AI request: unsuccessful status code: 500"
             assert rows[1]["output"] == answer
+        # The Dev Server's GraphQL shows the step as an AI gateway call (both hosts answer it).
+        query = "query ($id: String!) { run(runID: $id) { hasAI trace { childrenSpans { name stepOp } } } }"
+        resp = httpx.post(f"{ctx.host.url}/v0/gql", json={"query": query, "variables": {"id": run["run_id"]}})
+        gql_run = resp.json()["data"]["run"]
+        assert gql_run["hasAI"] is True
+        assert {"name": "ask-model", "stepOp": "AI_GATEWAY"} in gql_run["trace"]["childrenSpans"]
 
         # Out of attempts: the model's error body comes back as the step's value (no raise).
         run = ctx.wait_run(ctx.send("case/ai.once", {"question": "Hi [fault:500x*]"}), "Completed")
