@@ -62,6 +62,7 @@ def test_the_dev_servers_size_limits() -> None:
     ) as info:
         validate_events(f'[{{"name": "small"}}, {over}]'.encode())
     assert info.value.status == 400  # as the Dev Server answers
+    assert info.value.accepted == [{"name": "small", "data": {}}]  # the events before it count
     # Multi-byte characters count as the bytes they take.
     wide = json.dumps({"name": "a", "data": {"x": "é" * (MAX_EVENT_BYTES // 2)}}, ensure_ascii=False)
     with pytest.raises(EventRefused, match="over the max size"):
@@ -72,7 +73,7 @@ def test_at_most_5000_events() -> None:
     assert len(validate_events(json.dumps([{"name": "a"}] * MAX_EVENTS).encode())) == MAX_EVENTS
     with pytest.raises(EventRefused, match="Cannot have more than 5000 events") as info:
         validate_events(json.dumps([{"name": "a"}] * (MAX_EVENTS + 1)).encode())
-    assert info.value.status == 400
+    assert info.value.status == 400 and len(info.value.accepted) == MAX_EVENTS
 
 
 def test_the_engines_own_body_cap() -> None:
