@@ -12,7 +12,7 @@ LAB_PORT ?= 8888
 LAB_ARGS ?=
 USER_ID ?= $(shell id -u)
 
-.PHONY: run test lint format check lab bench clean install notebooks venv
+.PHONY: run test lint format check lab bench clean install notebooks exercises venv
 
 $(STAMP):
 	@sh tools/check_python.sh "$(PYTHON)" "$(VENV)" "$(origin PYTHON)" "$(firstword $(MAKECMDGOALS) run)"
@@ -37,7 +37,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
-	LEARNINNGEST_SMALL=1 $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider notebooks/
+	LEARNINNGEST_SMALL=1 $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider --ignore=notebooks/exercises.ipynb notebooks/
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -55,13 +55,25 @@ lab: $(STAMP)
 
 # Rebuild each notebook from its paired percent script (notebooks/NAME.py, the source to edit)
 # and execute it in place: outputs are committed, as nbval compares the checked cells.
-# One notebook only: `make notebooks LESSONS=learning`.
-LESSONS := learning inngest_functions results
+# One notebook only: `make notebooks LESSONS=learning`. The exercises handed to students
+# (notebooks/exercises.ipynb) are rebuilt but not executed: they start clean; their solved
+# copy, solutions/exercises, is executed like a lesson.
+LESSONS := learning inngest_functions results solutions/exercises
+HANDOUTS := exercises
 notebooks: $(STAMP)
 	cd notebooks && for nb in $(LESSONS); do \
 		../$(BIN)/jupytext -q --to ipynb --set-kernel python3 $$nb.py && \
 		../$(BIN)/jupyter nbconvert --log-level WARN --to notebook --execute --inplace $$nb.ipynb || exit 1; \
 	done
+	cd notebooks && for nb in $(HANDOUTS); do \
+		../$(BIN)/jupytext -q --to ipynb --set-kernel python3 $$nb.py || exit 1; \
+	done
+
+# A student's exercises: run the notebook, list per task passed or what is still wrong;
+# fails while any task is unsolved (a class repository's CI runs this).
+EXERCISES ?= notebooks/exercises.ipynb
+exercises: $(STAMP)
+	$(BIN)/python -m learninngest.kit.grade $(EXERCISES)
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine_throughput.py
