@@ -382,6 +382,23 @@ class State:
         rows = self._all("SELECT * FROM steps WHERE run_id = ? ORDER BY seq", (run_id,))
         return [dict(r) | {"output": _loads(r["output"]), "error": _loads(r["error"])} for r in rows]
 
+    # --- retention
+    def purge(self, before: float, now: float) -> dict[str, int]:
+        """Delete finished runs that ended before `before`, their steps, events older than
+        `before` that no remaining run points at, and idempotency keys past their 24 h.
+        Active runs, and the events they were started by, are kept whatever their age."""
+        with self.tx():
+            old = "SELECT run_id FROM runs WHERE status NOT IN (?, ?) AND ended IS NOT NULL AND ended < ?"
+            steps = self._exec(f"DELETE FROM steps WHERE run_id IN ({old})", (*ACTIVE, before)).rowcount
+            runs = self._exec(f"DELETE FROM runs WHERE run_id IN ({old})", (*ACTIVE, before)).rowcount
+            events = self._exec(
+                "DELETE FROM events WHERE received < ?"
+                " AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.event_id = events.internal_id)",
+                (before,),
+            ).rowcount
+            self._exec("DELETE FROM idempotency WHERE created < ?", (now - DAY_S,))
+        return {"runs": runs, "steps": steps, "events": events}
+
     # --- idempotency keys (function config `idempotency`)
     def claim_idempotency(self, slug: str, key: str, now: float) -> bool:
         """True the first time (slug, key) is seen within 24 h."""
