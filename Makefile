@@ -12,7 +12,7 @@ LAB_PORT ?= 8888
 LAB_ARGS ?=
 USER_ID ?= $(shell id -u)
 
-.PHONY: run test lint format check lab bench clean install notebooks exercises venv
+.PHONY: run test lint format check lab bench clean install notebooks handout exercises venv
 
 $(STAMP):
 	@sh tools/check_python.sh "$(PYTHON)" "$(VENV)" "$(origin PYTHON)" "$(firstword $(MAKECMDGOALS) run)"
@@ -55,19 +55,20 @@ lab: $(STAMP)
 
 # Rebuild each notebook from its paired percent script (notebooks/NAME.py, the source to edit)
 # and execute it in place: outputs are committed, as nbval compares the checked cells.
-# One notebook only: `make notebooks LESSONS=learning`. The exercises handed to students
-# (notebooks/exercises.ipynb) are rebuilt but not executed: they start clean; their solved
-# copy, solutions/exercises, is executed like a lesson.
-LESSONS := learning inngest_functions results solutions/exercises
-HANDOUTS := exercises
+# One notebook only: `make notebooks LESSONS=learning`. teacher/solutions is the exercises'
+# solved copy, executed like a lesson.
+LESSONS := learning inngest_functions results teacher/solutions
 notebooks: $(STAMP)
 	cd notebooks && for nb in $(LESSONS); do \
 		../$(BIN)/jupytext -q --to ipynb --set-kernel python3 $$nb.py && \
 		../$(BIN)/jupyter nbconvert --log-level WARN --to notebook --execute --inplace $$nb.ipynb || exit 1; \
 	done
-	cd notebooks && for nb in $(HANDOUTS); do \
-		../$(BIN)/jupytext -q --to ipynb --set-kernel python3 $$nb.py || exit 1; \
-	done
+
+# The exercises handed to students, notebooks/exercises.ipynb, built from teacher/exercises.py
+# (which students do not edit, so tests rely on it) and not executed: they start clean.
+# Apart from `make notebooks`, so that re-running the lessons never overwrites a student's work.
+handout: $(STAMP)
+	cd notebooks && ../$(BIN)/jupytext -q --to ipynb --set-kernel python3 --output exercises.ipynb teacher/exercises.py
 
 # A student's exercises: run the notebook, list per task passed or what is still wrong;
 # fails while any task is unsolved (a class repository's CI runs this).

@@ -8,6 +8,7 @@ so one unsolved task does not hide the others.
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from dataclasses import dataclass
@@ -36,7 +37,16 @@ def _outcome(cell: nbformat.NotebookNode, check: str) -> Outcome:
         for output in cell.get("outputs", [])
         if output.get("output_type") == "execute_result"
     ]
-    return Outcome(check, True, " ".join(t.strip().strip("'\"") for t in texts if t) or "passed")
+    return Outcome(check, True, " ".join(_unquoted(t) for t in texts if t) or "passed")
+
+
+def _unquoted(text: str) -> str:
+    """A returned string is shown as its repr in the cell ('passed: ...'): show the string."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text.strip()
+    return value if isinstance(value, str) else text.strip()
 
 
 def grade(path: Path, timeout: float = 300.0) -> list[Outcome]:

@@ -2,7 +2,8 @@
 # # Exercises: write Inngest functions, check them yourself (SOLVED)
 #
 # The teacher's copy: the cells marked `# SOLUTION` solve the `# TODO` cells of
-# `notebooks/exercises.ipynb`; every other cell is the same. `make test` runs this one.
+# the handout (`teacher/exercises.py`, built into `notebooks/exercises.ipynb`); every
+# other cell is the same. `make test` runs this one.
 #
 # Six short tasks on the same stack as `inngest_functions.ipynb`. Each task has a cell
 # marked `# TODO`: change the function there, run the cell (it registers the function
