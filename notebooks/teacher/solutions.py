@@ -11,14 +11,14 @@
 # either prints `passed: ...` or stops with `NotYet: ...`, a sentence that says what is
 # still wrong. Run a task's two cells again as often as you like.
 #
-# | Task | What to use | Lesson in `inngest_functions.ipynb` |
+# | Task | What to use | Where it is taught |
 # | --- | --- | --- |
-# | 1. Two steps | `ctx.step.run` | 1 |
-# | 2. Retry a flaky call | `retries=`, a step | 1 |
-# | 3. At most 2 at once | `concurrency=[inngest.Concurrency(limit=2)]` | 7 |
-# | 4. Record a failure | `on_failure=` | `learning.ipynb`, failures |
-# | 5. Send an order once | `kit.send_event(..., id=...)` | `learning.ipynb`, idempotency |
-# | 6. Wait for an approval | `ctx.step.wait_for_event` | 3 |
+# | 1. Two steps | `ctx.step.run` | `inngest_functions.ipynb` 1 |
+# | 2. Retry a flaky call | `retries=`, a step | `inngest_functions.ipynb` 1 |
+# | 3. At most 2 at once | `concurrency=[inngest.Concurrency(limit=2)]` | `inngest_functions.ipynb` 7 |
+# | 4. Record a failure | `on_failure=` | `learning.ipynb` 7 |
+# | 5. Send an order once | `kit.send_event(..., id=...)` | `learning.ipynb` 8 |
+# | 6. Wait for an approval | `ctx.step.wait_for_event` | `inngest_functions.ipynb` 3 |
 #
 # Start with the cell below: it starts the stack (the engine's clock runs 1000x faster,
 # so an hour's timeout takes 3.6 s).
