@@ -214,11 +214,11 @@ print(
 # %% [markdown]
 # ## The concurrency limit, from the runs' timelines
 #
-# `chat_worker` has `concurrency=[Concurrency(limit=4)]` (`WORKER_CONCURRENCY`). The
-# limit counts calls to the app that execute at the same time: a run holds a slot
-# while one of its steps runs, and gives it back between steps and while it waits out
-# a `Retry-After`. So more runs than the limit can be *in flight* (started, not ended),
-# but never more step calls than the limit at once. Left: each run, queued (light)
+# `chat_worker` has `concurrency=[Concurrency(limit=WORKER_CONCURRENCY)]` (4 unless
+# set). The limit counts calls to the app that execute at the same time: a run holds a
+# slot while its steps are being called, and gives it back while it waits out a
+# `Retry-After` (or sleeps, or waits for an event). So more runs than the limit can be
+# *in flight* (started, not ended), but never more step calls than the limit at once. Left: each run, queued (light)
 # then in flight (dark; orange when retried). Middle: step calls and runs in flight
 # over time. Right: each request's queue wait against the runs queued ahead of it when
 # its event arrived.
