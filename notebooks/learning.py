@@ -251,7 +251,10 @@ assert len(retries) == 2 and timeline["attempt"].max() == 2
 
 # %%
 kit.show(
-    chat_worker.build_chat_worker, start="async def on_failure", end="notify(request_id)", mark="store.finish"
+    chat_worker.build_chat_worker,
+    start="async def on_failure",
+    end="notify(request_id)",
+    mark="finish_with_retries",
 )
 
 # %%
