@@ -30,6 +30,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -302,7 +303,7 @@ def fold(raw: Path) -> dict[str, dict[str, float]]:
             continue
         frames = stack.split(";")
         role = "process"
-        if frames and frames[0].startswith("process"):
+        while frames and frames[0].startswith("process "):  # parent first, then the child
             role = "engine" if " engine" in frames[0] else "api"
             frames = frames[1:]
         component = "other"
@@ -363,7 +364,10 @@ def main() -> int:
     parser.add_argument("--before", type=Path, help="an older checkout, for learninngest-before")
     parser.add_argument("--profile", action="store_true", help="py-spy each system at the top concurrency")
     parser.add_argument("--json", type=Path, help="write every figure here too")
+    parser.add_argument("--profile-dir", type=Path, help="keep py-spy's raw profiles here")
     args = parser.parse_args()
+    # `kill` stops the bench as Ctrl-C does: every process it started is stopped on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     latencies = [float(x) for x in args.model_ms.split(",")]
     levels = [int(x) for x in args.concurrency.split(",")]
     names = args.systems.split(",")
@@ -389,7 +393,11 @@ def main() -> int:
                                 )
                             if args.profile and round_ == 0 and ms == latencies[0]:
                                 profiles[name] = profile(
-                                    system, levels[-1], args.n, ms, work / f"{name}-prof"
+                                    system,
+                                    levels[-1],
+                                    args.n,
+                                    ms,
+                                    (args.profile_dir or work) / f"{name}-prof",
                                 )
                         finally:
                             system.stop()

@@ -131,6 +131,19 @@ def running_up(tmp_path: Path, *, sigint_ignored: bool = False) -> Iterator[Up]:
         up.proc.wait(30)
 
 
+def engine_children(pid: int) -> list[int]:
+    """Child processes of `pid` running `learninngest engine` (Linux /proc)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in children if b"engine" in Path(f"/proc/{c}/cmdline").read_bytes().split(b"\0")]
+
+
+def _status(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return "zombie"  # gone between the two looks
+
+
 @pytest.mark.timeout(150)  # start-up on a busy machine, then a clean stop
 def test_up_serves_prints_the_urls_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     with running_up(tmp_path) as up:
@@ -138,8 +151,11 @@ def test_up_serves_prints_the_urls_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -
         accepted = httpx.post(f"{base}/api/v1/chat", json={"query": "What is the capital of France?"})
         result = httpx.get(f"{base}{accepted.json()['result_url']}", params={"wait": 20}, timeout=30).json()
         assert result["status"] == "done" and "Paris" in result["content"]
+        engines = engine_children(up.proc.pid)  # the engine runs in a process of its own
+        assert len(engines) == 1
         up.proc.send_signal(signal.SIGINT)
         assert up.proc.wait(60) == 0
+    assert not Path(f"/proc/{engines[0]}").exists() or "zombie" in _status(engines[0])
     out = up.stdout()
     assert f"swagger        http://127.0.0.1:{up.port}/docs" in out
     assert f"dashboard      http://127.0.0.1:{up.engine_port}/" in out
@@ -215,3 +231,11 @@ def test_up_accepts_no_request_before_its_functions_are_synced(tmp_path) -> None
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
+
+
+def test_engine_log_level_flag() -> None:
+    from learninngest.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["engine"]).log_level == "INFO"
+    assert parser.parse_args(["engine", "--log-level", "warning"]).log_level == "WARNING"
