@@ -8,7 +8,8 @@ its CPU is not counted):
 - background: FastAPI BackgroundTasks;  celery: Celery + Redis;  arq: arq + Redis;
 - learninngest: `learninngest up` (POST → event → local engine → /api/inngest calls → LLM
   → store → GET), memory engine and store; `learninngest-durable`: SQLite engine and store;
-- learninngest-before: the same with the code of `--before DIR` (PYTHONPATH=DIR/backend).
+- learninngest-before: the same with the code of `--before DIR` (PYTHONPATH=DIR/backend);
+  learninngest-nouvloop: with uvloop hidden, so uvicorn runs the asyncio loop.
 
 Rounds are interleaved (round 1 of every system, then round 2, ...) and the table shows
 medians over rounds. Per request: server CPU ms (every process of the system, the offline
@@ -127,6 +128,11 @@ def start_system(name: str, model_url: str, redis_url: str, work: Path, before: 
         if name.endswith("durable"):
             env["ENGINE_DB"] = str(folder / "engine.db")
             env["RESULT_STORE_URL"] = f"sqlite:///{folder / 'results.db'}"
+        if name.endswith("nouvloop"):  # the asyncio loop instead of uvloop (uvicorn's "auto" choice)
+            shim = folder / "shim" / "uvloop"
+            shim.mkdir(parents=True)
+            (shim / "__init__.py").write_text('raise ImportError("uvloop is hidden by bench/pipeline.py")\n')
+            env["PYTHONPATH"] = str(folder / "shim")
         if name.endswith("before"):
             assert before is not None, "--before DIR is needed for learninngest-before"
             env["PYTHONPATH"] = str(before / "backend")
