@@ -371,6 +371,9 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="py-spy each system at the top concurrency")
     parser.add_argument("--json", type=Path, help="write every figure here too")
     parser.add_argument("--profile-dir", type=Path, help="keep py-spy's raw profiles here")
+    parser.add_argument(
+        "--rss", type=int, metavar="N", help="only: RSS of each system idle, then after N requests at C=32"
+    )
     args = parser.parse_args()
     # `kill` stops the bench as Ctrl-C does: every process it started is stopped on the way out.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -380,6 +383,8 @@ def main() -> int:
     results: dict[str, list[dict[str, float]]] = collections.defaultdict(list)
     profiles: dict[str, Any] = {}
     load_avg = os.getloadavg()
+    if args.rss:
+        return rss_growth(names, args.rss, latencies[0], args.before)
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         work = Path(tmp)
         with redis_server(work) as redis_url, contextlib.ExitStack() as models:
@@ -424,6 +429,37 @@ def main() -> int:
             json.dumps({"results": results, "profiles": profiles, "load": load_avg}, indent=1)
         )
     return 0
+
+
+def rss_growth(names: list[str], n: int, model_ms: float, before: Path | None) -> int:
+    """RSS (MiB) of each system's processes: idle after start-up, then after n requests."""
+    print("| system | process | idle MiB | after MiB | growth |\n| --- | --- | ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        work = Path(tmp)
+        with redis_server(work) as redis_url, offline_model(model_ms, work) as model_url:
+            for name in names:
+                system = start_system(name, model_url, redis_url, work, before)
+                try:
+                    time.sleep(2)
+                    idle = _rss_by_role(system)
+                    asyncio.run(_load(system.url, 32, n, model_ms))
+                    time.sleep(2)
+                    after = _rss_by_role(system)
+                finally:
+                    system.stop()
+                for role in [*idle, "total"]:
+                    first = sum(idle.values()) if role == "total" else idle[role]
+                    last = sum(after.values()) if role == "total" else after[role]
+                    print(f"| {name} | {role} | {first:.0f} | {last:.0f} | {last - first:+.0f} |", flush=True)
+    return 0
+
+
+def _rss_by_role(system: System) -> dict[str, float]:
+    return {
+        role: sum(p.memory_info().rss for p in procs) / 2**20
+        for role, procs in system.processes().items()
+        if procs
+    }
 
 
 def table(
