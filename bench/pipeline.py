@@ -164,8 +164,8 @@ def _wait_ready(system: System, log: Path) -> None:
         if any(p.poll() is not None for p in system.procs):
             raise RuntimeError(f"{system.name} exited; its log:\n{log.read_text()[-3000:]}")
         with contextlib.suppress(httpx.HTTPError):
-            asyncio.run(_load(system.url, 1, 3, 0))
-            return
+            if not asyncio.run(_load(system.url, 1, 3, 0)).errors:
+                return
         time.sleep(0.3)
     raise RuntimeError(f"{system.name} not ready in 90 s; its log:\n{log.read_text()[-3000:]}")
 
@@ -176,12 +176,14 @@ class Load:
     gets: list[int]
     wake_ms: list[float]
     wall_s: float
+    errors: list[str] = field(default_factory=list)
 
 
 async def _one(client: httpx.AsyncClient, out: Load) -> None:
     start = time.perf_counter()
     reply = await client.post("/api/v1/chat", json={"query": QUERY})
-    reply.raise_for_status()
+    if reply.is_error:
+        raise httpx.HTTPError(f"POST answered {reply.status_code}: {reply.text[:300]}")
     url = reply.json()["result_url"]
     gets = 0
     while True:
@@ -211,7 +213,10 @@ async def _load(url: str, concurrency: int, n: int, _model_ms: float) -> Load:
 
         async def worker() -> None:
             for _ in left:
-                await _one(client, out)
+                try:
+                    await _one(client, out)
+                except httpx.HTTPError as exc:  # counted and shown: a failure is a result too
+                    out.errors.append(str(exc))
 
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -224,8 +229,12 @@ def measure(system: System, concurrency: int, n: int, model_ms: float) -> dict[s
     before = system.cpu()
     load = asyncio.run(_load(system.url, concurrency, n, model_ms))
     after = system.cpu()
+    if load.errors:
+        print(
+            f"{system.name} C={concurrency}: {len(load.errors)} failed, first: {load.errors[0]}", flush=True
+        )
     cpu = {role: (after[role] - before[role]) * 1000 / n for role in after}
-    overhead = sorted((s * 1000 - model_ms) for s in load.e2e_s)
+    overhead = sorted((s * 1000 - model_ms) for s in load.e2e_s) or [float("nan")]
     return {
         "throughput": n / load.wall_s,
         "p50": statistics.median(overhead),
@@ -236,6 +245,7 @@ def measure(system: System, concurrency: int, n: int, model_ms: float) -> dict[s
         "gets": statistics.mean(load.gets),
         "wake_p50": statistics.median(load.wake_ms) if load.wake_ms else float("nan"),
         "rss_mb": system.rss_mb(),
+        "errors": len(load.errors),
     }
 
 
@@ -369,6 +379,7 @@ def main() -> int:
     parser.add_argument("--systems", default="inline,celery,arq,learninngest")
     parser.add_argument("--before", type=Path, help="an older checkout, for learninngest-before")
     parser.add_argument("--profile", action="store_true", help="py-spy each system at the top concurrency")
+    parser.add_argument("--profile-systems", help="only these systems (comma-separated) with --profile")
     parser.add_argument("--json", type=Path, help="write every figure here too")
     parser.add_argument("--profile-dir", type=Path, help="keep py-spy's raw profiles here")
     parser.add_argument(
@@ -402,7 +413,8 @@ def main() -> int:
                                     + " ".join(f"{k}={v:.1f}" for k, v in figures.items()),
                                     flush=True,
                                 )
-                            if args.profile and round_ == 0 and ms == latencies[0]:
+                            chosen = not args.profile_systems or name in args.profile_systems.split(",")
+                            if args.profile and chosen and round_ == 0 and ms == latencies[0]:
                                 profiles[name] = profile(
                                     system,
                                     levels[-1],
@@ -467,8 +479,8 @@ def table(
 ) -> str:
     rows = [
         "| system | model ms | C | req/s | overhead p50 ms | p95 ms | CPU ms/req | api "
-        "| engine/worker | GETs/result | wake p50 ms |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| engine/worker | GETs/result | wake p50 ms | failed |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for ms in latencies:
         for c in levels:
@@ -481,7 +493,7 @@ def table(
                     f"| {name} | {ms:g} | {c} | {med['throughput']:.0f} | {med['p50']:.1f} "
                     f"| {med['p95']:.1f} | {med['cpu']:.1f} | {med['cpu_api']:.1f} | {med['cpu_engine']:.1f} "
                     f"| {med['gets']:.2f} | "
-                    f"{med['wake_p50']:.1f} |"
+                    f"{med['wake_p50']:.1f} | {sum(r['errors'] for r in runs):.0f} |"
                 )
     return "\n".join(rows)
 
