@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres_server import postgres_url  # noqa: F401 - a fixture for the store and e2e tests
 from tests.redis_server import redis_url  # noqa: F401 - a fixture for the store and e2e tests
 
 _PREFIXES = (
@@ -25,6 +26,8 @@ _PREFIXES = (
     "SERVER_",
     "CORS_",
     "WORKER_",
+    "API_KEYS",
+    "RATE_LIMIT_",
 )
 
 

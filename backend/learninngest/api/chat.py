@@ -8,11 +8,13 @@ import logging
 import time
 
 import inngest
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Depends, Header, Response, status
 from ulid import ULID
 
+from learninngest.api.auth import CallerDep
 from learninngest.api.deps import InngestDep, SettingsDep, StoreDep
 from learninngest.api.errors import IdempotencyConflict, InngestUnavailable, for_client
+from learninngest.api.rate_limit import limit_pending
 from learninngest.api.schemas import ChatAccepted, ChatRequest, Problem
 from learninngest.config import Settings
 from learninngest.events import ChatRequested, chat_event
@@ -34,6 +36,7 @@ def result_path(request_id: str) -> str:
     "/chat",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ChatAccepted,
+    dependencies=[Depends(limit_pending)],
     responses={
         409: {"model": Problem, "description": "The same Idempotency-Key is still being accepted"},
         503: {"model": Problem, "description": "The Inngest server is unreachable"},
@@ -45,6 +48,7 @@ async def enqueue_chat(
     settings: SettingsDep,
     store: StoreDep,
     client: InngestDep,
+    caller: CallerDep,
     idempotency_key: str | None = Header(
         default=None,
         max_length=200,
@@ -53,13 +57,16 @@ async def enqueue_chat(
 ) -> ChatAccepted:
     """Accept a chat request; the answer is produced in the background by `chat_worker`."""
     request_id = str(ULID())
+    if idempotency_key and caller.owner is not None:
+        # Keys are per API key: another client's identical Idempotency-Key is another request.
+        idempotency_key = f"{caller.owner}:{idempotency_key}"
     if idempotency_key:
         bound = await store.claim_idempotency_key(idempotency_key, request_id, settings.idempotency_ttl_s)
         if bound != request_id:
             return _accepted(response, await _replay(store, bound))
     with request_context(request_id):
         try:
-            await store.create(ChatRecord(request_id=request_id, query=body.query))
+            await store.create(ChatRecord(request_id=request_id, query=body.query, owner=caller.owner))
             event_ids = await _send(
                 client, settings, store, ChatRequested(request_id=request_id, **body.model_dump())
             )

@@ -37,9 +37,10 @@ class ApiError(Exception):
 
     status_code = 500
 
-    def __init__(self, detail: str, **extra: str) -> None:
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extra: str) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers = headers or {}  # e.g. WWW-Authenticate, Retry-After
         self.extra = extra  # e.g. request_id, so the client can still read the recorded error
 
 
@@ -88,7 +89,7 @@ def install_error_handlers(app: FastAPI) -> None:
         generic = getattr(exc, "generic", None)
         if generic and not request.app.state.settings.is_dev:
             detail = generic  # whoever raised it logged the detail
-        return JSONResponse({"detail": detail, **exc.extra}, status_code=exc.status_code)
+        return JSONResponse({"detail": detail, **exc.extra}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(StoreUnavailable)
     async def _store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
