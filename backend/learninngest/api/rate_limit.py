@@ -66,6 +66,7 @@ async def limit_requests(
             headers={**headers, "Retry-After": str(reset)},
         )
     response.headers.update(headers)
+    request.state.rate_limit_headers = headers  # api/errors.py adds them to an error answer too
     return caller
 
 
