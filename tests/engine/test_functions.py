@@ -38,11 +38,11 @@ def test_a_plain_function() -> None:
         ({"timeouts": {"finish": "5m"}}, "timeouts"),
         ({"concurrency": [{"limit": 2, "key": "event.data.user"}]}, "keyed concurrency"),
         ({"concurrency": [{"limit": 2, "scope": "account"}]}, "scope"),
-        ({"triggers": [{"event": "a", "expression": "size(event.data) > 0"}]}, "expression"),
+        ({"triggers": [{"event": "a", "expression": "size(event.data) >"}]}, "expression"),
         ({"triggers": [{"cron": "not a cron"}]}, "invalid cron"),
         ({"triggers": [{"cron": "* * * * *", "jitter": "30s"}]}, "jitter"),
         ({"triggers": []}, "at least one trigger"),
-        ({"cancel": [{"event": "x", "if": "event.data.a in [1]"}]}, "cancel"),
+        ({"cancel": [{"event": "x", "if": "evnt.data.a in [1]"}]}, "cancel"),
     ],
 )
 def test_refused_with_a_reason(extra: dict[str, Any], words: str) -> None:

@@ -15,7 +15,7 @@ import contextlib
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import psycopg
@@ -127,9 +127,43 @@ class PostgresStore:
         sql = "UPDATE chat_records SET event_ids = %s WHERE request_id = %s"
         await self._call(lambda conn: conn.execute(sql, (Jsonb(list(event_ids)), request_id)))
 
-    async def record_attempt(self, request_id: str, attempts: int) -> None:
-        sql = "UPDATE chat_records SET attempts = %s WHERE request_id = %s AND status = 'pending'"
-        await self._call(lambda conn: conn.execute(sql, (attempts, request_id)))
+    async def add_event_ids(self, request_id: str, event_ids: list[str]) -> None:
+        # One statement: append, in order, the ids the record does not have yet.
+        sql = """
+            UPDATE chat_records SET event_ids = event_ids || COALESCE((
+                SELECT jsonb_agg(new.id ORDER BY new.n) FROM jsonb_array_elements(%s) WITH ORDINALITY
+                    AS new(id, n)
+                WHERE NOT chat_records.event_ids @> jsonb_build_array(new.id)
+            ), '[]'::jsonb)
+            WHERE request_id = %s
+        """
+        unique = list(dict.fromkeys(event_ids))
+        await self._call(lambda conn: conn.execute(sql, (Jsonb(unique), request_id)))
+
+    async def count_attempt(self, request_id: str) -> int | None:
+        sql = (
+            "UPDATE chat_records SET attempts = COALESCE(attempts, 0) + 1"
+            " WHERE request_id = %s AND status = 'pending' RETURNING attempts"
+        )
+
+        async def operation(conn: psycopg.AsyncConnection[Any]) -> int | None:
+            row = await (await conn.execute(sql, (request_id,))).fetchone()
+            return int(row[0]) if row is not None else None
+
+        return await self._call(operation)
+
+    async def pending_before(self, cutoff: datetime, limit: int) -> list[ChatRecord]:
+        sql = (
+            f"SELECT {', '.join(_COLUMNS)} FROM chat_records WHERE status = 'pending' AND created_at < %s"
+            " ORDER BY created_at LIMIT %s"
+        )
+
+        async def operation(conn: psycopg.AsyncConnection[Any]) -> list[ChatRecord]:
+            async with conn.cursor(row_factory=dict_row) as cursor:
+                await cursor.execute(sql, (cutoff, limit))
+                return [_from_row(row) for row in await cursor.fetchall()]
+
+        return await self._call(operation)
 
     async def finish(self, request_id: str, **fields: Any) -> ChatRecord | None:
         check_finish_fields(fields)
@@ -294,7 +328,8 @@ async def _select(
     async with conn.cursor(row_factory=dict_row) as cursor:
         await cursor.execute(_SELECT + (" FOR UPDATE" if lock else ""), (request_id,))
         row = await cursor.fetchone()
-    if row is None:
-        return None
-    row["status"] = Status(row["status"])
-    return ChatRecord.model_validate(row)
+    return _from_row(row) if row is not None else None
+
+
+def _from_row(row: dict[str, Any]) -> ChatRecord:
+    return ChatRecord.model_validate(row | {"status": Status(row["status"])})

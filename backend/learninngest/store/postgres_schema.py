@@ -28,6 +28,9 @@ MIGRATIONS: tuple[str, ...] = (
         ON chat_records (completed_at) WHERE status <> 'pending';
     CREATE INDEX IF NOT EXISTS chat_records_pending_by_owner
         ON chat_records (owner) WHERE status = 'pending';
+    -- the reconciler's question: which requests are still pending, oldest first
+    CREATE INDEX IF NOT EXISTS chat_records_pending_by_creation
+        ON chat_records (created_at) WHERE status = 'pending';
     CREATE TABLE IF NOT EXISTS idempotency_keys (
         key        TEXT PRIMARY KEY,
         request_id TEXT NOT NULL,
