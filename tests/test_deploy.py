@@ -38,7 +38,7 @@ def test_the_compose_file_follows_the_compose_specification() -> None:
 
 def test_the_backend_is_configured_with_real_settings_only() -> None:
     services = compose()["services"]
-    fields = {name.upper() for name in Settings.model_fields}
+    fields = {name.upper() for name in Settings.model_fields} | {"FORWARDED_ALLOW_IPS"}  # uvicorn's
     for name in ("backend", "migrate"):
         environment = services[name]["environment"]
         assert set(environment) <= fields, set(environment) - fields
