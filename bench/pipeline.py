@@ -136,11 +136,7 @@ def start_system(name: str, model_url: str, redis_url: str, work: Path, before: 
         if name.endswith("before"):
             assert before is not None, "--before DIR is needed for learninngest-before"
             env["PYTHONPATH"] = str(before / "backend")
-        workers = name.rsplit("-w", 1)[1] if "-w" in name else None
         cmd = [PY, "-m", "learninngest", "up", "--port", str(port), "--engine-port", str(free_port())]
-        if workers:
-            cmd += ["--workers", workers]
-            env["RESULT_STORE_URL"] = f"sqlite:///{folder / 'results.db'}"
         system.procs.append(_spawn(cmd, env, folder, log))
     elif name in ("inline", "background"):
         system.procs.append(_spawn([PY, baselines, name, "--port", str(port)], env, folder, log))
