@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,6 +107,24 @@ def test_runs_unavailable_is_a_generic_503_in_production(sqlite_path: Path, api_
     assert reply.status_code == 503
     assert reply.json() == {"detail": "The run history is unavailable right now. Retry in a moment."}
     assert any(f"The Inngest REST API answered 401 for {engine.url}/v1/events/" in x for x in api_log)
+
+
+def test_send_deadline_is_a_generic_503_in_production(sqlite_path: Path, api_log: list[str]) -> None:
+    # A socket that listens but never accepts: the send connects (backlog) and no answer comes.
+    with socket.create_server(("127.0.0.1", 0), backlog=16) as silent:
+        port = silent.getsockname()[1]
+        with production_backend(
+            f"http://127.0.0.1:{port}", f"sqlite:///{sqlite_path}", event_send_timeout_s=1
+        ) as backend:
+            reply = httpx.post(f"{backend.url}/api/v1/chat", json={"query": "hello"}, timeout=30)
+    assert reply.status_code == 503, reply.text
+    assert reply.json()["detail"] == (
+        "The background queue did not confirm the request in time; it may still run. Read its "
+        "result with the request_id, or retry with the same Idempotency-Key (no second run)."
+    )
+    assert str(port) not in reply.text and "EVENT_SEND_TIMEOUT_S" not in reply.text
+    request_id = reply.json()["request_id"]
+    assert any("enqueue unconfirmed" in x and f"[{request_id}]" in x for x in api_log), api_log
 
 
 def test_too_many_waiters_is_a_generic_503_in_production(dead_port: int, api_log: list[str]) -> None:
