@@ -8,23 +8,27 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from learninngest import __version__
 from learninngest.api import chat, health, results, runs, stream
 from learninngest.api.errors import install_error_handlers
+from learninngest.api.keys import KeyRing
+from learninngest.api.rate_limit import limit_requests
+from learninngest.api.schemas import Problem
 from learninngest.api.sync_gate import SyncGate
 from learninngest.api.waiters import ResultWaiters
 from learninngest.config import OFFLINE_MOUNT_PATH, Settings, get_settings
+from learninngest.llm.models import pooled_models
 from learninngest.logs import setup_logging
 from learninngest.store import open_store
 from learninngest.store.purging import purge_periodically
 from learninngest.stream import open_channel
 from learninngest.web import mount_web
 from learninngest.worker.chat_worker import build_chat_functions
-from learninngest.worker.client import build_inngest_client
+from learninngest.worker.client import bind_to_serving_loop, build_inngest_client
 from learninngest.worker.reconciler import Reconciler
 from learninngest.worker.serve import SERVE_PATH, mount_inngest
 from learninngest.worker.serve_guard import guard_sdk_routes
@@ -57,12 +61,14 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
             settings.result_store_url,
         )
         await waiters.start()
+        sdk_http = bind_to_serving_loop(client)  # `send` on this loop, not via a thread
         purge = asyncio.create_task(purge_periodically(store), name="result-store:purge")
         sweeping = None
         if settings.reconcile_interval_s > 0:
             sweeping = asyncio.create_task(reconciler.run_forever(), name="reconciler")
         try:
-            yield
+            async with pooled_models():  # LLM calls on this loop reuse warm models
+                yield
         finally:
             for task in (purge, sweeping):
                 if task is not None:
@@ -71,6 +77,8 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
                         await task
             await waiters.stop()
             await channel.close()
+            if sdk_http is not None:
+                await sdk_http.aclose()
             await store.close()
 
     # Swagger UI from files shipped in the package, not a CDN: /docs works offline.
@@ -85,6 +93,7 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
     app.state.inngest = client
     app.state.waiters = waiters
     app.state.channel = channel
+    app.state.keys = KeyRing(settings.load_api_keys())  # empty (auth off) unless API_KEYS is set
     app.state.reconciler = reconciler
     app.state.sync_gate = SyncGate(open_=not wait_for_sync)
 
@@ -98,8 +107,19 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
             allow_headers=["Content-Type", "Idempotency-Key", "Authorization", "Last-Event-ID"],
         )
     install_error_handlers(app)
-    for module in (chat, results, runs, stream, health):
-        app.include_router(module.router)
+    # Every /api/v1 route authenticates and counts against the rate limit (both are no-ops
+    # in dev mode): a router added to this tuple is covered without saying so.
+    v1 = APIRouter(
+        dependencies=[Depends(limit_requests)],
+        responses={
+            401: {"model": Problem, "description": "No API key, or not a valid one (only with API_KEYS)"},
+            429: {"model": Problem, "description": "Rate limit reached; see Retry-After"},
+        },
+    )
+    for module in (chat, results, runs, stream):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    app.include_router(health.router)
 
     # app.state.functions: what /api/inngest serves; the kit adds functions written in cells.
     app.state.functions = mount_inngest(

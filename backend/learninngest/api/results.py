@@ -7,24 +7,31 @@ reads the store once, then once per wake-up (api/waiters.py says who wakes it).
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from fastapi import APIRouter, HTTPException, Query
 
+from learninngest.api.auth import Caller, CallerDep
 from learninngest.api.deps import SettingsDep, StoreDep, WaitersDep
-from learninngest.api.errors import NotFound
+from learninngest.api.errors import NotFound, for_client
 from learninngest.api.schemas import ChatResult, Problem
 from learninngest.api.waiters import TooManyWaiters
 from learninngest.store.base import ChatRecord, ResultStore
 
 router = APIRouter(prefix="/api/v1", tags=["chat"])
+log = logging.getLogger("learninngest.api")
 
 RETRY_AFTER_S = 1
 """What a client refused for too many long-polls is told to wait before asking again."""
 
+WAITERS_GENERIC = f"This server is busy. Retry after {RETRY_AFTER_S} s, or poll without ?wait."
 
-async def load(store: ResultStore, request_id: str) -> ChatRecord:
+
+async def load(store: ResultStore, request_id: str, caller: Caller) -> ChatRecord:
+    """The record, if `caller` may see it: another key's request is "not found" (404, not 403),
+    so an id tells nothing about whether it exists."""
     record = await store.get(request_id)
-    if record is None:
+    if record is None or not caller.may_read(record.owner):
         raise NotFound(
             f"No chat request with id '{request_id}'. Use the request_id returned by POST /api/v1/chat."
         )
@@ -45,35 +52,39 @@ async def chat_result(
     store: StoreDep,
     waiters: WaitersDep,
     settings: SettingsDep,
+    caller: CallerDep,
     wait: float = Query(
         0, ge=0, le=30, description="Long-poll: answer when final, or after this many seconds"
     ),
 ) -> ChatResult:
     """The request's status and, once final, its content or error."""
     if wait <= 0:
-        return ChatResult.of(await load(store, request_id))
+        return ChatResult.of(await load(store, request_id, caller))
     deadline = asyncio.get_running_loop().time() + wait
     try:
         # Registered before the first read, so a finish between that read and the wait wakes it.
         async with waiters.watch(request_id) as waiter:
-            record = await load(store, request_id)
+            record = await load(store, request_id, caller)
             try:
                 async with asyncio.timeout_at(deadline):
                     while not record.final:
                         await waiter.wait()
-                        record = await load(store, request_id)
+                        record = await load(store, request_id, caller)
             except TimeoutError:
                 pass  # the deadline: answer with what was last read
     except TooManyWaiters:
-        record = await load(store, request_id)
+        record = await load(store, request_id, caller)
         if not record.final:
+            # The setting's name and value are for the operator (log), not an outside client.
+            detail = (
+                f"Too many long-polls are waiting on this server (LONG_POLL_MAX_WAITERS="
+                f"{settings.long_poll_max_waiters}). Retry after {RETRY_AFTER_S} s, or poll "
+                "without ?wait."
+            )
+            log.warning("long-poll of %s refused: %s", request_id, detail, extra={"request_id": request_id})
             raise HTTPException(
                 status_code=503,
-                detail=(
-                    f"Too many long-polls are waiting on this server (LONG_POLL_MAX_WAITERS="
-                    f"{settings.long_poll_max_waiters}). Retry after {RETRY_AFTER_S} s, or poll "
-                    "without ?wait."
-                ),
+                detail=for_client(settings, detail, WAITERS_GENERIC),
                 headers={"Retry-After": str(RETRY_AFTER_S)},
             ) from None
     return ChatResult.of(record)

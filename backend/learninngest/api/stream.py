@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 
+from learninngest.api.auth import Caller, CallerDep
 from learninngest.api.deps import ChannelDep, SettingsDep, StoreDep, WaitersDep
 from learninngest.api.errors import BadRequest
 from learninngest.api.results import load
@@ -78,18 +79,19 @@ async def chat_stream(
     channel: ChannelDep,
     waiters: WaitersDep,
     settings: SettingsDep,
+    caller: CallerDep,
     last_event_id: str | None = Header(
         default=None, description="Resume after this event id (EventSource sends it on reconnect)"
     ),
 ) -> StreamingResponse:
     """Follow a request: its status, its answer token by token, then its stored result."""
-    await load(store, request_id)  # 404 now, before the stream starts
+    await load(store, request_id, caller)  # 404 now (also another key's request), before the stream starts
     if last_event_id is not None and not channel.valid_id(last_event_id):
         raise BadRequest(
             f"Last-Event-ID {last_event_id!r} is not an id this stream sent; reconnect without it "
             "to start from the beginning."
         )
-    events = follow(request_id, store, channel, waiters, settings, last_event_id)
+    events = follow(request_id, store, channel, waiters, settings, last_event_id, caller)
     return StreamingResponse(
         events,
         media_type="text/event-stream",
@@ -105,11 +107,12 @@ async def follow(
     waiters: ResultWaiters,
     settings: Settings,
     last_event_id: str | None,
+    caller: Caller,
 ) -> AsyncIterator[bytes]:
     """The stream's bytes: replay after `last_event_id`, follow live, end with the stored result."""
     with request_context(request_id):
         yield retry_hint()
-        record = await load(store, request_id)
+        record = await load(store, request_id, caller)
         last = last_event_id
         if record.final:
             if last is not None:  # a resume: what the client missed first

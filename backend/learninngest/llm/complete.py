@@ -6,13 +6,10 @@ Completion and LLMError and nothing else.
 
 from __future__ import annotations
 
-import functools
-import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import certifi
 import openai
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
@@ -20,9 +17,10 @@ from langchain_openai import ChatOpenAI
 from learninngest.config import Settings
 from learninngest.llm.cleaning import clean_text
 from learninngest.llm.errors import LLMError, classify
-from learninngest.llm.provider import base_url, build_chat_model
+from learninngest.llm.models import lend_chat_model, tls_context
+from learninngest.llm.provider import base_url
 
-__all__ = ["CLEAN_SYSTEM_PROMPT", "Completion", "LLMError", "OnToken", "complete"]
+__all__ = ["CLEAN_SYSTEM_PROMPT", "Completion", "LLMError", "OnToken", "complete", "tls_context"]
 
 OnToken = Callable[[str], Awaitable[None]]
 """Called with each text delta of a streamed answer, in order, as the model sends it."""
@@ -69,17 +67,9 @@ async def complete(
     if clean:
         messages.insert(0, SystemMessage(CLEAN_SYSTEM_PROMPT))
     extra: dict[str, Any] = {"user": user} if user else {}
-    # A client per call, closed here: LangChain's shared default client would outlive the
-    # event loop it was made on (the backend and a notebook run different loops). The TLS
-    # context is shared: building one costs ~25 ms of CPU, which would stall the event loop.
-    async with openai.DefaultAsyncHttpxClient(timeout=settings.llm_timeout_s, verify=tls_context()) as http:
-        chat = build_chat_model(
-            settings,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            model=model,
-            http_async_client=http,
-        )
+    # The backend's loop lends a warm model (llm/models.py); elsewhere one is made per call.
+    # The TLS context is shared: building one costs ~25 ms of CPU, which would stall the loop.
+    async with lend_chat_model(settings, temperature=temperature, max_tokens=max_tokens, model=model) as chat:
         try:
             if on_token is not None and settings.llm_stream:
                 message = await _streamed(chat, messages, extra, on_token)
@@ -111,12 +101,6 @@ async def _streamed(
             await on_token(delta)
         total = chunk if total is None else total + chunk
     return total if total is not None else AIMessage("")
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """One TLS context for every LLM call (what httpx would build per client, built once)."""
-    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _text_of(message: BaseMessage) -> str:
