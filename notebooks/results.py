@@ -325,6 +325,69 @@ assert max(long_polling) == 1 and sum(polling) >= sum(long_polling)
 "long-poll: one request per result"
 
 # %% [markdown]
+# ## Time to the first word: polling, long-poll or a stream
+#
+# The same questions read three ways, one request after another, each timed from its
+# POST: polling every 250 ms, one long-poll, and the Server-Sent Events stream
+# (`GET /api/v1/chat/{id}/stream`, see lesson 3b of `learning.ipynb`). With polling
+# and long-poll the first word arrives with the whole answer; the stream hands over
+# each token as the model writes it. `bench/ttft.py` measures the same at scale.
+
+
+# %%
+def result_url(request_id: str) -> str:
+    return f"{stack.backend_url}/api/v1/chat/result/{request_id}"
+
+
+def timed(mode: str, question: str) -> dict:
+    start = time.perf_counter()
+    request_id = kit.send(question)["request_id"]
+    first = None
+    if mode == "stream":
+        for message in kit.stream_events(request_id):
+            if message.event == "token" and first is None:
+                first = time.perf_counter()
+    elif mode == "long-poll":
+        while (
+            httpx.get(result_url(request_id), params={"wait": 10}, timeout=15).json()["status"] == "pending"
+        ):
+            pass
+    else:
+        while httpx.get(result_url(request_id)).json()["status"] == "pending":
+            time.sleep(0.25)
+    total = time.perf_counter() - start
+    first_ms = (total if first is None else first - start) * 1000
+    return {"mode": mode, "first word ms": first_ms, "total ms": total * 1000}
+
+
+MODES = ["polling (250 ms)", "long-poll", "stream"]
+rounds = 2 if SMALL else 5
+timings = pd.DataFrame(
+    [
+        timed(mode, f"What is the capital of {country}?")
+        for country in list(CAPITALS)[:rounds]
+        for mode in MODES
+    ]
+)
+first_word = timings.groupby("mode")[["first word ms", "total ms"]].median().round(0).loc[MODES]
+first_word
+
+# %%
+streamed = first_word.loc["stream"]
+print(
+    f"median of {rounds} rounds: the stream showed its first word after {streamed['first word ms']:.0f} ms, "
+    f"its whole answer after {streamed['total ms']:.0f} ms; long-poll showed everything at once "
+    f"after {first_word.loc['long-poll', 'total ms']:.0f} ms."
+)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+# Every streamed answer showed text before it was complete (the `done` event comes last).
+stream_rows = timings[timings["mode"] == "stream"]
+assert (stream_rows["first word ms"] < stream_rows["total ms"]).all()
+"stream: the first word before the whole answer"
+
+# %% [markdown]
 # ## Read a previous run
 #
 # Each run saves its table as a CSV under `notebooks/output/` (git-ignored). This
