@@ -31,6 +31,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _MISSING = object()
+MISSING = _MISSING  # what a path that is not in the data evaluates to
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:

@@ -382,6 +382,16 @@ class State:
         rows = self._all("SELECT * FROM steps WHERE run_id = ? ORDER BY seq", (run_id,))
         return [dict(r) | {"output": _loads(r["output"]), "error": _loads(r["error"])} for r in rows]
 
+    # --- plain SQL for the flow_* tables (engine/flow/store.py owns those queries)
+    def execute(self, sql: str, params: Any = ()) -> None:
+        self._exec(sql, params)
+
+    def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        return self._all(sql, params)
+
+    def query_one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        return self._one(sql, params)
+
     # --- idempotency keys (function config `idempotency`)
     def claim_idempotency(self, slug: str, key: str, now: float) -> bool:
         """True the first time (slug, key) is seen within 24 h."""
