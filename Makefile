@@ -1,16 +1,32 @@
 # Every command in one place. `make run` and `make test` create or reuse .venv themselves.
+# Python 3.11+; pick one with `make run PYTHON=python3.12` (a .venv made by another is rebuilt).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+INSTALLED := $(VENV)/.installed
+# Every command needing .venv depends on $(STAMP): check the interpreters first, then install
+# if pyproject.toml changed. A phony step plus a sub-make, because make would not notice a
+# .venv removed by the check once it has looked at the files.
+STAMP := venv
+LAB_PORT ?= 8888
+LAB_ARGS ?=
+USER_ID ?= $(shell id -u)
 
-.PHONY: run test lint format check lab bench clean install notebooks
+.PHONY: run test lint format check lab bench clean install notebooks venv
 
-$(STAMP): pyproject.toml
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[dev]"
-	touch $(STAMP)
+$(STAMP):
+	@sh tools/check_python.sh "$(PYTHON)" "$(VENV)" "$(origin PYTHON)" "$(firstword $(MAKECMDGOALS) run)"
+	@$(MAKE) -s --no-print-directory $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || { \
+	  echo "creating $(VENV) with $(PYTHON) ($$($(PYTHON) --version 2>&1))"; \
+	  $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }; }
+	@echo "installing dependencies into $(VENV) (the first time takes a few minutes)..."
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -e ".[dev]"
+	@touch $(INSTALLED)
+	@echo "$(VENV) is ready"
 
 install: $(STAMP)
 
@@ -33,8 +49,9 @@ format: $(STAMP)
 
 check: lint test
 
+# JupyterLab refuses to start as root (containers, Binder) unless told it may.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ --port $(LAB_PORT)$(if $(filter 0,$(USER_ID)), --allow-root) $(LAB_ARGS)
 
 # Rebuild both notebooks from tools/build_notebooks.py and execute them in place (outputs are committed).
 notebooks: $(STAMP)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import pytest
 
 from learninngest.cli import main
+from learninngest.kit.servers import free_port, port_in_use
+from tests.support import wait_for
 
 
 def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,43 +72,90 @@ def test_version() -> None:
     assert out.startswith("learninngest ")
 
 
-def test_up_serves_prints_the_urls_and_stops_cleanly_on_ctrl_c(tmp_path) -> None:  # noqa: ANN001
-    import os
-    import signal
+@dataclass
+class Up:
+    """A `learninngest up` process, its ports and where its output goes."""
 
-    import httpx
+    proc: subprocess.Popen[bytes]
+    port: int
+    engine_port: int
+    out: Path
 
-    from learninngest.kit.servers import free_port, port_in_use
-    from tests.support import wait_for
+    def stdout(self) -> str:
+        return self.out.read_text()
 
+
+@contextlib.contextmanager
+def running_up(tmp_path: Path, *, sigint_ignored: bool = False) -> Iterator[Up]:
+    """`learninngest up` in its own process group, ready (it said so and /readyz answers).
+
+    Whatever happens in the test, the group is killed at the end: no stack is left running.
+    """
     port, engine_port = free_port(), free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "learninngest",
+        "up",
+        "--port",
+        str(port),
+        "--engine-port",
+        str(engine_port),
+    ]
+    if sigint_ignored:
+        # As a job started with `&` by a script (or by some CI runners) inherits it.
+        command = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *command]
     env = {**os.environ, "OFFLINE_LATENCY_MEAN_MS": "0", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "learninngest", "up", "--port", str(port), "--engine-port", str(engine_port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz").raise_for_status(), timeout=30)
-        accepted = httpx.post(
-            f"http://127.0.0.1:{port}/api/v1/chat", json={"query": "What is the capital of France?"}
+    out_path = tmp_path / "up.out"
+    with out_path.open("wb") as out, (tmp_path / "up.err").open("wb") as err:
+        proc = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=out, stderr=err, start_new_session=True
         )
-        result = httpx.get(
-            f"http://127.0.0.1:{port}{accepted.json()['result_url']}", params={"wait": 20}, timeout=30
-        ).json()
-        assert result["status"] == "done" and "Paris" in result["content"]
+    up = Up(proc, port, engine_port, out_path)
+    try:
+
+        def ready() -> None:
+            if up.proc.poll() is not None:
+                pytest.fail(
+                    f"learninngest up exited with {up.proc.returncode}: {(tmp_path / 'up.err').read_text()}"
+                )
+            # Printed once the stack is up, inside the block that turns Ctrl-C into a clean stop.
+            assert "Ctrl-C stops everything." in up.stdout()
+            httpx.get(f"http://127.0.0.1:{port}/readyz").raise_for_status()
+
+        wait_for(ready, timeout=60, interval=0.1)
+        yield up
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, _err = proc.communicate(timeout=30)
-    assert proc.returncode == 0
-    assert f"swagger        http://127.0.0.1:{port}/docs" in out
-    assert f"dashboard      http://127.0.0.1:{engine_port}/" in out
-    assert f"curl -s -X POST http://127.0.0.1:{port}/api/v1/chat" in out
-    assert not port_in_use(port) and not port_in_use(engine_port)
+        if up.proc.poll() is None:
+            os.killpg(up.proc.pid, signal.SIGKILL)
+        up.proc.wait(30)
+
+
+@pytest.mark.timeout(150)  # start-up on a busy machine, then a clean stop
+def test_up_serves_prints_the_urls_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    with running_up(tmp_path) as up:
+        base = f"http://127.0.0.1:{up.port}"
+        accepted = httpx.post(f"{base}/api/v1/chat", json={"query": "What is the capital of France?"})
+        result = httpx.get(f"{base}{accepted.json()['result_url']}", params={"wait": 20}, timeout=30).json()
+        assert result["status"] == "done" and "Paris" in result["content"]
+        up.proc.send_signal(signal.SIGINT)
+        assert up.proc.wait(60) == 0
+    out = up.stdout()
+    assert f"swagger        http://127.0.0.1:{up.port}/docs" in out
+    assert f"dashboard      http://127.0.0.1:{up.engine_port}/" in out
+    assert f"curl -s -X POST http://127.0.0.1:{up.port}/api/v1/chat" in out
+    assert "stopping…" in out
+    assert not port_in_use(up.port) and not port_in_use(up.engine_port)
     assert (tmp_path / ".learninngest" / "results.db").exists()
+
+
+@pytest.mark.timeout(150)
+def test_ctrl_c_stops_up_even_if_its_parent_ignores_sigint(tmp_path: Path) -> None:
+    with running_up(tmp_path, sigint_ignored=True) as up:
+        up.proc.send_signal(signal.SIGINT)
+        assert up.proc.wait(60) == 0
+    assert "stopping…" in up.stdout()
+    assert not port_in_use(up.port) and not port_in_use(up.engine_port)
 
 
 def test_engine_accepts_the_inngest_cli_dev_flags() -> None:

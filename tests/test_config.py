@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from learninngest.config import SettingsError, get_settings
+from learninngest.config import SettingsError, env_files, get_settings
 
 
 def test_defaults_work_offline() -> None:
@@ -137,3 +139,63 @@ def test_openai_compatible_needs_a_model_name(monkeypatch: pytest.MonkeyPatch) -
         get_settings()
     monkeypatch.setenv("LLM_MODEL", "llama3.2")
     assert get_settings().resolved_provider == "openai-compatible"
+
+
+def _project(root: Path, env: str | None = None) -> Path:
+    """A project folder (it has a pyproject.toml) with an optional `.env` and a notebooks/ folder."""
+    (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    if env is not None:
+        (root / ".env").write_text(env)
+    (root / "notebooks").mkdir()
+    return root / "notebooks"
+
+
+def test_a_notebook_kernel_reads_the_project_roots_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Jupyter starts the kernel in notebooks/: the `.env` next to pyproject.toml still counts.
+    monkeypatch.chdir(_project(tmp_path, "WORKER_RETRIES=7\nOFFLINE_SEED=5\n"))
+    settings = get_settings()
+    assert (settings.worker_retries, settings.offline_seed) == (7, 5)
+
+
+def test_the_current_folders_env_wins_over_the_roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    notebooks = _project(tmp_path, "WORKER_RETRIES=7\nOFFLINE_SEED=5\n")
+    (notebooks / ".env").write_text("WORKER_RETRIES=2\n")
+    monkeypatch.chdir(notebooks)
+    settings = get_settings()
+    assert (settings.worker_retries, settings.offline_seed) == (2, 5)
+
+
+def test_the_environment_and_arguments_win_over_env_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(_project(tmp_path, "WORKER_RETRIES=7\nOFFLINE_SEED=5\n"))
+    monkeypatch.setenv("WORKER_RETRIES", "1")
+    settings = get_settings(offline_seed=9)
+    assert (settings.worker_retries, settings.offline_seed) == (1, 9)
+
+
+def test_a_bad_value_in_the_roots_env_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(_project(tmp_path, "WORKER_RETRIES=many\n"))
+    with pytest.raises(SettingsError, match="WORKER_RETRIES: Input should be a valid integer"):
+        get_settings()
+
+
+def test_env_files_stop_at_the_project_root(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("WORKER_RETRIES=7\n")  # above the project: never read
+    project = tmp_path / "project"
+    project.mkdir()
+    notebooks = _project(project)
+    assert env_files(notebooks) == (project / ".env", notebooks / ".env")
+    assert env_files(project) == (project / ".env",)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    assert env_files(outside) == (outside / ".env",)
+
+
+def test_this_repositorys_notebooks_share_the_root_env() -> None:
+    root = Path(__file__).resolve().parents[1]
+    assert env_files(root / "notebooks") == (root / ".env", root / "notebooks" / ".env")

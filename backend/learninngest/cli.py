@@ -70,17 +70,21 @@ def cmd_up(args: argparse.Namespace) -> int:
             return _port_error(port, flag)
     setup_logging(settings.log_level)
     stack = Stack(settings=settings, backend_port=settings.port, engine_port=args.engine_port)
-    try:
-        stack.up()
-    except StackError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(repr(stack))
-    print("\nTry it:\n" + CURL_EXAMPLE.format(backend=stack.backend_url))
-    print("\nCtrl-C stops everything.", flush=True)
-    # `kill` / `docker stop` send SIGTERM: stop as cleanly as on Ctrl-C.
+    # Ctrl-C stops everything, even when started from a parent that ignores SIGINT (a job
+    # started with `&` in a script, some CI runners): Python would keep that ignore otherwise.
+    # `kill` / `docker stop` send SIGTERM: stop as cleanly. Either may come while the stack is
+    # still starting: whatever has started is stopped.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        try:
+            stack.up()
+        except StackError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(repr(stack))
+        print("\nTry it:\n" + CURL_EXAMPLE.format(backend=stack.backend_url))
+        print("\nCtrl-C stops everything.", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         print("\nstopping… (requests still in flight get up to 3 s to finish)", flush=True)

@@ -2,16 +2,27 @@
 
 Every setting has a default that works offline. A bad value stops start-up with a
 message that names the environment variable to fix.
+
+`.env` is looked for in the current folder and in the project root (the nearest folder
+above with a `pyproject.toml`), so `make run` at the root and a notebook kernel running
+in `notebooks/` read the same file.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEFAULT_OPENROUTER_MODEL = "google/gemini-3-flash-preview"
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
@@ -32,9 +43,24 @@ class SettingsError(ValueError):
 class Settings(BaseSettings):
     """Everything the backend can be told. Field name == environment variable (upper case)."""
 
+    # Which `.env` files: env_files(), chosen when settings are built (see below).
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=None, env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Arguments beat the environment, which beats `.env`; the folder is the current one
+        # at build time, not at import time.
+        dotenv = DotEnvSettingsSource(settings_cls, env_file=env_files())
+        return init_settings, env_settings, dotenv, file_secret_settings
 
     # --- the backend's own HTTP server
     host: str = "127.0.0.1"
@@ -249,6 +275,21 @@ def _origin(url: str) -> str:
     if not parts.scheme or not parts.netloc:
         raise SettingsError(f"not a URL: {url!r}")
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def env_files(folder: Path | None = None) -> tuple[Path, ...]:
+    """The `.env` files settings read, weakest first: the project root's, then the folder's.
+
+    The project root is the nearest folder at or above `folder` (default: the current one)
+    holding a `pyproject.toml`; outside a project only the folder's own `.env` counts.
+    """
+    here = (folder or Path.cwd()).resolve()
+    for parent in (here, *here.parents):
+        if (parent / "pyproject.toml").is_file():
+            if parent != here:
+                return (parent / ".env", here / ".env")
+            break
+    return (here / ".env",)
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -12,9 +12,25 @@ import httpx
 import inngest
 
 from learninngest.engine.app import create_engine_app
+from learninngest.engine.clock import Clock
 from learninngest.kit.servers import BackgroundServer
 from tests.engine.harness import Host, engine_settings, served
 from tests.support import wait_for
+
+# Long enough that no machine, however busy, sees a nap end before the restart (864 s of
+# real time at the tests' time scale); the restarted engine's clock is then moved past it.
+NAP = datetime.timedelta(days=1)
+
+
+class LaterClock(Clock):
+    """The wall clock moved `ahead` real seconds on: the restarted engine finds every nap over."""
+
+    def __init__(self, scale: float, ahead: float) -> None:
+        super().__init__(scale)
+        self.ahead = ahead
+
+    def now(self) -> float:
+        return super().now() + self.ahead
 
 
 def make_functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:
@@ -27,13 +43,13 @@ def make_functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest
     @client.create_function(fn_id="sleepy", trigger=inngest.TriggerEvent(event="restart/sleepy"))
     async def sleepy(ctx: inngest.Context) -> str:
         a = await ctx.step.run("first", count, "first")
-        await ctx.step.sleep("nap", datetime.timedelta(seconds=100))
+        await ctx.step.sleep("nap", NAP)
         b = await ctx.step.run("second", count, "second")
         return f"{a}+{b}:{ctx.event.data['i']}"
 
     async def wait_for_gate() -> str:
         box["blocking"] += 1
-        await asyncio.to_thread(box["gate"].wait, 10)
+        await asyncio.to_thread(box["gate"].wait, 30)
         return "through"
 
     @client.create_function(fn_id="blocked", trigger=inngest.TriggerEvent(event="restart/blocked"))
@@ -55,13 +71,19 @@ def test_runs_carry_on_after_restart(tmp_path: Path) -> None:
         with served(host, "restart-app", make_functions) as ctx:
             sleepy_ids = [ctx.send("restart/sleepy", {"i": i}) for i in range(4)]
             blocked_id = ctx.send("restart/blocked")
+            # Both states last until the restart: a nap of a day, a call held by the gate.
             for event_id in sleepy_ids:
                 run = ctx.wait_run(event_id, "Running")
                 ctx.wait_step(run["run_id"], "nap", "Sleeping")
             wait_for(lambda: _equal(ctx.box["blocking"], 1))
             first.stop()  # mid-sleep for four runs, mid-call for one
 
-            second = BackgroundServer(create_engine_app(settings), name="engine", port=settings.port).start()
+            later = LaterClock(
+                settings.time_scale, ahead=Clock(settings.time_scale).real_delay(NAP.total_seconds())
+            )
+            second = BackgroundServer(
+                create_engine_app(settings, clock=later), name="engine", port=settings.port
+            ).start()
             try:
                 ctx.box["gate"].set()
                 for i, event_id in enumerate(sleepy_ids):

@@ -30,9 +30,9 @@ STARTUP_SYNC_ATTEMPTS = 20  # x 0.25 s: apps started at the same time get ~5 s t
 class Engine:
     """The parts of one engine (`app.state.engine`); the state opens when the app starts."""
 
-    def __init__(self, settings: EngineSettings) -> None:
+    def __init__(self, settings: EngineSettings, clock: Clock | None = None) -> None:
         self.settings = settings
-        self.clock = Clock(settings.time_scale)
+        self.clock = clock or Clock(settings.time_scale)
         self.ids = UlidFactory()
         self.state = State(settings.db_path)
         self.registry = Registry(settings, self.state, self.clock)
@@ -51,8 +51,9 @@ class Engine:
         self.state.close()
 
 
-def create_engine_app(settings: EngineSettings) -> FastAPI:
-    engine = Engine(settings)
+def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> FastAPI:
+    """The engine as an ASGI app; `clock` lets a test move time (default: the wall clock, scaled)."""
+    engine = Engine(settings, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
