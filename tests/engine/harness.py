@@ -98,6 +98,17 @@ class CaseContext:
         event = inngest.Event(name=name, data=data or {}, id=id or "")
         return self.client.send_sync(event)[0]
 
+    def send_many(self, name: str, datas: list[dict[str, Any]]) -> list[str]:
+        """Several events in one request: they arrive together, whatever the machine's speed."""
+        return list(self.client.send_sync([inngest.Event(name=name, data=d) for d in datas]))
+
+    def flow(self, event_id: str) -> list[dict[str, Any]]:
+        """Engine only: the flow-control decisions recorded for an event."""
+        with self.host.rest() as rest:
+            resp = rest.get(f"/v1/events/{event_id}/flow")
+            resp.raise_for_status()
+            return list(resp.json()["data"])
+
     def patience(self, engine_s: float) -> float:
         """Seconds to wait: the engine's virtual clock is fast; a real Dev Server waits real time."""
         return engine_s if self.host.kind == "engine" else max(engine_s, 180.0)
