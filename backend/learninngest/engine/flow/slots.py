@@ -3,7 +3,7 @@
 A run asks for all its keys at once (its function's limit and up to two keyed limits, each
 with its own limit); it gets them together or waits. Waiters are served lowest score
 first (`priority.queue_score`), and a waiter that does not fit holds back later waiters
-on the same keys, so a high-priority run is not overtaken while it waits.
+on the keys that are full for it, so a high-priority run is not overtaken on them.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ class Slots:
                 self._take(waiter.wants)
                 waiter.future.set_result(None)
             else:
-                blocked |= keys
+                # Later waiters may not take the keys this one waits for; its other keys stay free.
+                blocked |= {key for key, limit in waiter.wants if self._used.get(key, 0) >= limit}
         self._waiters = [w for w in self._waiters if not w.future.done()]
 
     @contextlib.asynccontextmanager
