@@ -53,10 +53,15 @@ check: lint test
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/ --port $(LAB_PORT)$(if $(filter 0,$(USER_ID)), --allow-root) $(LAB_ARGS)
 
-# Rebuild both notebooks from tools/build_notebooks.py and execute them in place (outputs are committed).
+# Rebuild each notebook from its paired percent script (notebooks/NAME.py, the source to edit)
+# and execute it in place: outputs are committed, as nbval compares the checked cells.
+# One notebook only: `make notebooks LESSONS=learning`.
+LESSONS := learning inngest_functions results
 notebooks: $(STAMP)
-	$(BIN)/python tools/build_notebooks.py
-	cd notebooks && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace learning.ipynb results.ipynb
+	cd notebooks && for nb in $(LESSONS); do \
+		../$(BIN)/jupytext -q --to ipynb --set-kernel python3 $$nb.py && \
+		../$(BIN)/jupyter nbconvert --log-level WARN --to notebook --execute --inplace $$nb.ipynb || exit 1; \
+	done
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine_throughput.py

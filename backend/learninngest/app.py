@@ -68,7 +68,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (chat, results, runs, health):
         app.include_router(module.router)
 
-    mount_inngest(app, client, build_chat_functions(client, settings, store, waiters.notify), settings)
+    # app.state.functions: what /api/inngest serves; the kit adds functions written in cells.
+    app.state.functions = mount_inngest(
+        app, client, build_chat_functions(client, settings, store, waiters.notify), settings
+    )
 
     if settings.resolved_provider == "offline" and not settings.offline_model_url:
         from learninngest.offline_model.app import OfflineModelConfig, create_offline_model_app

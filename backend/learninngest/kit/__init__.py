@@ -17,6 +17,8 @@ from learninngest.kit.cells import (
     timeline,
     wait_for_result,
 )
+from learninngest.kit.runs import print_run, run_url, runs_of_event, wait_for_run, wait_for_step
+from learninngest.kit.source import show
 from learninngest.kit.stack import Stack, StackError
 
 __all__ = [
@@ -27,14 +29,20 @@ __all__ = [
     "down",
     "event",
     "nest_asyncio_applied",
+    "print_run",
     "recent_events",
+    "run_url",
     "runs_of",
+    "runs_of_event",
     "send",
     "send_event",
+    "show",
     "steps_of",
     "timeline",
     "up",
     "wait_for_result",
+    "wait_for_run",
+    "wait_for_step",
 ]
 
 log = logging.getLogger("learninngest.kit")

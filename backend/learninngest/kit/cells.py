@@ -69,11 +69,17 @@ def steps_of(run_id: str, *, stack: Stack | None = None) -> list[dict[str, Any]]
     return _data(httpx.get(f"{s.inngest_url}/v1/runs/{run_id}/steps"))["data"]
 
 
-def send_event(name: str, data: dict[str, Any], *, stack: Stack | None = None) -> list[str]:
-    """Send a raw event to the Inngest server's event API; returns its ids."""
+def send_event(
+    name: str, data: dict[str, Any], *, id: str | None = None, stack: Stack | None = None
+) -> list[str]:
+    """Send a raw event to the Inngest server's event API; returns the ids it stored it under.
+
+    `id` is the sender's de-duplication key: a second event with the same `id` starts no run.
+    """
     s = _stack(stack)
     key = s.settings.inngest_event_key or "NO_EVENT_KEY_SET"
-    reply = httpx.post(f"{s.inngest_url}/e/{key}", json=[{"name": name, "data": data}])
+    body = {"name": name, "data": data} | ({"id": id} if id else {})
+    reply = httpx.post(f"{s.inngest_url}/e/{key}", json=[body])
     return _data(reply)["ids"]
 
 

@@ -13,8 +13,10 @@ import logging
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -22,6 +24,11 @@ from learninngest.app import create_app
 from learninngest.config import Settings, get_settings
 from learninngest.kit.servers import BackgroundServer, ServerStartError, free_port
 from learninngest.worker.serve import SERVE_PATH
+
+if TYPE_CHECKING:
+    import inngest
+
+    from learninngest.worker.serve import ServedFunctions
 
 log = logging.getLogger("learninngest.kit")
 
@@ -154,11 +161,63 @@ class Stack:
                 # The SDK answers 200 even when the server refused: read the body (fact sheet §11).
                 if reply.status_code == 200 and isinstance(body, dict) and body.get("ok"):
                     return body
-                last = str(body)
+                last = (
+                    str(body.get("error") or body.get("message") or body)
+                    if isinstance(body, dict)
+                    else str(body)
+                )
+                if "refused" in last:
+                    break  # the server read the functions and said no: retrying cannot help
             except (httpx.HTTPError, ValueError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
             time.sleep(0.1)
         raise StackError(f"could not sync the app with {self.inngest_url}: {last}")
+
+    # --- functions written in cells
+    @property
+    def client(self) -> inngest.Inngest:
+        """The backend's `inngest.Inngest` client: create functions with it, send events with it."""
+        return self._app_state().inngest
+
+    @property
+    def functions(self) -> list[str]:
+        """The ids of the functions the backend serves at /api/inngest right now."""
+        return self._served().ids()
+
+    def function(self, **options: Any) -> Callable[[Callable[..., Any]], inngest.Function]:
+        """`@stack.function(fn_id=..., trigger=...)`: `client.create_function`, then `register`."""
+
+        def decorate(handler: Callable[..., Any]) -> inngest.Function:
+            return self.register(self.client.create_function(**options)(handler))
+
+        return decorate
+
+    def register(self, fn: inngest.Function) -> inngest.Function:
+        """Serve `fn` on the running backend (same id: replaced) and re-sync with the Inngest server."""
+        served = self._served()
+        before = served.functions
+        served.add(fn)
+        try:
+            self.sync()
+        except StackError:
+            served.set(before)  # keep serving what the server accepted
+            raise
+        return fn
+
+    def unregister(self, fn: inngest.Function | str) -> None:
+        """Stop serving a function (the object, or its id) and re-sync: its trigger starts no run."""
+        fn_id = fn if isinstance(fn, str) else fn.id
+        if not self._served().remove(fn_id):
+            raise StackError(f"no function {fn_id!r} is served; served: {', '.join(self.functions)}")
+        self.sync()
+
+    def _app_state(self) -> Any:
+        if self.backend is None:
+            raise StackError("The stack is down: call `stack = kit.up()` first.")
+        return self.backend.app.state
+
+    def _served(self) -> ServedFunctions:
+        return self._app_state().functions
 
     # --- where things are
     @property
