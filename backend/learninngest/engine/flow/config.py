@@ -73,9 +73,9 @@ class FlowConfig:
     timeouts: Timeouts | None = None
 
     @property
-    def gates_start(self) -> bool:
-        """Does anything decide when a created run may start (beyond plain slots)?"""
-        return bool(self.throttle or self.priority or self.timeouts)
+    def per_run(self) -> bool:
+        """Does flow control keep anything per run (keys, factor, deadlines)? Plain functions: no."""
+        return bool(self.singleton or self.priority or self.concurrency or self.throttle or self.timeouts)
 
 
 def _expr(where: str, text: Any) -> str | None:

@@ -235,6 +235,8 @@ class FlowControl:
     def register(self, run: Run, fn: FunctionDef, singleton_key: str | None = None) -> RunFlow:
         """Compute and store what flow control needs to know about a new run."""
         cfg, scale = fn.flow, self.clock.scale
+        if not cfg.per_run:
+            return RunFlow(run.run_id, fn.slug)  # nothing to remember: no row, no reads later
         throttle_key = None
         if cfg.throttle is not None:
             throttle_key = self._key(cfg.throttle.key, run.event)
@@ -268,6 +270,8 @@ class FlowControl:
 
     def _flow(self, run: Run, fn: FunctionDef) -> RunFlow:
         """The run's flow data; runs created elsewhere (cron, invoke, before an upgrade) get it now."""
+        if not fn.flow.per_run:
+            return RunFlow(run.run_id, fn.slug)
         return self.store.get_run(run.run_id) or self.register(run, fn)
 
     # --- executor: before the first call
@@ -321,6 +325,8 @@ class FlowControl:
 
     def started(self, run: Run, fn: FunctionDef) -> None:
         """The run's first call begins: close its waits, start its finish timeout."""
+        if not fn.flow.per_run:
+            return
         rf, now = self._flow(run, fn), self.clock.now()
         if rf.started is not None:
             return
