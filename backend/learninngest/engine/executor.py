@@ -139,10 +139,7 @@ class Executor:
                         self._cron_next[key] = cron_next(cron, now) + jitter.delay(trigger.jitter_s)
                         event = {"name": "inngest/scheduled.timer", "data": {"cron": cron}}
                         event_id = self.runs.emit(event, False)
-                        run = self.runs.create_run(
-                            fn, self.state.get_event_body(event_id), event_id, cron=cron
-                        )
-                        self.flow.register(run, fn)
+                        self.runs.create_run(fn, self.state.get_event_body(event_id), event_id, cron=cron)
             # Wake at least every second so functions synced meanwhile are picked up.
             await asyncio.sleep(1.0)
 
