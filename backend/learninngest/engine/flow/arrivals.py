@@ -154,7 +154,9 @@ class Arrivals:
             what = {"events": len(pending.events), "key": pending.key, "reason": why}
         if run is None:
             return
-        delay_ms = int((now - pending.first_at) / self.clock.scale * 1000)
+        # Intended time, like every delay in the timeline: the due time, not when the timer woke.
+        until = now if why == "full" else min(now, pending.due)
+        delay_ms = round((until - pending.first_at) / self.clock.scale * 1000)
         op = "Debounce" if pending.kind == "debounce" else "Batch"
         self.runs.row(
             run,
