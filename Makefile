@@ -66,6 +66,7 @@ notebooks: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine_throughput.py
 	$(BIN)/python bench/backend_responsiveness.py
+	$(BIN)/python bench/long_poll_waiters.py
 
 clean:
 	rm -rf $(VENV) .learninngest .pytest_cache .ruff_cache notebooks/output

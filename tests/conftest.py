@@ -14,7 +14,18 @@ import pytest
 
 from tests.redis_server import redis_url  # noqa: F401 - a fixture for the store and e2e tests
 
-_PREFIXES = ("INNGEST_", "OPENROUTER_", "LLM_", "OFFLINE_", "RESULT_STORE", "CORS_", "WORKER_")
+_PREFIXES = (
+    "INNGEST_",
+    "OPENROUTER_",
+    "LLM_",
+    "OFFLINE_",
+    "RESULT_",
+    "IDEMPOTENCY_",
+    "LONG_POLL_",
+    "SERVER_",
+    "CORS_",
+    "WORKER_",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -31,6 +31,16 @@ def test_defaults_work_offline() -> None:
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL: Value error, must be one of DEBUG"),
         ("LLM_PROVIDER", "gpt", "LLM_PROVIDER: Input should be 'auto', 'offline'"),
         ("OFFLINE_FAULT_RATE_429", "2", "OFFLINE_FAULT_RATE_429: Input should be less than or equal to 1"),
+        ("RESULT_RETENTION_S", "0", "RESULT_RETENTION_S: Input should be greater than or equal to 1"),
+        ("LONG_POLL_MAX_WAITERS", "0", "LONG_POLL_MAX_WAITERS: Input should be greater than or equal to 1"),
+        ("LONG_POLL_REREAD_S", "0", "LONG_POLL_REREAD_S: Input should be greater than 0"),
+        ("SERVER_HEADER_TIMEOUT_S", "0", "SERVER_HEADER_TIMEOUT_S: Input should be greater than 0"),
+        ("SERVER_BODY_TIMEOUT_S", "-1", "SERVER_BODY_TIMEOUT_S: Input should be greater than 0"),
+        (
+            "SERVER_LIMIT_CONCURRENCY",
+            "1",
+            "SERVER_LIMIT_CONCURRENCY: Input should be greater than or equal to 2",
+        ),
     ],
 )
 def test_bad_value_names_the_variable(
@@ -56,6 +66,24 @@ def test_cors_null_origin_with_credentials_is_refused(monkeypatch: pytest.Monkey
         get_settings()
     monkeypatch.setenv("CORS_ALLOW_CREDENTIALS", "false")
     assert get_settings().cors_origins == ["http://app.test", "null"]
+
+
+def test_retention_shorter_than_the_idempotency_ttl_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESULT_RETENTION_S", "60")
+    monkeypatch.setenv("IDEMPOTENCY_TTL_S", "3600")
+    with pytest.raises(SettingsError, match="RESULT_RETENTION_S=60 is shorter than IDEMPOTENCY_TTL_S=3600"):
+        get_settings()
+
+
+def test_long_poll_waiters_must_leave_room_below_the_concurrency_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LONG_POLL_MAX_WAITERS", "400")
+    monkeypatch.setenv("SERVER_LIMIT_CONCURRENCY", "400")
+    with pytest.raises(
+        SettingsError, match="LONG_POLL_MAX_WAITERS=400 must be below SERVER_LIMIT_CONCURRENCY=400"
+    ):
+        get_settings()
 
 
 def test_cors_origins_accept_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,9 +19,11 @@ from learninngest.api.waiters import ResultWaiters
 from learninngest.config import OFFLINE_MOUNT_PATH, Settings, get_settings
 from learninngest.logs import setup_logging
 from learninngest.store import open_store
+from learninngest.store.purging import purge_periodically
 from learninngest.worker.chat_worker import build_chat_functions
 from learninngest.worker.client import build_inngest_client
-from learninngest.worker.serve import mount_inngest
+from learninngest.worker.serve import SERVE_PATH, mount_inngest
+from learninngest.worker.serve_guard import guard_sdk_routes
 
 log = logging.getLogger("learninngest.app")
 
@@ -28,8 +32,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """A complete backend for `settings` (from env and `.env` when None). No global state."""
     settings = settings or get_settings()
     setup_logging(settings.log_level)
-    store = open_store(settings.result_store_url)
-    waiters = ResultWaiters()
+    store = open_store(settings.result_store_url, retention_s=settings.result_retention_s)
+    waiters = ResultWaiters(
+        store, max_waiters=settings.long_poll_max_waiters, reread_s=settings.long_poll_reread_s
+    )
     client = build_inngest_client(settings)
 
     @asynccontextmanager
@@ -40,8 +46,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.resolved_provider,
             settings.result_store_url,
         )
-        yield
-        await store.close()
+        await waiters.start()
+        purge = asyncio.create_task(purge_periodically(store), name="result-store:purge")
+        try:
+            yield
+        finally:
+            purge.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purge
+            await waiters.stop()
+            await store.close()
 
     # Swagger UI from files shipped in the package, not a CDN: /docs works offline.
     app = FastAPIOffline(
@@ -72,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.functions = mount_inngest(
         app, client, build_chat_functions(client, settings, store, waiters.notify), settings
     )
+    guard_sdk_routes(app, SERVE_PATH, signed=not settings.is_dev)
 
     if settings.resolved_provider == "offline" and not settings.offline_model_url:
         from learninngest.offline_model.app import OfflineModelConfig, create_offline_model_app

@@ -100,11 +100,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from learninngest.app import create_app
     from learninngest.kit.servers import port_in_use
+    from learninngest.server_limits import ServerLimits, uvicorn_config
 
     settings = _settings(args)
     if port_in_use(settings.port, settings.host):
         return _port_error(settings.port, "--port")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    limits = ServerLimits.from_settings(settings)
+    config = uvicorn_config(
+        create_app(settings), host=settings.host, port=settings.port, limits=limits, log_level="warning"
+    )
+    uvicorn.Server(config).run()
     return 0
 
 

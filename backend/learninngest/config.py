@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False
     log_level: str = "INFO"
+    # Limits of every HTTP server the kit starts (server_limits.py); a proxy may add its own.
+    server_timeout_keep_alive_s: int = Field(5, ge=1, le=3600)
+    server_header_timeout_s: float = Field(10.0, gt=0, le=3600)
+    server_body_timeout_s: float = Field(30.0, gt=0, le=3600)
+    server_limit_concurrency: int = Field(400, ge=2, le=100_000)
+    server_max_incomplete_event_bytes: int = Field(16_384, ge=1024, le=1_048_576)
 
     # --- Inngest
     inngest_app_id: str = "learninngest"
@@ -113,6 +119,9 @@ class Settings(BaseSettings):
     # --- results
     result_store_url: str = "sqlite:///.learninngest/results.db"
     idempotency_ttl_s: int = Field(86_400, ge=1)
+    result_retention_s: int = Field(7 * 86_400, ge=1)  # final records are purged this long after
+    long_poll_max_waiters: int = Field(300, ge=1)  # ?wait= requests held at once, per process
+    long_poll_reread_s: float = Field(0.5, gt=0, le=30)  # re-read of a store others write (sqlite)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -255,6 +264,18 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "An OpenAI-compatible provider (LLM_BASE_URL) needs LLM_MODEL, the model name it serves "
                 "(e.g. llama3.2)."
+            )
+        if self.long_poll_max_waiters >= self.server_limit_concurrency:
+            raise SettingsError(
+                f"LONG_POLL_MAX_WAITERS={self.long_poll_max_waiters} must be below "
+                f"SERVER_LIMIT_CONCURRENCY={self.server_limit_concurrency}, so that waiting "
+                "long-polls leave room for other requests."
+            )
+        if self.result_retention_s < self.idempotency_ttl_s:
+            raise SettingsError(
+                f"RESULT_RETENTION_S={self.result_retention_s} is shorter than IDEMPOTENCY_TTL_S="
+                f"{self.idempotency_ttl_s}: a replayed Idempotency-Key must still find its result. "
+                "Raise RESULT_RETENTION_S or lower IDEMPOTENCY_TTL_S."
             )
         if not self.is_dev and not self.inngest_signing_key:
             raise SettingsError(

@@ -18,6 +18,11 @@ import pytest
         ({"query": "hi", "max_tokens": 5000}, "max_tokens: Input should be less than or equal to 4096"),
         ({"query": "hi", "clean": "perhaps"}, "clean: Input should be a valid boolean"),
         ({"query": "hi", "model": "gpt-5"}, "unknown field 'model': remove it"),
+        # Strict types: the schema is the contract, nothing is coerced.
+        ({"query": "hi", "clean": 0}, "clean: Input should be a valid boolean"),
+        ({"query": "hi", "clean": "yes"}, "clean: Input should be a valid boolean"),
+        ({"query": "hi", "max_tokens": "200"}, "max_tokens: Input should be a valid integer"),
+        ({"query": "hi", "temperature": "0.5"}, "temperature: Input should be a valid number"),
     ],
 )
 def test_bad_body_is_422_with_a_sentence(http: httpx.Client, body: dict, message: str) -> None:
@@ -30,6 +35,21 @@ def test_bad_body_is_422_with_a_sentence(http: httpx.Client, body: dict, message
 def test_body_that_is_not_json_is_422(http: httpx.Client) -> None:
     reply = http.post("/api/v1/chat", content=b"{not json", headers={"Content-Type": "application/json"})
     assert reply.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"query": "hi", "max_tokens": ' + b"1" * 5000 + b"}",  # past Python's int digits limit
+        b'{"query": "\xff\xfe"}',  # not UTF-8
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than the recursion limit
+    ],
+    ids=["huge-number", "invalid-utf8", "deep-nesting"],
+)
+def test_body_python_cannot_decode_is_422_with_a_sentence(http: httpx.Client, content: bytes) -> None:
+    reply = http.post("/api/v1/chat", content=content, headers={"Content-Type": "application/json"})
+    assert reply.status_code == 422
+    assert reply.json()["detail"][0]["msg"].startswith("The request body could not be read as JSON")
 
 
 def test_inngest_down_is_503_and_nothing_is_left_pending(http: httpx.Client, dead_inngest_url: str) -> None:

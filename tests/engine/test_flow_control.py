@@ -151,3 +151,16 @@ def test_a_negative_priority_delays_the_start(state: State) -> None:
     assert flow.before_start(run, fn) == run.started + 30
     clock.t += 30
     assert flow.before_start(run, fn) is None
+
+
+def test_purge_drops_flow_rows_of_purged_runs_old_decisions_and_spent_counters(state: State) -> None:
+    flow, fn, clock = flow_for(state, rateLimit={"limit": 1, "period": "60s"}, timeouts={"finish": "1h"})
+    send(flow, fn, state, {})
+    dropped = send(flow, fn, state, {})  # rate limited: a flow_log row, no run
+    (run,) = state.list_runs()
+    flow.runs.finish(run, "Completed", "ok")
+    later = clock.t + 120  # the counter is back at full capacity, the run ended long ago
+    state.purge(before=later, now=later)
+    assert state.get_run(run.run_id) is None and flow.store.get_run(run.run_id) is None
+    assert flow.store.decisions(dropped) == []
+    assert flow.store.tat("rate_limit", fn.slug, "") is None

@@ -32,3 +32,10 @@ def test_port_in_use_is_one_line_naming_port_and_flag(capsys: pytest.CaptureFixt
         assert run_engine(parse("--port", str(port), "--memory")) == 2
     err = capsys.readouterr().err.strip()
     assert str(port) in err and "--port" in err and "\n" not in err
+
+
+def test_retention_flag_defaults_to_a_week_and_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    assert settings_from_args(parse()).retention_s == 7 * 86_400
+    assert settings_from_args(parse("--retention", "60")).retention_s == 60
+    assert run_engine(parse("--retention", "0", "--memory")) == 2
+    assert "--retention must be greater than 0" in capsys.readouterr().err

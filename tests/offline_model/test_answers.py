@@ -233,6 +233,9 @@ def test_parse_good_directives(body: str, spec: FaultSpec) -> None:
         ("429,foo=1", "unknown option"),
         ("429,retry_after", "unknown option"),
         ("500,retry_after=1", "only applies to 429 and 503"),
+        ("slow=3600001", "slow must be 0..3600000 milliseconds"),
+        ("slow=" + "9" * 5000, "slow must be 0..3600000 milliseconds"),
+        ("429x" + "1" * 5000, "count must be"),
         ("429,retry_after=soon", "retry_after must be"),
         ("429,retry_after=-1", "retry_after must be"),
     ],
@@ -241,6 +244,12 @@ def test_bad_directives_say_why(body: str, reason: str) -> None:
     with pytest.raises(DirectiveError, match="bad fault directive") as caught:
         parse_directive(body)
     assert reason in str(caught.value)
+
+
+def test_a_huge_directive_is_quoted_short() -> None:
+    with pytest.raises(DirectiveError) as caught:
+        parse_directive("slow=" + "9" * 5000)
+    assert len(str(caught.value)) < 200
 
 
 def test_directives_are_found_in_order_and_removed_from_the_question() -> None:

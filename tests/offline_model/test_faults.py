@@ -11,6 +11,7 @@ import pytest
 
 from learninngest.config import OFFLINE_MODEL_NAME
 from tests.offline_model.conftest import Serve
+from tests.support import wait_for
 
 FRANCE = "What is the capital of France?"
 
@@ -183,6 +184,36 @@ def test_slow_delays_the_first_answer_only(http: httpx.Client, base_url: str) ->
     started = time.monotonic()
     assert chat(http, base_url, f"[fault:slow=300] {FRANCE}", user="req-s").status_code == 200
     assert time.monotonic() - started < 0.3
+
+
+def test_slow_with_a_huge_number_is_a_400_not_a_crash(http: httpx.Client, base_url: str) -> None:
+    response = chat(http, base_url, f"[fault:slow={'9' * 5000}] {FRANCE}", user="req-huge")
+    error = assert_openai_error(response, 400, "invalid_request_error")
+    assert error["code"] == "invalid_fault_directive"
+    assert "slow must be 0..3600000 milliseconds" in error["message"]
+
+
+def test_slow_past_the_timeout_acts_as_the_timeout(http: httpx.Client, serve: Serve) -> None:
+    base_url = serve(timeout_s=0.3)
+    # 1 h asked, but the model's timeout is 0.3 s: a 504 after the timeout, not an hour's wait.
+    response = chat(http, base_url, f"[fault:slow=3600000] {FRANCE}", user="req-cap", timeout=30)
+    error = assert_openai_error(response, 504, "server_error")
+    assert error["code"] == "timeout"
+
+
+def test_slow_stops_waiting_when_the_client_leaves(
+    http: httpx.Client, serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="learninngest.offline_model")
+    base_url = serve(timeout_s=60)
+    with pytest.raises(httpx.ReadTimeout):
+        chat(http, base_url, f"[fault:slow=50000] {FRANCE}", user="req-left", timeout=0.3)
+
+    def noticed() -> None:
+        lines = [r.getMessage() for r in caplog.records if r.name == "learninngest.offline_model"]
+        assert "client left during fault slow: stopped waiting, key=user:req-left" in lines
+
+    wait_for(noticed, timeout=20)
 
 
 def test_each_app_has_its_own_counters(http: httpx.Client, serve: Serve) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from learninngest.store import ChatRecord, ResultStore, Status
+from learninngest.store import ChatRecord, ResultStore, Status, open_store
 from tests.support import async_wait_for
 
 pytestmark = pytest.mark.anyio
@@ -180,3 +181,68 @@ async def test_concurrent_claims_have_exactly_one_winner(store: ResultStore) -> 
 
 async def test_ping_on_a_working_store(store: ResultStore) -> None:
     await store.ping()
+
+
+# --- retention: purge() drops old final records and expired keys, never pending records
+
+
+def _stored_key_count(store: ResultStore) -> int:
+    """How many idempotency keys the backend really holds (expired ones included)."""
+    if store.url.startswith("memory"):
+        return len(store._keys)  # type: ignore[attr-defined]
+    if store.url.startswith("sqlite"):
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(store.path)) as conn:  # type: ignore[attr-defined]
+            return int(conn.execute("SELECT COUNT(*) FROM idempotency_keys").fetchone()[0])
+    import redis
+
+    with redis.Redis.from_url(store.url) as client:
+        return len(client.keys("*idem:*"))
+
+
+async def test_purge_removes_final_records_past_retention_and_keeps_pending(store_url: str) -> None:
+    store = open_store(store_url, retention_s=1)
+    try:
+        await store.create(ChatRecord(request_id="old", query="q"))
+        await store.create(ChatRecord(request_id="pending", query="q"))
+        await store.finish("old", status=Status.done, content="Paris")
+
+        async def old_is_gone() -> None:
+            await store.purge()
+            assert await store.get("old") is None
+
+        await async_wait_for(old_is_gone, timeout=15, interval=0.2)
+        pending = await store.get("pending")
+        assert pending is not None and pending.status is Status.pending
+    finally:
+        await store.close()
+
+
+async def test_purge_keeps_final_records_within_retention(store_url: str) -> None:
+    store = open_store(store_url, retention_s=3600)
+    try:
+        await store.create(ChatRecord(request_id="fresh", query="q"))
+        await store.finish("fresh", status=Status.error, error="boom")
+        await store.purge()
+        fresh = await store.get("fresh")
+        assert fresh is not None and fresh.status is Status.error
+    finally:
+        await store.close()
+
+
+async def test_purge_removes_expired_idempotency_keys(store_url: str) -> None:
+    store = open_store(store_url, retention_s=3600)
+    try:
+        await store.claim_idempotency_key("short", "r1", ttl_s=1)
+        await store.claim_idempotency_key("long", "r2", ttl_s=3600)
+        assert _stored_key_count(store) == 2
+
+        async def only_the_live_key_is_left() -> None:
+            await store.purge()
+            assert _stored_key_count(store) == 1
+
+        await async_wait_for(only_the_live_key_is_left, timeout=15, interval=0.2)
+        assert await store.claim_idempotency_key("long", "r3", ttl_s=60) == "r2"
+    finally:
+        await store.close()

@@ -1,4 +1,9 @@
-"""Named dependencies: what a route needs, taken from the app built by create_app()."""
+"""Named dependencies: what a route needs, taken from the app built by create_app().
+
+They are `async def` on purpose: FastAPI runs a plain `def` dependency in a worker
+thread, and with hundreds of long-polls arriving at once those hops delayed the start
+of each handler (and so its deadline) by seconds.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +17,19 @@ from learninngest.config import Settings
 from learninngest.store.base import ResultStore
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _store(request: Request) -> ResultStore:
+async def _store(request: Request) -> ResultStore:
     return request.app.state.store
 
 
-def _inngest(request: Request) -> inngest.Inngest:
+async def _inngest(request: Request) -> inngest.Inngest:
     return request.app.state.inngest
 
 
-def _waiters(request: Request) -> ResultWaiters:
+async def _waiters(request: Request) -> ResultWaiters:
     return request.app.state.waiters
 
 

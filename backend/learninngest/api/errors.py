@@ -11,13 +11,25 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from learninngest.config import Settings
 from learninngest.store.base import StoreUnavailable
 
 log = logging.getLogger("learninngest.api")
+
+
+# FastAPI's own answer when a body is JSON but cannot be decoded by Python (invalid UTF-8,
+# an integer of thousands of digits, nesting deeper than the recursion limit).
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
+BODY_NOT_JSON = (
+    "The request body could not be read as JSON: send UTF-8 JSON with numbers of at most "
+    "4300 digits and nesting of at most a few hundred levels, "
+    'e.g. {"query": "What is the capital of France?"}.'
+)
 
 
 class ApiError(Exception):
@@ -89,3 +101,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _validation_detail(exc)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and exc.detail == FASTAPI_BODY_ERROR:
+            # The same status as any other unusable body (422), with a sentence that says why.
+            detail = [{"loc": ["body"], "msg": BODY_NOT_JSON, "type": "json_invalid"}]
+            return JSONResponse({"detail": detail}, status_code=422)
+        return await http_exception_handler(request, exc)

@@ -1,20 +1,25 @@
-"""GET /api/v1/chat/result/{id}[?wait=]: read the store, long-poll up to `wait` seconds."""
+"""GET /api/v1/chat/result/{id}[?wait=]: read the store, long-poll up to `wait` seconds.
+
+The long-poll answers at its deadline at the latest, even when a store read is slow. It
+reads the store once, then once per wake-up (api/waiters.py says who wakes it).
+"""
 
 from __future__ import annotations
 
-import time
+import asyncio
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 
-from learninngest.api.deps import StoreDep, WaitersDep
+from learninngest.api.deps import SettingsDep, StoreDep, WaitersDep
 from learninngest.api.errors import NotFound
 from learninngest.api.schemas import ChatResult, Problem
+from learninngest.api.waiters import TooManyWaiters
 from learninngest.store.base import ChatRecord, ResultStore
 
 router = APIRouter(prefix="/api/v1", tags=["chat"])
 
-# A result written by another process (shared Redis) wakes no local waiter: re-read this often.
-REREAD_EVERY_S = 0.25
+RETRY_AFTER_S = 1
+"""What a client refused for too many long-polls is told to wait before asking again."""
 
 
 async def load(store: ResultStore, request_id: str) -> ChatRecord:
@@ -30,23 +35,45 @@ async def load(store: ResultStore, request_id: str) -> ChatRecord:
     "/chat/result/{request_id}",
     response_model=ChatResult,
     response_model_exclude_none=True,
-    responses={404: {"model": Problem}},
+    responses={
+        404: {"model": Problem},
+        503: {"model": Problem, "description": "Too many long-polls wait in this process; see Retry-After"},
+    },
 )
 async def chat_result(
     request_id: str,
     store: StoreDep,
     waiters: WaitersDep,
+    settings: SettingsDep,
     wait: float = Query(
         0, ge=0, le=30, description="Long-poll: answer when final, or after this many seconds"
     ),
 ) -> ChatResult:
     """The request's status and, once final, its content or error."""
-    record = await load(store, request_id)
-    deadline = time.monotonic() + wait
-    while not record.final:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        await waiters.wait(request_id, min(remaining, REREAD_EVERY_S))
+    if wait <= 0:
+        return ChatResult.of(await load(store, request_id))
+    deadline = asyncio.get_running_loop().time() + wait
+    try:
+        # Registered before the first read, so a finish between that read and the wait wakes it.
+        async with waiters.watch(request_id) as waiter:
+            record = await load(store, request_id)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    while not record.final:
+                        await waiter.wait()
+                        record = await load(store, request_id)
+            except TimeoutError:
+                pass  # the deadline: answer with what was last read
+    except TooManyWaiters:
         record = await load(store, request_id)
+        if not record.final:
+            raise HTTPException(
+                status_code=503,
+                detail=(
+                    f"Too many long-polls are waiting on this server (LONG_POLL_MAX_WAITERS="
+                    f"{settings.long_poll_max_waiters}). Retry after {RETRY_AFTER_S} s, or poll "
+                    "without ?wait."
+                ),
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            ) from None
     return ChatResult.of(record)

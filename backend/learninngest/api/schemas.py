@@ -11,10 +11,16 @@ from learninngest.store.base import ChatRecord, Status
 
 
 class ChatRequest(BaseModel):
-    """What a client asks for. Unknown fields are refused (422) so typos do not pass silently."""
+    """What a client asks for. Unknown fields are refused (422) so typos do not pass silently.
+
+    Strict types: the schema is the contract, so `clean: 0`, `clean: "yes"` or
+    `max_tokens: "200"` are refused (422) rather than coerced. An integer is still a valid
+    `temperature` (JSON has one number type).
+    """
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={"examples": [{"query": "What is the capital of France?"}]},
     )
 

@@ -1,39 +1,161 @@
-"""Wakes long-polls as soon as the worker in this process finishes a request.
+"""Wakes long-polls when their request is finished, in this process or in another one.
 
-Results written by another process (a shared Redis store) are still found, by
-the long-poll's periodic re-read of the store.
+How a waiter hears of a finish depends on the store (`store.wakeups`):
+
+- `local` (memory://): only this process writes it, so the worker's `notify()` is enough
+  and a waiter reads the store once, plus once per wake-up.
+- `publish` (redis://): `finish()` publishes the request id; one subscription per
+  ResultWaiters (one per backend process, not one per waiter) wakes the local waiters.
+  While that subscription is down, the waiters fall back to polling.
+- `poll` (a sqlite file, which other processes may write without telling us): one poller
+  per waited-on request id re-reads the store every `reread_s` and wakes all of that
+  id's waiters at once, so 1,000 waiters on one request cost one read per period, not 1,000.
+
+The number of waiters per process is capped (`max_waiters`): past it, `watch()` raises
+TooManyWaiters and the route answers 503 with Retry-After.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import defaultdict
+from collections.abc import AsyncIterator
+
+from learninngest.store.base import ResultStore, Wakeups
+
+log = logging.getLogger("learninngest.api")
+RESUBSCRIBE_S = 1.0
+"""Pause between attempts to (re)subscribe to the store's finish channel."""
+
+
+class TooManyWaiters(RuntimeError):
+    """This process already holds `max_waiters` long-polls."""
+
+
+class Waiter:
+    """One long-poll's wake-up flag, set from any thread through its loop."""
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+        self.loop = asyncio.get_running_loop()
+        self.event = asyncio.Event()
+
+    def wake(self) -> None:
+        with contextlib.suppress(RuntimeError):  # that loop is already closed
+            self.loop.call_soon_threadsafe(self.event.set)
+
+    async def wait(self) -> None:
+        """Until the next wake-up (the caller bounds it with its deadline)."""
+        await self.event.wait()
+        self.event.clear()
 
 
 class ResultWaiters:
-    def __init__(self) -> None:
-        self._waiting: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = defaultdict(set)
+    def __init__(self, store: ResultStore, *, max_waiters: int = 300, reread_s: float = 0.5) -> None:
+        self.store = store
+        self.max_waiters = max_waiters
+        self.reread_s = reread_s
+        self._waiting: dict[str, set[Waiter]] = defaultdict(set)
+        self._count = 0
+        self._pollers: dict[str, asyncio.Task[None]] = {}
+        self._listener: asyncio.Task[None] | None = None
+        self.subscribed = False  # publish mode: the finish channel is being heard
 
+    @property
+    def wakeups(self) -> Wakeups:
+        return getattr(self.store, "wakeups", Wakeups.poll)
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    # --- lifecycle (the backend's lifespan)
+    async def start(self) -> None:
+        if self.wakeups is Wakeups.publish and self._listener is None:
+            self._listener = asyncio.create_task(self._listen(), name="result-waiters:listen")
+
+    async def stop(self) -> None:
+        tasks = [*self._pollers.values(), *([self._listener] if self._listener else [])]
+        self._pollers.clear()
+        self._listener = None
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # --- waking
     def notify(self, request_id: str) -> None:
         """Safe from any thread: wakes every waiter of `request_id`."""
-        for loop, event in list(self._waiting.get(request_id, ())):
-            with contextlib.suppress(RuntimeError):  # that loop is already closed
-                loop.call_soon_threadsafe(event.set)
+        for waiter in list(self._waiting.get(request_id, ())):
+            waiter.wake()
 
-    async def wait(self, request_id: str, seconds: float) -> bool:
-        """Wait up to `seconds` for a notification; True when one came."""
-        entry = (asyncio.get_running_loop(), asyncio.Event())
-        self._waiting[request_id].add(entry)
+    def notify_all(self) -> None:
+        for waiters in list(self._waiting.values()):
+            for waiter in list(waiters):
+                waiter.wake()
+
+    # --- waiting
+    @contextlib.asynccontextmanager
+    async def watch(self, request_id: str) -> AsyncIterator[Waiter]:
+        """Register a waiter for `request_id` (before the caller reads the store, so no
+        finish between that read and the wait is missed)."""
+        if self._count >= self.max_waiters:
+            raise TooManyWaiters(f"{self._count} long-polls are already waiting in this process")
+        waiter = Waiter(request_id)
+        self._waiting[request_id].add(waiter)
+        self._count += 1
+        if self.wakeups is not Wakeups.local and request_id not in self._pollers:
+            self._pollers[request_id] = asyncio.create_task(
+                self._poll(request_id), name=f"result-waiters:poll:{request_id}"
+            )
         try:
-            async with asyncio.timeout(seconds):
-                await entry[1].wait()
-            return True
-        except TimeoutError:
-            return False
+            yield waiter
         finally:
+            self._count -= 1
             waiters = self._waiting.get(request_id)
             if waiters is not None:
-                waiters.discard(entry)
+                waiters.discard(waiter)
                 if not waiters:
-                    self._waiting.pop(request_id, None)
+                    del self._waiting[request_id]
+                    poller = self._pollers.pop(request_id, None)
+                    if poller is not None:
+                        poller.cancel()
+
+    async def _poll(self, request_id: str) -> None:
+        """Re-read one request every `reread_s` while anyone waits for it, and wake them all
+        when it is final (or gone). In publish mode it only reads while unsubscribed."""
+        while True:
+            await asyncio.sleep(self.reread_s)
+            if self.wakeups is Wakeups.publish and self.subscribed:
+                continue
+            try:
+                record = await self.store.get(request_id)
+            except Exception as exc:  # the store is down: the waiters time out as usual
+                log.debug("long-poll re-read of %s failed: %s", request_id, exc)
+                continue
+            if record is None or record.final:
+                self.notify(request_id)
+
+    async def _listen(self) -> None:
+        """Publish mode: one subscription to the store's finish channel for this process."""
+        while True:
+            try:
+                async for request_id in self.store.finished_ids(on_subscribed=self._on_subscribed):  # type: ignore[attr-defined]
+                    self.notify(request_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self.subscribed:
+                    log.warning(
+                        "lost the result store's finish channel (%s); long-polls poll until it is back", exc
+                    )
+            self.subscribed = False
+            await asyncio.sleep(RESUBSCRIBE_S)
+
+    def _on_subscribed(self) -> None:
+        self.subscribed = True
+        # A finish may have been published while we were not listening: everyone looks again.
+        self.notify_all()

@@ -20,6 +20,7 @@ from learninngest.engine.clock import Clock
 from learninngest.engine.executor import Executor
 from learninngest.engine.ids import UlidFactory
 from learninngest.engine.intake import Intake
+from learninngest.engine.retention import purge_periodically
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state import State
 
@@ -39,14 +40,23 @@ class Engine:
         self.executor = Executor(settings, self.state, self.clock, self.registry, self.ids)
         self.intake = Intake(settings, self.state, self.clock, self.registry, self.executor, self.ids)
         self.executor.runs.emit = self.intake.ingest_internal
+        self._purge: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.state.open()
         self.registry.load()
         await self.executor.start()
+        self._purge = asyncio.create_task(
+            purge_periodically(self.state, self.clock, self.settings.retention_s), name="engine-purge"
+        )
 
     async def stop(self) -> None:
         """Stop calling apps; every run stays in the state where it was."""
+        if self._purge is not None:
+            self._purge.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purge
+            self._purge = None
         await self.executor.stop()
         self.state.close()
 

@@ -12,6 +12,7 @@ import logging
 import sys
 
 from learninngest.engine.settings import DEFAULT_DB_PATH, EngineSettings
+from learninngest.retention import DEFAULT_RETENTION_S
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +48,13 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--call-timeout", type=float, default=300.0, metavar="S", help="seconds per call to an app"
     )
+    parser.add_argument(
+        "--retention",
+        type=float,
+        default=DEFAULT_RETENTION_S,
+        metavar="S",
+        help="seconds to keep finished runs, their steps and old events (default 604800, 7 days)",
+    )
     # Accepted so that `npx inngest-cli dev -u URL --no-discovery` works with `learninngest engine`
     # in its place: this engine never discovers or polls apps, it syncs the -u URLs only.
     for flag in ("--no-discovery", "--no-poll"):
@@ -67,6 +75,7 @@ def settings_from_args(args: argparse.Namespace) -> EngineSettings:
         time_scale=args.time_scale,
         max_concurrency=args.max_concurrency,
         call_timeout_s=args.call_timeout,
+        retention_s=args.retention,
     )
 
 
@@ -76,10 +85,14 @@ def run_engine(args: argparse.Namespace) -> int:
 
     from learninngest.engine.app import create_engine_app
     from learninngest.kit.servers import port_in_use
+    from learninngest.server_limits import uvicorn_config
 
     settings = settings_from_args(args)
     if settings.time_scale <= 0:
         print("error: --time-scale must be greater than 0", file=sys.stderr)
+        return 2
+    if settings.retention_s <= 0:
+        print("error: --retention must be greater than 0 seconds", file=sys.stderr)
         return 2
     if port_in_use(settings.port, settings.host):
         print(f"error: port {settings.port} is already in use; pick another with --port", file=sys.stderr)
@@ -94,13 +107,15 @@ def run_engine(args: argparse.Namespace) -> int:
         f"LearnInngest engine ({mode}) on http://{settings.host}:{settings.port}  dashboard: /{login}",
         file=sys.stderr,
     )
-    uvicorn.run(
+    # The same limits as every kit server (server_limits.py): slow requests cannot pile up.
+    config = uvicorn_config(
         create_engine_app(settings),
         host=settings.host,
         port=settings.port,
         log_level="warning",
         access_log=False,
     )
+    uvicorn.Server(config).run()
     return 0
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from learninngest.retention import DEFAULT_RETENTION_S
+
 DEFAULT_DB_PATH = ".learninngest/engine.db"
 
 
@@ -27,6 +29,8 @@ class EngineSettings:
     max_concurrency: int = 64
     # Real seconds one call to an app may take before it counts as a (retriable) failure.
     call_timeout_s: float = 300.0
+    # Finished runs, their steps and events no run needs are deleted this long after they end.
+    retention_s: float = DEFAULT_RETENTION_S
 
     @property
     def signed(self) -> bool:

@@ -382,6 +382,27 @@ class State:
         rows = self._all("SELECT * FROM steps WHERE run_id = ? ORDER BY seq", (run_id,))
         return [dict(r) | {"output": _loads(r["output"]), "error": _loads(r["error"])} for r in rows]
 
+    # --- retention
+    def purge(self, before: float, now: float) -> dict[str, int]:
+        """Delete finished runs that ended before `before`, their steps, events older than
+        `before` that no remaining run points at, and idempotency keys past their 24 h.
+        Active runs, and the events they were started by, are kept whatever their age."""
+        with self.tx():
+            old = "SELECT run_id FROM runs WHERE status NOT IN (?, ?) AND ended IS NOT NULL AND ended < ?"
+            steps = self._exec(f"DELETE FROM steps WHERE run_id IN ({old})", (*ACTIVE, before)).rowcount
+            runs = self._exec(f"DELETE FROM runs WHERE run_id IN ({old})", (*ACTIVE, before)).rowcount
+            events = self._exec(
+                "DELETE FROM events WHERE received < ?"
+                " AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.event_id = events.internal_id)",
+                (before,),
+            ).rowcount
+            self._exec("DELETE FROM idempotency WHERE created < ?", (now - DAY_S,))
+            # Flow control: rows of purged runs and events; a TAT in the past is a key at full capacity.
+            self._exec("DELETE FROM flow_runs WHERE run_id NOT IN (SELECT run_id FROM runs)")
+            self._exec("DELETE FROM flow_log WHERE at < ?", (before,))
+            self._exec("DELETE FROM flow_gcra WHERE tat < ?", (before,))
+        return {"runs": runs, "steps": steps, "events": events}
+
     # --- plain SQL for the flow_* tables (engine/flow/store.py owns those queries)
     def execute(self, sql: str, params: Any = ()) -> None:
         self._exec(sql, params)

@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_sender_id ON events (id, received);
 CREATE INDEX IF NOT EXISTS events_by_name ON events (name, internal_id);
+CREATE INDEX IF NOT EXISTS events_by_received ON events (received);  -- retention purge
 
 CREATE TABLE IF NOT EXISTS apps (
   app_id    TEXT PRIMARY KEY,
@@ -64,6 +65,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_event ON runs (event_id);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
 CREATE INDEX IF NOT EXISTS runs_by_wait_event ON runs (wait_event);
+CREATE INDEX IF NOT EXISTS runs_by_ended ON runs (ended);            -- retention purge
 
 -- The timeline: one row per call attempt, sleep, wait or invoke.
 CREATE TABLE IF NOT EXISTS steps (

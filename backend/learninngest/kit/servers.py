@@ -14,6 +14,8 @@ from typing import Any
 
 import uvicorn
 
+from learninngest.server_limits import ServerLimits, uvicorn_config
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """Ask the OS for a port nobody listens on (it may be taken again before we bind; rare)."""
@@ -47,7 +49,11 @@ class ServerStartError(RuntimeError):
 
 
 class BackgroundServer:
-    """Run `app` on 127.0.0.1:`port` (0 = a free port) in a daemon thread."""
+    """Run `app` on 127.0.0.1:`port` (0 = a free port) in a daemon thread.
+
+    It runs with `limits` (server_limits.py; the defaults when None): slow or unfinished
+    requests are cut off and the number of connections is bounded.
+    """
 
     def __init__(
         self,
@@ -57,12 +63,14 @@ class BackgroundServer:
         host: str = "127.0.0.1",
         port: int = 0,
         log_level: str = "warning",
+        limits: ServerLimits | None = None,
     ) -> None:
         self.app = app
         self.name = name
         self.host = host
         self.port = port or free_port(host)
         self._log_level = log_level
+        self.limits = limits or ServerLimits()
         self._server: _ThreadServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -79,10 +87,11 @@ class BackgroundServer:
             return self
         if port_in_use(self.port, self.host):
             raise ServerStartError(f"{self.name}: port {self.port} on {self.host} is already in use")
-        config = uvicorn.Config(
+        config = uvicorn_config(
             self.app,
             host=self.host,
             port=self.port,
+            limits=self.limits,
             log_level=self._log_level,
             access_log=False,
             lifespan="on",

@@ -23,6 +23,7 @@ import httpx
 from learninngest.app import create_app
 from learninngest.config import Settings, get_settings
 from learninngest.kit.servers import BackgroundServer, ServerStartError, free_port
+from learninngest.server_limits import ServerLimits
 from learninngest.worker.serve import SERVE_PATH
 
 if TYPE_CHECKING:
@@ -63,7 +64,11 @@ class Stack:
         self.settings = settings
         try:
             self.backend = BackgroundServer(
-                create_app(settings), name="backend", host=settings.host, port=backend_port
+                create_app(settings),
+                name="backend",
+                host=settings.host,
+                port=backend_port,
+                limits=ServerLimits.from_settings(settings),
             ).start()
             app_url = f"{self.backend.url}{SERVE_PATH}"
             self._start_inngest(engine_port, app_url)

@@ -8,8 +8,9 @@ The backend mounts this app at /offline (base URL http://host:port/offline/v1), 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,6 +29,8 @@ from learninngest.offline_model.faults import (
 )
 from learninngest.offline_model.schemas import ChatRequest
 from learninngest.offline_model.seeding import digest, stable_int
+
+logger = logging.getLogger("learninngest.offline_model")
 
 # A fixed "created" for the model list: the model never changes, so neither does this.
 _MODEL_CREATED = 1_735_689_600  # 2025-01-01T00:00:00Z
@@ -55,6 +58,12 @@ class OfflineModelConfig:
             retry_after_s=settings.offline_retry_after_s,
             timeout_s=settings.offline_timeout_s,
         )
+
+
+def _client_gone(kind: str, key: str) -> JSONResponse:
+    logger.info("client left during fault %s: stopped waiting, key=%s", kind, key)
+    # Nobody reads this: the client left while we waited. 499 is nginx's "client closed request".
+    return openai_error(499, "The client closed the request.", code="client_closed_request")
 
 
 def create_offline_model_app(config: OfflineModelConfig | None = None) -> FastAPI:
@@ -116,12 +125,17 @@ def create_offline_model_app(config: OfflineModelConfig | None = None) -> FastAP
         fault = book.decide(specs, key, call)
         if fault is not None:
             log_fault(fault, key, call)
+            if fault.kind == "slow" and fault.slow_ms / 1000 > config.timeout_s:
+                # Slower than the model's own timeout is a timeout: bounded by timeout_s.
+                fault = replace(fault, kind="timeout")
             if fault.kind == "timeout":
-                await hang(config.timeout_s, request.is_disconnected)
+                if not await hang(config.timeout_s, request.is_disconnected):
+                    return _client_gone(fault.kind, key)
                 return fault_response(fault, call)
             if fault.kind != "slow":
                 return fault_response(fault, call)
-            await asyncio.sleep(fault.slow_ms / 1000)
+            if not await hang(fault.slow_ms / 1000, request.is_disconnected):
+                return _client_gone(fault.kind, key)
 
         # The request's own seed is mixed with the server's, so either one changes answers.
         seed = config.seed if body.seed is None else stable_int(config.seed, body.seed)

@@ -6,6 +6,7 @@ documented in one place (docs/offline-model.md). Grammar:
 
     directive := "[fault:" kind [ "x" count ] { "," option } "]"
     kind      := "429" | "500" | "502" | "503" | "400" | "401" | "timeout" | "slow=" <ms>
+    ms        := 0..3600000                      (a slowness past the model's timeout is one)
     count     := <positive integer> | "*"        (default 1; "*" = every call)
     option    := "retry_after=" <seconds>        (429 and 503 only)
 
@@ -32,6 +33,9 @@ _HELP = (
     "429, 500, 502, 503, 400, 401, timeout, slow=<ms>; see docs/offline-model.md"
 )
 MAX_COUNT = 1000
+MAX_SLOW_MS = 3_600_000
+"""An hour: the grammar's bound. At run time a slowness past OFFLINE_TIMEOUT_S acts as a timeout."""
+_MAX_DIGITS = 10  # int() of thousands of digits is slow and refused by Python: check the length first
 
 
 class DirectiveError(ValueError):
@@ -53,19 +57,23 @@ def parse_directive(body: str) -> FaultSpec:
     spec_text, *options = (part.strip() for part in body.split(","))
     match = _SPEC.match(spec_text)
     if match is None:
-        raise DirectiveError(f"bad fault directive [fault:{body.strip()}]: {_HELP}")
+        raise DirectiveError(f"bad fault directive [fault:{_shown(body)}]: {_HELP}")
     kind = match["kind"].lower()
     slow_ms = 0
     if match["ms"] is not None:
-        kind, slow_ms = "slow", int(match["ms"])
+        kind, slow_ms = "slow", _bounded_int(match["ms"], MAX_SLOW_MS)
+        if not 0 <= slow_ms <= MAX_SLOW_MS:
+            raise DirectiveError(
+                f"bad fault directive [fault:{_shown(body)}]: slow must be 0..{MAX_SLOW_MS} milliseconds"
+            )
     count: int | None = 1
     if match["count"] == "*":
         count = None
     elif match["count"] is not None:
-        count = int(match["count"])
+        count = _bounded_int(match["count"], MAX_COUNT)
         if not 1 <= count <= MAX_COUNT:
             raise DirectiveError(
-                f"bad fault directive [fault:{body.strip()}]: count must be 1..{MAX_COUNT} or *"
+                f"bad fault directive [fault:{_shown(body)}]: count must be 1..{MAX_COUNT} or *"
             )
     retry_after: float | None = None
     for option in options:
@@ -73,15 +81,27 @@ def parse_directive(body: str) -> FaultSpec:
     return FaultSpec(kind=kind, count=count, retry_after_s=retry_after, slow_ms=slow_ms)
 
 
+def _bounded_int(digits: str, maximum: int) -> int:
+    """`int(digits)`, or maximum + 1 when it has too many digits to be in range."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _MAX_DIGITS else maximum + 1
+
+
+def _shown(body: str, limit: int = 60) -> str:
+    """The directive as quoted in an error: a huge one is cut, so the message stays short."""
+    text = body.strip()
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _parse_option(body: str, kind: str, option: str) -> float:
     found = _OPTION.match(option)
     if found is None or found["name"].lower() != "retry_after":
         raise DirectiveError(
-            f"bad fault directive [fault:{body.strip()}]: unknown option {option!r}; {_HELP}"
+            f"bad fault directive [fault:{_shown(body)}]: unknown option {option!r}; {_HELP}"
         )
     if kind not in {"429", "503"}:
         raise DirectiveError(
-            f"bad fault directive [fault:{body.strip()}]: retry_after only applies to 429 and 503"
+            f"bad fault directive [fault:{_shown(body)}]: retry_after only applies to 429 and 503"
         )
     try:
         seconds = float(found["value"])
@@ -89,7 +109,7 @@ def _parse_option(body: str, kind: str, option: str) -> float:
         seconds = -1.0
     if not 0 <= seconds <= 3600:
         raise DirectiveError(
-            f"bad fault directive [fault:{body.strip()}]: retry_after must be 0..3600 seconds"
+            f"bad fault directive [fault:{_shown(body)}]: retry_after must be 0..3600 seconds"
         )
     return seconds
 

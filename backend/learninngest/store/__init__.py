@@ -7,22 +7,33 @@ redis://host:port/db   rediss://…                          (shared between wor
 
 from __future__ import annotations
 
-from learninngest.store.base import ChatRecord, ResultStore, Status, StoreUnavailable
+from learninngest.retention import DEFAULT_RETENTION_S
+from learninngest.store.base import (
+    ChatRecord,
+    Purged,
+    ResultStore,
+    Status,
+    StoreUnavailable,
+    Wakeups,
+)
 
-__all__ = ["ChatRecord", "ResultStore", "Status", "StoreUnavailable", "open_store"]
+__all__ = ["ChatRecord", "Purged", "ResultStore", "Status", "StoreUnavailable", "Wakeups", "open_store"]
 
 
-def open_store(url: str) -> ResultStore:
-    """The store for `url` (no IO yet: the first operation, or `ping()`, connects)."""
+def open_store(url: str, *, retention_s: float = DEFAULT_RETENTION_S) -> ResultStore:
+    """The store for `url` (no IO yet: the first operation, or `ping()`, connects).
+
+    Final records are kept `retention_s` seconds after they finished (see purge()).
+    """
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme == "sqlite":
         from learninngest.store.sqlite import SQLiteStore
 
-        return SQLiteStore(url)
+        return SQLiteStore(url, retention_s=retention_s)
     if scheme == "memory":
         from learninngest.store.memory import MemoryStore
 
-        return MemoryStore(url)
+        return MemoryStore(url, retention_s=retention_s)
     if scheme in {"redis", "rediss"}:
         try:
             from learninngest.store.redis import RedisStore
@@ -30,7 +41,7 @@ def open_store(url: str) -> ResultStore:
             raise ValueError(
                 f"RESULT_STORE_URL={url!r} needs the redis package: pip install 'learninngest[redis]'"
             ) from exc
-        return RedisStore(url)
+        return RedisStore(url, retention_s=retention_s)
     raise ValueError(
         f"RESULT_STORE_URL: unknown scheme {scheme or '(none)'!r} in {url!r}; "
         "use sqlite:///path.db, memory:// or redis://host:port/db"

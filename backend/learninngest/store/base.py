@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -49,6 +49,21 @@ class ChatRecord(BaseModel):
         return self.status is not Status.pending
 
 
+class Wakeups(StrEnum):
+    """How a long-poll in this process learns that a request was finished elsewhere."""
+
+    local = "local"  # only this process writes the store: the worker's notify() is enough
+    poll = "poll"  # other processes may write it without telling: re-read it now and then
+    publish = "publish"  # finish() publishes the id; finished_ids() hears every process
+
+
+class Purged(NamedTuple):
+    """What one purge() removed."""
+
+    records: int
+    keys: int
+
+
 class StoreUnavailable(RuntimeError):
     """The store cannot be reached; the message names the URL."""
 
@@ -57,6 +72,9 @@ class ResultStore(Protocol):
     """Async result store. Implementations must be safe to share between threads/tasks."""
 
     url: str
+    retention_s: float
+    """Final records older than this (since completed_at) are removed by purge()."""
+    wakeups: Wakeups
 
     async def create(self, record: ChatRecord) -> None:
         """Insert a new pending record (replacing nothing: request ids are unique)."""
@@ -85,6 +103,11 @@ class ResultStore(Protocol):
 
     async def release_idempotency_key(self, key: str, request_id: str) -> None:
         """Unbind `key` if it is bound to `request_id` (the request was never enqueued)."""
+
+    async def purge(self) -> Purged:
+        """Remove final records completed more than `retention_s` ago and expired idempotency
+        keys; pending records are kept. The backend calls it periodically (a store that
+        expires entries by itself, like Redis with TTLs, may have nothing left to do)."""
 
     async def ping(self) -> None:
         """Raise StoreUnavailable when the store cannot be used."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
-from learninngest.store.base import ChatRecord
+from learninngest.retention import DEFAULT_RETENTION_S
+from learninngest.store.base import ChatRecord, Purged, Wakeups, utcnow
 from learninngest.store.finishing import check_finish_fields, finished
 
 
@@ -17,8 +19,11 @@ class MemoryStore:
     tasks on one loop and for threads (e.g. a worker thread and the notebook kernel).
     """
 
-    def __init__(self, url: str = "memory://") -> None:
+    wakeups = Wakeups.local  # nobody outside this process can write it
+
+    def __init__(self, url: str = "memory://", *, retention_s: float = DEFAULT_RETENTION_S) -> None:
         self.url = url
+        self.retention_s = retention_s
         self._lock = threading.Lock()
         self._records: dict[str, ChatRecord] = {}
         self._keys: dict[str, tuple[str, float]] = {}  # key -> (request_id, expires at, monotonic)
@@ -68,6 +73,22 @@ class MemoryStore:
             bound = self._keys.get(key)
             if bound is not None and bound[0] == request_id:
                 del self._keys[key]
+
+    async def purge(self) -> Purged:
+        cutoff = utcnow() - timedelta(seconds=self.retention_s)
+        now = time.monotonic()
+        with self._lock:
+            old = [
+                rid
+                for rid, record in self._records.items()
+                if record.completed_at is not None and record.final and record.completed_at < cutoff
+            ]
+            for rid in old:
+                del self._records[rid]
+            expired = [key for key, (_rid, expires) in self._keys.items() if expires <= now]
+            for key in expired:
+                del self._keys[key]
+        return Purged(records=len(old), keys=len(expired))
 
     async def ping(self) -> None:
         return None

@@ -1,15 +1,19 @@
 """Redis result store (`redis://host:port/db`): shared by every worker process and host.
 
 Records are JSON strings under `<prefix>chat:<request_id>`; idempotency keys are plain
-strings under `<prefix>idem:<key>` that Redis itself expires (SET NX EX).
+strings under `<prefix>idem:<key>` that Redis itself expires (SET NX EX). A final record
+gets a TTL of `retention_s` when it is finished, so Redis expires it too. Each finish is
+published on `<prefix>finished` (the request id), so a long-poll in any process wakes at
+once (api/waiters.py holds one subscription per process).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -17,7 +21,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
-from learninngest.store.base import ChatRecord, StoreUnavailable
+from learninngest.retention import DEFAULT_RETENTION_S
+from learninngest.store.base import ChatRecord, Purged, StoreUnavailable, Wakeups
 from learninngest.store.finishing import check_finish_fields, finished, redact_url
 
 T = TypeVar("T")
@@ -34,9 +39,14 @@ return 0
 
 
 class RedisStore:
-    def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX) -> None:
+    wakeups = Wakeups.publish
+
+    def __init__(
+        self, url: str, *, prefix: str = DEFAULT_PREFIX, retention_s: float = DEFAULT_RETENTION_S
+    ) -> None:
         self.url = url
         self.prefix = prefix
+        self.retention_s = retention_s
         # redis.asyncio connections belong to the event loop that opened them; the backend
         # (uvicorn's thread) and a notebook cell run different loops, so each gets a client.
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
@@ -61,6 +71,10 @@ class RedisStore:
 
     def _idem_key(self, key: str) -> str:
         return f"{self.prefix}idem:{key}"
+
+    @property
+    def finished_channel(self) -> str:
+        return f"{self.prefix}finished"
 
     @contextlib.contextmanager
     def _reachable(self) -> Iterator[None]:
@@ -87,7 +101,9 @@ class RedisStore:
                             await pipe.unwatch()
                             return before
                         pipe.multi()
-                        pipe.set(key, after.model_dump_json())
+                        # A final record expires `retention_s` after it is written: Redis purges it.
+                        ttl = max(1, math.ceil(self.retention_s)) if after.final else None
+                        pipe.set(key, after.model_dump_json(), ex=ttl)
                         await pipe.execute()
                         return after
                     except WatchError:
@@ -118,7 +134,11 @@ class RedisStore:
 
     async def finish(self, request_id: str, **fields: Any) -> ChatRecord | None:
         check_finish_fields(fields)
-        return await self._update(request_id, lambda record: finished(record, fields))
+        record = await self._update(request_id, lambda record: finished(record, fields))
+        if record is not None:
+            # Wakes long-polls in every process; a duplicate finish only wakes them once more.
+            await self._call(lambda r: r.publish(self.finished_channel, request_id))
+        return record
 
     async def claim_idempotency_key(self, key: str, request_id: str, ttl_s: int) -> str:
         name = self._idem_key(key)
@@ -133,6 +153,29 @@ class RedisStore:
     async def release_idempotency_key(self, key: str, request_id: str) -> None:
         # Compare-and-delete in one script, so a binding made by someone else is never removed.
         await self._call(lambda r: r.eval(_RELEASE_IF_BOUND_TO, 1, self._idem_key(key), request_id))
+
+    async def purge(self) -> Purged:
+        # Redis expires both by itself: final records (TTL set by finish) and keys (SET EX).
+        return Purged(records=0, keys=0)
+
+    async def finished_ids(self, on_subscribed: Callable[[], None] | None = None) -> AsyncIterator[str]:
+        """Every request id finished from now on, by any process; `on_subscribed` runs once
+        the subscription is live. Ends with StoreUnavailable when Redis goes away."""
+        # A connection of its own with no read timeout: a quiet channel is not a dead one.
+        client = aioredis.Redis.from_url(
+            self.url, decode_responses=True, socket_connect_timeout=CONNECT_TIMEOUT_S
+        )
+        try:
+            with self._reachable():
+                async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(self.finished_channel)
+                    if on_subscribed is not None:
+                        on_subscribed()
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            yield str(message["data"])
+        finally:
+            await client.aclose()
 
     async def ping(self) -> None:
         await self._call(lambda r: r.ping())

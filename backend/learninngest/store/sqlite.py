@@ -14,11 +14,19 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from learninngest.store.base import ChatRecord, Status, StoreUnavailable
+from learninngest.retention import DEFAULT_RETENTION_S
+from learninngest.store.base import (
+    ChatRecord,
+    Purged,
+    Status,
+    StoreUnavailable,
+    Wakeups,
+    utcnow,
+)
 from learninngest.store.finishing import check_finish_fields, finished
 
 T = TypeVar("T")
@@ -41,6 +49,7 @@ CREATE TABLE IF NOT EXISTS chat_records (
     created_at   TEXT NOT NULL,   -- ISO 8601, UTC
     completed_at TEXT
 );
+CREATE INDEX IF NOT EXISTS chat_records_by_completion ON chat_records (completed_at);
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     key        TEXT PRIMARY KEY,
     request_id TEXT NOT NULL,
@@ -68,8 +77,13 @@ def path_from_url(url: str) -> Path:
 
 
 class SQLiteStore:
-    def __init__(self, url: str) -> None:
+    # Another process (a second backend, a worker, a notebook) may write the same file and
+    # cannot tell us: a long-poll re-reads it now and then.
+    wakeups = Wakeups.poll
+
+    def __init__(self, url: str, *, retention_s: float = DEFAULT_RETENTION_S) -> None:
         self.url = url
+        self.retention_s = retention_s
         self.path = path_from_url(url)
         self._init_lock = threading.Lock()
         self._initialised = False
@@ -163,6 +177,19 @@ class SQLiteStore:
     async def release_idempotency_key(self, key: str, request_id: str) -> None:
         sql = "DELETE FROM idempotency_keys WHERE key = ? AND request_id = ?"
         await self._run(lambda conn: conn.execute(sql, (key, request_id)))
+
+    async def purge(self) -> Purged:
+        cutoff = (utcnow() - timedelta(seconds=self.retention_s)).isoformat()
+
+        def operation(conn: sqlite3.Connection) -> Purged:
+            # ISO 8601 UTC text sorts like the times it names, so the index can be used.
+            records = conn.execute(
+                "DELETE FROM chat_records WHERE status != 'pending' AND completed_at < ?", (cutoff,)
+            ).rowcount
+            keys = conn.execute("DELETE FROM idempotency_keys WHERE expires_at <= ?", (time.time(),)).rowcount
+            return Purged(records=records, keys=keys)
+
+        return await self._run(operation)
 
     async def ping(self) -> None:
         await self._run(lambda conn: conn.execute("SELECT 1 FROM chat_records LIMIT 1"))

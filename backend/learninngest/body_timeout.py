@@ -1,0 +1,63 @@
+"""ASGI middleware: a request body must arrive within `seconds`, or the answer is 408.
+
+uvicorn bounds idle keep-alive connections but not a body that never ends: a client that
+sends fewer bytes than its Content-Length holds the connection (and a file descriptor)
+until it gives up. This middleware reads the whole body first, under one deadline from
+the moment the headers were complete, then replays it to the app; past the deadline it
+answers 408 with `Connection: close` and the app never runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("learninngest.server")
+
+DEFAULT_BODY_TIMEOUT_S = 30.0
+
+
+class BodyTimeout:
+    def __init__(self, app: ASGIApp, seconds: float = DEFAULT_BODY_TIMEOUT_S) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        try:
+            async with asyncio.timeout(self.seconds):
+                while True:
+                    message = await receive()
+                    messages.append(message)
+                    if message["type"] != "http.request" or not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            client = scope.get("client")
+            log.warning(
+                "request body not received within %gs: answered 408 (%s %s from %s)",
+                self.seconds,
+                scope.get("method"),
+                scope.get("path"),
+                f"{client[0]}:{client[1]}" if client else "?",
+            )
+            response = JSONResponse(
+                {"detail": f"The request body did not arrive within {self.seconds:g} s; send it whole."},
+                status_code=408,
+                headers={"Connection": "close"},
+            )
+            await response(scope, receive, send)
+            return
+        replay = iter(messages)
+
+        async def replayed() -> Message:
+            for message in replay:
+                return message
+            return await receive()
+
+        await self.app(scope, replayed, send)

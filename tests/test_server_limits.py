@@ -1,0 +1,121 @@
+"""Server limits (server_limits.py, body_timeout.py) against a real backend and raw sockets.
+
+Slow clients are simulated with plain sockets on loopback: a bounded number of them (50),
+each closed by the test at the end whatever happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from learninngest.app import create_app
+from learninngest.config import get_settings
+from learninngest.kit.servers import BackgroundServer, free_port
+from learninngest.server_limits import ServerLimits
+from tests.support import wait_for
+
+SLOW_CLIENTS = 50
+
+
+@contextlib.contextmanager
+def backend(sqlite_path: Path, limits: ServerLimits) -> Iterator[BackgroundServer]:
+    settings = get_settings(
+        inngest_base_url=f"http://127.0.0.1:{free_port()}", result_store_url=f"sqlite:///{sqlite_path}"
+    )
+    with BackgroundServer(create_app(settings), name="backend", limits=limits) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def sockets(server: BackgroundServer, count: int) -> Iterator[list[socket.socket]]:
+    opened: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.create_connection((server.host, server.port), timeout=5)
+            sock.setblocking(False)
+            opened.append(sock)
+        yield opened
+    finally:
+        for sock in opened:
+            sock.close()
+
+
+def read_until_closed(sock: socket.socket, received: dict[int, bytes]) -> bool:
+    """Read what is there without blocking; True once the server has closed the connection."""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except BlockingIOError:
+            return False
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        if not chunk:
+            return True
+        received[sock.fileno()] = received.get(sock.fileno(), b"") + chunk
+
+
+def closed_count(socks: list[socket.socket], received: dict[int, bytes], closed: set[int]) -> int:
+    for sock in socks:
+        if sock.fileno() not in closed and read_until_closed(sock, received):
+            closed.add(sock.fileno())
+    return len(closed)
+
+
+def test_unfinished_heads_and_short_bodies_are_cut_off(sqlite_path: Path) -> None:
+    limits = ServerLimits(header_timeout_s=1, body_timeout_s=1)
+    with backend(sqlite_path, limits) as server, sockets(server, SLOW_CLIENTS) as socks:
+        heads, bodies = socks[: SLOW_CLIENTS // 2], socks[SLOW_CLIENTS // 2 :]
+        for sock in heads:  # headers that never end
+            sock.sendall(b"POST /api/v1/chat HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n")
+        for sock in bodies:  # 10 bytes of the 100 announced
+            sock.sendall(
+                b"POST /api/v1/chat HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100\r\n\r\n" + b'{"query": '
+            )
+        received: dict[int, bytes] = {}
+        closed: set[int] = set()
+
+        def all_closed() -> None:
+            assert closed_count(socks, received, closed) == SLOW_CLIENTS
+
+        # Without limits uvicorn holds them as long as the clients like (90 s and more).
+        wait_for(all_closed, timeout=30, interval=0.1)
+        assert all(received.get(sock.fileno(), b"") == b"" for sock in heads)
+        for sock in bodies:
+            assert received[sock.fileno()].startswith(b"HTTP/1.1 408 "), received.get(sock.fileno())
+        # And the server still answers everyone else.
+        assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
+
+
+def test_a_request_sent_slowly_but_within_the_limits_is_served(sqlite_path: Path) -> None:
+    limits = ServerLimits(header_timeout_s=10, body_timeout_s=10)
+    with backend(sqlite_path, limits) as server, sockets(server, 1) as (sock,):
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n")
+        sock.sendall(b"Connection: close\r\n\r\n")
+        received: dict[int, bytes] = {}
+
+        wait_for(lambda: _assert(read_until_closed(sock, received)), timeout=10, interval=0.05)
+        assert received[sock.fileno()].startswith(b"HTTP/1.1 200 ")
+
+
+def _assert(condition: bool) -> None:
+    assert condition
+
+
+def test_connections_beyond_the_limit_are_refused_at_once(sqlite_path: Path) -> None:
+    limit = 10
+    limits = ServerLimits(limit_concurrency=limit, header_timeout_s=60)
+    with backend(sqlite_path, limits) as server, sockets(server, SLOW_CLIENTS) as socks:
+        received: dict[int, bytes] = {}
+        closed: set[int] = set()
+
+        def the_excess_is_closed() -> None:
+            # The head timeout (60 s) cannot explain these: only the connection cap can.
+            assert closed_count(socks, received, closed) >= SLOW_CLIENTS - limit
+
+        wait_for(the_excess_is_closed, timeout=30, interval=0.1)
