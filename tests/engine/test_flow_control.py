@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from learninngest.engine.ids import UlidFactory
 from learninngest.engine.queue import RunQueue
 from learninngest.engine.run_lifecycle import RunLifecycle
 from learninngest.engine.state import State
+from tests.engine.harness import EngineLog
 
 URL = "http://127.0.0.1:1/api/inngest?fnId=app-fn&stepId=step"
 
@@ -164,3 +166,22 @@ def test_purge_drops_flow_rows_of_purged_runs_old_decisions_and_spent_counters(s
     assert state.get_run(run.run_id) is None and flow.store.get_run(run.run_id) is None
     assert flow.store.decisions(dropped) == []
     assert flow.store.tat("rate_limit", fn.slug, "") is None
+
+
+def test_each_decision_logs_one_line(
+    state: State, engine_log: EngineLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="learninngest.engine")
+    flow, fn, clock = flow_for(
+        state, rateLimit={"limit": 1, "period": "60s"}, batchEvents={"maxSize": 2, "timeout": "5s"}
+    )
+    kept = send(flow, fn, state, {})
+    dropped = send(flow, fn, state, {})
+    clock.t += 5
+    flow.tick()
+    (run,) = state.list_runs()
+    assert engine_log.lines == [
+        f"INFO fn=app-fn event_id={dropped} rate limited (key ''): no run",
+        f"INFO run scheduled run_id={run.run_id} fn=app-fn event_id={kept}",
+        f"INFO fn=app-fn batch of 1 event(s) (key '', due) starts run_id={run.run_id}",
+    ]

@@ -170,6 +170,15 @@ class Arrivals:
             delay_ms=delay_ms,
         )
         self.store.set_log_run([i for i, _ in pending.events], fn.slug, run.run_id)
+        log.info(
+            "fn=%s %s of %d event(s) (key %r, %s) starts run_id=%s",
+            fn.slug,
+            pending.kind,
+            len(pending.events),
+            pending.key,
+            "full" if why == "full" else "due",
+            run.run_id,
+        )
 
     # --- creating a run (singleton decides whether it may exist)
     def start_run(self, fn: FunctionDef, events: list[tuple[str, dict[str, Any]]]) -> Run | None:
