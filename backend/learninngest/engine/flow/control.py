@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("learninngest.engine")
 
 TIMER_POLL_S = 1.0  # real seconds: the timer task looks at least this often
+TIMER_MIN_S = 0.002  # and at most this often
 
 
 def _short(text: str) -> str:
@@ -226,7 +227,10 @@ class FlowControl:
             except Exception:
                 log.exception("flow control timer failed; it will look again shortly")
             nxt = self.next_wake()
-            wait = TIMER_POLL_S if nxt is None else min(TIMER_POLL_S, max(0.0, nxt - self.clock.now()))
+            # A floor, so something that stays due (a failing tick) cannot spin the loop.
+            wait = (
+                TIMER_POLL_S if nxt is None else min(TIMER_POLL_S, max(TIMER_MIN_S, nxt - self.clock.now()))
+            )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
             self._wake.clear()
