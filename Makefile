@@ -12,7 +12,11 @@ LAB_PORT ?= 8888
 LAB_ARGS ?=
 USER_ID ?= $(shell id -u)
 
-.PHONY: run test lint format check lab bench clean install notebooks venv
+.PHONY: run test lint format check lab bench clean install notebooks venv ts-app
+
+# The TypeScript-SDK app of the engine tests (inngest 3.x on Node): `npm ci` from its lock file.
+TS_APP := tests/engine/ts_app
+TS_STAMP := $(TS_APP)/node_modules/.installed
 
 $(STAMP):
 	@sh tools/check_python.sh "$(PYTHON)" "$(VENV)" "$(origin PYTHON)" "$(firstword $(MAKECMDGOALS) run)"
@@ -30,10 +34,18 @@ $(INSTALLED): pyproject.toml
 
 install: $(STAMP)
 
+# Without npm this only says so: the TypeScript-SDK app tests then report themselves skipped.
+$(TS_STAMP): $(TS_APP)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd $(TS_APP) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch node_modules/.installed; \
+	else echo "npm not found: the engine's TypeScript-SDK app tests will be skipped (CI installs Node.js)"; fi
+
+ts-app: $(TS_STAMP)
+
 run: $(STAMP)
 	$(BIN)/learninngest up
 
-test: $(STAMP)
+test: $(STAMP) $(TS_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -69,4 +81,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/long_poll_waiters.py
 
 clean:
-	rm -rf $(VENV) .learninngest .pytest_cache .ruff_cache notebooks/output
+	rm -rf $(VENV) .learninngest .pytest_cache .ruff_cache notebooks/output $(TS_APP)/node_modules

@@ -22,6 +22,8 @@ def test_flags_map_onto_settings() -> None:
     assert s.app_urls == ["http://a/api/inngest", "http://b/api/inngest"]
     assert (s.db_path, s.port, s.time_scale, s.signing_key) == (None, 9000, 0.01, "k")
     assert settings_from_args(parse()).db_path == ".learninngest/engine.db"
+    assert settings_from_args(parse()).inline_state_limit == 1024 * 1024
+    assert settings_from_args(parse("--inline-state-limit", "5000")).inline_state_limit == 5000
 
 
 def test_port_in_use_is_one_line_naming_port_and_flag(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from learninngest.engine import protocol
+from learninngest.engine.clock import parse_iso
 
 
 def test_step_id_hash_matches_the_sdk() -> None:
@@ -99,7 +100,9 @@ def test_500_is_retriable_unless_no_retry() -> None:
     body = b'{"code": "unknown", "message": "boom", "name": "ValueError", "stack": "tb"}'
     out = protocol.parse_reply(500, {}, body)
     assert out == protocol.CallFailed(
-        {"name": "ValueError", "message": "boom", "stack": "tb", "code": "unknown"}, retriable=True
+        {"name": "ValueError", "message": "boom", "stack": "tb", "code": "unknown"},
+        retriable=True,
+        status=500,
     )
     out = protocol.parse_reply(500, {"X-Inngest-No-Retry": "true"}, body)
     assert isinstance(out, protocol.CallFailed) and not out.retriable
@@ -124,3 +127,75 @@ def test_normalize_error_fills_name_and_message() -> None:
     assert protocol.normalize_error({"message": "x"}, "f") == {"name": "Error", "message": "x"}
     assert protocol.normalize_error(None, "fallback") == {"name": "Error", "message": "fallback"}
     assert protocol.normalize_error("text", "f") == {"name": "Error", "message": "text"}
+
+
+def test_call_body_with_use_api_leaves_events_and_steps_to_the_api() -> None:
+    body = protocol.build_call_body(
+        event={"name": "a", "data": {}, "id": "1", "ts": 1},
+        events=[{"name": "a", "data": {}, "id": "1", "ts": 1}],
+        memo={"h": {"data": "big"}},
+        run_id="01R",
+        attempt=0,
+        max_attempts=5,
+        stack=["h"],
+        version=2,
+        use_api=True,
+    )
+    assert body["use_api"] is True and body["ctx"]["use_api"] is True
+    assert body["events"] == [] and body["steps"] == {} and body["event"]["name"] == "a"
+    assert body["version"] == 2 and "fn_id" not in body["ctx"]  # fn_id would turn on TS checkpointing
+
+
+def test_a_new_run_is_called_with_version_minus_one() -> None:
+    body = protocol.build_call_body(
+        event={}, events=[], memo={}, run_id="r", attempt=0, max_attempts=1, stack=[]
+    )
+    assert body["version"] == -1
+
+
+@pytest.mark.parametrize(
+    ("name", "opts", "after"),
+    [
+        ("2026-11-24T00:36:07.379Z", None, None),  # the Python SDK: a wake-up time
+        ("10s", None, 10.0),  # the TypeScript SDK: a duration in `name`
+        ("1h30m", None, 5400.0),
+        ("nap", {"duration": "2m"}, 120.0),  # `opts.duration` first, like the real server
+        ("", None, 0.0),
+    ],
+)
+def test_sleep_until_reads_times_and_durations(
+    name: str, opts: dict[str, str] | None, after: float | None
+) -> None:
+    now = 1_800_000_000.0
+    wake = protocol.sleep_until(protocol.Opcode(op="Sleep", id="h", name=name, opts=opts), now)
+    if after is None:
+        assert wake == parse_iso(name)
+    else:
+        assert wake == now + after
+
+
+def test_sleep_until_refuses_nonsense() -> None:
+    with pytest.raises(ValueError):
+        protocol.sleep_until(protocol.Opcode(op="Sleep", id="h", name="soon"), 0.0)
+
+
+def test_206_carries_no_retry_retry_after_and_the_request_version() -> None:
+    raw = json.dumps([{"id": "h", "op": "StepError", "error": {"name": "E", "message": "m"}}]).encode()
+    headers = {"X-Inngest-No-Retry": "true", "Retry-After": "30", "x-inngest-req-version": "2"}
+    out = protocol.parse_reply(206, headers, raw)
+    assert isinstance(out, protocol.Ops)
+    assert (out.no_retry, out.retry_after, out.request_version) == (True, "30", 2)
+    plain = protocol.parse_reply(206, {"x-inngest-no-retry": "false"}, raw)
+    assert isinstance(plain, protocol.Ops) and not plain.no_retry and plain.request_version == 0
+
+
+def test_a_400_json_error_body_is_kept_as_sent() -> None:
+    body = {"name": "NonRetriableError", "message": "bad", "stack": None, "__serialized": True}
+    out = protocol.parse_reply(400, {"x-inngest-no-retry": "true"}, json.dumps(body).encode())
+    assert out == protocol.CallFailed(body, retriable=False, status=400)
+
+
+def test_a_500_keeps_stack_null() -> None:
+    body = {"code": "step_errored", "message": "m", "name": "E", "stack": None}
+    out = protocol.parse_reply(500, {}, json.dumps(body).encode())
+    assert isinstance(out, protocol.CallFailed) and out.error == body

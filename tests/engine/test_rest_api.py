@@ -104,11 +104,15 @@ def test_event_api_answers(ctx: CaseContext) -> None:
     url = f"{ctx.host.url}/e/any-key"
     ok = httpx.post(url, json={"name": "rest/one", "data": {}})
     assert ok.status_code == 200 and ok.json()["status"] == 200 and len(ok.json()["ids"]) == 1
-    for body in ({"name": "inngest/function.failed"}, [{"name": "a"}, {"data": {}}]):
-        resp = httpx.post(url, json=body)
-        assert resp.status_code == 400 and resp.json()["error"] and resp.json()["ids"] == []
+    resp = httpx.post(url, json={"name": "inngest/function.failed"})
+    assert resp.status_code == 400 and resp.json()["error"] and resp.json()["ids"] == []
+    # Like the Dev Server: the events before the bad one are stored, their ids come back.
+    resp = httpx.post(url, json=[{"name": "a"}, {"data": {}}, {"name": "b"}])
+    assert resp.status_code == 400 and "event 1" in resp.json()["error"]
+    (kept,) = resp.json()["ids"]
+    assert [e["internal_id"] for e in get(ctx, "/v1/events", name="a").json()["data"]] == [kept]
+    assert get(ctx, "/v1/events", name="b").json()["data"] == []
     assert httpx.post(url, content=b"{oops").status_code == 400
-    assert get(ctx, "/v1/events", name="a").json()["data"] == []  # nothing stored from a refused body
 
 
 def test_event_key_is_checked_when_configured() -> None:

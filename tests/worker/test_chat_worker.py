@@ -118,3 +118,12 @@ def test_failure_message_prefers_the_message() -> None:
         "provider answered 400: x"
     )
     assert failure_message({}) == "the run failed"
+    # The failure event's `error` as the Dev Server (and the engine) send it: its own `error`
+    # text next to the SDK's name and message; the message is what the user should read.
+    dev_server_shape = {
+        "error": "NonRetriableError",
+        "name": "NonRetriableError",
+        "message": "provider answered 400: x",
+        "stack": "Traceback …",
+    }
+    assert failure_message(dev_server_shape) == "provider answered 400: x"

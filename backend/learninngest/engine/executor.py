@@ -166,12 +166,12 @@ class Executor:
             # order): a run queued behind them must not sit on a global slot that runs of
             # other functions (failure handlers...) could use.
             async with self.flow.slots(run, fn), self._slots:
-                again = True
+                again, first = True, True
                 while again and not self._stopping:
                     current = self.state.get_run(run_id)
                     if current is None or current.finished:
                         break
-                    again = await self._step(current, fn)
+                    again, first = await self._step(current, fn, first), False
             self._engine_errors.pop(run_id, None)
         except asyncio.CancelledError:
             raise
@@ -210,80 +210,189 @@ class Executor:
         except Exception:
             log.exception("run_id=%s could not be marked failed either; it stays as it is", run_id)
 
-    async def _step(self, run: Run, fn: FunctionDef) -> bool:
-        """One call to the app; True when the run should be called again right away."""
+    async def _step(self, run: Run, fn: FunctionDef, first: bool = True) -> bool:
+        """One call to the app (or one group of planned calls); True to call again right away.
+
+        `first`: the activation's first call. A run woken while it waits (a retry of a planned
+        step, a restart) has nothing to call; one whose last reply moved it on while a wait
+        goes on is called again.
+        """
         if run.waiting is not None:
-            self.runs.wake(run)  # its deadline passed: sleep over, wait or invoke timed out
+            waiting = run.waiting
+            # Runs stored before waits kept their own deadline: it was run.due then.
+            deadline = waiting.get("deadline", run.due)
+            if deadline is not None and deadline <= self.clock.now():
+                self.runs.wake(run)  # its deadline passed: sleep over, wait or invoke timed out
+            elif not run.planned and first:
+                # Still waiting (activated early, after a restart or a retry): nothing to call.
+                run.due = deadline
+                self.state.save_run(run)
+                if deadline is not None:
+                    self.queue.schedule(run.run_id, deadline)
+                return False
         if run.status == "Scheduled":
             run.status = "Running"
             self.flow.started(run, fn)
             log.info("run started run_id=%s fn=%s event_id=%s", run.run_id, run.function_slug, run.event_id)
-        body = self._body(run, fn)
         if run.planned:
-            return await self._planned(run, fn, body)
+            return await self._planned(run, fn)
+        return await self._discover(run, fn)
+
+    async def _discover(self, run: Run, fn: FunctionDef) -> bool:
+        """Call the function with `stepId=step`: it runs, or reports its next steps."""
         started = self.clock.now()
-        outcome = await self._call(protocol.call_url(fn.url, "step"), body)
+        outcome = await self._call(protocol.call_url(fn.url, "step"), self._body(run, fn))
         latest = self.state.get_run(run.run_id)
         if latest is None or latest.finished:
             log.info("run_id=%s ended while its call was in flight; reply discarded", run.run_id)
             return False
-        return self.outcomes.apply(run, fn, "step", outcome, started)
+        # The stored run, not `run`: a wait may have ended while the call was in flight.
+        if latest.status == "Scheduled":
+            latest.status = "Running"
+        return self.outcomes.apply(latest, fn, "step", outcome, started)
 
     def _body(self, run: Run, fn: FunctionDef) -> bytes:
-        return protocol.encode(
-            protocol.build_call_body(
-                event=run.event,
-                events=run.events,
-                memo=run.memo,
-                run_id=run.run_id,
-                attempt=run.attempt,
-                max_attempts=fn.max_attempts,
-                stack=run.stack,
+        def build(use_api: bool) -> bytes:
+            return protocol.encode(
+                protocol.build_call_body(
+                    event=run.event,
+                    events=run.events,
+                    memo=run.memo,
+                    run_id=run.run_id,
+                    attempt=run.attempt,
+                    max_attempts=fn.max_attempts,
+                    stack=run.stack,
+                    version=run.request_version,
+                    use_api=use_api,
+                )
             )
+
+        body = build(False)
+        if len(body) <= self.settings.inline_state_limit:
+            return body
+        # Too big to send at every call: the SDK fetches the state from /v0/runs/{id}/…
+        log.debug(
+            "run_id=%s state is %d bytes (limit %d): call with use_api",
+            run.run_id,
+            len(body),
+            self.settings.inline_state_limit,
         )
+        return build(True)
 
-    async def _planned(self, run: Run, fn: FunctionDef, body: bytes) -> bool:
-        """Call every planned step of a parallel group at once, then apply the replies.
+    async def _planned(self, run: Run, fn: FunctionDef) -> bool:
+        """Call every planned step of a parallel group at once and apply the replies.
 
-        The first call uses the slots this run already holds, so the group always makes
-        progress; each other call first takes a global slot and the function's slot, and
-        is not made at all if the run's own calls got through the group first (no deadlock
-        when every slot is held by a run with a group). Replies are applied in planned
-        order, those that may retry last: every call of the group was made at the same
-        attempt, so a retry counts from it.
+        The run's own slots make the first call, so the group always makes progress; each
+        extra call first takes a global slot and the function's slot, and is not made at all
+        if the run's own worker got through the calls first (no deadlock when every slot is
+        held by a run with a group).
+
+        Wait mode (the default): replies are applied once all are in, in planned order, those
+        that may retry last (every call was made at the same attempt, so a retry counts from
+        it); then the function is called again. Race mode (`parallelMode: "race"` on the
+        planned steps): each successful reply is applied when it comes and the function is
+        called again right away (`stepId=step`), so a fast branch moves on to its next steps
+        while the others still run; the steps it plans join the group. Replies that may retry
+        are applied at the end, as in wait mode.
         """
-        pending = list(run.planned)
-        replies: dict[str, tuple[protocol.Outcome, float, float]] = {}
-        busy: set[asyncio.Task[None]] = set()
+        attempt = run.attempt
+        race = any((run.run_id, t) in self.runs.race_steps for t in run.planned)
+        jobs: asyncio.Queue[str] = asyncio.Queue()
+        results: asyncio.Queue[tuple[str, protocol.Outcome, float, float]] = asyncio.Queue()
+        workers: list[asyncio.Task[None]] = []
 
-        async def drain() -> None:
-            while pending:
-                target = pending.pop(0)
+        async def work(keep: bool) -> None:
+            """Make the calls in `jobs`; `keep`: wait for more (the run's own worker) or stop."""
+            while keep or not jobs.empty():
+                target = await jobs.get()
+                current = self.state.get_run(run.run_id) or run
+                if target != "step":
+                    current.attempt = attempt  # every call of the group at the group's attempt
+                body = self._body(current, fn)
                 started = self.clock.now()
                 outcome = await self._call(protocol.call_url(fn.url, target), body)
-                replies[target] = (outcome, started, self.clock.now())
+                await results.put((target, outcome, started, self.clock.now()))
 
         async def extra() -> None:
             async with self.flow.slots(run, fn), self._slots:
-                task = asyncio.current_task()
-                assert task is not None
-                busy.add(task)
-                await drain()
+                # Slots got: help with what is left, then give them back (an idle helper must
+                # not sit on a slot that other runs could use).
+                await work(keep=False)
 
-        extras = [asyncio.create_task(extra()) for _ in range(len(pending) - 1)]
+        def submit(targets: list[str]) -> int:
+            """Queue calls; returns how many. One worker rides on the run's own slots and waits
+            for more; each other call gets a helper that first takes slots of its own."""
+            for target in targets:
+                jobs.put_nowait(target)
+            helpers = len(targets)
+            if not workers and targets:
+                workers.append(asyncio.create_task(work(keep=True)))
+                helpers -= 1
+            workers.extend(asyncio.create_task(extra()) for _ in range(helpers))
+            return len(targets)
+
+        def failed_worker() -> BaseException | None:
+            for task in workers:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    return task.exception()
+            return None
+
+        replies: dict[str, tuple[protocol.Outcome, float, float]] = {}
+        deferred: list[str] = []
+        in_flight = set(run.planned)
+        outstanding = submit(list(run.planned))
+        discovering, rediscover, again = False, False, True
         try:
-            await drain()
-            for task in extras:
-                if task not in busy:
-                    task.cancel()  # still waiting for a slot, and nothing is left to call
-            for result in await asyncio.gather(*extras, return_exceptions=True):
-                if isinstance(result, Exception):
-                    raise result  # an engine error, not a failed call: _activate retries the run
+            while outstanding:
+                getter = asyncio.create_task(results.get())
+                running = [w for w in workers if not w.done()]
+                await asyncio.wait([getter, *running], return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    if (exc := failed_worker()) is not None:
+                        raise exc  # an engine error, not a failed call: _activate retries the run
+                    continue
+                target, outcome, started, ended = getter.result()
+                outstanding -= 1
+                if target == "step":
+                    discovering = False
+                elif not race or _may_retry(outcome):
+                    replies[target] = (outcome, started, ended)
+                    if race:
+                        deferred.append(target)
+                    continue
+                latest = self.state.get_run(run.run_id)
+                if latest is None or latest.finished:
+                    log.info("run_id=%s ended while its calls were in flight; replies discarded", run.run_id)
+                    return False
+                if target != "step":
+                    latest.attempt = attempt
+                memoized = len(latest.memo)
+                again = self.outcomes.apply(latest, fn, target, outcome, started, ended)
+                latest = self.state.get_run(run.run_id)
+                if latest is None or latest.finished:
+                    return False
+                new = [t for t in latest.planned if t not in in_flight]
+                in_flight.update(new)
+                outstanding += submit(new)
+                # A finished step, or a call that ran one itself: the function may move on.
+                if target != "step" or rediscover or (again and len(latest.memo) > memoized):
+                    # Race: a branch finished a step; let the function say what comes next.
+                    if discovering:
+                        rediscover = True
+                    else:
+                        discovering, rediscover = True, False
+                        outstanding += submit(["step"])
         finally:
-            for task in extras:
+            for task in workers:
                 task.cancel()
-        order = sorted(run.planned, key=lambda target: _may_retry(replies[target][0]))
-        attempt, again = run.attempt, True
+            for task in workers:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if race:
+            order = deferred
+        else:
+            order = sorted(replies, key=lambda t: (_may_retry(replies[t][0]), run.planned.index(t)))
         for target in order:
             latest = self.state.get_run(run.run_id)
             if latest is None or latest.finished:
@@ -292,6 +401,13 @@ class Executor:
             latest.attempt = attempt
             outcome, started, ended = replies[target]
             again = self.outcomes.apply(latest, fn, target, outcome, started, ended) and again
+        latest = self.state.get_run(run.run_id)
+        if latest is None or latest.finished:
+            return False
+        if again and latest.waiting and not latest.planned:
+            # The group is done but a wait it started is not: ask the function what comes next
+            # now (like the real server), not when the wait ends.
+            return await self._discover(latest, fn)
         return again
 
     async def _call(self, url: str, body: bytes) -> protocol.Outcome:

@@ -1,7 +1,10 @@
 """Event API: accept events, de-duplicate by sender id, then wake waits, cancel runs, start runs.
 
-`POST /e/{key}` takes one event object or an array, answers `{"ids", "status"}` with one
-internal ULID per event, and stores nothing when any event of the body is refused.
+`POST /e/{key}` takes one event object or an array and answers `{"ids", "status"}` with one
+internal ULID per event. Like the real server: ids come from the SDK's
+`x-inngest-event-id-seed` when it sends one (a retried send gets the same ids and starts
+nothing again), and an invalid event stops the body there: the events before it are stored
+and their ids come back with the error.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from learninngest.engine.clock import Clock
 from learninngest.engine.executor import Executor
 from learninngest.engine.expressions import evaluate
 from learninngest.engine.functions import idempotency_key, name_matches
-from learninngest.engine.ids import UlidFactory
+from learninngest.engine.ids import UlidFactory, seeded_ids
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state import State
 
@@ -29,9 +32,11 @@ MAX_EVENT_BYTES = 256 * 1024  # and its per-event limit
 
 
 class EventRefused(ValueError):
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, accepted: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        # The valid events before the refused one (the real server stores them).
+        self.accepted = accepted or []
 
 
 def validate_events(raw: bytes) -> list[dict[str, Any]]:
@@ -43,35 +48,44 @@ def validate_events(raw: bytes) -> list[dict[str, Any]]:
     except ValueError as exc:
         raise EventRefused(f"body is not valid JSON: {exc}") from None
     items = payload if isinstance(payload, list) else [payload]
-    out = []
+    out: list[dict[str, Any]] = []
     for n, item in enumerate(items):
-        where = f"event {n}"
-        if not isinstance(item, dict):
-            raise EventRefused(f"{where}: an event must be a JSON object")
-        name = item.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise EventRefused(f"{where}: `name` must be a non-empty string")
-        if name.startswith("inngest/"):
-            raise EventRefused(f"{where}: names starting with inngest/ are reserved for the server")
-        data = item.get("data")
-        if data is not None and not isinstance(data, dict):
-            raise EventRefused(f"{where}: `data` must be an object")
-        ts, ev_id = item.get("ts"), item.get("id")
-        if ts is not None and (not isinstance(ts, int) or isinstance(ts, bool)):
-            raise EventRefused(f"{where}: `ts` must be an integer (unix ms)")
-        if ev_id is not None and not isinstance(ev_id, str):
-            raise EventRefused(f"{where}: `id` must be a string")
-        if len(json.dumps(item)) > MAX_EVENT_BYTES:
-            raise EventRefused(f"{where}: larger than {MAX_EVENT_BYTES} bytes", 413)
-        event: dict[str, Any] = {
-            "name": name,
-            "data": {k: v for k, v in (data or {}).items() if k != "_inngest"},
-        }
-        for key in ("id", "ts", "user", "v"):
-            if item.get(key) not in (None, ""):
-                event[key] = item[key]
-        out.append(event)
+        try:
+            out.append(_validate_event(n, item))
+        except EventRefused as exc:
+            exc.accepted = out
+            raise
     return out
+
+
+def _validate_event(n: int, item: Any) -> dict[str, Any]:
+    """One event of a body, checked and normalized; raises EventRefused naming it."""
+    where = f"event {n}"
+    if not isinstance(item, dict):
+        raise EventRefused(f"{where}: an event must be a JSON object")
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise EventRefused(f"{where}: `name` must be a non-empty string")
+    if name.startswith("inngest/"):
+        raise EventRefused(f"{where}: names starting with inngest/ are reserved for the server")
+    data = item.get("data")
+    if data is not None and not isinstance(data, dict):
+        raise EventRefused(f"{where}: `data` must be an object")
+    ts, ev_id = item.get("ts"), item.get("id")
+    if ts is not None and (not isinstance(ts, int) or isinstance(ts, bool)):
+        raise EventRefused(f"{where}: `ts` must be an integer (unix ms)")
+    if ev_id is not None and not isinstance(ev_id, str):
+        raise EventRefused(f"{where}: `id` must be a string")
+    if len(json.dumps(item)) > MAX_EVENT_BYTES:
+        raise EventRefused(f"{where}: larger than {MAX_EVENT_BYTES} bytes", 413)
+    event: dict[str, Any] = {
+        "name": name,
+        "data": {k: v for k, v in (data or {}).items() if k != "_inngest"},
+    }
+    for key in ("id", "ts", "user", "v"):
+        if item.get(key) not in (None, ""):
+            event[key] = item[key]
+    return event
 
 
 class Intake:
@@ -91,21 +105,35 @@ class Intake:
         self.executor = executor
         self.ids = ids
 
-    def ingest(self, events: list[dict[str, Any]], source: str = "api", match: bool = True) -> list[str]:
-        """Store events and act on them; returns their internal ids in order."""
+    def ingest(
+        self,
+        events: list[dict[str, Any]],
+        source: str = "api",
+        match: bool = True,
+        seeded: list[str] | None = None,
+    ) -> list[str]:
+        """Store events and act on them; returns their internal ids in order.
+
+        `seeded`: internal ids derived from the sender's seed (ids.seeded_ids), one per event.
+        """
         out = []
         with self.state.tx():
-            for event in events:
-                out.append(self._one(dict(event), source, match))
+            for n, event in enumerate(events):
+                out.append(self._one(dict(event), source, match, seeded[n] if seeded else None))
         return out
 
     def ingest_internal(self, event: dict[str, Any], match: bool = True) -> str:
         """The engine's own events (inngest/function.failed, ...), allowed the inngest/ prefix."""
         return self.ingest([event], source="engine", match=match)[0]
 
-    def _one(self, event: dict[str, Any], source: str, match: bool) -> str:
+    def _one(self, event: dict[str, Any], source: str, match: bool, seeded: str | None = None) -> str:
         now = self.clock.now()
-        internal_id = self.ids.new()
+        if seeded is not None and self.state.get_event(seeded) is not None:
+            # The same send again (the SDK retried it after a timeout or a 5xx): same id, no
+            # new run. The real server stores the copy too and drops its runs when scheduling.
+            log.info("event received name=%s event_id=%s again (retried send): no run", event["name"], seeded)
+            return seeded
+        internal_id = seeded or self.ids.new()
         given = event.get("id")
         duplicate = bool(given) and self.state.event_id_seen(str(given), now)
         event["id"] = str(given) if given else internal_id
@@ -192,12 +220,15 @@ class Intake:
             if self.settings.event_key and key != self.settings.event_key:
                 return JSONResponse({"ids": [], "status": 401, "error": "event key not found"}, 401)
             raw = await request.body()
+            seed = request.headers.get("x-inngest-event-id-seed")
             try:
                 events = validate_events(raw)
             except EventRefused as exc:
-                log.warning("events refused: %s", exc)
-                return JSONResponse({"ids": [], "status": exc.status, "error": str(exc)}, exc.status)
-            ids = self.ingest(events)
+                # Like the real server: the events before the bad one are kept, with their ids.
+                ids = self.ingest(exc.accepted, seeded=seeded_ids(seed, len(exc.accepted)))
+                log.warning("events refused: %s (%d before it accepted)", exc, len(ids))
+                return JSONResponse({"ids": ids, "status": exc.status, "error": str(exc)}, exc.status)
+            ids = self.ingest(events, seeded=seeded_ids(seed, len(events)))
             return JSONResponse({"ids": ids, "status": 200})
 
         return router

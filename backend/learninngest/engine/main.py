@@ -55,6 +55,13 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="seconds to keep finished runs, their steps and old events (default 604800, 7 days)",
     )
+    parser.add_argument(
+        "--inline-state-limit",
+        type=int,
+        default=1024 * 1024,
+        metavar="BYTES",
+        help="larger call bodies go with use_api: the SDK fetches the run state (default 1 MiB)",
+    )
     # Accepted so that `npx inngest-cli dev -u URL --no-discovery` works with `learninngest engine`
     # in its place: this engine never discovers or polls apps, it syncs the -u URLs only.
     for flag in ("--no-discovery", "--no-poll"):
@@ -76,6 +83,7 @@ def settings_from_args(args: argparse.Namespace) -> EngineSettings:
         max_concurrency=args.max_concurrency,
         call_timeout_s=args.call_timeout,
         retention_s=args.retention,
+        inline_state_limit=args.inline_state_limit,
     )
 
 

@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from learninngest.engine import protocol, retries
-from learninngest.engine.clock import parse_duration, parse_iso
+from learninngest.engine.clock import parse_duration
 from learninngest.engine.expressions import ExpressionError, compile_expression
 from learninngest.engine.functions import FunctionDef
 from learninngest.engine.run_lifecycle import RunLifecycle
@@ -22,6 +22,16 @@ if TYPE_CHECKING:
     from learninngest.engine.apps import Registry
 
 log = logging.getLogger("learninngest.engine")
+
+
+def failure_text(outcome: protocol.CallFailed) -> str:
+    """`data.error.error` of inngest/function.failed as the real server writes it: its own error
+    for the failed call (a bad status, NonRetriableError), or the transport error."""
+    if not outcome.retriable:
+        return "NonRetriableError"
+    if outcome.status:
+        return f"invalid status code: {outcome.status}"
+    return str(outcome.error.get("message") or outcome.error.get("name") or "error")
 
 
 class Outcomes:
@@ -59,37 +69,76 @@ class Outcomes:
                 return False
             if isinstance(outcome, protocol.CallFailed):
                 return self._call_failed(run, fn, target, outcome, started, now)
-            return self._ops(run, fn, target, outcome.ops, started, now)
+            return self._ops(run, fn, target, outcome, started, now)
 
     def _ops(
-        self, run: Run, fn: FunctionDef, target: str, ops: list[protocol.Opcode], started: float, now: float
+        self, run: Run, fn: FunctionDef, target: str, reply: protocol.Ops, started: float, now: float
     ) -> bool:
+        """Apply a 206: memoize steps, plan steps, start one wait; several of them may come at once.
+
+        A parallel group may mix planned steps with one sleep, wait or invoke: the engine starts
+        the wait and calls the planned steps now, as the real server does. A wait in progress is
+        reported again by every call until it ends; like the real server (whose pause and timeout
+        are keyed by the step id) the engine ignores the repeat.
+        """
+        if run.request_version == protocol.VERSION_UNSET:
+            run.request_version = reply.request_version
+        pending = (run.waiting or {}).get("step_id")
+        ops = [o for o in reply.ops if not (o.op in protocol.WAIT_OPS and o.id == pending)]
         planned = [o for o in ops if o.op == "StepPlanned"]
         others = [o for o in ops if o.op != "StepPlanned"]
-        if planned and not others:
-            if target != "step":
-                self.runs.fail_unsupported(
-                    run, f"the app planned steps again when asked to run step {target}"
-                )
-                return False
-            for o in planned:
-                if o.id not in run.memo and o.id not in run.planned:
-                    run.planned.append(o.id)
-                self.runs.row(run, o.id, o.user_id, o.op, "Planned", started, now)
-            run.attempt = 0
-            self.state.save_run(run)
-            return True
-        if len(others) > 1 and any(o.op != "StepRun" for o in others):
-            kinds = ", ".join(o.op for o in others)
-            self.runs.fail_unsupported(run, f"several opcodes in one reply ({kinds}) are not supported")
+        waits = [o for o in others if o.op in protocol.WAIT_OPS]
+        if planned and target != "step":
+            self.runs.fail_unsupported(run, f"the app planned steps again when asked to run step {target}")
+            return False
+        if len(waits) + (1 if pending else 0) > 1:
+            kinds = ", ".join(f"{o.op} {o.user_id}" for o in waits)
+            self.runs.fail_unsupported(
+                run,
+                f"several sleeps, waits or invokes at once ({kinds}"
+                f"{', and one in progress' if pending else ''}) are not supported: the engine "
+                "waits for one of them per run at a time",
+            )
             return False
         again = True
         for o in others:
-            again = self._op(run, fn, o, started, now) and again
+            again = self._op(run, fn, o, reply, started, now) and again
+            if run.finished:
+                return False
+        for o in planned:
+            if o.id not in run.memo and o.id not in run.planned:
+                run.planned.append(o.id)
+            if (o.opts or {}).get("parallelMode") == "race":
+                self.runs.race_steps.add((run.run_id, o.id))
+            self.runs.row(run, o.id, o.user_id, o.op, "Planned", started, now)
+        if planned:
+            # The group's steps are called now, whatever else the reply started (and called
+            # again after a restart even if the wait has no deadline).
+            run.attempt = 0
+            run.due = self.clock.now()
+            again = True
+        elif not ops and pending:
+            again = self._keep_waiting(run)
         self.state.save_run(run)
         return again
 
-    def _op(self, run: Run, fn: FunctionDef, o: protocol.Opcode, started: float, now: float) -> bool:
+    def _keep_waiting(self, run: Run) -> bool:
+        """Nothing new in the reply: the run goes back to its wait (and its deadline)."""
+        deadline = (run.waiting or {}).get("deadline")
+        run.due = deadline
+        if deadline is not None:
+            self.runs.queue.schedule(run.run_id, deadline)
+        return False
+
+    def _op(
+        self,
+        run: Run,
+        fn: FunctionDef,
+        o: protocol.Opcode,
+        reply: protocol.Ops,
+        started: float,
+        now: float,
+    ) -> bool:
         if o.op == "StepRun":
             run.memoize(o.id, {"data": o.data})
             self.runs.row(run, o.id, o.user_id, o.op, "Completed", started, now, output=o.data)
@@ -98,27 +147,37 @@ class Outcomes:
             return True
         if o.op in ("StepError", "StepFailed"):
             err = protocol.normalize_error(o.error, "step failed")
-            decision = retries.decide(run.attempt, fn.max_attempts, now=now)
+            # x-inngest-no-retry / retry-after on the 206 apply to its StepError.
+            decision = retries.decide(
+                run.attempt,
+                fn.max_attempts,
+                retriable=not reply.no_retry,
+                retry_after=reply.retry_after,
+                now=now,
+            )
             if o.op == "StepError" and decision.retry:
                 self._retry(run, o.id, o.user_id, o.op, err, decision.delay_s, started, now)
                 return False
             run.memoize(o.id, {"error": err})
             self.runs.row(run, o.id, o.user_id, o.op, "Failed", started, now, error=err)
             log.warning(
-                "step failed run_id=%s step=%s attempt=%d: %s",
+                "step failed run_id=%s step=%s attempt=%d: %s (%s)",
                 run.run_id,
                 o.user_id,
                 run.attempt,
                 err["message"],
+                decision.reason or "StepFailed",
             )
             run.attempt = 0
             return True
         if o.op == "Sleep":
             try:
-                wake = parse_iso(o.name)
+                wake = protocol.sleep_until(o, now)
             except ValueError:
                 self.runs.fail_unsupported(
-                    run, f"Sleep step {o.user_id} has no wake-up time in `name`: {o.name!r}"
+                    run,
+                    f"Sleep step {o.user_id} has neither a wake-up time nor a duration: "
+                    f"name={o.name!r}, opts={o.opts!r}",
                 )
                 return False
             return self._wait(run, o, "sleep", "Sleeping", wake - now, started, now, {})
@@ -131,8 +190,10 @@ class Outcomes:
             except (ValueError, ExpressionError) as exc:
                 self.runs.fail_unsupported(run, f"WaitForEvent step {o.user_id}: {exc}")
                 return False
+            # The TypeScript SDK may name the event in opts.event (the real server reads it first).
+            name = str(opts.get("event") or o.name)
             return self._wait(
-                run, o, "wait", "Waiting", timeout, started, now, {"event": o.name, "if": opts.get("if")}
+                run, o, "wait", "Waiting", timeout, started, now, {"event": name, "if": opts.get("if")}
             )
         if o.op == "InvokeFunction":
             return self._invoke(run, fn, o, started, now)
@@ -162,8 +223,15 @@ class Outcomes:
             scheduled=None if intended is None else now + intended,
             delay_ms=None if intended is None else round(intended * 1000),
         )
-        run.waiting = {"kind": kind, "step_id": o.id, "name": o.user_id, "seq": seq, **extra}
         run.due = None if intended is None else self.clock.due_after(intended)
+        run.waiting = {
+            "kind": kind,
+            "step_id": o.id,
+            "name": o.user_id,
+            "seq": seq,
+            "deadline": run.due,  # real time; run.due may be earlier while planned steps retry
+            **extra,
+        }
         run.attempt = 0
         if run.due is not None:
             self.runs.queue.schedule(run.run_id, run.due)
@@ -234,7 +302,7 @@ class Outcomes:
             outcome.error["message"],
             decision.reason,
         )
-        self.runs.finish(run, "Failed", outcome.error)
+        self.runs.finish(run, "Failed", outcome.error, error_text=failure_text(outcome))
         return False
 
     def _retry(
@@ -262,6 +330,9 @@ class Outcomes:
         )
         run.attempt += 1
         run.due = self.clock.due_after(delay)
+        deadline = (run.waiting or {}).get("deadline")
+        if deadline is not None and deadline < run.due:
+            run.due = deadline  # a step of the group retries later than the run's wait ends
         self.runs.queue.schedule(run.run_id, run.due)
         log.warning(
             "step retried run_id=%s step=%s attempt=%d delay=%.3fs (intended): %s",

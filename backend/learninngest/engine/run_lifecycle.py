@@ -21,8 +21,25 @@ from learninngest.engine.state import Run, State
 
 log = logging.getLogger("learninngest.engine")
 
+INVOKE_TIMEOUT_NAME = "InngestInvokeTimeoutError"
+INVOKE_TIMEOUT_MESSAGE = "Timed out waiting for invoked function to complete"
+
 # emit(event body, match triggers?) -> internal event id; set by app.py to Intake.ingest_internal.
 Emit = Callable[[dict[str, Any], bool], str]
+
+
+def failure_error(err: dict[str, Any], error_text: str | None) -> dict[str, Any]:
+    """`data.error` of inngest/function.failed / .finished, shaped like the real server's:
+    `error` (its own error text), `name`, `message`, and `stack` only when there is one."""
+    name, message = str(err.get("name") or "Error"), str(err.get("message") or "")
+    out: dict[str, Any] = {
+        "error": error_text or f"{name}: {message}",
+        "name": name,
+        "message": message,
+    }
+    if isinstance(err.get("stack"), str) and err["stack"]:
+        out["stack"] = err["stack"]
+    return out
 
 
 class RunLifecycle:
@@ -32,6 +49,9 @@ class RunLifecycle:
         self.queue = queue
         self.ids = ids
         self.emit: Emit = lambda event, match: ""
+        # (run id, step hash) of planned steps in race mode (`opts.parallelMode: "race"`).
+        # In memory only: after a restart such a group finishes in wait mode (same results).
+        self.race_steps: set[tuple[str, str]] = set()
 
     # --- creating runs
     def create_run(
@@ -70,8 +90,13 @@ class RunLifecycle:
         value: Any = None
         status = "Completed" if waiting.get("kind") == "sleep" else "TimedOut"
         if waiting.get("kind") == "invoke":
+            # What the real server memoizes; the SDK raises it in the parent as a StepError.
             value = {
-                "error": protocol.error_object("InvokeTimeout", "the invoked function did not finish in time")
+                "error": {
+                    "error": f"{INVOKE_TIMEOUT_NAME}: {INVOKE_TIMEOUT_MESSAGE}",
+                    "name": INVOKE_TIMEOUT_NAME,
+                    "message": INVOKE_TIMEOUT_MESSAGE,
+                }
             }
         with self.state.tx():
             run.memoize(waiting.get("step_id", ""), value)
@@ -101,7 +126,10 @@ class RunLifecycle:
         self.finish(run, "Failed", protocol.error_object("Unsupported", reason))
 
     # --- the end of a run
-    def finish(self, run: Run, status: str, output: Any, reason: str = "") -> None:
+    def finish(
+        self, run: Run, status: str, output: Any, reason: str = "", error_text: str | None = None
+    ) -> None:
+        """End a run. `error_text`: the failure event's `data.error.error` (see failure_error)."""
         now = self.clock.now()
         fn_event = {
             "function_id": run.function_slug,
@@ -111,6 +139,7 @@ class RunLifecycle:
             # Like the real server: the finished run's status (Completed, Failed, Cancelled).
             "_inngest": {"status": status},
         }
+        self.race_steps = {k for k in self.race_steps if k[0] != run.run_id}
         with self.state.tx():
             run.status, run.ended, run.output = status, now, output
             run.waiting, run.due, run.planned = None, None, []
@@ -130,7 +159,7 @@ class RunLifecycle:
                     run.event_id,
                     err.get("message"),
                 )
-                failure = {"error": f"{err.get('name')}: {err.get('message')}"} | err
+                failure = failure_error(err, error_text)
                 self._hand_to_parent(run, {"error": err})
                 self.emit(
                     {

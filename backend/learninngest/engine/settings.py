@@ -31,6 +31,11 @@ class EngineSettings:
     call_timeout_s: float = 300.0
     # Finished runs, their steps and events no run needs are deleted this long after they end.
     retention_s: float = DEFAULT_RETENTION_S
+    # A call body (event + memoized steps) larger than this is sent with `use_api: true`: the
+    # SDK then fetches the state from GET /v0/runs/{id}/actions and /batch. The real server
+    # does so past its 4 MiB request limit; 1 MiB keeps calls under small body limits
+    # (Django's default is 2.5 MiB) and long runs from resending megabytes at every step.
+    inline_state_limit: int = 1024 * 1024
 
     @property
     def signed(self) -> bool:

@@ -50,6 +50,7 @@ class Run:
     parent_run_id: str | None = None
     parent_step_id: str | None = None
     cron: str | None = None
+    request_version: int = -1  # `version` sent to the SDK: -1 until its first 206 says which
 
     @property
     def finished(self) -> bool:
@@ -84,6 +85,7 @@ class Run:
             parent_run_id=row["parent_run_id"],
             parent_step_id=row["parent_step_id"],
             cron=row["cron"],
+            request_version=row["request_version"],
         )
 
     def to_params(self) -> dict[str, Any]:
@@ -111,6 +113,7 @@ class Run:
             "parent_run_id": self.parent_run_id,
             "parent_step_id": self.parent_step_id,
             "cron": self.cron,
+            "request_version": self.request_version,
         }
 
 
@@ -135,7 +138,19 @@ _RUN_COLUMNS = [
     "parent_run_id",
     "parent_step_id",
     "cron",
+    "request_version",
 ]
+
+
+# Columns added after the first release: (table, column, definition) for state files made before.
+_ADDED_COLUMNS = [("runs", "request_version", "INTEGER NOT NULL DEFAULT -1")]
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, column, definition in _ADDED_COLUMNS:
+        have = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
 
 class State:
@@ -163,6 +178,7 @@ class State:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(files("learninngest.engine").joinpath("state.sql").read_text())
+            _add_missing_columns(conn)
             self._conn = conn
             self.environment_id = self._meta("environment_id", lambda: str(uuid.uuid4()))
 

@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS runs (
   wait_event     TEXT,                     -- event name a WaitForEvent waits for
   parent_run_id  TEXT,                     -- invoked runs: who to hand the output to
   parent_step_id TEXT,
-  cron           TEXT
+  cron           TEXT,
+  request_version INTEGER NOT NULL DEFAULT -1 -- `version` sent to the SDK (-1: not known yet)
 );
 CREATE INDEX IF NOT EXISTS runs_by_event ON runs (event_id);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);

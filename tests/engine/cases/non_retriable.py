@@ -27,6 +27,7 @@ def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Func
 def check(ctx: CaseContext) -> None:
     run = ctx.wait_run(ctx.send("case/non-retriable"), "Failed")
     assert ctx.box["calls"] == 1
-    if ctx.host.kind == "engine":
-        assert run["output"]["message"] == "bad input, do not retry"
-        assert run["output"]["name"] == "NonRetriableError"
+    # The output is the SDK's error body as sent (its `code` too).
+    assert run["output"]["message"] == "bad input, do not retry"
+    assert run["output"]["name"] == "NonRetriableError"
+    assert run["output"]["code"] == "non_retriable_error"

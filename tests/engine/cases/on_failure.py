@@ -37,6 +37,9 @@ def check(ctx: CaseContext) -> None:
     data = failure["data"]
     assert data["function_id"] == "case-failure-with-failure"
     assert data["run_id"] == run["run_id"]
+    # The Dev Server's shape: its own error text, the SDK's name and message, a stack; no `code`.
+    assert set(data["error"]) == {"error", "name", "message", "stack"}
+    assert data["error"]["error"] == "invalid status code: 500"
     assert data["error"]["name"] == "ValueError"
     assert data["error"]["message"] == "always broken"
     assert data["event"]["data"] == {"order": 9}

@@ -1,0 +1,37 @@
+"""State files made before a column existed get it when the engine opens them."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from learninngest.engine.state import State
+
+
+def test_an_older_state_file_gets_the_request_version_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    # The runs table as the first release made it (no request_version).
+    conn.execute(
+        "CREATE TABLE runs (run_id TEXT PRIMARY KEY, function_slug TEXT NOT NULL,"
+        " function_version INTEGER NOT NULL, event_id TEXT NOT NULL, event TEXT NOT NULL,"
+        " events TEXT NOT NULL, status TEXT NOT NULL, started REAL NOT NULL, ended REAL, output TEXT,"
+        " memo TEXT NOT NULL, stack TEXT NOT NULL, planned TEXT NOT NULL, attempt INTEGER NOT NULL,"
+        " due REAL, waiting TEXT, wait_event TEXT, parent_run_id TEXT, parent_step_id TEXT, cron TEXT)"
+    )
+    conn.execute(
+        "INSERT INTO runs VALUES ('r1', 'app-fn', 1, 'e1', '{}', '[]', 'Running', 0, NULL, NULL,"
+        " '{}', '[]', '[]', 0, 1.0, NULL, NULL, NULL, NULL, NULL)"
+    )
+    conn.commit()
+    conn.close()
+    state = State(str(path))
+    state.open()
+    try:
+        run = state.get_run("r1")
+        assert run is not None and run.request_version == -1
+        run.request_version = 2
+        state.save_run(run)
+        assert (state.get_run("r1") or run).request_version == 2
+    finally:
+        state.close()
