@@ -61,3 +61,6 @@ def check(ctx: CaseContext) -> None:
         row = ctx.steps(skipped["run_id"])[0]
         assert (row["op"], row["status"]) == ("Singleton", "Skipped")
         assert ctx.runs(first)[0]["run_id"] in row["output"]["reason"]
+        replaced = ctx.steps(ctx.runs(old)[0]["run_id"])[-1]
+        assert (replaced["op"], replaced["status"]) == ("Singleton", "Cancelled")
+        assert f"replaced by a newer run (event {new}" in replaced["output"]["reason"]

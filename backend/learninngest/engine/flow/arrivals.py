@@ -192,9 +192,18 @@ class Arrivals:
                 self._skip(fn, event, event_id, singleton_key or "", running[0], now)
                 return None
             for other in running:
-                self.runs.cancel(
-                    other, f"singleton: replaced by a newer run (event {event_id}, key {singleton_key!r})"
+                why = f"singleton: replaced by a newer run (event {event_id}, key {singleton_key!r})"
+                self.runs.row(
+                    other,
+                    "singleton",
+                    "singleton",
+                    "Singleton",
+                    "Cancelled",
+                    now,
+                    now,
+                    output={"reason": why},
                 )
+                self.runs.cancel(other, why)
         run = self.runs.create_run(fn, event, event_id, events=[e for _, e in events])
         self.register(run, fn, singleton_key)
         return run
