@@ -185,3 +185,14 @@ def test_each_decision_logs_one_line(
         f"INFO run scheduled run_id={run.run_id} fn=app-fn event_id={kept}",
         f"INFO fn=app-fn batch of 1 event(s) (key '', due) starts run_id={run.run_id}",
     ]
+
+
+def test_runs_created_elsewhere_get_their_flow_data_when_first_asked(state: State) -> None:
+    """Cron runs and invoked children are created without intake: the first ask registers them."""
+    flow, fn, clock = flow_for(state, timeouts={"start": "10s"}, priority={"run": "event.data.p"})
+    event = {"name": "inngest/function.invoked", "data": {"p": 5}, "id": "x", "ts": 0}
+    run = flow.runs.create_run(fn, event, "x")
+    assert flow.store.get_run(run.run_id) is None
+    assert flow.before_start(run, fn) is None
+    stored = flow.store.get_run(run.run_id)
+    assert stored is not None and stored.priority == 5 and stored.start_by == run.started + 10
