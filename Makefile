@@ -79,6 +79,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine_throughput.py
 	$(BIN)/python bench/backend_responsiveness.py
 	$(BIN)/python bench/long_poll_waiters.py
+	$(BIN)/python bench/expressions_eval.py
 
 clean:
 	rm -rf $(VENV) .learninngest .pytest_cache .ruff_cache notebooks/output $(TS_APP)/node_modules

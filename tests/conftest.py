@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.redis_server import redis_url  # noqa: F401 - a fixture for the store and e2e tests
+from tests.processes import processes  # noqa: F401 - engines and backends to kill -9 or freeze
+from tests.redis_server import durable_redis, redis_url  # noqa: F401 - fixtures for the store and e2e tests
 
 _PREFIXES = (
     "INNGEST_",
@@ -25,6 +26,8 @@ _PREFIXES = (
     "SERVER_",
     "CORS_",
     "WORKER_",
+    "RECONCILE_",
+    "EVENT_SEND",
 )
 
 

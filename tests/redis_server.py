@@ -67,3 +67,41 @@ def _wait_for_ping(port: int, process: subprocess.Popen[bytes], log_path: Path) 
                         f"redis-server not answering PING on {port}; log:\n{log_path.read_text()}"
                     ) from None
             time.sleep(0.05)
+
+
+class DurableRedis:
+    """redis-server writing every command to its append-only file: kill -9, start again, data kept."""
+
+    def __init__(self, folder: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("redis-server not installed; CI installs it")
+        self.binary, self.folder, self.port = binary, folder, free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        args += ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.folder)]
+        with (self.folder / "redis.log").open("ab") as log:
+            self.process = subprocess.Popen([self.binary, *args], stdout=log, stderr=subprocess.STDOUT)
+        _wait_for_ping(self.port, self.process, self.folder / "redis.log")
+
+    def kill9(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+
+
+@pytest.fixture
+def durable_redis(tmp_path: Path) -> Iterator[DurableRedis]:
+    server = DurableRedis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.process is not None and server.process.poll() is None:
+            server.kill9()

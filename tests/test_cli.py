@@ -169,3 +169,49 @@ def test_engine_accepts_the_inngest_cli_dev_flags() -> None:
         9999,
         True,
     )
+
+
+def test_up_accepts_no_request_before_its_functions_are_synced(tmp_path) -> None:  # noqa: ANN001
+    """POSTs fired from the moment the port opens: each is refused (503) or ends; none stays pending.
+
+    The window before the sync is short, so this run may not hit it: the 503 itself is proven
+    by tests/api/test_sync_gate.py; here `up` must open its gate and every accepted request end.
+    """
+    import contextlib
+    import os
+    import signal
+
+    import httpx
+
+    from learninngest.kit.servers import free_port
+    from tests.support import wait_for
+
+    port, engine_port = free_port(), free_port()
+    env = {**os.environ, "OFFLINE_LATENCY_MEAN_MS": "0", "ENGINE_DB": "memory"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "learninngest", "up", "--port", str(port), "--engine-port", str(engine_port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    replies: list[httpx.Response] = []
+    try:
+
+        def accepted_one() -> None:
+            with contextlib.suppress(httpx.TransportError):  # not listening yet
+                replies.append(httpx.post(f"{url}/api/v1/chat", json={"query": "What is 2 + 2?"}, timeout=10))
+            assert any(reply.status_code == 202 for reply in replies)
+
+        wait_for(accepted_one, timeout=60, interval=0.005)
+        for reply in replies:
+            if reply.status_code == 503:
+                assert reply.headers["Retry-After"] == "1" and "not yet synced" in reply.json()["detail"]
+                continue
+            assert reply.status_code == 202
+            result = httpx.get(f"{url}{reply.json()['result_url']}", params={"wait": 20}, timeout=30).json()
+            assert result["status"] == "done", result
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)

@@ -25,6 +25,9 @@ def test_defaults_work_offline() -> None:
         ("PORT", "abc", "PORT: Input should be a valid integer"),
         ("PORT", "70000", "PORT: Input should be less than or equal to 65535"),
         ("WORKER_RETRIES", "-1", "WORKER_RETRIES: Input should be greater than or equal to 0"),
+        ("EVENT_SEND_TIMEOUT_S", "0", "EVENT_SEND_TIMEOUT_S: Input should be greater than 0"),
+        ("EVENT_SEND_TIMEOUT_S", "60", "EVENT_SEND_TIMEOUT_S: Input should be less than or equal to 25"),
+        ("RECONCILE_INTERVAL_S", "-1", "RECONCILE_INTERVAL_S: Input should be greater than or equal to 0"),
         ("LLM_BASE_URL", "ftp://x", "LLM_BASE_URL: Value error, must be an http:// or https:// URL"),
         ("INNGEST_BASE_URL", "localhost", "INNGEST_BASE_URL: Value error, must be an http"),
         ("RESULT_STORE_URL", "postgres://x", "RESULT_STORE_URL: Value error, must start with sqlite://"),
@@ -227,3 +230,21 @@ def test_env_files_stop_at_the_project_root(tmp_path: Path) -> None:
 def test_this_repositorys_notebooks_share_the_root_env() -> None:
     root = Path(__file__).resolve().parents[1]
     assert env_files(root / "notebooks") == (root / ".env", root / "notebooks" / ".env")
+
+
+def test_reconciler_waits_longer_than_a_send(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILE_AFTER_S", "5")
+    monkeypatch.setenv("EVENT_SEND_TIMEOUT_S", "10")
+    with pytest.raises(
+        SettingsError, match="RECONCILE_AFTER_S=5 must be greater than EVENT_SEND_TIMEOUT_S=10"
+    ):
+        get_settings()
+
+
+def test_every_request_ends_settings_have_bounded_defaults() -> None:
+    settings = get_settings()
+    assert (settings.event_send_timeout_s, settings.reconcile_interval_s, settings.reconcile_after_s) == (
+        5,
+        30,
+        60,
+    )

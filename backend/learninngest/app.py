@@ -15,6 +15,7 @@ from fastapi_offline import FastAPIOffline
 from learninngest import __version__
 from learninngest.api import chat, health, results, runs
 from learninngest.api.errors import install_error_handlers
+from learninngest.api.sync_gate import SyncGate
 from learninngest.api.waiters import ResultWaiters
 from learninngest.config import OFFLINE_MOUNT_PATH, Settings, get_settings
 from learninngest.logs import setup_logging
@@ -22,14 +23,19 @@ from learninngest.store import open_store
 from learninngest.store.purging import purge_periodically
 from learninngest.worker.chat_worker import build_chat_functions
 from learninngest.worker.client import build_inngest_client
+from learninngest.worker.reconciler import Reconciler
 from learninngest.worker.serve import SERVE_PATH, mount_inngest
 from learninngest.worker.serve_guard import guard_sdk_routes
 
 log = logging.getLogger("learninngest.app")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A complete backend for `settings` (from env and `.env` when None). No global state."""
+def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False) -> FastAPI:
+    """A complete backend for `settings` (from env and `.env` when None). No global state.
+
+    `wait_for_sync`: refuse POST /api/v1/chat (503) until `app.state.sync_gate.open()`,
+    for a starter that syncs the app itself after starting it (the kit's Stack).
+    """
     settings = settings or get_settings()
     setup_logging(settings.log_level)
     store = open_store(settings.result_store_url, retention_s=settings.result_retention_s)
@@ -37,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store, max_waiters=settings.long_poll_max_waiters, reread_s=settings.long_poll_reread_s
     )
     client = build_inngest_client(settings)
+    reconciler = Reconciler(settings, store, waiters.notify)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -48,12 +55,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await waiters.start()
         purge = asyncio.create_task(purge_periodically(store), name="result-store:purge")
+        sweeping = None
+        if settings.reconcile_interval_s > 0:
+            sweeping = asyncio.create_task(reconciler.run_forever(), name="reconciler")
         try:
             yield
         finally:
-            purge.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purge
+            for task in (purge, sweeping):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await waiters.stop()
             await store.close()
 
@@ -68,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = store
     app.state.inngest = client
     app.state.waiters = waiters
+    app.state.reconciler = reconciler
+    app.state.sync_gate = SyncGate(open_=not wait_for_sync)
 
     if settings.cors_origins:
         # Settings refuse "*" together with credentials (config.Settings.check).

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     inngest_serve_origin: str | None = None
     worker_retries: int = Field(3, ge=0, le=20)
     worker_concurrency: int = Field(4, ge=1, le=1000)
+    # POST /chat waits this long for the send; at most 25 s, below the SDK's own 30 s per try,
+    # so that a slow server always meets our deadline (request kept pending), never the SDK's.
+    event_send_timeout_s: float = Field(5.0, gt=0, le=25)
+
+    # --- every request ends: the backend's reconciler (worker/reconciler.py)
+    reconcile_interval_s: float = Field(30.0, ge=0)  # 0 turns the periodic sweep off
+    reconcile_after_s: float = Field(60.0, gt=0)  # a request pending this long is checked with Inngest
 
     # --- LLM
     llm_provider: LLMProvider = "auto"
@@ -276,6 +283,12 @@ class Settings(BaseSettings):
                 f"RESULT_RETENTION_S={self.result_retention_s} is shorter than IDEMPOTENCY_TTL_S="
                 f"{self.idempotency_ttl_s}: a replayed Idempotency-Key must still find its result. "
                 "Raise RESULT_RETENTION_S or lower IDEMPOTENCY_TTL_S."
+            )
+        if self.reconcile_after_s <= self.event_send_timeout_s:
+            raise SettingsError(
+                f"RECONCILE_AFTER_S={self.reconcile_after_s:g} must be greater than EVENT_SEND_TIMEOUT_S="
+                f"{self.event_send_timeout_s:g}: the reconciler must not judge a request whose event "
+                "is still being sent."
             )
         if not self.is_dev and not self.inngest_signing_key:
             raise SettingsError(

@@ -32,3 +32,9 @@ def test_the_time_scale_applies_to_the_factor() -> None:
 def test_only_negative_factors_delay_the_start() -> None:
     assert priority.start_delay(-30) == 30.0
     assert priority.start_delay(30) == 0.0
+
+
+def test_the_docs_example_with_a_ternary() -> None:
+    expr = "event.data.account_type == 'enterprise' ? 120 : 0"
+    assert priority.factor(expr, {"data": {"account_type": "enterprise"}}) == 120
+    assert priority.factor(expr, {"data": {}}) == 0

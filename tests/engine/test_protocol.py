@@ -79,7 +79,13 @@ def test_206_step_error_keeps_the_error() -> None:
     assert isinstance(out, protocol.Ops) and out.ops[0].error == {"name": "ValueError", "message": "m"}
 
 
-@pytest.mark.parametrize("op", ["AIGateway", "Step", "Whatever"])
+def test_ai_gateway_is_an_op_with_its_opts() -> None:
+    raw = [{"id": "h", "op": "AIGateway", "displayName": "ask", "opts": {"url": "http://m/v1", "body": {}}}]
+    out = protocol.parse_reply(206, {}, json.dumps(raw).encode())
+    assert isinstance(out, protocol.Ops) and out.ops[0].opts == {"url": "http://m/v1", "body": {}}
+
+
+@pytest.mark.parametrize("op", ["Step", "Whatever"])
 def test_unknown_opcodes_are_unsupported_with_a_reason(op: str) -> None:
     out = protocol.parse_reply(206, {}, json.dumps([{"id": "h", "op": op}]).encode())
     assert isinstance(out, protocol.Unsupported) and op in out.reason and "not supported" in out.reason

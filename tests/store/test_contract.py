@@ -108,16 +108,49 @@ async def test_set_event_ids(store: ResultStore) -> None:
     assert await store.get("unknown") is None
 
 
-async def test_record_attempt_only_while_pending(store: ResultStore) -> None:
+async def test_count_attempt_adds_one_while_pending(store: ResultStore) -> None:
     await store.create(ChatRecord(request_id="r1"))
-    await store.record_attempt("r1", 2)
+    assert await store.count_attempt("r1") == 1
+    assert await store.count_attempt("r1") == 2
     assert (await store.get("r1")).attempts == 2  # type: ignore[union-attr]
     await store.finish("r1", status=Status.error, error="gave up")
-    await store.record_attempt("r1", 5)  # a late attempt never changes a final record
+    assert await store.count_attempt("r1") is None  # a late call never changes a final record
     record = await store.get("r1")
     assert record is not None and (record.attempts, record.status) == (2, Status.error)
-    await store.record_attempt("unknown", 1)  # no record: nothing happens
+    assert await store.count_attempt("unknown") is None
     assert await store.get("unknown") is None
+
+
+async def test_count_attempt_is_atomic(store: ResultStore) -> None:
+    await store.create(ChatRecord(request_id="r1"))
+    counts = await asyncio.gather(*(store.count_attempt("r1") for _ in range(10)))
+    assert sorted(counts) == list(range(1, 11))  # type: ignore[type-var]
+
+
+async def test_add_event_ids_appends_only_new_ids(store: ResultStore) -> None:
+    await store.create(ChatRecord(request_id="r1"))
+    await store.set_event_ids("r1", ["ev1"])
+
+    await store.add_event_ids("r1", ["ev1", "ev2"])
+    await store.add_event_ids("unknown", ["ev3"])  # no record: nothing happens
+
+    record = await store.get("r1")
+    assert record is not None and record.event_ids == ["ev1", "ev2"]
+    assert await store.get("unknown") is None
+
+
+async def test_pending_before_lists_old_pending_records_oldest_first(store: ResultStore) -> None:
+    now = datetime.now(UTC)
+    for name, age_s in (("new", 1), ("old", 300), ("older", 600), ("done", 900)):
+        await store.create(ChatRecord(request_id=name, created_at=now - timedelta(seconds=age_s)))
+    await store.finish("done", status=Status.done, content="x")
+
+    old = await store.pending_before(now - timedelta(seconds=60), limit=10)
+
+    assert [r.request_id for r in old] == ["older", "old"]
+    assert [r.request_id for r in await store.pending_before(now, limit=1)] == ["older"]
+    await store.finish("older", status=Status.error, error="gave up")
+    assert [r.request_id for r in await store.pending_before(now, limit=10)] == ["old", "new"]
 
 
 async def test_release_idempotency_key_only_unbinds_its_own_request(store: ResultStore) -> None:

@@ -55,8 +55,15 @@ def test_success_saves_the_answer(settings: Settings) -> None:
     store = open_store("memory://")
     result = _trigger(settings, store, "What is the capital of France?", "req-ok")
     assert result.status is mocked.Status.COMPLETED
-    assert result.output == {"request_id": "req-ok", "attempts": 1}
     record = _run(store.get("req-ok"))
+    # The run's output carries the result too: the reconciler can record it from the REST API.
+    assert result.output == {
+        "request_id": "req-ok",
+        "content": record.content,
+        "model": record.model,
+        "usage": record.usage,
+        "attempts": 1,
+    }
     assert record.status.value == "done"
     assert "Paris" in record.content
     assert record.attempts == 1

@@ -68,6 +68,15 @@ def for_client(settings: Settings, detail: str, generic: str) -> str:
     return detail if settings.is_dev else generic
 
 
+class SendUnconfirmed(InngestUnavailable):
+    """The event send hit its deadline: it may still arrive, so the request stays pending."""
+
+    generic = (
+        "The background queue did not confirm the request in time; it may still run. Read its "
+        "result with the request_id, or retry with the same Idempotency-Key (no second run)."
+    )
+
+
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, object]]:
     details = []
     for error in exc.errors():

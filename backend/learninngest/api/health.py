@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 import httpx
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from learninngest.api.deps import SettingsDep, StoreDep
@@ -79,13 +79,15 @@ def _check_llm(settings: Settings) -> str:
 
 
 @router.get("/readyz")
-async def readyz(settings: SettingsDep, store: StoreDep) -> JSONResponse:
+async def readyz(request: Request, settings: SettingsDep, store: StoreDep) -> JSONResponse:
     """Each part and whether it is ready; 503 names the part that is not."""
     checks = {
         "store": await _check_store(store),
         "inngest": await _check_inngest(settings),
         "llm": _check_llm(settings),
     }
+    if not request.app.state.sync_gate.is_open:  # api/sync_gate.py: the starter has not synced yet
+        checks["inngest"] = "not ready: the app's functions are not yet synced; POST /api/v1/chat answers 503"
     ready = all(value.startswith("ok") for value in checks.values())
     if not settings.is_dev:
         for part, value in checks.items():

@@ -217,6 +217,10 @@ class Executor:
         step, a restart) has nothing to call; one whose last reply moved it on while a wait
         goes on is called again.
         """
+        if run.waiting is not None and run.waiting.get("kind") == "ai":
+            # step.ai.infer: the engine makes the request itself (ai_steps.py), not a call.
+            assert self._http is not None, "executor not started"
+            return await self.outcomes.ai.infer(run, fn, self._http, self.settings.call_timeout_s)
         if run.waiting is not None:
             waiting = run.waiting
             # Runs stored before waits kept their own deadline: it was run.due then.

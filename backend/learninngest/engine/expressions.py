@@ -1,176 +1,203 @@
-"""Pure: the small subset of CEL that trigger, wait and cancel expressions use.
+"""Pure: CEL expressions for triggers, waits, cancels and idempotency keys.
 
-Supported: dotted paths (`event.data.x`, `async.data.user.id`), string / number /
-true / false / null literals, `== != < <= > >=`, `&& || !` and parentheses. Anything
-else raises ExpressionError, so a function using it is refused at sync instead of
-matching the wrong events.
+Parsing and evaluation are CEL's own, from the `common-expression-language` package
+(Rust bindings of cel-rust; why this one is in docs/architecture.md). What this module
+adds is what the Dev Server adds on top of cel-go (its pkg/expressions):
+
+- the variables it declares (`event`, `async`, `steps`, `response`, `user`, `action`,
+  `actions`): an expression naming any other is refused, as there;
+- a missing field is null, not an error: `event.data.missing == null` is true,
+  `event.data.missing != 'x'` is true, and anything else on it (`< 5`, `.startsWith()`,
+  `== 'x'`) is false; `has(event.data.missing)` stays false;
+- its helper functions: `lowercase`, `uppercase`, `b64decode`, `json_parse`, `date`,
+  `now`, `now_plus('1h')`, `now_minus('2d')`;
+- an expression that errors at run time (a type mismatch, a division by zero) is false,
+  so an odd event never matches, and never crashes the engine.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
+
+import cel
 
 Env = Mapping[str, Any]
 Compiled = Callable[[Env], Any]
 
+# The Dev Server's CEL environment (pkg/expressions/env.go) declares exactly these.
+DECLARED = frozenset({"event", "async", "steps", "response", "user", "action", "actions"})
+# Names a macro binds, e.g. the `t` in `event.data.tags.exists(t, t == 'a')`.
+_MACRO_VAR = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
+_STRING = re.compile(
+    r"""[rRbB]{0,2}(?:'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""", re.S
+)
+_PATH = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*)(\s*\()?")
+_HAS = re.compile(r"\bhas\s*\(\s*([A-Za-z_][\w\s.]*)\)")
+# What evaluating a well-formed expression against odd data raises (cel's own errors).
+_RUNTIME_ERRORS = (KeyError, TypeError, ValueError, RuntimeError, ArithmeticError, IndexError)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w)")
+_UNIT_S = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1,
+    "m": 60,
+    "h": 3600,
+    "d": 86400,
+    "w": 604800,
+}
+
+
+def _duration(text: str) -> timedelta:
+    """Go duration strings as the Dev Server reads them (str2duration: also `d` and `w`)."""
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
+        raise ValueError(f"not a duration: {text!r}")
+    return timedelta(seconds=sum(float(n) * _UNIT_S[u] for n, u in parts))
+
+
+def _date(value: Any) -> datetime:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # Unix seconds, or milliseconds when that large (event `ts` values are ms).
+        return datetime.fromtimestamp(value / 1000 if abs(value) > 10**11 else value, UTC)
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _b64decode(value: Any) -> str:
+    try:
+        return base64.b64decode(str(value), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return ""
+
+
+def _json_parse(value: Any) -> Any:
+    try:
+        parsed = json.loads(str(value))
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+# The Dev Server's helper functions (pkg/expressions cel.go), same names and behaviour.
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "lowercase": lambda s: str(s).lower(),
+    "uppercase": lambda s: str(s).upper(),
+    "b64decode": _b64decode,
+    "json_parse": _json_parse,
+    "date": _date,
+    "now": lambda: datetime.now(UTC),
+    "now_plus": lambda d: datetime.now(UTC) + _duration(str(d)),
+    "now_minus": lambda d: datetime.now(UTC) - _duration(str(d)),
+}
+
 
 class ExpressionError(ValueError):
-    """The expression uses syntax this engine does not evaluate."""
+    """The expression is not valid CEL, or names a variable the Dev Server does not declare."""
 
 
-_TOKEN = re.compile(
-    r"""\s*(?:
-      (?P<num>-?\d+(?:\.\d+)?)
-    | (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
-    | (?P<op>==|!=|<=|>=|&&|\|\||[<>!()])
-    | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
-    )""",
-    re.VERBOSE,
-)
-_MISSING = object()
-MISSING = _MISSING  # what a path that is not in the data evaluates to
+def _paths(text: str) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """(every dotted path the expression reads from a variable, the ones to fill with null).
+
+    A read path ends where the expression stops naming fields (at a method call, an
+    index `[…]`, an operator), so the value there is all the expression can see below it.
+    Paths tested with has() are read but not filled: has() of a missing field is false.
+    """
+    code = _STRING.sub("''", text)
+    tested = {tuple(re.sub(r"\s+", "", p).split(".")) for p in _HAS.findall(code)}
+    read = set()
+    for match in _PATH.finditer(code):
+        parts = tuple(re.sub(r"\s+", "", match.group(1)).split("."))
+        if match.group(2):  # `a.b.startsWith(` : the last name is a method, not a field
+            parts = parts[:-1]
+        if parts and parts[0] in DECLARED:
+            read.add(parts)
+    fill = [p for p in read if len(p) > 1 and p not in tested]
+    return sorted(read), sorted(fill, key=len, reverse=True)
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    pos = 0
-    text = text.rstrip()
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if not match or match.end() == pos:
-            raise ExpressionError(f"unsupported syntax at {text[pos:]!r} in {text!r}")
-        kind = match.lastgroup or ""
-        out.append((kind, match.group(kind)))
-        pos = match.end()
-    return out
-
-
-def _lookup(path: list[str]) -> Compiled:
-    def get(env: Env) -> Any:
-        value: Any = env
-        for part in path:
-            if isinstance(value, Mapping) and part in value:
-                value = value[part]
-            else:
-                return _MISSING
+def _pick(value: Any, paths: list[tuple[str, ...]]) -> Any:
+    """Only the parts of `value` that `paths` (relative to it) reach: CEL converts every
+    value it is given, so handing it a whole 256 KiB event to read one field is slow."""
+    if () in paths or not isinstance(value, Mapping):
         return value
-
-    return get
-
-
-def _same_kind(a: Any, b: Any) -> bool:
-    # CEL never equates a bool with a number, unlike Python (True == 1).
-    return isinstance(a, bool) == isinstance(b, bool)
+    heads: dict[str, list[tuple[str, ...]]] = {}
+    for path in paths:
+        heads.setdefault(path[0], []).append(path[1:])
+    return {head: _pick(value[head], rests) for head, rests in heads.items() if head in value}
 
 
-def _compare(op: str, a: Any, b: Any) -> bool:
-    if a is _MISSING or b is _MISSING:
-        return op == "!=" and not (a is _MISSING and b is _MISSING)
-    if op == "==":
-        return _same_kind(a, b) and a == b
-    if op == "!=":
-        return not (_same_kind(a, b) and a == b)
-    try:
-        if not _same_kind(a, b):
-            return False
-        return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
-    except TypeError:
-        return False
+def _absent(rest: tuple[str, ...]) -> Any:
+    return None if not rest else {rest[0]: _absent(rest[1:])}
 
 
-class _Parser:
+def _with_nulls(value: Any, path: tuple[str, ...]) -> Any:
+    """`value` with the missing tail of `path` filled with null; copies only what it changes."""
+    if not path or not isinstance(value, Mapping):
+        return value
+    head, rest = path[0], path[1:]
+    if head not in value:
+        return {**value, head: _absent(rest)}
+    child = value[head]
+    filled = _with_nulls(child, rest)
+    return value if filled is child else {**value, head: filled}
+
+
+class _Program:
+    """A compiled expression: call it with the variables to get CEL's value (None on error)."""
+
+    __slots__ = ("_program", "_roots", "_read", "_fill", "_functions")
+
     def __init__(self, text: str) -> None:
-        self.text = text
-        self.toks = _tokens(text)
-        self.i = 0
+        try:
+            self._program = cel.compile(text)
+        except ValueError as exc:
+            raise ExpressionError(f"invalid expression {text!r}: {str(exc).splitlines()[0]}") from exc
+        names = set(self._program.variables())
+        undeclared = names - DECLARED - set(_MACRO_VAR.findall(_STRING.sub("''", text)))
+        if undeclared:
+            raise ExpressionError(
+                f"invalid expression {text!r}: undeclared reference to {', '.join(sorted(undeclared))}"
+                f" (use {', '.join(sorted(DECLARED))})"
+            )
+        used = set(self._program.functions()) & FUNCTIONS.keys()
+        self._functions = {name: FUNCTIONS[name] for name in used}
+        read, self._fill = _paths(text)
+        self._roots = names & DECLARED
+        self._read = {root: [p[1:] for p in read if p[0] == root] or [()] for root in self._roots}
 
-    def peek(self) -> tuple[str, str] | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
-
-    def take(self) -> tuple[str, str]:
-        tok = self.peek()
-        if tok is None:
-            raise ExpressionError(f"unexpected end of expression {self.text!r}")
-        self.i += 1
-        return tok
-
-    def parse(self) -> Compiled:
-        node = self.or_()
-        if self.peek() is not None:
-            raise ExpressionError(f"unexpected {self.peek()[1]!r} in {self.text!r}")  # type: ignore[index]
-        return node
-
-    def or_(self) -> Compiled:
-        left = self.and_()
-        while self.peek() == ("op", "||"):
-            self.take()
-            right, prev = self.and_(), left
-            left = lambda env, a=prev, b=right: _truthy(a(env)) or _truthy(b(env))  # noqa: E731
-        return left
-
-    def and_(self) -> Compiled:
-        left = self.not_()
-        while self.peek() == ("op", "&&"):
-            self.take()
-            right, prev = self.not_(), left
-            left = lambda env, a=prev, b=right: _truthy(a(env)) and _truthy(b(env))  # noqa: E731
-        return left
-
-    def not_(self) -> Compiled:
-        if self.peek() == ("op", "!"):
-            self.take()
-            inner = self.not_()
-            return lambda env: not _truthy(inner(env))
-        return self.comparison()
-
-    def comparison(self) -> Compiled:
-        left = self.atom()
-        tok = self.peek()
-        if tok and tok[0] == "op" and tok[1] in {"==", "!=", "<", "<=", ">", ">="}:
-            op = self.take()[1]
-            right = self.atom()
-            return lambda env: _compare(op, left(env), right(env))
-        return left
-
-    def atom(self) -> Compiled:
-        kind, text = self.take()
-        if kind == "op" and text == "(":
-            inner = self.or_()
-            if self.take() != ("op", ")"):
-                raise ExpressionError(f"missing ')' in {self.text!r}")
-            return inner
-        if kind == "num":
-            value: Any = float(text) if "." in text else int(text)
-            return lambda env: value
-        if kind == "str":
-            literal = re.sub(r"\\(.)", r"\1", text[1:-1])
-            return lambda env: literal
-        if kind == "name":
-            consts = {"true": True, "false": False, "null": None}
-            if text in consts:
-                const = consts[text]
-                return lambda env: const
-            if self.peek() == ("op", "("):
-                raise ExpressionError(f"function calls like {text}() are not supported")
-            return _lookup(text.split("."))
-        raise ExpressionError(f"unexpected {text!r} in {self.text!r}")
+    def __call__(self, env: Env) -> Any:
+        # Only what the expression reads is handed to CEL (see _pick).
+        variables = {k: _pick(env[k], self._read[k]) for k in self._roots if k in env}
+        for path in self._fill:
+            if path[0] in variables:
+                variables[path[0]] = _with_nulls(variables[path[0]], path[1:])
+        try:
+            if self._functions:  # a context costs a little more: only when a helper is used
+                return self._program.execute(cel.Context(variables, self._functions))
+            return self._program.execute(variables)
+        except _RUNTIME_ERRORS:
+            return None
 
 
-def _truthy(value: Any) -> bool:
-    return value is True
-
-
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=1024)
 def compile_expression(text: str) -> Compiled:
-    """Parse once; raises ExpressionError for anything outside the subset."""
+    """Parse once; raises ExpressionError for anything the Dev Server would refuse."""
     if not text or not text.strip():
         raise ExpressionError("empty expression")
-    return _Parser(text).parse()
+    return _Program(text)
 
 
 def evaluate(text: str, env: Env) -> bool:
     """True only when the expression evaluates to exactly `true` (CEL semantics)."""
-    return _truthy(compile_expression(text)(env))
+    return compile_expression(text)(env) is True

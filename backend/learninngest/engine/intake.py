@@ -27,8 +27,14 @@ from learninngest.engine.state import State
 
 log = logging.getLogger("learninngest.engine")
 
-MAX_BODY_BYTES = 3 * 1024 * 1024  # the real API's request limit
-MAX_EVENT_BYTES = 256 * 1024  # and its per-event limit
+# The Dev Server's limits (pkg/consts AbsoluteMaxEventSize and MaxEvents, checked by
+# pkg/eventstream on each event's raw JSON): 3 MiB per event, 5000 events per request,
+# no limit on the body as a whole. Over either answers 400.
+MAX_EVENT_BYTES = 3 * 1024 * 1024
+MAX_EVENTS = 5000
+# The engine's own guard (413): it reads a body whole where the Dev Server streams it, so it
+# caps what one request may make it hold. Far above any body the SDKs' own suites send.
+MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
 class EventRefused(ValueError):
@@ -42,15 +48,22 @@ class EventRefused(ValueError):
 def validate_events(raw: bytes) -> list[dict[str, Any]]:
     """Pure: parse and check a body of the event API; raises EventRefused with a reason."""
     if len(raw) > MAX_BODY_BYTES:
-        raise EventRefused(f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}", 413)
+        raise EventRefused(f"body is {len(raw)} bytes; this engine's limit is {MAX_BODY_BYTES}", 413)
     try:
         payload = json.loads(raw)
     except ValueError as exc:
         raise EventRefused(f"body is not valid JSON: {exc}") from None
     items = payload if isinstance(payload, list) else [payload]
+    # Sizes are measured only when the body is large enough for one event to be over.
+    sizes = _raw_sizes(raw, isinstance(payload, list)) if len(raw) > MAX_EVENT_BYTES else None
     out: list[dict[str, Any]] = []
     for n, item in enumerate(items):
         try:
+            if n == MAX_EVENTS:
+                raise EventRefused(f"Cannot have more than {MAX_EVENTS} events in a batch")
+            if sizes is not None and sizes[n] > MAX_EVENT_BYTES:
+                size = f"Max {MAX_EVENT_BYTES} bytes / Size {sizes[n]} bytes"
+                raise EventRefused(f"event {n}: Event is over the max size: {size}")
             out.append(_validate_event(n, item))
         except EventRefused as exc:
             exc.accepted = out
@@ -76,8 +89,6 @@ def _validate_event(n: int, item: Any) -> dict[str, Any]:
         raise EventRefused(f"{where}: `ts` must be an integer (unix ms)")
     if ev_id is not None and not isinstance(ev_id, str):
         raise EventRefused(f"{where}: `id` must be a string")
-    if len(json.dumps(item)) > MAX_EVENT_BYTES:
-        raise EventRefused(f"{where}: larger than {MAX_EVENT_BYTES} bytes", 413)
     event: dict[str, Any] = {
         "name": name,
         "data": {k: v for k, v in (data or {}).items() if k != "_inngest"},
@@ -86,6 +97,22 @@ def _validate_event(n: int, item: Any) -> dict[str, Any]:
         if item.get(key) not in (None, ""):
             event[key] = item[key]
     return event
+
+
+def _raw_sizes(raw: bytes, is_list: bool) -> list[int]:
+    """Bytes of each event's JSON as sent (what the Dev Server measures), not re-encoded."""
+    text = raw.decode()
+    if not is_list:
+        return [len(text.strip().encode())]
+    decoder, sizes, pos = json.JSONDecoder(), [], text.index("[") + 1
+    while True:
+        while text[pos] in " \t\r\n,":
+            pos += 1
+        if text[pos] == "]":
+            return sizes
+        _, end = decoder.raw_decode(text, pos)
+        sizes.append(len(text[pos:end].encode()))
+        pos = end
 
 
 class Intake:

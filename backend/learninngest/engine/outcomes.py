@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from learninngest.engine import protocol, retries
+from learninngest.engine.ai_steps import AiSteps
 from learninngest.engine.clock import parse_duration
 from learninngest.engine.expressions import ExpressionError, compile_expression
 from learninngest.engine.functions import FunctionDef
@@ -40,6 +41,7 @@ class Outcomes:
         self.state = runs.state
         self.clock = runs.clock
         self.registry = registry
+        self.ai = AiSteps(runs)  # step.ai.infer: the engine makes the call (ai_steps.py)
 
     # --- a reply from the app
     def apply(
@@ -88,6 +90,10 @@ class Outcomes:
         planned = [o for o in ops if o.op == "StepPlanned"]
         others = [o for o in ops if o.op != "StepPlanned"]
         waits = [o for o in others if o.op in protocol.WAIT_OPS]
+        if any(o.op == "AIGateway" for o in others) and (target != "step" or planned or waits or pending):
+            # step.ai.infer makes the run wait for the engine's request: alone, not in a group.
+            self.runs.fail_unsupported(run, "step.ai.infer inside a parallel group is not supported")
+            return False
         if planned and target != "step":
             self.runs.fail_unsupported(run, f"the app planned steps again when asked to run step {target}")
             return False
@@ -197,6 +203,8 @@ class Outcomes:
             )
         if o.op == "InvokeFunction":
             return self._invoke(run, fn, o, started, now)
+        if o.op == "AIGateway":
+            return self.ai.start(run, o, now)
         self.runs.fail_unsupported(run, f"opcode {o.op} is not supported by the LearnInngest engine")
         return False
 

@@ -24,6 +24,7 @@ SUPPORTED_OPS = {
     "InvokeFunction",
     "StepError",
     "StepFailed",
+    "AIGateway",  # step.ai.infer: the engine makes the request (ai_steps.py)
 }
 # Opcodes that make the run wait (a sleep, an event, an invoked run); at most one per run.
 WAIT_OPS = {"Sleep", "WaitForEvent", "InvokeFunction"}

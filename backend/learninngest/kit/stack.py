@@ -63,8 +63,9 @@ class Stack:
         )
         self.settings = settings
         try:
+            # Closed gate: POST /chat answers 503 until sync() below has registered the functions.
             self.backend = BackgroundServer(
-                create_app(settings),
+                create_app(settings, wait_for_sync=True),
                 name="backend",
                 host=settings.host,
                 port=backend_port,
@@ -165,6 +166,7 @@ class Stack:
                 body = reply.json()
                 # The SDK answers 200 even when the server refused: read the body (fact sheet §11).
                 if reply.status_code == 200 and isinstance(body, dict) and body.get("ok"):
+                    self.backend.app.state.sync_gate.open()  # the backend may take requests now
                     return body
                 last = (
                     str(body.get("error") or body.get("message") or body)

@@ -83,12 +83,19 @@ class ResultStore(Protocol):
 
     async def set_event_ids(self, request_id: str, event_ids: list[str]) -> None: ...
 
-    async def record_attempt(self, request_id: str, attempts: int) -> None:
-        """Set `attempts` on a record that is still pending (no-op once final or unknown).
+    async def add_event_ids(self, request_id: str, event_ids: list[str]) -> None:
+        """Append the ids not yet on the record (a re-sent event, an event found late)."""
 
-        The worker calls it at the start of each LLM attempt, so the failure handler
-        can keep the attempt count when retries run out.
+    async def count_attempt(self, request_id: str) -> int | None:
+        """Add one to `attempts` of a pending record and return the new count, atomically.
+
+        The worker calls it before each LLM call, so `attempts` counts the calls really
+        made, also the one repeated after an Inngest server crash (a step is delivered
+        at least once). None (and nothing changed) once final or when unknown.
         """
+
+    async def pending_before(self, cutoff: datetime, limit: int) -> list[ChatRecord]:
+        """Up to `limit` pending records created before `cutoff`, oldest first (the reconciler)."""
 
     async def finish(self, request_id: str, **fields: Any) -> ChatRecord | None:
         """Move a record to a final status (`status` in fields) and set its result fields.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from learninngest.retention import DEFAULT_RETENTION_S
@@ -44,11 +44,26 @@ class MemoryStore:
             if record is not None:
                 self._records[request_id] = record.model_copy(update={"event_ids": list(event_ids)})
 
-    async def record_attempt(self, request_id: str, attempts: int) -> None:
+    async def add_event_ids(self, request_id: str, event_ids: list[str]) -> None:
         with self._lock:
             record = self._records.get(request_id)
-            if record is not None and not record.final:
-                self._records[request_id] = record.model_copy(update={"attempts": attempts})
+            if record is not None:
+                merged = record.event_ids + [i for i in event_ids if i not in record.event_ids]
+                self._records[request_id] = record.model_copy(update={"event_ids": merged})
+
+    async def count_attempt(self, request_id: str) -> int | None:
+        with self._lock:
+            record = self._records.get(request_id)
+            if record is None or record.final:
+                return None
+            count = (record.attempts or 0) + 1
+            self._records[request_id] = record.model_copy(update={"attempts": count})
+            return count
+
+    async def pending_before(self, cutoff: datetime, limit: int) -> list[ChatRecord]:
+        with self._lock:
+            old = [r for r in self._records.values() if not r.final and r.created_at < cutoff]
+            return [r.model_copy(deep=True) for r in sorted(old, key=lambda r: r.created_at)[:limit]]
 
     async def finish(self, request_id: str, **fields: Any) -> ChatRecord | None:
         check_finish_fields(fields)

@@ -14,6 +14,7 @@ import contextlib
 import math
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -114,9 +115,20 @@ class RedisStore:
             return await operation(self._client())
 
     # --- the ResultStore interface
+    def _pending_key(self) -> str:
+        return f"{self.prefix}pending"  # sorted set: request id -> created_at (unix s)
+
     async def create(self, record: ChatRecord) -> None:
         key = self._record_key(record.request_id)
-        await self._call(lambda r: r.set(key, record.model_dump_json(), nx=True))
+
+        async def operation(r: aioredis.Redis) -> None:
+            async with r.pipeline(transaction=True) as pipe:
+                pipe.set(key, record.model_dump_json(), nx=True)
+                # Also when the SET found the record: pending_before drops ids that are final.
+                pipe.zadd(self._pending_key(), {record.request_id: record.created_at.timestamp()}, nx=True)
+                await pipe.execute()
+
+        await self._call(operation)
 
     async def get(self, request_id: str) -> ChatRecord | None:
         raw = await self._call(lambda r: r.get(self._record_key(request_id)))
@@ -126,11 +138,19 @@ class RedisStore:
         ids = list(event_ids)
         await self._update(request_id, lambda record: record.model_copy(update={"event_ids": ids}))
 
-    async def record_attempt(self, request_id: str, attempts: int) -> None:
-        await self._update(
+    async def add_event_ids(self, request_id: str, event_ids: list[str]) -> None:
+        def change(record: ChatRecord) -> ChatRecord:
+            merged = record.event_ids + [i for i in event_ids if i not in record.event_ids]
+            return record.model_copy(update={"event_ids": merged})
+
+        await self._update(request_id, change)
+
+    async def count_attempt(self, request_id: str) -> int | None:
+        record = await self._update(
             request_id,
-            lambda record: record if record.final else record.model_copy(update={"attempts": attempts}),
+            lambda r: r if r.final else r.model_copy(update={"attempts": (r.attempts or 0) + 1}),
         )
+        return record.attempts if record is not None and not record.final else None
 
     async def finish(self, request_id: str, **fields: Any) -> ChatRecord | None:
         check_finish_fields(fields)
@@ -138,7 +158,26 @@ class RedisStore:
         if record is not None:
             # Wakes long-polls in every process; a duplicate finish only wakes them once more.
             await self._call(lambda r: r.publish(self.finished_channel, request_id))
+            # Out of the index; if this fails, pending_before drops it when it meets it.
+            await self._call(lambda r: r.zrem(self._pending_key(), request_id))
         return record
+
+    async def pending_before(self, cutoff: datetime, limit: int) -> list[ChatRecord]:
+        ids = await self._call(
+            lambda r: r.zrangebyscore(
+                self._pending_key(), "-inf", f"({cutoff.timestamp()}", start=0, num=limit
+            )
+        )
+        if not ids:
+            return []
+        raws = await self._call(lambda r: r.mget([self._record_key(i) for i in ids]))
+        records = [ChatRecord.model_validate_json(raw) for raw in raws if raw is not None]
+        stale = [i for i, raw in zip(ids, raws, strict=True) if raw is None] + [
+            r.request_id for r in records if r.final
+        ]
+        if stale:
+            await self._call(lambda r: r.zrem(self._pending_key(), *stale))
+        return [r for r in records if not r.final]
 
     async def claim_idempotency_key(self, key: str, request_id: str, ttl_s: int) -> str:
         name = self._idem_key(key)

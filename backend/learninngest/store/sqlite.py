@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     request_id TEXT NOT NULL,
     expires_at REAL NOT NULL      -- unix time: wall clock, because other processes compare it
 );
+-- the reconciler's question: which requests are still pending, oldest first
+CREATE INDEX IF NOT EXISTS chat_records_pending ON chat_records (status, created_at);
 """
 _COLUMNS = (
     "request_id, status, query, content, error, model, usage, attempts, event_ids, created_at, completed_at"
@@ -136,9 +138,44 @@ class SQLiteStore:
         sql = "UPDATE chat_records SET event_ids = ? WHERE request_id = ?"
         await self._run(lambda conn: conn.execute(sql, (json.dumps(list(event_ids)), request_id)))
 
-    async def record_attempt(self, request_id: str, attempts: int) -> None:
-        sql = "UPDATE chat_records SET attempts = ? WHERE request_id = ? AND status = 'pending'"
-        await self._run(lambda conn: conn.execute(sql, (attempts, request_id)))
+    async def add_event_ids(self, request_id: str, event_ids: list[str]) -> None:
+        def operation(conn: sqlite3.Connection) -> None:
+            with _write_transaction(conn):
+                row = conn.execute(
+                    "SELECT event_ids FROM chat_records WHERE request_id = ?", (request_id,)
+                ).fetchone()
+                if row is None:
+                    return
+                known = json.loads(row[0])
+                merged = known + [i for i in event_ids if i not in known]
+                conn.execute(
+                    "UPDATE chat_records SET event_ids = ? WHERE request_id = ?",
+                    (json.dumps(merged), request_id),
+                )
+
+        await self._run(operation)
+
+    async def count_attempt(self, request_id: str) -> int | None:
+        sql = (
+            "UPDATE chat_records SET attempts = COALESCE(attempts, 0) + 1"
+            " WHERE request_id = ? AND status = 'pending' RETURNING attempts"
+        )
+
+        def operation(conn: sqlite3.Connection) -> int | None:
+            row = conn.execute(sql, (request_id,)).fetchone()
+            return int(row[0]) if row is not None else None
+
+        return await self._run(operation)
+
+    async def pending_before(self, cutoff: datetime, limit: int) -> list[ChatRecord]:
+        # created_at is ISO 8601 in UTC, so text order is time order.
+        sql = (
+            f"SELECT {_COLUMNS} FROM chat_records WHERE status = 'pending' AND created_at < ?"
+            " ORDER BY created_at LIMIT ?"
+        )
+        since = cutoff.astimezone(UTC).isoformat()
+        rows = await self._run(lambda conn: conn.execute(sql, (since, limit)).fetchall())
+        return [_from_row(row) for row in rows]
 
     async def finish(self, request_id: str, **fields: Any) -> ChatRecord | None:
         check_finish_fields(fields)
@@ -232,8 +269,10 @@ def _to_row(record: ChatRecord) -> tuple[Any, ...]:
 
 def _select(conn: sqlite3.Connection, request_id: str) -> ChatRecord | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM chat_records WHERE request_id = ?", (request_id,)).fetchone()
-    if row is None:
-        return None
+    return _from_row(row) if row is not None else None
+
+
+def _from_row(row: tuple[Any, ...]) -> ChatRecord:
     (rid, status, query, content, error, model, usage, attempts, event_ids, created, completed) = row
     return ChatRecord(
         request_id=rid,

@@ -18,6 +18,7 @@ from learninngest.events import CHAT_REQUESTED, ChatRequested
 from learninngest.llm.complete import LLMError, complete
 from learninngest.logs import request_context
 from learninngest.store.base import ResultStore, Status
+from learninngest.worker.retry_write import finish_with_retries
 
 log = logging.getLogger("learninngest.worker")
 
@@ -84,7 +85,7 @@ def build_cancel_handler(
         request_id = request_id_of(data)
         with request_context(request_id):
             message = f"The run was cancelled (run {data.get('run_id')}); send the request again."
-            record = await store.finish(request_id, status=Status.error, error=message)
+            record = await finish_with_retries(store, request_id, status=Status.error, error=message)
             log.warning("run cancelled (run %s)", data.get("run_id"))
             if record is not None:
                 notify(request_id)
@@ -105,7 +106,7 @@ def build_chat_worker(
         request_id = request_id_of(data)
         with request_context(request_id):
             message = failure_message(data.get("error") or {})
-            record = await store.finish(request_id, status=Status.error, error=message)
+            record = await finish_with_retries(store, request_id, status=Status.error, error=message)
             log.error("run failed: %s (run %s)", message, data.get("run_id"))
             if record is not None:
                 notify(request_id)
@@ -123,8 +124,10 @@ def build_chat_worker(
         with request_context(payload.request_id):
 
             async def generate() -> dict[str, Any]:
-                attempt = ctx.attempt + 1
-                await store.record_attempt(payload.request_id, attempt)
+                attempt = ctx.attempt + 1  # Inngest's attempt of this step
+                # `attempts` counts LLM calls really made: after an Inngest server crash a step
+                # runs again with the same attempt number (at-least-once), and the count says so.
+                calls = await store.count_attempt(payload.request_id) or attempt
                 if attempt == 1:
                     log.info("run started (run %s)", ctx.run_id)
                 else:
@@ -146,7 +149,7 @@ def build_chat_worker(
                     "content": completion.text,
                     "model": completion.model,
                     "usage": completion.usage,
-                    "attempts": attempt,
+                    "attempts": calls,
                 }
 
             result = await ctx.step.run("generate", generate)
@@ -165,6 +168,8 @@ def build_chat_worker(
                 return "saved"
 
             await ctx.step.run("save", save)
-            return {"request_id": payload.request_id, "attempts": result["attempts"]}
+            # The result again in the run's output: the reconciler can still record it from
+            # the Inngest REST API if this backend's store write was lost.
+            return {"request_id": payload.request_id, **result}
 
     return chat_worker

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from learninngest.engine.expressions import MISSING, compile_expression
+from learninngest.engine.expressions import compile_expression
 
 
 class NoKey(Exception):
@@ -19,7 +19,7 @@ def evaluate_key(expr: str | None, event: dict[str, Any]) -> str:
     value = compile_expression(expr)({"event": event})
     if value is False:
         raise NoKey(expr)
-    if value is MISSING or value is None:
+    if value is None:
         return ""  # like the real server: a missing field is one (empty) key
     if isinstance(value, str):
         return value
