@@ -6,3 +6,6 @@ keyed, priority-ordered concurrency slots of running calls. `control.FlowControl
 intake and the executor ask; it keeps each option's state in the engine's SQLite state
 (tables `flow_*` in state.sql) through `store`.
 """
+
+# Ops of the timeline rows flow control writes (they are waits and decisions, not calls).
+TIMELINE_OPS = frozenset({"Debounce", "Batch", "Throttle", "Singleton", "Timeout"})
