@@ -12,7 +12,7 @@ LAB_PORT ?= 8888
 LAB_ARGS ?=
 USER_ID ?= $(shell id -u)
 
-.PHONY: run test lint format check lab bench clean install notebooks venv ts-app
+.PHONY: run test lint format check lab bench clean install notebooks handout exercises venv ts-app
 
 # The TypeScript-SDK app of the engine tests (inngest 3.x on Node): `npm ci` from its lock file.
 TS_APP := tests/engine/ts_app
@@ -49,7 +49,7 @@ test: $(STAMP) $(TS_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
-	LEARNINNGEST_SMALL=1 $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider notebooks/
+	LEARNINNGEST_SMALL=1 $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider --ignore=notebooks/exercises.ipynb notebooks/
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -67,13 +67,26 @@ lab: $(STAMP)
 
 # Rebuild each notebook from its paired percent script (notebooks/NAME.py, the source to edit)
 # and execute it in place: outputs are committed, as nbval compares the checked cells.
-# One notebook only: `make notebooks LESSONS=learning`.
-LESSONS := learning inngest_functions results
+# One notebook only: `make notebooks LESSONS=learning`. teacher/solutions is the exercises'
+# solved copy, executed like a lesson.
+LESSONS := learning inngest_functions results teacher/solutions
 notebooks: $(STAMP)
 	cd notebooks && for nb in $(LESSONS); do \
 		../$(BIN)/jupytext -q --to ipynb --set-kernel python3 $$nb.py && \
 		../$(BIN)/jupyter nbconvert --log-level WARN --to notebook --execute --inplace $$nb.ipynb || exit 1; \
 	done
+
+# The exercises handed to students, notebooks/exercises.ipynb, built from teacher/exercises.py
+# (which students do not edit, so tests rely on it) and not executed: they start clean.
+# Apart from `make notebooks`, so that re-running the lessons never overwrites a student's work.
+handout: $(STAMP)
+	cd notebooks && ../$(BIN)/jupytext -q --to ipynb --set-kernel python3 --output exercises.ipynb teacher/exercises.py
+
+# A student's exercises: run the notebook, list per task passed or what is still wrong;
+# fails while any task is unsolved (a class repository's CI runs this).
+EXERCISES ?= notebooks/exercises.ipynb
+exercises: $(STAMP)
+	$(BIN)/python -m learninngest.kit.grade $(EXERCISES)
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine_throughput.py

@@ -251,7 +251,10 @@ assert len(retries) == 2 and timeline["attempt"].max() == 2
 
 # %%
 kit.show(
-    chat_worker.build_chat_worker, start="async def on_failure", end="notify(request_id)", mark="store.finish"
+    chat_worker.build_chat_worker,
+    start="async def on_failure",
+    end="notify(request_id)",
+    mark="finish_with_retries",
 )
 
 # %%
@@ -474,12 +477,13 @@ answer["status"], answer["content"]
 # | You want | Set |
 # | --- | --- |
 # | the real Inngest Dev Server | run `npx inngest-cli@latest dev -u http://127.0.0.1:8000/api/inngest --no-discovery` and `learninngest serve` (`INNGEST_DEV=1`), or `kit.up(kit_inngest_server="cli")` with `INNGEST_CLI` |
-# | Inngest Cloud | `INNGEST_DEV=0`, `INNGEST_SIGNING_KEY`, `INNGEST_EVENT_KEY`; deploy and sync `https://your-host/api/inngest` |
+# | Inngest Cloud | `INNGEST_DEV=0`, `INNGEST_SIGNING_KEY`, `INNGEST_EVENT_KEY` and `PUBLIC_URL=https://your-host` (the URL registered with Inngest; start-up stops without it, or `INNGEST_SERVE_ORIGIN`); deploy and sync `https://your-host/api/inngest` |
 # | OpenRouter | `OPENROUTER_API_KEY` (and `OPENROUTER_MODEL`) |
 # | Ollama, vLLM, LM Studio | `LLM_PROVIDER=openai-compatible`, `LLM_BASE_URL`, `LLM_MODEL` |
 # | results shared by several workers | `RESULT_STORE_URL=redis://…` |
 #
-# With Inngest Cloud every call to `/api/inngest` is signed and verified, and
+# With Inngest Cloud every call to `/api/inngest` is signed and verified (an
+# unsigned sync, such as a plain `curl -X PUT`, is refused), and
 # `/api/v1/chat/{id}/runs` reads the runs with your signing key.
 
 # %% [markdown]

@@ -63,3 +63,10 @@ def test_the_workflow_uses_the_oldest_python_the_kit_supports() -> None:
     steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["test"]["steps"]
     (setup,) = [step for step in steps if step.get("uses", "").startswith("actions/setup-python@")]
     assert requires == ">=" + setup["with"]["python-version"]
+
+
+def test_a_class_repository_can_check_the_exercises() -> None:
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["test"]["steps"]
+    (step,) = [step for step in steps if step.get("run") == "make exercises"]
+    assert step["if"] == "vars.CHECK_EXERCISES == 'true'"  # off unless a teacher turns it on
+    assert "CHECK_EXERCISES" in (ROOT / "README.md").read_text()
