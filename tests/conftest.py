@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres_server import postgres_url  # noqa: F401 - a fixture for the store and e2e tests
 from tests.processes import processes  # noqa: F401 - engines and backends to kill -9 or freeze
 from tests.redis_server import durable_redis, redis_url  # noqa: F401 - fixtures for the store and e2e tests
 
@@ -26,6 +27,8 @@ _PREFIXES = (
     "SERVER_",
     "CORS_",
     "WORKER_",
+    "API_KEYS",
+    "RATE_LIMIT_",
     "RECONCILE_",
     "EVENT_SEND",
 )

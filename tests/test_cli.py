@@ -171,6 +171,32 @@ def test_engine_accepts_the_inngest_cli_dev_flags() -> None:
     )
 
 
+def test_api_key_prints_a_key_and_the_line_that_lets_it_in() -> None:
+    from learninngest.api.keys import KeyRing, parse_entries
+
+    reply = subprocess.run(
+        [sys.executable, "-m", "learninngest", "api-key"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    key = reply.stdout.split("it is not stored): ", 1)[1].split()[0]
+    line = reply.stdout.split("replace 'client='): ", 1)[1].split()[0]
+    assert key not in line  # the line holds the hash only
+    ring = KeyRing(parse_entries(line, source="API_KEYS"))
+    assert ring.owner_of(key) == "client"
+    assert ring.owner_of(key + "x") is None
+
+
+def test_db_upgrade_on_sqlite_has_nothing_to_do() -> None:
+    reply = subprocess.run(
+        [sys.executable, "-m", "learninngest", "db", "upgrade"], capture_output=True, text=True, timeout=60
+    )
+    assert reply.returncode == 0
+    assert "nothing to upgrade" in reply.stdout
+
+
 def test_up_accepts_no_request_before_its_functions_are_synced(tmp_path) -> None:  # noqa: ANN001
     """POSTs fired from the moment the port opens: each is refused (503) or ends; none stays pending.
 

@@ -30,7 +30,10 @@ def test_defaults_work_offline() -> None:
         ("RECONCILE_INTERVAL_S", "-1", "RECONCILE_INTERVAL_S: Input should be greater than or equal to 0"),
         ("LLM_BASE_URL", "ftp://x", "LLM_BASE_URL: Value error, must be an http:// or https:// URL"),
         ("INNGEST_BASE_URL", "localhost", "INNGEST_BASE_URL: Value error, must be an http"),
-        ("RESULT_STORE_URL", "postgres://x", "RESULT_STORE_URL: Value error, must start with sqlite://"),
+        ("RESULT_STORE_URL", "mysql://x", "RESULT_STORE_URL: Value error, must start with sqlite://"),
+        ("RATE_LIMIT_REQUESTS", "-1", "RATE_LIMIT_REQUESTS: Input should be greater than or equal to 0"),
+        ("RATE_LIMIT_WINDOW_S", "0", "RATE_LIMIT_WINDOW_S: Input should be greater than or equal to 1"),
+        ("RATE_LIMIT_MAX_PENDING", "x", "RATE_LIMIT_MAX_PENDING: Input should be a valid integer"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL: Value error, must be one of DEBUG"),
         ("LLM_PROVIDER", "gpt", "LLM_PROVIDER: Input should be 'auto', 'offline'"),
         ("OFFLINE_FAULT_RATE_429", "2", "OFFLINE_FAULT_RATE_429: Input should be less than or equal to 1"),
@@ -230,6 +233,70 @@ def test_env_files_stop_at_the_project_root(tmp_path: Path) -> None:
 def test_this_repositorys_notebooks_share_the_root_env() -> None:
     root = Path(__file__).resolve().parents[1]
     assert env_files(root / "notebooks") == (root / ".env", root / "notebooks" / ".env")
+
+
+# --- API keys (api/keys.py): errors name the variable, never show the key
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("short", "API_KEYS: entry 1 is shorter than 16 characters"),
+        (
+            "ok=abcdefghijklmnopqrstuvwxyz, bad name=abcdefghijklmnopqrstuvwxyz",
+            "API_KEYS: entry 2 has a bad name",
+        ),
+        ("ops=sha256:abc", "API_KEYS: entry 1 starts with sha256: but is not 64 hex digits"),
+    ],
+)
+def test_a_bad_api_key_entry_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: str
+) -> None:
+    monkeypatch.setenv("API_KEYS", value)
+    with pytest.raises(SettingsError) as info:
+        get_settings()
+    assert expected in str(info.value)
+    assert "abcdefghijklmnopqrstuvwxyz" not in str(info.value)
+
+
+def test_api_keys_file_that_cannot_be_read_or_is_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("API_KEYS_FILE", str(tmp_path / "missing.txt"))
+    with pytest.raises(SettingsError, match="API_KEYS_FILE: cannot read"):
+        get_settings()
+    (tmp_path / "empty.txt").write_text("# no keys yet\n")
+    monkeypatch.setenv("API_KEYS_FILE", str(tmp_path / "empty.txt"))
+    with pytest.raises(SettingsError, match="API_KEYS_FILE: .* holds no key"):
+        get_settings()
+
+
+def test_api_keys_from_env_and_file_plain_or_hashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    hashed = hashlib.sha256(b"the-second-key-of-alice").hexdigest()
+    (tmp_path / "keys.txt").write_text(f"# rotation: both of alice's keys\nalice=sha256:{hashed}\n")
+    monkeypatch.setenv("API_KEYS", "alice=the-first-key-of-alice, bob-key-without-a-name")
+    monkeypatch.setenv("API_KEYS_FILE", str(tmp_path / "keys.txt"))
+    settings = get_settings()
+    names = [key.name for key in settings.load_api_keys()]
+    assert names[0] == "alice" and names[2] == "alice"
+    assert names[1].startswith("key-") and len(names[1]) == 16
+    assert "the-first-key-of-alice" not in repr(settings)  # a secret, never printed
+
+
+def test_rate_limit_max_pending_needs_api_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RATE_LIMIT_MAX_PENDING", "3")
+    with pytest.raises(SettingsError, match="RATE_LIMIT_MAX_PENDING=3 counts pending requests per API key"):
+        get_settings()
+    monkeypatch.setenv("API_KEYS", "alice=the-first-key-of-alice")
+    assert get_settings().rate_limit_max_pending == 3
+
+
+def test_dev_mode_has_no_keys_and_no_limits() -> None:
+    settings = get_settings()
+    assert settings.load_api_keys() == []
+    assert (settings.rate_limit_requests, settings.rate_limit_max_pending) == (0, 0)
 
 
 def test_reconciler_waits_longer_than_a_send(monkeypatch: pytest.MonkeyPatch) -> None:

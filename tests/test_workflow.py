@@ -52,10 +52,11 @@ def test_the_workflow_runs_make_test_like_the_readme() -> None:
 
 
 def test_the_workflow_installs_what_ci_run_installs() -> None:
-    assert "redis-server" in (ROOT / ".ci" / "run").read_text()
-    assert any(
-        shlex.split(line)[-1:] == ["redis-server"] for line in run_lines() if "apt-get install" in line
-    )
+    ci_run = (ROOT / ".ci" / "run").read_text()
+    installed = {word for line in run_lines() if "apt-get install" in line for word in shlex.split(line)[2:]}
+    for package in ("redis-server", "postgresql"):
+        assert f"install -y -qq {package}" in ci_run, package
+        assert package in installed, package
 
 
 def test_the_workflow_uses_the_oldest_python_the_kit_supports() -> None:

@@ -8,13 +8,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from learninngest import __version__
 from learninngest.api import chat, health, results, runs
 from learninngest.api.errors import install_error_handlers
+from learninngest.api.keys import KeyRing
+from learninngest.api.rate_limit import limit_requests
+from learninngest.api.schemas import Problem
 from learninngest.api.sync_gate import SyncGate
 from learninngest.api.waiters import ResultWaiters
 from learninngest.config import OFFLINE_MOUNT_PATH, Settings, get_settings
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
     app.state.store = store
     app.state.inngest = client
     app.state.waiters = waiters
+    app.state.keys = KeyRing(settings.load_api_keys())  # empty (auth off) unless API_KEYS is set
     app.state.reconciler = reconciler
     app.state.sync_gate = SyncGate(open_=not wait_for_sync)
 
@@ -93,8 +97,19 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
             allow_headers=["Content-Type", "Idempotency-Key", "Authorization"],
         )
     install_error_handlers(app)
-    for module in (chat, results, runs, health):
-        app.include_router(module.router)
+    # Every /api/v1 route authenticates and counts against the rate limit (both are no-ops
+    # in dev mode): a router added to this tuple is covered without saying so.
+    v1 = APIRouter(
+        dependencies=[Depends(limit_requests)],
+        responses={
+            401: {"model": Problem, "description": "No API key, or not a valid one (only with API_KEYS)"},
+            429: {"model": Problem, "description": "Rate limit reached; see Retry-After"},
+        },
+    )
+    for module in (chat, results, runs):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    app.include_router(health.router)
 
     # app.state.functions: what /api/inngest serves; the kit adds functions written in cells.
     app.state.functions = mount_inngest(

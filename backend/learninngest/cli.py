@@ -1,4 +1,4 @@
-"""`learninngest up | serve | engine`: usage errors end with a --help hint."""
+"""`learninngest up | serve | engine | db upgrade | api-key`: usage errors end with a --help hint."""
 
 from __future__ import annotations
 
@@ -40,6 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="interface (default HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default PORT, 8000)")
 
+    db = commands.add_parser("db", help="the result store's schema (PostgreSQL)")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser, required=True)
+    db_commands.add_parser("upgrade", help="apply the schema migrations RESULT_STORE_URL lacks (idempotent)")
+
+    commands.add_parser(
+        "api-key", help="print a new API key and the hashed line for API_KEYS / API_KEYS_FILE"
+    )
+
     from learninngest.engine.main import add_engine_arguments
 
     engine = commands.add_parser("engine", help="the local Inngest engine only (like inngest-cli dev)")
@@ -51,7 +59,9 @@ def _settings(args: argparse.Namespace):  # noqa: ANN202 - Settings, imported la
     """Settings from env and `.env`; a flag given on the command line wins over its variable."""
     from learninngest.config import SettingsError, get_settings
 
-    overrides = {name: getattr(args, name) for name in ("host", "port") if getattr(args, name) is not None}
+    overrides = {
+        name: getattr(args, name) for name in ("host", "port") if getattr(args, name, None) is not None
+    }
     try:
         return get_settings(**overrides)
     except SettingsError as exc:
@@ -113,6 +123,39 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from learninngest.store import open_store
+    from learninngest.store.base import StoreUnavailable
+    from learninngest.store.finishing import redact_url
+
+    settings = _settings(args)
+    store = open_store(settings.result_store_url)
+    upgrade = getattr(store, "upgrade", None)
+    if upgrade is None:
+        # SQLite creates its tables on first use; memory and Redis have no schema.
+        print(f"{redact_url(settings.result_store_url)}: nothing to upgrade (schema made on first use)")
+        return 0
+    try:
+        applied = asyncio.run(upgrade())
+    except StoreUnavailable as exc:
+        print(f"error: {exc}. Check RESULT_STORE_URL.", file=sys.stderr)
+        return 1
+    where = redact_url(settings.result_store_url)
+    print(f"{where}: applied migration(s) {applied}" if applied else f"{where}: schema is up to date")
+    return 0
+
+
+def cmd_api_key(_args: argparse.Namespace) -> int:
+    from learninngest.api.keys import new_key_line
+
+    key, line = new_key_line()
+    print(f"API key (give it to the client; it is not stored): {key}")
+    print(f"line for API_KEYS / API_KEYS_FILE (name it: replace 'client='): {line}")
+    return 0
+
+
 def cmd_engine(args: argparse.Namespace) -> int:
     from learninngest.engine.main import run_engine
 
@@ -122,7 +165,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"up": cmd_up, "serve": cmd_serve, "engine": cmd_engine}
+    handlers = {"up": cmd_up, "serve": cmd_serve, "engine": cmd_engine, "db": cmd_db, "api-key": cmd_api_key}
     if args.command is None:
         parser.print_help()
         return 2

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -32,6 +32,9 @@ OFFLINE_MOUNT_PATH = "/offline"
 DEV_SERVER_URL = "http://127.0.0.1:8288"
 CLOUD_API_URL = "https://api.inngest.com"
 CLOUD_EVENT_URL = "https://inn.gs"
+
+if TYPE_CHECKING:
+    from learninngest.api.keys import ApiKey
 
 LLMProvider = Literal["auto", "offline", "openrouter", "openai-compatible"]
 
@@ -130,6 +133,13 @@ class Settings(BaseSettings):
     long_poll_max_waiters: int = Field(300, ge=1)  # ?wait= requests held at once, per process
     long_poll_reread_s: float = Field(0.5, gt=0, le=30)  # re-read of a store others write (sqlite)
 
+    # --- production mode: API keys and rate limits (api/auth.py, api/rate_limit.py); off by default
+    api_keys: SecretStr | None = None  # "name=key,name2=sha256:<hex>"; set: Bearer keys on /api/v1
+    api_keys_file: str | None = None  # the same entries, one per line
+    rate_limit_requests: int = Field(0, ge=0, le=1_000_000)  # per key (or address) per window; 0: off
+    rate_limit_window_s: int = Field(60, ge=1, le=86_400)
+    rate_limit_max_pending: int = Field(0, ge=0, le=100_000)  # pending requests per key; 0: off
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
@@ -178,8 +188,10 @@ class Settings(BaseSettings):
     @field_validator("result_store_url")
     @classmethod
     def _store_scheme(cls, value: str) -> str:
-        if not value.startswith(("sqlite://", "memory://", "redis://", "rediss://")):
-            raise ValueError("must start with sqlite://, memory:// or redis://")
+        if not value.startswith(
+            ("sqlite://", "memory://", "redis://", "rediss://", "postgresql://", "postgres://")
+        ):
+            raise ValueError("must start with sqlite://, memory://, redis:// or postgresql://")
         return value
 
     # --- derived values (no IO)
@@ -244,6 +256,16 @@ class Settings(BaseSettings):
             return self.offline_model_url.rstrip("/")
         return f"{self.own_url}{OFFLINE_MOUNT_PATH}/v1"
 
+    def load_api_keys(self) -> list[ApiKey]:
+        """The API keys of API_KEYS and API_KEYS_FILE, hashed; [] when authentication is off."""
+        from learninngest.api.keys import ApiKeyError, load_keys
+
+        secret = self.api_keys.get_secret_value() if self.api_keys else None
+        try:
+            return load_keys(secret, self.api_keys_file)
+        except ApiKeyError as exc:
+            raise SettingsError(str(exc)) from None
+
     def check(self) -> Settings:
         """Cross-field checks that need several values; raise SettingsError naming the variable."""
         if self.cors_allow_credentials and "*" in self.cors_origins:
@@ -289,6 +311,12 @@ class Settings(BaseSettings):
                 f"RECONCILE_AFTER_S={self.reconcile_after_s:g} must be greater than EVENT_SEND_TIMEOUT_S="
                 f"{self.event_send_timeout_s:g}: the reconciler must not judge a request whose event "
                 "is still being sent."
+            )
+        keys = self.load_api_keys()
+        if self.rate_limit_max_pending and not keys:
+            raise SettingsError(
+                f"RATE_LIMIT_MAX_PENDING={self.rate_limit_max_pending} counts pending requests per API "
+                "key: set API_KEYS (or API_KEYS_FILE) too, or set RATE_LIMIT_MAX_PENDING=0."
             )
         if not self.is_dev and not self.inngest_signing_key:
             raise SettingsError(

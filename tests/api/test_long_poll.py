@@ -1,5 +1,5 @@
 """Long-poll bounds (api/results.py, api/waiters.py): reads counted, deadline kept, woken across
-processes through Redis, capped per process, and results purged after their retention."""
+processes through Redis or PostgreSQL, capped per process, and results purged after their retention."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
 import redis
 
 from learninngest.app import create_app
 from learninngest.config import get_settings
 from learninngest.kit.servers import BackgroundServer, free_port
 from learninngest.store.base import ChatRecord, ResultStore, Status
+from tests.store.conftest import empty_postgres
 from tests.support import wait_for
 
 
@@ -108,9 +110,17 @@ def test_many_waiters_on_a_shared_sqlite_file_share_one_poller(sqlite_path) -> N
         assert len(reads) < 2 * waiters, len(reads)
 
 
-def test_a_finish_in_another_process_wakes_the_waiter_through_redis(redis_url: str) -> None:
-    with redis.Redis.from_url(redis_url) as client:
-        client.flushdb()
+@pytest.mark.parametrize("kind", ["redis", "postgres"])
+def test_a_finish_in_another_process_wakes_the_waiter_through_the_store(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    # Redis publishes the finish (pub/sub); PostgreSQL sends NOTIFY when the finish commits.
+    redis_url = request.getfixturevalue(f"{kind}_url")
+    if kind == "redis":
+        with redis.Redis.from_url(redis_url) as client:
+            client.flushdb()
+    else:
+        empty_postgres(redis_url)
     # A long re-read period: only the published finish can wake the waiter in time.
     with backend_with(result_store_url=redis_url, long_poll_reread_s=30) as server:
         waiters = server.app.state.waiters

@@ -1,6 +1,7 @@
-"""Fixtures for the store contract suite: one `store` per backend, including a real redis-server.
+"""Fixtures for the store contract suite: one `store` per backend, including real servers.
 
-Redis is the real `redis-server` of tests/redis_server.py (the `redis_url` fixture).
+Redis is the real `redis-server` of tests/redis_server.py (the `redis_url` fixture) and
+PostgreSQL the real server of tests/postgres_server.py (`postgres_url`).
 """
 
 from __future__ import annotations
@@ -8,12 +9,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 
 from learninngest.store import ResultStore, open_store
 
-BACKENDS = ["sqlite", "memory", "redis"]
+BACKENDS = ["sqlite", "memory", "redis", "postgres"]
 
 
 @pytest.fixture
@@ -27,6 +29,14 @@ def _flush(url: str) -> None:
         client.flushdb()
 
 
+def empty_postgres(url: str) -> None:
+    """Drop the store's tables, so each test starts from nothing and runs the migrations."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "DROP TABLE IF EXISTS chat_records, idempotency_keys, rate_counters, learninngest_migrations"
+        )
+
+
 @pytest.fixture
 def store_url(request: pytest.FixtureRequest, sqlite_path: Path) -> str:
     backend = request.param
@@ -34,6 +44,10 @@ def store_url(request: pytest.FixtureRequest, sqlite_path: Path) -> str:
         return f"sqlite:///{sqlite_path}"
     if backend == "memory":
         return "memory://"
+    if backend == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        empty_postgres(url)
+        return url
     url = request.getfixturevalue("redis_url")
     _flush(url)
     return url

@@ -1,4 +1,4 @@
-"""One contract, every backend: each test here runs against sqlite, memory and redis-server."""
+"""One contract, every backend: each test here runs against sqlite, memory, redis-server and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -228,6 +228,11 @@ def _stored_key_count(store: ResultStore) -> int:
 
         with contextlib.closing(sqlite3.connect(store.path)) as conn:  # type: ignore[attr-defined]
             return int(conn.execute("SELECT COUNT(*) FROM idempotency_keys").fetchone()[0])
+    if store.url.startswith("postgres"):
+        import psycopg
+
+        with psycopg.connect(store.url) as conn:
+            return int(conn.execute("SELECT count(*) FROM idempotency_keys").fetchone()[0])  # type: ignore[index]
     import redis
 
     with redis.Redis.from_url(store.url) as client:
@@ -279,3 +284,57 @@ async def test_purge_removes_expired_idempotency_keys(store_url: str) -> None:
         assert await store.claim_idempotency_key("long", "r3", ttl_s=60) == "r2"
     finally:
         await store.close()
+
+
+# --- what the API's limits ask of the store (api/rate_limit.py)
+
+
+async def test_count_pending_counts_only_the_owners_pending_records(store: ResultStore) -> None:
+    await store.create(ChatRecord(request_id="a1", owner="alice"))
+    await store.create(ChatRecord(request_id="a2", owner="alice"))
+    await store.create(ChatRecord(request_id="b1", owner="bob"))
+    await store.create(ChatRecord(request_id="n1"))
+    assert await store.count_pending("alice") == 2
+
+    await store.finish("a1", status=Status.done, content="x")
+    await store.finish("a1", status=Status.error, error="late duplicate")  # counted once
+
+    assert (await store.count_pending("alice"), await store.count_pending("bob")) == (1, 1)
+    assert await store.count_pending("nobody") == 0
+    record = await store.get("a2")
+    assert record is not None and record.owner == "alice"
+
+
+async def test_finish_keeps_the_owner(store: ResultStore) -> None:
+    await store.create(ChatRecord(request_id="r1", owner="alice"))
+    with pytest.raises(ValueError, match="owner"):
+        await store.finish("r1", status=Status.done, owner="mallory")
+    done = await store.finish("r1", status=Status.done, content="x")
+    assert done is not None and done.owner == "alice"
+
+
+async def test_hit_counts_per_bucket_within_a_window(store: ResultStore) -> None:
+    window_s = 86_400  # windows are aligned on the epoch: this test would have to run at midnight UTC
+    first, reset_s = await store.hit("alice", window_s)
+    hits = [first] + [(await store.hit("alice", window_s))[0] for _ in range(4)]
+    other, _ = await store.hit("bob", window_s)
+
+    assert hits == [1, 2, 3, 4, 5]
+    assert other == 1
+    assert 0 < reset_s <= window_s
+
+
+async def test_concurrent_hits_are_all_counted(store: ResultStore) -> None:
+    counts = await asyncio.gather(*(store.hit("k", 86_400) for _ in range(30)))
+    # Each concurrent hit saw its own count: none was lost to a read-modify-write race.
+    assert sorted(c for c, _ in counts) == list(range(1, 31))
+
+
+async def test_a_new_window_starts_from_one(store: ResultStore) -> None:
+    await store.hit("k", 1)
+
+    async def counted_afresh() -> None:
+        hits, reset_s = await store.hit("k", 1)
+        assert hits == 1 and 0 < reset_s <= 1
+
+    await async_wait_for(counted_afresh, timeout=10, interval=0.3)

@@ -11,6 +11,7 @@ import pytest
 
 from learninngest.store import ChatRecord, Status, StoreUnavailable, open_store
 from learninngest.store.memory import MemoryStore
+from learninngest.store.postgres import PostgresStore
 from learninngest.store.redis import RedisStore
 from learninngest.store.sqlite import SQLiteStore
 from tests.redis_server import free_port
@@ -31,13 +32,15 @@ def anyio_backend() -> str:
         ("memory://", MemoryStore),
         ("redis://127.0.0.1:6379/0", RedisStore),
         ("rediss://cache.example:6380/1", RedisStore),
+        ("postgresql://app:secret@db.example:5432/results", PostgresStore),
+        ("postgres://db.example/results", PostgresStore),
     ],
 )
 def test_scheme_picks_the_backend(url: str, kind: type) -> None:
     assert isinstance(open_store(url), kind)
 
 
-@pytest.mark.parametrize("url", ["postgres://db/x", "results.db", "sqlite:///", "sqlite:///:memory:"])
+@pytest.mark.parametrize("url", ["mysql://db/x", "results.db", "sqlite:///", "sqlite:///:memory:"])
 def test_bad_url_names_the_variable(url: str) -> None:
     with pytest.raises(ValueError, match="RESULT_STORE_URL"):
         open_store(url)

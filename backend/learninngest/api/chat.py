@@ -9,11 +9,13 @@ import time
 from datetime import UTC, datetime
 
 import inngest
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Depends, Header, Response, status
 from ulid import ULID
 
+from learninngest.api.auth import CallerDep
 from learninngest.api.deps import InngestDep, SettingsDep, StoreDep
 from learninngest.api.errors import IdempotencyConflict, InngestUnavailable, SendUnconfirmed, for_client
+from learninngest.api.rate_limit import limit_pending
 from learninngest.api.schemas import ChatAccepted, ChatRequest, Problem
 from learninngest.api.sync_gate import SyncedDep
 from learninngest.config import Settings
@@ -38,7 +40,7 @@ def result_path(request_id: str) -> str:
     "/chat",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ChatAccepted,
-    dependencies=[SyncedDep],
+    dependencies=[SyncedDep, Depends(limit_pending)],
     responses={
         409: {"model": Problem, "description": "The same Idempotency-Key is still being accepted"},
         503: {
@@ -53,6 +55,7 @@ async def enqueue_chat(
     settings: SettingsDep,
     store: StoreDep,
     client: InngestDep,
+    caller: CallerDep,
     idempotency_key: str | None = Header(
         default=None,
         max_length=200,
@@ -61,6 +64,9 @@ async def enqueue_chat(
 ) -> ChatAccepted:
     """Accept a chat request; the answer is produced in the background by `chat_worker`."""
     request_id = str(ULID())
+    if idempotency_key and caller.owner is not None:
+        # Keys are per API key: another client's identical Idempotency-Key is another request.
+        idempotency_key = f"{caller.owner}:{idempotency_key}"
     if idempotency_key:
         bound = await store.claim_idempotency_key(idempotency_key, request_id, settings.idempotency_ttl_s)
         if bound != request_id:
@@ -68,9 +74,10 @@ async def enqueue_chat(
             if record is None:  # its first POST died before sending: this one sends it
                 with request_context(bound):
                     log.warning("idempotent replay: the first POST never sent its event; sending it now")
-                record = await _enqueue(client, settings, store, bound, body, idempotency_key)
+                record = await _enqueue(client, settings, store, bound, body, idempotency_key, caller.owner)
             return _accepted(response, record)
-    return _accepted(response, await _enqueue(client, settings, store, request_id, body, idempotency_key))
+    record = await _enqueue(client, settings, store, request_id, body, idempotency_key, caller.owner)
+    return _accepted(response, record)
 
 
 async def _enqueue(
@@ -80,11 +87,12 @@ async def _enqueue(
     request_id: str,
     body: ChatRequest,
     idempotency_key: str | None,
+    owner: str | None,
 ) -> ChatRecord:
     """Record the request as pending (unless it is already) and send its event (id = request id)."""
     with request_context(request_id):
         try:
-            await store.create(ChatRecord(request_id=request_id, query=body.query))
+            await store.create(ChatRecord(request_id=request_id, query=body.query, owner=owner))
             event_ids = await _send(
                 client, settings, store, ChatRequested(request_id=request_id, **body.model_dump())
             )

@@ -37,9 +37,10 @@ class ApiError(Exception):
 
     status_code = 500
 
-    def __init__(self, detail: str, **extra: str) -> None:
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extra: str) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers = headers or {}  # e.g. WWW-Authenticate, Retry-After
         self.extra = extra  # e.g. request_id, so the client can still read the recorded error
 
 
@@ -90,31 +91,42 @@ def _validation_detail(exc: RequestValidationError) -> list[dict[str, object]]:
     return details
 
 
+def _counted(request: Request, response: Response) -> Response:
+    """An error answer still tells the client where it stands with the rate limit."""
+    for name, value in getattr(request.state, "rate_limit_headers", {}).items():
+        response.headers.setdefault(name, value)
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+    async def _api_error(request: Request, exc: ApiError) -> Response:
         detail = exc.detail
         generic = getattr(exc, "generic", None)
         if generic and not request.app.state.settings.is_dev:
             detail = generic  # whoever raised it logged the detail
-        return JSONResponse({"detail": detail, **exc.extra}, status_code=exc.status_code)
+        reply = JSONResponse(
+            {"detail": detail, **exc.extra}, status_code=exc.status_code, headers=exc.headers
+        )
+        return _counted(request, reply)
 
     @app.exception_handler(StoreUnavailable)
-    async def _store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
+    async def _store_down(request: Request, exc: StoreUnavailable) -> Response:
         log.error("result store unavailable: %s", exc)
         detail = f"The result store is unavailable ({exc}). Check RESULT_STORE_URL and that the store is up."
-        return JSONResponse(
+        reply = JSONResponse(
             {"detail": for_client(request.app.state.settings, detail, STORE_GENERIC)}, status_code=503
         )
+        return _counted(request, reply)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _validation_detail(exc)}, status_code=422)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        return _counted(request, JSONResponse({"detail": _validation_detail(exc)}, status_code=422))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400 and exc.detail == FASTAPI_BODY_ERROR:
             # The same status as any other unusable body (422), with a sentence that says why.
             detail = [{"loc": ["body"], "msg": BODY_NOT_JSON, "type": "json_invalid"}]
-            return JSONResponse({"detail": detail}, status_code=422)
-        return await http_exception_handler(request, exc)
+            return _counted(request, JSONResponse({"detail": detail}, status_code=422))
+        return _counted(request, await http_exception_handler(request, exc))

@@ -10,6 +10,7 @@ import asyncio
 
 from fastapi import APIRouter, HTTPException, Query
 
+from learninngest.api.auth import Caller, CallerDep
 from learninngest.api.deps import SettingsDep, StoreDep, WaitersDep
 from learninngest.api.errors import NotFound
 from learninngest.api.schemas import ChatResult, Problem
@@ -22,9 +23,11 @@ RETRY_AFTER_S = 1
 """What a client refused for too many long-polls is told to wait before asking again."""
 
 
-async def load(store: ResultStore, request_id: str) -> ChatRecord:
+async def load(store: ResultStore, request_id: str, caller: Caller) -> ChatRecord:
+    """The record, if `caller` may see it: another key's request is "not found" (404, not 403),
+    so an id tells nothing about whether it exists."""
     record = await store.get(request_id)
-    if record is None:
+    if record is None or not caller.may_read(record.owner):
         raise NotFound(
             f"No chat request with id '{request_id}'. Use the request_id returned by POST /api/v1/chat."
         )
@@ -45,27 +48,28 @@ async def chat_result(
     store: StoreDep,
     waiters: WaitersDep,
     settings: SettingsDep,
+    caller: CallerDep,
     wait: float = Query(
         0, ge=0, le=30, description="Long-poll: answer when final, or after this many seconds"
     ),
 ) -> ChatResult:
     """The request's status and, once final, its content or error."""
     if wait <= 0:
-        return ChatResult.of(await load(store, request_id))
+        return ChatResult.of(await load(store, request_id, caller))
     deadline = asyncio.get_running_loop().time() + wait
     try:
         # Registered before the first read, so a finish between that read and the wait wakes it.
         async with waiters.watch(request_id) as waiter:
-            record = await load(store, request_id)
+            record = await load(store, request_id, caller)
             try:
                 async with asyncio.timeout_at(deadline):
                     while not record.final:
                         await waiter.wait()
-                        record = await load(store, request_id)
+                        record = await load(store, request_id, caller)
             except TimeoutError:
                 pass  # the deadline: answer with what was last read
     except TooManyWaiters:
-        record = await load(store, request_id)
+        record = await load(store, request_id, caller)
         if not record.final:
             raise HTTPException(
                 status_code=503,

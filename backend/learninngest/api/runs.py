@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from fastapi import APIRouter
 
+from learninngest.api.auth import CallerDep
 from learninngest.api.deps import SettingsDep, StoreDep
 from learninngest.api.errors import RunsUnavailable
 from learninngest.api.results import load
@@ -51,9 +52,9 @@ async def fetch_runs(settings: Settings, event_id: str) -> list[dict[str, Any]]:
     response_model=ChatRuns,
     responses={404: {"model": Problem}, 503: {"model": Problem}},
 )
-async def chat_runs(request_id: str, settings: SettingsDep, store: StoreDep) -> ChatRuns:
+async def chat_runs(request_id: str, settings: SettingsDep, store: StoreDep, caller: CallerDep) -> ChatRuns:
     """The Inngest runs started by this request's event (empty until the run is scheduled)."""
-    record = await load(store, request_id)
+    record = await load(store, request_id, caller)
     runs: list[dict[str, Any]] = []
     for event_id in record.event_ids:
         runs.extend(await fetch_runs(settings, event_id))

@@ -50,7 +50,7 @@ class ChatResult(BaseModel):
 
     @classmethod
     def of(cls, record: ChatRecord) -> ChatResult:
-        return cls.model_validate(record.model_dump(exclude={"query", "event_ids"}))
+        return cls.model_validate(record.model_dump(exclude={"query", "event_ids", "owner"}))
 
 
 class ChatRuns(BaseModel):

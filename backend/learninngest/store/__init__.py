@@ -3,6 +3,7 @@
 sqlite:///relative/path.db   sqlite:////absolute/path.db   (the default; survives restarts)
 memory://                                                  (in-process; for tests and demos)
 redis://host:port/db   rediss://…                          (shared between worker processes)
+postgresql://user:pass@host:port/db   postgres://…        (shared and durable; see store/postgres.py)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from learninngest.store.base import (
     StoreUnavailable,
     Wakeups,
 )
+from learninngest.store.finishing import redact_url
 
 __all__ = ["ChatRecord", "Purged", "ResultStore", "Status", "StoreUnavailable", "Wakeups", "open_store"]
 
@@ -42,7 +44,15 @@ def open_store(url: str, *, retention_s: float = DEFAULT_RETENTION_S) -> ResultS
                 f"RESULT_STORE_URL={url!r} needs the redis package: pip install 'learninngest[redis]'"
             ) from exc
         return RedisStore(url, retention_s=retention_s)
+    if scheme in {"postgresql", "postgres"}:
+        try:
+            from learninngest.store.postgres import PostgresStore
+        except ImportError as exc:  # psycopg is an optional extra
+            raise ValueError(
+                f"RESULT_STORE_URL={redact_url(url)!r} needs psycopg: pip install 'learninngest[postgres]'"
+            ) from exc
+        return PostgresStore(url, retention_s=retention_s)
     raise ValueError(
-        f"RESULT_STORE_URL: unknown scheme {scheme or '(none)'!r} in {url!r}; "
-        "use sqlite:///path.db, memory:// or redis://host:port/db"
+        f"RESULT_STORE_URL: unknown scheme {scheme or '(none)'!r} in {redact_url(url)!r}; "
+        "use sqlite:///path.db, memory://, redis://host:port/db or postgresql://user@host:port/db"
     )

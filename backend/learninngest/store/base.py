@@ -1,4 +1,4 @@
-"""The result store interface: what every backend (sqlite, memory, redis) must do."""
+"""The result store interface: what every backend (sqlite, memory, redis, postgres) must do."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ class ChatRecord(BaseModel):
     event_ids: list[str] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utcnow)
     completed_at: datetime | None = None
+    owner: str | None = None
+    """Who created it: the API key's name when authentication is on (api/auth.py), else None."""
 
     @field_validator("created_at", "completed_at")
     @classmethod
@@ -110,6 +112,14 @@ class ResultStore(Protocol):
 
     async def release_idempotency_key(self, key: str, request_id: str) -> None:
         """Unbind `key` if it is bound to `request_id` (the request was never enqueued)."""
+
+    async def count_pending(self, owner: str) -> int:
+        """How many records of `owner` are still pending (the per-key concurrency limit)."""
+
+    async def hit(self, bucket: str, window_s: int) -> tuple[int, float]:
+        """Count one request in `bucket`'s current fixed window of `window_s` seconds
+        (windows are aligned on the epoch, so every replica agrees); return the count so far
+        in this window, this one included, and the seconds until the window ends."""
 
     async def purge(self) -> Purged:
         """Remove final records completed more than `retention_s` ago and expired idempotency

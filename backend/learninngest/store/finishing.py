@@ -11,8 +11,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from learninngest.store.base import ChatRecord, Status, utcnow
 
-# request_id is the key and created_at is history: finish may not rewrite either.
-_FINISH_FIELDS = frozenset(ChatRecord.model_fields) - {"request_id", "created_at"}
+# request_id is the key, created_at is history and owner is who may read it: finish may
+# not rewrite any of them.
+_FINISH_FIELDS = frozenset(ChatRecord.model_fields) - {"request_id", "created_at", "owner"}
 
 
 def check_finish_fields(fields: dict[str, Any]) -> None:

@@ -27,6 +27,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._records: dict[str, ChatRecord] = {}
         self._keys: dict[str, tuple[str, float]] = {}  # key -> (request_id, expires at, monotonic)
+        self._counters: dict[str, tuple[int, int, float]] = {}  # bucket -> (window no, hits, ends at)
 
     async def create(self, record: ChatRecord) -> None:
         with self._lock:
@@ -89,6 +90,20 @@ class MemoryStore:
             if bound is not None and bound[0] == request_id:
                 del self._keys[key]
 
+    async def count_pending(self, owner: str) -> int:
+        with self._lock:
+            return sum(1 for r in self._records.values() if r.owner == owner and not r.final)
+
+    async def hit(self, bucket: str, window_s: int) -> tuple[int, float]:
+        now = time.time()  # wall clock, like the shared stores: windows are aligned on the epoch
+        window_no = int(now // window_s)
+        ends_at = (window_no + 1) * window_s
+        with self._lock:
+            current, hits, _ends = self._counters.get(bucket, (window_no, 0, ends_at))
+            hits = hits + 1 if current == window_no else 1
+            self._counters[bucket] = (window_no, hits, ends_at)
+        return hits, ends_at - now
+
     async def purge(self) -> Purged:
         cutoff = utcnow() - timedelta(seconds=self.retention_s)
         now = time.monotonic()
@@ -103,6 +118,10 @@ class MemoryStore:
             expired = [key for key, (_rid, expires) in self._keys.items() if expires <= now]
             for key in expired:
                 del self._keys[key]
+            # A counter of a past window would be reset by its next hit; dropping it bounds memory.
+            wall = time.time()
+            for bucket in [b for b, (_no, _hits, ends) in self._counters.items() if ends <= wall]:
+                del self._counters[bucket]
         return Purged(records=len(old), keys=len(expired))
 
     async def ping(self) -> None:

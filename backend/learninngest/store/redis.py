@@ -4,7 +4,10 @@ Records are JSON strings under `<prefix>chat:<request_id>`; idempotency keys are
 strings under `<prefix>idem:<key>` that Redis itself expires (SET NX EX). A final record
 gets a TTL of `retention_s` when it is finished, so Redis expires it too. Each finish is
 published on `<prefix>finished` (the request id), so a long-poll in any process wakes at
-once (api/waiters.py holds one subscription per process).
+once (api/waiters.py holds one subscription per process). A record with an owner (an API
+key's name) is also listed in the set `<prefix>owner-pending:<owner>` until it is finished, which
+is what the per-key limit of pending requests counts; rate-limit counters are plain
+counters under `<prefix>rate:<bucket>:<window>` that expire with their window.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
@@ -73,6 +77,9 @@ class RedisStore:
     def _idem_key(self, key: str) -> str:
         return f"{self.prefix}idem:{key}"
 
+    def _owner_pending_key(self, owner: str) -> str:
+        return f"{self.prefix}owner-pending:{owner}"
+
     @property
     def finished_channel(self) -> str:
         return f"{self.prefix}finished"
@@ -126,6 +133,8 @@ class RedisStore:
                 pipe.set(key, record.model_dump_json(), nx=True)
                 # Also when the SET found the record: pending_before drops ids that are final.
                 pipe.zadd(self._pending_key(), {record.request_id: record.created_at.timestamp()}, nx=True)
+                if record.owner is not None:  # what RATE_LIMIT_MAX_PENDING counts
+                    pipe.sadd(self._owner_pending_key(record.owner), record.request_id)
                 await pipe.execute()
 
         await self._call(operation)
@@ -155,6 +164,9 @@ class RedisStore:
     async def finish(self, request_id: str, **fields: Any) -> ChatRecord | None:
         check_finish_fields(fields)
         record = await self._update(request_id, lambda record: finished(record, fields))
+        if record is not None and record.owner is not None:
+            pending = self._owner_pending_key(record.owner)
+            await self._call(lambda r: r.srem(pending, request_id))  # a second removal is harmless
         if record is not None:
             # Wakes long-polls in every process; a duplicate finish only wakes them once more.
             await self._call(lambda r: r.publish(self.finished_channel, request_id))
@@ -192,6 +204,23 @@ class RedisStore:
     async def release_idempotency_key(self, key: str, request_id: str) -> None:
         # Compare-and-delete in one script, so a binding made by someone else is never removed.
         await self._call(lambda r: r.eval(_RELEASE_IF_BOUND_TO, 1, self._idem_key(key), request_id))
+
+    async def count_pending(self, owner: str) -> int:
+        return int(await self._call(lambda r: r.scard(self._owner_pending_key(owner))))
+
+    async def hit(self, bucket: str, window_s: int) -> tuple[int, float]:
+        now = time.time()
+        window_no = int(now // window_s)
+        key = f"{self.prefix}rate:{bucket}:{window_no}"
+
+        async def count(r: aioredis.Redis) -> int:
+            async with r.pipeline(transaction=True) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, window_s + 1)  # gone once its window is over
+                hits, _ = await pipe.execute()
+            return int(hits)
+
+        return await self._call(count), (window_no + 1) * window_s - now
 
     async def purge(self) -> Purged:
         # Redis expires both by itself: final records (TTL set by finish) and keys (SET EX).

@@ -55,11 +55,21 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     request_id TEXT NOT NULL,
     expires_at REAL NOT NULL      -- unix time: wall clock, because other processes compare it
 );
+CREATE TABLE IF NOT EXISTS rate_counters (
+    bucket    TEXT PRIMARY KEY,
+    window_no INTEGER NOT NULL,
+    hits      INTEGER NOT NULL,
+    ends_at   REAL NOT NULL       -- unix time the window ends
+);
 -- the reconciler's question: which requests are still pending, oldest first
 CREATE INDEX IF NOT EXISTS chat_records_pending ON chat_records (status, created_at);
 """
+# Columns added after the first release: (table, column, type). _initialise adds what is missing,
+# so an old results.db keeps working.
+_ADDED_COLUMNS = (("chat_records", "owner", "TEXT"),)
 _COLUMNS = (
-    "request_id, status, query, content, error, model, usage, attempts, event_ids, created_at, completed_at"
+    "request_id, status, query, content, error, model, usage, attempts, event_ids, created_at, completed_at,"
+    " owner"
 )
 _ASSIGNMENTS = ", ".join(f"{column.strip()} = ?" for column in _COLUMNS.split(",")[1:])
 
@@ -107,6 +117,11 @@ class SQLiteStore:
                 # WAL lets readers (GET result) go on while a worker writes.
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.executescript(_SCHEMA)
+                for table, column, kind in _ADDED_COLUMNS:
+                    present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                    if column not in present:
+                        with contextlib.suppress(sqlite3.OperationalError):  # another process won
+                            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             finally:
                 conn.close()
             self._initialised = True
@@ -215,6 +230,26 @@ class SQLiteStore:
         sql = "DELETE FROM idempotency_keys WHERE key = ? AND request_id = ?"
         await self._run(lambda conn: conn.execute(sql, (key, request_id)))
 
+    async def count_pending(self, owner: str) -> int:
+        sql = "SELECT COUNT(*) FROM chat_records WHERE owner = ? AND status = 'pending'"
+        return await self._run(lambda conn: int(conn.execute(sql, (owner,)).fetchone()[0]))
+
+    async def hit(self, bucket: str, window_s: int) -> tuple[int, float]:
+        now = time.time()
+        window_no = int(now // window_s)
+        ends_at = (window_no + 1) * window_s
+        # One statement: a new window starts from 1, the current one counts up.
+        sql = (
+            "INSERT INTO rate_counters (bucket, window_no, hits, ends_at) VALUES (?, ?, 1, ?)"
+            " ON CONFLICT(bucket) DO UPDATE SET"
+            " hits = CASE WHEN window_no = excluded.window_no THEN hits + 1 ELSE 1 END,"
+            " window_no = excluded.window_no, ends_at = excluded.ends_at RETURNING hits"
+        )
+        hits = await self._run(
+            lambda conn: int(conn.execute(sql, (bucket, window_no, ends_at)).fetchone()[0])
+        )
+        return hits, ends_at - now
+
     async def purge(self) -> Purged:
         cutoff = (utcnow() - timedelta(seconds=self.retention_s)).isoformat()
 
@@ -224,6 +259,7 @@ class SQLiteStore:
                 "DELETE FROM chat_records WHERE status != 'pending' AND completed_at < ?", (cutoff,)
             ).rowcount
             keys = conn.execute("DELETE FROM idempotency_keys WHERE expires_at <= ?", (time.time(),)).rowcount
+            conn.execute("DELETE FROM rate_counters WHERE ends_at <= ?", (time.time(),))
             return Purged(records=records, keys=keys)
 
         return await self._run(operation)
@@ -264,6 +300,7 @@ def _to_row(record: ChatRecord) -> tuple[Any, ...]:
         json.dumps(record.event_ids),
         record.created_at.isoformat(),
         record.completed_at.isoformat() if record.completed_at else None,
+        record.owner,
     )
 
 
@@ -273,7 +310,7 @@ def _select(conn: sqlite3.Connection, request_id: str) -> ChatRecord | None:
 
 
 def _from_row(row: tuple[Any, ...]) -> ChatRecord:
-    (rid, status, query, content, error, model, usage, attempts, event_ids, created, completed) = row
+    (rid, status, query, content, error, model, usage, attempts, event_ids, created, completed, owner) = row
     return ChatRecord(
         request_id=rid,
         status=Status(status),
@@ -286,4 +323,5 @@ def _from_row(row: tuple[Any, ...]) -> ChatRecord:
         event_ids=json.loads(event_ids),
         created_at=datetime.fromisoformat(created),
         completed_at=datetime.fromisoformat(completed) if completed else None,
+        owner=owner,
     )

@@ -1,0 +1,2 @@
+-- Two databases on one PostgreSQL: Inngest's own (POSTGRES_DB=inngest) and the results.
+CREATE DATABASE results;
