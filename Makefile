@@ -10,6 +10,8 @@ INSTALLED := $(VENV)/.installed
 STAMP := venv
 LAB_PORT ?= 8888
 LAB_ARGS ?=
+BEFORE ?=  # an older checkout: `make bench BEFORE=../old` adds its pipeline to the comparison
+comma := ,
 USER_ID ?= $(shell id -u)
 
 .PHONY: run test lint format check lab bench clean install notebooks handout exercises venv ts-app
@@ -93,6 +95,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/backend_responsiveness.py
 	$(BIN)/python bench/long_poll_waiters.py
 	$(BIN)/python bench/expressions_eval.py
+	$(BIN)/python -m pip install -q -e ".[bench]"
+	$(BIN)/python bench/pipeline.py --systems inline,background,celery,arq,learninngest$(if $(BEFORE),$(comma)learninngest-before --before $(BEFORE))
 
 clean:
 	rm -rf $(VENV) .learninngest .pytest_cache .ruff_cache notebooks/output $(TS_APP)/node_modules

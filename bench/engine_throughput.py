@@ -21,6 +21,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,9 +123,11 @@ def _thread_cpu(server: BackgroundServer) -> float:
 
 
 @contextlib.contextmanager
-def _stack(mode: str, concurrency: int, step_ms: float) -> Iterator[tuple[BackgroundServer, _App]]:
+def _stack(
+    mode: str, concurrency: int, step_ms: float, db_path: str | None = None
+) -> Iterator[tuple[BackgroundServer, _App]]:
     port = free_port()
-    settings = EngineSettings(port=port, db_path=None, time_scale=0.01, max_concurrency=concurrency)
+    settings = EngineSettings(port=port, db_path=db_path, time_scale=0.01, max_concurrency=concurrency)
     with (
         BackgroundServer(create_engine_app(settings), name="engine", port=port) as engine,
         _App(mode, engine.url, step_ms) as app,
@@ -132,14 +135,40 @@ def _stack(mode: str, concurrency: int, step_ms: float) -> Iterator[tuple[Backgr
         yield engine, app
 
 
+def _completed(http: httpx.Client) -> int:
+    return int(http.get("/health").json()["runs"].get("Completed", 0))
+
+
+def _prefill(http: httpx.Client, runs: int, time_limit: float) -> None:
+    """`runs` finished runs in the state before measuring: they must not slow new ones."""
+    events = [{"name": "bench/two-steps", "data": {"i": -i}} for i in range(runs)]
+    for i in range(0, runs, 500):
+        http.post("/e/bench", json=events[i : i + 500]).raise_for_status()
+    deadline = time.perf_counter() + time_limit
+    while _completed(http) < runs and time.perf_counter() < deadline:
+        time.sleep(0.2)
+
+
 def measure(
-    concurrency: int, runs: int, time_limit: float, step_ms: float = 0.0, mode: str = "thread"
+    concurrency: int,
+    runs: int,
+    time_limit: float,
+    step_ms: float = 0.0,
+    mode: str = "thread",
+    *,
+    durable: bool = False,
+    prefill: int = 0,
 ) -> dict[str, Any]:
-    with (
-        _stack(mode, concurrency, step_ms) as (engine, app),
-        httpx.Client(base_url=engine.url, timeout=30) as http,
-    ):
+    with contextlib.ExitStack() as stack:
+        db_path = None
+        if durable:
+            db_path = str(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "engine.db")
+        engine, app = stack.enter_context(_stack(mode, concurrency, step_ms, db_path))
+        http = stack.enter_context(httpx.Client(base_url=engine.url, timeout=30))
         assert httpx.put(f"{app.url}/api/inngest").json().get("ok")
+        if prefill:
+            _prefill(http, prefill, time_limit * 10)
+        already = _completed(http)
         events = [{"name": "bench/two-steps", "data": {"i": i}} for i in range(runs)]
         engine_cpu, app_cpu = _thread_cpu(engine), app.cpu()
         start = time.perf_counter()
@@ -148,7 +177,7 @@ def measure(
             ids += http.post("/e/bench", json=events[i : i + 100]).json()["ids"]
         done = 0
         while time.perf_counter() - start < time_limit:
-            done = http.get("/health").json()["runs"].get("Completed", 0)
+            done = _completed(http) - already
             if done >= runs:
                 break
             time.sleep(0.02)
@@ -163,7 +192,7 @@ def measure(
     calls = done * CALLS_PER_RUN
     per_call = (lambda seconds: seconds * 1000 / calls) if calls else (lambda seconds: float("nan"))
     return {
-        "mode": mode,
+        "mode": mode + (" durable" if durable else "") + (f" +{prefill}" if prefill else ""),
         "concurrency": concurrency,
         "runs": done,
         "seconds": wall,
@@ -191,13 +220,28 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per measurement")
     parser.add_argument("--step-ms", type=float, default=0.0, help="simulated I/O wait inside each step")
     parser.add_argument("--modes", default="thread,process", help="app placements: thread, process or both")
+    parser.add_argument(
+        "--concurrency", default="1,32", help="runs in flight (the engine's limit), e.g. 1,32,256"
+    )
+    parser.add_argument("--durable", action="store_true", help="also measure with a SQLite state file")
+    parser.add_argument(
+        "--prefill", type=int, default=0, help="also measure after N finished runs (e.g. 10000)"
+    )
     args = parser.parse_args()
+    levels = tuple(int(c) for c in args.concurrency.split(","))
     logging.getLogger("learninngest.engine").setLevel(logging.WARNING)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes or not set(modes) <= {"thread", "process"}:
         parser.error("--modes takes thread, process or thread,process")
     measure(1, 20, args.time_limit, args.step_ms, modes[0])  # warm-up (imports, first calls), not shown
-    rows = [measure(c, args.runs, args.time_limit, args.step_ms, m) for m in modes for c in CONCURRENCY]
+    variants = [{}] + ([{"durable": True}] if args.durable else [])
+    variants += [{**v, "prefill": args.prefill} for v in variants] if args.prefill else []
+    rows = [
+        measure(c, args.runs, args.time_limit, args.step_ms, m, **v)
+        for v in variants
+        for m in modes
+        for c in levels
+    ]
     print(f"two-step function, {args.step_ms:g} ms of simulated I/O per step")
     header = [
         "app",
@@ -220,15 +264,16 @@ def main() -> None:
             for k, w in zip(keys, widths, strict=True)
         ]
         print(" ".join(cells))
-    for mode in modes:
+    for mode in dict.fromkeys(r["mode"] for r in rows):
         low, high = (
-            next(r for r in rows if r["mode"] == mode and r["concurrency"] == c) for c in CONCURRENCY
+            next(r for r in rows if r["mode"] == mode and r["concurrency"] == c)
+            for c in (levels[0], levels[-1])
         )
         print(
-            f"{mode}: runs/s at concurrency {CONCURRENCY[1]} / at {CONCURRENCY[0]} = "
+            f"{mode}: runs/s at concurrency {levels[-1]} / at {levels[0]} = "
             f"{high['runs_per_s'] / low['runs_per_s']:.2f}x"
         )
-    if modes == ["thread", "process"]:
+    if modes == ["thread", "process"] and levels == CONCURRENCY:
         for c in CONCURRENCY:
             t, p = (next(r for r in rows if r["mode"] == m and r["concurrency"] == c) for m in modes)
             print(f"concurrency {c}: runs/s process / thread = {p['runs_per_s'] / t['runs_per_s']:.2f}x")

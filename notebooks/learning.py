@@ -117,6 +117,7 @@ kit.show(events, start="CHAT_REQUESTED =", mark='"id": payload.request_id')
 # NBVAL_CHECK_OUTPUT
 received = kit.recent_events(limit=20)
 ours = [e for e in received if e["id"] == request_id]
+print(len(ours), "stored event(s) carry the request id")
 assert len(ours) == 1
 event = ours[0]
 event["name"], event["id"] == request_id, sorted(event["data"])
@@ -214,8 +215,8 @@ result = kit.wait_for_result(request_id)  # the log lines below are the worker a
 
 # %%
 # NBVAL_CHECK_OUTPUT
-assert result["status"] == "done" and result["attempts"] == 3
 print(result["status"], "after", result["attempts"], "attempts:", result["content"])
+assert result["status"] == "done" and result["attempts"] == 3
 
 # %%
 timeline = kit.timeline(request_id)  # the request's run and its steps, one row per call
@@ -232,6 +233,7 @@ timeline[["run_status", "name", "op", "attempt", "status", "intended_delay_ms", 
 # %%
 # NBVAL_CHECK_OUTPUT
 retries = timeline[timeline["status"] == "Retrying"]
+print(len(retries), "calls retried; the last attempt is number", timeline["attempt"].max())
 assert len(retries) == 2 and timeline["attempt"].max() == 2
 # The backoff the engine applied is the provider's Retry-After (1 s), not its own schedule.
 [round(delay / 1000) for delay in retries["intended_delay_ms"]]
@@ -263,20 +265,21 @@ result = kit.wait_for_result(request_id)  # the log lines show the run failing a
 
 # %%
 # NBVAL_CHECK_OUTPUT
+print({key: result[key] for key in ("status", "error", "attempts")})
 assert result["status"] == "error" and result["attempts"] == 1
-{key: result[key] for key in ("status", "error", "attempts")}
 
 # %%
 # NBVAL_CHECK_OUTPUT
 runs = kit.runs_of(request_id)
+print("the run:", runs[0]["status"])
 assert runs[0]["status"] == "Failed"
 failed = [
     e
     for e in kit.recent_events(limit=50)
     if e["name"] == "inngest/function.failed" and e["data"]["run_id"] == runs[0]["run_id"]
 ]
+print("its failure events:", [(e["name"], e["data"]["function_id"]) for e in failed])
 assert len(failed) == 1
-runs[0]["status"], failed[0]["name"], failed[0]["data"]["function_id"]
 
 # %% [markdown]
 # The failure event started a run of its own: the handler, with the id the SDK gave it
@@ -344,6 +347,7 @@ kit.show(
 # %%
 ids = [kit.send(f"Question number {n}: what is a background job?")["request_id"] for n in range(10)]
 results = [kit.wait_for_result(i) for i in ids]
+print(sum(r["status"] == "done" for r in results), "of", len(results), "requests done")
 assert all(r["status"] == "done" for r in results)
 
 rows = []
@@ -417,21 +421,26 @@ assert run["output"] == "hello, Ada"
 
 # %% [markdown]
 # Edit the function and run its cell again: the same `fn_id` replaces it. Try it:
-# change the greeting below, run the cell, and the next run answers the new way.
+# change the greeting below, run the cell, and the next run answers the new way
+# (the check compares the run's output with what your `greeting` returns).
 
 
 # %%
+def greeting(name: str) -> str:
+    return f"bonjour, {name}"  # change me
+
+
 @stack.function(fn_id="hello", trigger=inngest.TriggerEvent(event="demo/hello"))
 async def hello(ctx: inngest.Context) -> str:
     name = ctx.event.data["name"]
-    return await ctx.step.run("greet", lambda: f"bonjour, {name}")
+    return await ctx.step.run("greet", lambda: greeting(name))
 
 
 run = kit.wait_for_run(
     stack.client.send_sync(inngest.Event(name="demo/hello", data={"name": "Ada"}))[0], hello
 )
-print(run["output"])
-assert run["output"] == "bonjour, Ada"
+print("the run answered:", run["output"], "| greeting('Ada') is:", greeting("Ada"))
+assert run["output"] == greeting("Ada")  # the new definition ran, not the old one
 
 # %% [markdown]
 # `stack.unregister` removes it and re-syncs: the event is still stored, and starts

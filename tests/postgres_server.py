@@ -5,15 +5,20 @@ store suite checks transactions, ON CONFLICT and LISTEN/NOTIFY as PostgreSQL doe
 The binaries come from PATH or from Debian's /usr/lib/postgresql/<version>/bin.
 PostgreSQL refuses to run as root: when the tests run as root (CI does), the server runs
 as the `postgres` user Debian's package creates (or `nobody`).
+`pg_ctl` detaches the server, so it would outlive a killed pytest: besides the fixture's own
+stop, an atexit hook and a watchdog process (which stops it when pytest's end of a pipe closes,
+however pytest ends, even SIGKILL) stop it.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -86,13 +91,40 @@ def postgres_url() -> Iterator[str]:
         log = log_path.read_text() if log_path.exists() else ""
         shutil.rmtree(folder, ignore_errors=True)
         raise RuntimeError(f"PostgreSQL did not start: {exc.stderr.decode()}\n{log}") from exc
+    stop = [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]
+    # A raw pipe: only this process holds its write end (not inheritable), so the kernel closes
+    # it when pytest ends, however it ends.
+    read_end, write_end = os.pipe()
+    watchdog = subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(folder), *stop],
+        stdin=read_end,
+        start_new_session=True,  # a Ctrl-C of pytest's group must not stop it before pytest ends
+    )
+    os.close(read_end)
+
+    def stop_server() -> None:
+        subprocess.run(stop, capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(stop_server)
     try:
         yield f"postgresql://{USER}@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(
-            [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True
-        )
-        shutil.rmtree(folder, ignore_errors=True)
+        watchdog.kill()
+        watchdog.wait()
+        os.close(write_end)
+        stop_server()
+        atexit.unregister(stop_server)
+
+
+# Run by the watchdog: wait for EOF on stdin (pytest's end closes when pytest exits, any way),
+# then stop the server and remove its folder.
+_WATCHDOG = """
+import shutil, subprocess, sys
+sys.stdin.buffer.read()
+subprocess.run(sys.argv[2:], capture_output=True)
+shutil.rmtree(sys.argv[1], ignore_errors=True)
+"""
 
 
 def wait_until_accepting(url: str, timeout: float = 15) -> None:

@@ -86,8 +86,10 @@ class Up:
 
 
 @contextlib.contextmanager
-def running_up(tmp_path: Path, *, sigint_ignored: bool = False) -> Iterator[Up]:
-    """`learninngest up` in its own process group, ready (it said so and /readyz answers).
+def started_up(
+    tmp_path: Path, *, sigint_ignored: bool = False, env: dict[str, str] | None = None
+) -> Iterator[Up]:
+    """`learninngest up` in its own process group, just started (not yet ready).
 
     Whatever happens in the test, the group is killed at the end: no stack is left running.
     """
@@ -105,7 +107,7 @@ def running_up(tmp_path: Path, *, sigint_ignored: bool = False) -> Iterator[Up]:
     if sigint_ignored:
         # As a job started with `&` by a script (or by some CI runners) inherits it.
         command = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *command]
-    env = {**os.environ, "OFFLINE_LATENCY_MEAN_MS": "0", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "OFFLINE_LATENCY_MEAN_MS": "0", "PYTHONUNBUFFERED": "1", **(env or {})}
     out_path = tmp_path / "up.out"
     with out_path.open("wb") as out, (tmp_path / "up.err").open("wb") as err:
         proc = subprocess.Popen(
@@ -113,6 +115,17 @@ def running_up(tmp_path: Path, *, sigint_ignored: bool = False) -> Iterator[Up]:
         )
     up = Up(proc, port, engine_port, out_path)
     try:
+        yield up
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # the group may have ended by itself
+            os.killpg(up.proc.pid, signal.SIGKILL)
+        up.proc.wait(30)
+
+
+@contextlib.contextmanager
+def running_up(tmp_path: Path, *, sigint_ignored: bool = False) -> Iterator[Up]:
+    """`learninngest up` (see started_up), ready: it said so and /readyz answers."""
+    with started_up(tmp_path, sigint_ignored=sigint_ignored) as up:
 
         def ready() -> None:
             if up.proc.poll() is not None:
@@ -121,14 +134,23 @@ def running_up(tmp_path: Path, *, sigint_ignored: bool = False) -> Iterator[Up]:
                 )
             # Printed once the stack is up, inside the block that turns Ctrl-C into a clean stop.
             assert "Ctrl-C stops everything." in up.stdout()
-            httpx.get(f"http://127.0.0.1:{port}/readyz").raise_for_status()
+            httpx.get(f"http://127.0.0.1:{up.port}/readyz").raise_for_status()
 
         wait_for(ready, timeout=60, interval=0.1)
         yield up
-    finally:
-        if up.proc.poll() is None:
-            os.killpg(up.proc.pid, signal.SIGKILL)
-        up.proc.wait(30)
+
+
+def engine_children(pid: int) -> list[int]:
+    """Child processes of `pid` running `learninngest engine` (Linux /proc)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in children if b"engine" in Path(f"/proc/{c}/cmdline").read_bytes().split(b"\0")]
+
+
+def _status(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return "zombie"  # gone between the two looks
 
 
 @pytest.mark.timeout(150)  # start-up on a busy machine, then a clean stop
@@ -138,8 +160,11 @@ def test_up_serves_prints_the_urls_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -
         accepted = httpx.post(f"{base}/api/v1/chat", json={"query": "What is the capital of France?"})
         result = httpx.get(f"{base}{accepted.json()['result_url']}", params={"wait": 20}, timeout=30).json()
         assert result["status"] == "done" and "Paris" in result["content"]
+        engines = engine_children(up.proc.pid)  # the engine runs in a process of its own
+        assert len(engines) == 1
         up.proc.send_signal(signal.SIGINT)
         assert up.proc.wait(60) == 0
+        assert not Path(f"/proc/{engines[0]}").exists() or "zombie" in _status(engines[0])
     out = up.stdout()
     assert f"swagger        http://127.0.0.1:{up.port}/docs" in out
     assert f"dashboard      http://127.0.0.1:{up.engine_port}/" in out
@@ -197,33 +222,17 @@ def test_db_upgrade_on_sqlite_has_nothing_to_do() -> None:
     assert "nothing to upgrade" in reply.stdout
 
 
-def test_up_accepts_no_request_before_its_functions_are_synced(tmp_path) -> None:  # noqa: ANN001
+# Its own deadlines: 60 s for a first 202, then up to 30 s per accepted request's result.
+@pytest.mark.timeout(240)
+def test_up_accepts_no_request_before_its_functions_are_synced(tmp_path: Path) -> None:
     """POSTs fired from the moment the port opens: each is refused (503) or ends; none stays pending.
 
     The window before the sync is short, so this run may not hit it: the 503 itself is proven
     by tests/api/test_sync_gate.py; here `up` must open its gate and every accepted request end.
     """
-    import contextlib
-    import os
-    import signal
-
-    import httpx
-
-    from learninngest.kit.servers import free_port
-    from tests.support import wait_for
-
-    port, engine_port = free_port(), free_port()
-    env = {**os.environ, "OFFLINE_LATENCY_MEAN_MS": "0", "ENGINE_DB": "memory"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "learninngest", "up", "--port", str(port), "--engine-port", str(engine_port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
     replies: list[httpx.Response] = []
-    try:
+    with started_up(tmp_path, env={"ENGINE_DB": "memory"}) as up:
+        url = f"http://127.0.0.1:{up.port}"
 
         def accepted_one() -> None:
             with contextlib.suppress(httpx.TransportError):  # not listening yet
@@ -238,6 +247,11 @@ def test_up_accepts_no_request_before_its_functions_are_synced(tmp_path) -> None
             assert reply.status_code == 202
             result = httpx.get(f"{url}{reply.json()['result_url']}", params={"wait": 20}, timeout=30).json()
             assert result["status"] == "done", result
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
+
+
+def test_engine_log_level_flag() -> None:
+    from learninngest.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["engine"]).log_level == "INFO"
+    assert parser.parse_args(["engine", "--log-level", "warning"]).log_level == "WARNING"

@@ -27,3 +27,27 @@ def test_every_setting_is_in_env_example(variable: str) -> None:
 def test_env_example_names_only_real_settings() -> None:
     names = re.findall(r"^#?\s?([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE)
     assert sorted(set(names) - set(VARIABLES)) == []
+
+
+def _makefile_recipe(target: str) -> list[str]:
+    lines = (ROOT / "Makefile").read_text().split(f"\n{target}:", 1)[1].splitlines()[1:]
+    return [
+        line.strip() for line in lines[: next(i for i, line in enumerate(lines) if not line.startswith("\t"))]
+    ]
+
+
+def test_readme_windows_test_line_runs_the_makefile_test_commands() -> None:
+    # The PowerShell line is maintained by hand: it must run the same pytest commands as
+    # `make test` (same arguments, same environment), or Windows users grade something else.
+    windows = next(
+        line for line in (ROOT / "README.md").read_text().splitlines() if line.endswith("# make test")
+    )
+    windows = windows.split("#", 1)[0]
+    for command in _makefile_recipe("test"):
+        if "pytest" not in command:
+            continue
+        env, _, args = command.partition("$(BIN)/pytest")
+        for assignment in env.split():
+            name, value = assignment.split("=", 1)
+            assert f"$env:{name}={value};" in windows, f"README's Windows line lacks {name}={value}"
+        assert f".venv\\Scripts\\pytest{args}" in windows, f"README's Windows line lacks: pytest{args}"

@@ -21,11 +21,12 @@ from learninngest.api.schemas import Problem
 from learninngest.api.sync_gate import SyncGate
 from learninngest.api.waiters import ResultWaiters
 from learninngest.config import OFFLINE_MOUNT_PATH, Settings, get_settings
+from learninngest.llm.models import pooled_models
 from learninngest.logs import setup_logging
 from learninngest.store import open_store
 from learninngest.store.purging import purge_periodically
 from learninngest.worker.chat_worker import build_chat_functions
-from learninngest.worker.client import build_inngest_client
+from learninngest.worker.client import bind_to_serving_loop, build_inngest_client
 from learninngest.worker.reconciler import Reconciler
 from learninngest.worker.serve import SERVE_PATH, mount_inngest
 from learninngest.worker.serve_guard import guard_sdk_routes
@@ -57,12 +58,14 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
             settings.result_store_url,
         )
         await waiters.start()
+        sdk_http = bind_to_serving_loop(client)  # `send` on this loop, not via a thread
         purge = asyncio.create_task(purge_periodically(store), name="result-store:purge")
         sweeping = None
         if settings.reconcile_interval_s > 0:
             sweeping = asyncio.create_task(reconciler.run_forever(), name="reconciler")
         try:
-            yield
+            async with pooled_models():  # LLM calls on this loop reuse warm models
+                yield
         finally:
             for task in (purge, sweeping):
                 if task is not None:
@@ -70,6 +73,8 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             await waiters.stop()
+            if sdk_http is not None:
+                await sdk_http.aclose()
             await store.close()
 
     # Swagger UI from files shipped in the package, not a CDN: /docs works offline.

@@ -79,7 +79,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         if port_in_use(port, settings.host):
             return _port_error(port, flag)
     setup_logging(settings.log_level)
-    stack = Stack(settings=settings, backend_port=settings.port, engine_port=args.engine_port)
+    # The engine in a process of its own: backend and engine each get a core (one GIL each).
+    stack = Stack(
+        settings=settings, backend_port=settings.port, engine_port=args.engine_port, engine_process=True
+    )
     # Ctrl-C stops everything, even when started from a parent that ignores SIGINT (a job
     # started with `&` in a script, some CI runners): Python would keep that ignore otherwise.
     # `kill` / `docker stop` send SIGTERM: stop as cleanly. Either may come while the stack is

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from learninngest.app import create_app
 from learninngest.config import get_settings
@@ -33,6 +34,8 @@ def runs_of_request(engine_url: str, request_id: str) -> list[dict[str, Any]]:
     return runs
 
 
+# Its own deadlines: readiness 30 s + the refused send (client timeout 20 s) + outcome 30 s.
+@pytest.mark.timeout(150)
 def test_a_frozen_engine_gets_a_quick_503_and_the_late_event_still_finishes_the_request(
     processes: Processes, tmp_path: Path
 ) -> None:

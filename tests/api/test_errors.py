@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -12,13 +16,14 @@ import pytest
 from learninngest.app import create_app
 from learninngest.config import get_settings
 from learninngest.kit.servers import BackgroundServer, free_port
+from learninngest.store.base import ChatRecord, Status
 from tests.engine.harness import local_engine
-from tests.support import capture_log
+from tests.support import capture_log, wait_for
 
 SIGNING_KEY = "signkey-test-" + "ab12" * 16
 
 
-def production_backend(inngest_url: str, store_url: str) -> BackgroundServer:
+def production_backend(inngest_url: str, store_url: str, **extra: Any) -> BackgroundServer:
     port = free_port()
     settings = get_settings(
         port=port,
@@ -28,6 +33,7 @@ def production_backend(inngest_url: str, store_url: str) -> BackgroundServer:
         inngest_signing_key=SIGNING_KEY,
         inngest_event_key="test-event-key",
         result_store_url=store_url,
+        **extra,
     )
     return BackgroundServer(create_app(settings), name="backend", port=port)
 
@@ -101,3 +107,43 @@ def test_runs_unavailable_is_a_generic_503_in_production(sqlite_path: Path, api_
     assert reply.status_code == 503
     assert reply.json() == {"detail": "The run history is unavailable right now. Retry in a moment."}
     assert any(f"The Inngest REST API answered 401 for {engine.url}/v1/events/" in x for x in api_log)
+
+
+def test_send_deadline_is_a_generic_503_in_production(sqlite_path: Path, api_log: list[str]) -> None:
+    # A socket that listens but never accepts: the send connects (backlog) and no answer comes.
+    with socket.create_server(("127.0.0.1", 0), backlog=16) as silent:
+        port = silent.getsockname()[1]
+        with production_backend(
+            f"http://127.0.0.1:{port}", f"sqlite:///{sqlite_path}", event_send_timeout_s=1
+        ) as backend:
+            reply = httpx.post(f"{backend.url}/api/v1/chat", json={"query": "hello"}, timeout=30)
+    assert reply.status_code == 503, reply.text
+    assert reply.json()["detail"] == (
+        "The background queue did not confirm the request in time; it may still run. Read its "
+        "result with the request_id, or retry with the same Idempotency-Key (no second run)."
+    )
+    assert str(port) not in reply.text and "EVENT_SEND_TIMEOUT_S" not in reply.text
+    request_id = reply.json()["request_id"]
+    assert any("enqueue unconfirmed" in x and f"[{request_id}]" in x for x in api_log), api_log
+
+
+def test_too_many_waiters_is_a_generic_503_in_production(dead_port: int, api_log: list[str]) -> None:
+    backend = production_backend(f"http://127.0.0.1:{dead_port}", "memory://", long_poll_max_waiters=1)
+    with backend:
+        store = backend.app.state.store
+        asyncio.run(store.create(ChatRecord(request_id="r1", query="q")))
+        url = f"{backend.url}/api/v1/chat/result/r1"
+        first = threading.Thread(target=lambda: httpx.get(url, params={"wait": 20}, timeout=60))
+        first.start()
+        wait_for(lambda: _assert_equal(backend.app.state.waiters.count, 1))
+        refused = httpx.get(url, params={"wait": 5}, timeout=30)
+        asyncio.run(store.finish("r1", status=Status.done, content="Paris"))
+        backend.app.state.waiters.notify("r1")  # the first poll ends now, not at its deadline
+    first.join(60)
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+    assert refused.json() == {"detail": "This server is busy. Retry after 1 s, or poll without ?wait."}
+    assert any("LONG_POLL_MAX_WAITERS=1" in x and "[r1]" in x for x in api_log), api_log
+
+
+def _assert_equal(actual: object, expected: object) -> None:
+    assert actual == expected

@@ -16,7 +16,7 @@ from learninngest.config import get_settings
 from learninngest.engine.app import create_engine_app
 from learninngest.engine.settings import EngineSettings
 from learninngest.kit.servers import BackgroundServer, free_port
-from tests.support import wait_for
+from tests.support import capture_log, wait_for
 
 SIGNING_KEY = "signkey-test-" + "ab12" * 16
 EVENT_KEY = "test-event-key"
@@ -74,3 +74,52 @@ def test_signed_round_trip_and_runs_with_the_bearer(tmp_path: Path) -> None:
             httpx.post(f"{backend.url}/api/inngest?fnId=learninngest-chat-worker&stepId=step").status_code
             == 401
         )
+
+
+def test_a_provider_failure_stores_no_internal_address_in_production(tmp_path: Path) -> None:
+    # An unreachable provider (nothing listens on the port): its URL is the operator's business.
+    llm_port, engine_port, backend_port = free_port(), free_port(), free_port()
+    engine_settings = EngineSettings(
+        port=engine_port,
+        app_urls=[f"http://127.0.0.1:{backend_port}/api/inngest"],
+        db_path=None,
+        signing_key=SIGNING_KEY,
+        event_key=EVENT_KEY,
+        time_scale=0.01,
+    )
+    settings = get_settings(
+        port=backend_port,
+        public_url=f"http://127.0.0.1:{backend_port}",
+        inngest_dev="0",
+        inngest_base_url=f"http://127.0.0.1:{engine_port}",
+        inngest_signing_key=SIGNING_KEY,
+        inngest_event_key=EVENT_KEY,
+        result_store_url=f"sqlite:///{tmp_path / 'results.db'}",
+        llm_provider="openai-compatible",
+        llm_base_url=f"http://127.0.0.1:{llm_port}/v1",
+        llm_model="x",
+        worker_retries=0,
+    )
+    with (
+        capture_log("learninngest.worker", "%(levelname)s [%(request_id)s] %(message)s") as log,
+        BackgroundServer(create_app(settings), name="backend", port=backend_port) as backend,
+        BackgroundServer(create_engine_app(engine_settings), name="engine", port=engine_port) as engine,
+    ):
+        sync = httpx.post(
+            f"{engine.url}/v1/apps/sync", headers={"authorization": f"Bearer {SIGNING_KEY}"}, timeout=10
+        ).json()["data"]
+        assert [r["ok"] for r in sync] == [True], sync
+        accepted = httpx.post(f"{backend.url}/api/v1/chat", json={"query": "hello"})
+        assert accepted.status_code == 202, accepted.text
+        request_id = accepted.json()["request_id"]
+
+        def final() -> dict:
+            result = httpx.get(f"{backend.url}/api/v1/chat/result/{request_id}", params={"wait": 5}).json()
+            assert result["status"] != "pending", result
+            return result
+
+        result = wait_for(final, timeout=60)
+    assert result["status"] == "error", result
+    assert result["error"] == "could not reach the model provider (connection error); see the server log"
+    # The detail, host and port included, is in the log, on a line with the request id.
+    assert any(f"127.0.0.1:{llm_port}" in x and f"[{request_id}]" in x for x in log.lines), log.lines

@@ -1,5 +1,5 @@
 """The exercises as handed out fail every check, each with the sentence that says what to do;
-`python -m learninngest.kit.grade` reports it and exits 1. (nbval runs the solved copy in `make test`.)
+`python -m learninngest.kit.grade` reports it and exits 1; the solved copy passes all six.
 
 The notebook graded here is built from notebooks/teacher/exercises.py, the handout's source,
 not notebooks/exercises.ipynb: that one is the student's to fill in.
@@ -38,6 +38,19 @@ def test_the_handout_fails_each_check_with_its_hint(
         line = next(line for line in report.splitlines() if f" {check} " in line)
         assert " NOT NotYet: " in line and hint in line, line
     assert report.rstrip().endswith("0 of 6 exercises pass")
+
+
+def test_the_solutions_pass_every_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The grader on the solved copy (built from its source, like the handout above): a check
+    # that cannot pass, or a grader that misreads a pass, fails here.
+    solved = tmp_path / "solutions.ipynb"
+    jupytext.write(jupytext.read(TEACHER / "solutions.py"), solved)
+    assert grade.main([str(solved)]) == 0
+    report = capsys.readouterr().out
+    for check in HINTS:
+        line = next(line for line in report.splitlines() if f" {check} " in line)
+        assert " ok " in line, report
+    assert report.rstrip().endswith("6 of 6 exercises pass"), report
 
 
 def test_every_check_of_the_exercises_is_one_the_tests_know() -> None:

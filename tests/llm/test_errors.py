@@ -93,6 +93,23 @@ def test_connection_error_is_retriable_and_names_the_url() -> None:
     assert URL in error.message and "Connection refused" in error.message
 
 
+def test_public_messages_name_no_host_nor_the_providers_words() -> None:
+    # What production mode stores for a client (worker/chat_worker.py); the detail goes to the log.
+    refused = openai.APIConnectionError(request=_REQUEST)
+    refused.__cause__ = ConnectionRefusedError("[Errno 111] Connection refused")
+    errors = [
+        sort(openai.APITimeoutError(request=_REQUEST)),
+        sort(refused),
+        sort(status_error(401, {"error": {"message": "bad key sk-abc at gateway.internal"}})),
+        sort(openai.OpenAIError("failed at http://10.0.0.7/v1")),
+    ]
+    for error in errors:
+        assert "127.0.0.1" not in error.public and "http" not in error.public, error.public
+        assert "sk-abc" not in error.public and error.public.endswith("see the server log")
+    assert errors[1].public == "could not reach the model provider (connection error); see the server log"
+    assert errors[2].public == "the model provider answered 401; see the server log"
+
+
 def test_other_sdk_errors_are_not_retriable() -> None:
     assert sort(openai.OpenAIError("The api_key client option must be set")).retriable is False
 

@@ -178,12 +178,14 @@ def test_timeout_outlasts_the_client_and_ends_when_it_leaves(http: httpx.Client,
 
 
 def test_slow_delays_the_first_answer_only(http: httpx.Client, base_url: str) -> None:
+    # A lower bound holds on any machine; the second answer need only be far below the delay
+    # (no real-time upper bound a busy machine could miss).
     started = time.monotonic()
-    assert chat(http, base_url, f"[fault:slow=300] {FRANCE}", user="req-s").status_code == 200
-    assert time.monotonic() - started >= 0.3
+    assert chat(http, base_url, f"[fault:slow=3000] {FRANCE}", user="req-s", timeout=60).status_code == 200
+    assert time.monotonic() - started >= 3
     started = time.monotonic()
-    assert chat(http, base_url, f"[fault:slow=300] {FRANCE}", user="req-s").status_code == 200
-    assert time.monotonic() - started < 0.3
+    assert chat(http, base_url, f"[fault:slow=3000] {FRANCE}", user="req-s", timeout=60).status_code == 200
+    assert time.monotonic() - started < 2.5
 
 
 def test_slow_with_a_huge_number_is_a_400_not_a_crash(http: httpx.Client, base_url: str) -> None:

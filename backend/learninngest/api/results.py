@@ -7,20 +7,24 @@ reads the store once, then once per wake-up (api/waiters.py says who wakes it).
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from fastapi import APIRouter, HTTPException, Query
 
 from learninngest.api.auth import Caller, CallerDep
 from learninngest.api.deps import SettingsDep, StoreDep, WaitersDep
-from learninngest.api.errors import NotFound
+from learninngest.api.errors import NotFound, for_client
 from learninngest.api.schemas import ChatResult, Problem
 from learninngest.api.waiters import TooManyWaiters
 from learninngest.store.base import ChatRecord, ResultStore
 
 router = APIRouter(prefix="/api/v1", tags=["chat"])
+log = logging.getLogger("learninngest.api")
 
 RETRY_AFTER_S = 1
 """What a client refused for too many long-polls is told to wait before asking again."""
+
+WAITERS_GENERIC = f"This server is busy. Retry after {RETRY_AFTER_S} s, or poll without ?wait."
 
 
 async def load(store: ResultStore, request_id: str, caller: Caller) -> ChatRecord:
@@ -71,13 +75,16 @@ async def chat_result(
     except TooManyWaiters:
         record = await load(store, request_id, caller)
         if not record.final:
+            # The setting's name and value are for the operator (log), not an outside client.
+            detail = (
+                f"Too many long-polls are waiting on this server (LONG_POLL_MAX_WAITERS="
+                f"{settings.long_poll_max_waiters}). Retry after {RETRY_AFTER_S} s, or poll "
+                "without ?wait."
+            )
+            log.warning("long-poll of %s refused: %s", request_id, detail, extra={"request_id": request_id})
             raise HTTPException(
                 status_code=503,
-                detail=(
-                    f"Too many long-polls are waiting on this server (LONG_POLL_MAX_WAITERS="
-                    f"{settings.long_poll_max_waiters}). Retry after {RETRY_AFTER_S} s, or poll "
-                    "without ?wait."
-                ),
+                detail=for_client(settings, detail, WAITERS_GENERIC),
                 headers={"Retry-After": str(RETRY_AFTER_S)},
             ) from None
     return ChatResult.of(record)

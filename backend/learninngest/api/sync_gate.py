@@ -34,7 +34,7 @@ class SyncGate:
         return self._open.is_set()
 
 
-def _gate(request: Request) -> SyncGate:
+async def _gate(request: Request) -> SyncGate:
     return request.app.state.sync_gate
 
 

@@ -62,6 +62,13 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="BYTES",
         help="larger call bodies go with use_api: the SDK fetches the run state (default 1 MiB)",
     )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+        help="the engine's log level (default INFO: one line per run event)",
+    )
     # Accepted so that `npx inngest-cli dev -u URL --no-discovery` works with `learninngest engine`
     # in its place: this engine never discovers or polls apps, it syncs the -u URLs only.
     for flag in ("--no-discovery", "--no-poll"):
@@ -106,7 +113,9 @@ def run_engine(args: argparse.Namespace) -> int:
         print(f"error: port {settings.port} is already in use; pick another with --port", file=sys.stderr)
         return 2
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=getattr(args, "log_level", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
         # One line per engine event is enough; httpx would add a line per HTTP call.
         logging.getLogger("httpx").setLevel(logging.WARNING)
     mode = "cloud (signed)" if settings.signing_key else "dev"

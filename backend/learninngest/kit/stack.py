@@ -12,6 +12,7 @@ import html
 import logging
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ class Stack:
     settings: Settings = field(default_factory=get_settings)
     backend_port: int = 0
     engine_port: int = 0
+    engine_process: bool = False
+    """Run the local engine as a child process (`learninngest up`: a core of its own), not a thread."""
     backend: BackgroundServer | None = None
     engine: BackgroundServer | None = None
     _cli_process: subprocess.Popen[bytes] | None = None
@@ -82,15 +85,17 @@ class Stack:
         return self
 
     def down(self) -> None:
-        for server in (self.engine, self.backend):
-            if server is not None:
-                server.stop()
+        # The Inngest server first: it stops calling the backend before the backend goes.
         if self._cli_process is not None:
             self._cli_process.terminate()
             try:
                 self._cli_process.wait(10)
             except subprocess.TimeoutExpired:
                 self._cli_process.kill()
+                self._cli_process.wait(10)
+        for server in (self.engine, self.backend):
+            if server is not None:
+                server.stop()
         self.engine = self.backend = None
         self._cli_process = None
 
@@ -115,12 +120,15 @@ class Stack:
             return
         if kind != "local":
             raise StackError(f"KIT_INNGEST_SERVER={kind!r} is not one of: local, cli, or an http(s) URL.")
-        from learninngest.engine.app import create_engine_app
-        from learninngest.engine.settings import EngineSettings
-
         db = self.settings.engine_db
         if db and db != "memory":
             Path(db).parent.mkdir(parents=True, exist_ok=True)
+        if self.engine_process:
+            self._start_engine_process(port, app_url, db if db and db != "memory" else None)
+            return
+        from learninngest.engine.app import create_engine_app
+        from learninngest.engine.settings import EngineSettings
+
         engine_settings = EngineSettings(
             host=self.settings.host,
             port=port,
@@ -132,6 +140,16 @@ class Stack:
             create_engine_app(engine_settings), name="engine", host=self.settings.host, port=port
         )
         self.engine.start()
+
+    def _start_engine_process(self, port: int, app_url: str, db: str | None) -> None:
+        """`learninngest engine` as a child: its own GIL, so engine and backend use two cores."""
+        cmd = [sys.executable, "-m", "learninngest", "engine", "-u", app_url, "--host", self.settings.host]
+        cmd += ["--port", str(port), "--time-scale", str(self.settings.engine_time_scale)]
+        cmd += ["--db", db] if db else ["--memory"]
+        cmd += ["--log-level", self.settings.log_level]
+        # Output goes where ours goes (the terminal of `learninngest up`).
+        self._cli_process = subprocess.Popen(cmd)
+        self._wait_for_health(port, "the local engine", "its output above")
 
     def _start_cli(self, port: int, app_url: str) -> None:
         binary = self.settings.inngest_cli or shutil.which("inngest-cli") or shutil.which("inngest")
@@ -146,14 +164,20 @@ class Stack:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as log_file:
             self._cli_process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT)
+        self._wait_for_health(port, f"inngest-cli ({binary})", str(log_path))
+
+    def _wait_for_health(self, port: int, what: str, log_hint: str) -> None:
+        assert self._cli_process is not None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
+            if self._cli_process.poll() is not None:
+                raise StackError(f"{what} exited with {self._cli_process.returncode}; see {log_hint}")
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code < 500:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise StackError(f"inngest-cli did not answer on port {port} within 30 s ({binary}); see {log_path}")
+        raise StackError(f"{what} did not answer on port {port} within 30 s; see {log_hint}")
 
     def sync(self, timeout: float = 15.0) -> dict[str, object]:
         """PUT the backend's /api/inngest: the SDK registers its functions with the server."""

@@ -6,21 +6,19 @@ Completion and LLMError and nothing else.
 
 from __future__ import annotations
 
-import functools
-import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
-import certifi
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from learninngest.config import Settings
 from learninngest.llm.cleaning import clean_text
 from learninngest.llm.errors import LLMError, classify
-from learninngest.llm.provider import base_url, build_chat_model
+from learninngest.llm.models import lend_chat_model, tls_context
+from learninngest.llm.provider import base_url
 
-__all__ = ["CLEAN_SYSTEM_PROMPT", "Completion", "LLMError", "complete"]
+__all__ = ["CLEAN_SYSTEM_PROMPT", "Completion", "LLMError", "complete", "tls_context"]
 
 CLEAN_SYSTEM_PROMPT = (
     "Answer concisely in plain text: no markdown, no headings, no bullet lists, "
@@ -61,17 +59,9 @@ async def complete(
     if clean:
         messages.insert(0, SystemMessage(CLEAN_SYSTEM_PROMPT))
     extra: dict[str, Any] = {"user": user} if user else {}
-    # A client per call, closed here: LangChain's shared default client would outlive the
-    # event loop it was made on (the backend and a notebook run different loops). The TLS
-    # context is shared: building one costs ~25 ms of CPU, which would stall the event loop.
-    async with openai.DefaultAsyncHttpxClient(timeout=settings.llm_timeout_s, verify=tls_context()) as http:
-        chat = build_chat_model(
-            settings,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            model=model,
-            http_async_client=http,
-        )
+    # The backend's loop lends a warm model (llm/models.py); elsewhere one is made per call.
+    # The TLS context is shared: building one costs ~25 ms of CPU, which would stall the loop.
+    async with lend_chat_model(settings, temperature=temperature, max_tokens=max_tokens, model=model) as chat:
         try:
             message = await chat.ainvoke(messages, **extra)
         except openai.OpenAIError as exc:
@@ -85,12 +75,6 @@ async def complete(
         usage=usage_of(message),
         finish_reason=metadata.get("finish_reason"),
     )
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """One TLS context for every LLM call (what httpx would build per client, built once)."""
-    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _text_of(message: BaseMessage) -> str:

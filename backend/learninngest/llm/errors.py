@@ -18,8 +18,15 @@ RETRIABLE_STATUSES = frozenset({408, 409, 425, 429})
 """Besides every 5xx: timeout, conflict, too early, rate limited. Other 4xx will fail again."""
 
 
+SEE_LOG = "see the server log"
+
+
 class LLMError(Exception):
-    """A completion failed. `retriable` says whether trying again can help."""
+    """A completion failed. `retriable` says whether trying again can help.
+
+    `message` may name internal hosts and the provider's words (for a learner and the log);
+    `public` says what happened without them (what production mode stores for a client).
+    """
 
     def __init__(
         self,
@@ -28,9 +35,11 @@ class LLMError(Exception):
         retriable: bool,
         retry_after_s: float | None = None,
         status: int | None = None,
+        public: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.public = public or message
         self.retriable = retriable
         self.retry_after_s = retry_after_s
         self.status = status
@@ -83,10 +92,15 @@ def classify(exc: openai.OpenAIError, *, base_url: str, timeout_s: float) -> LLM
         return LLMError(
             f"provider at {base_url} did not answer within {timeout_s:g}s (LLM_TIMEOUT_S)",
             retriable=True,
+            public=f"the model provider did not answer within {timeout_s:g}s; {SEE_LOG}",
         )
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
-        return LLMError(f"could not reach the provider at {base_url}: {cause}", retriable=True)
+        return LLMError(
+            f"could not reach the provider at {base_url}: {cause}",
+            retriable=True,
+            public=f"could not reach the model provider (connection error); {SEE_LOG}",
+        )
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         retriable = is_retriable_status(status)
@@ -95,8 +109,15 @@ def classify(exc: openai.OpenAIError, *, base_url: str, timeout_s: float) -> LLM
             retriable=retriable,
             retry_after_s=parse_retry_after(exc.response.headers) if retriable else None,
             status=status,
+            public=f"the model provider answered {status}; {SEE_LOG}",
         )
     if isinstance(exc, openai.APIResponseValidationError):
         # A 2xx whose body is not a completion: usually a proxy or gateway hiccup.
-        return LLMError(f"provider sent an unusable response: {exc}", retriable=True)
-    return LLMError(f"provider call failed: {exc}", retriable=False)
+        return LLMError(
+            f"provider sent an unusable response: {exc}",
+            retriable=True,
+            public=f"the model provider sent an unusable response; {SEE_LOG}",
+        )
+    return LLMError(
+        f"provider call failed: {exc}", retriable=False, public=f"the model call failed; {SEE_LOG}"
+    )

@@ -28,15 +28,20 @@ CANCELLED_HANDLER_ID = "chat-cancelled"
 Notify = Callable[[str], None]
 
 
-def to_inngest_error(exc: LLMError) -> Exception:
-    """Translate a sorted LLM error into what tells Inngest to retry or stop."""
+def to_inngest_error(exc: LLMError, *, dev: bool = True) -> Exception:
+    """Translate a sorted LLM error into what tells Inngest to retry or stop.
+
+    Its message becomes the stored error once retries run out: in production mode
+    (`dev=False`) the sentence without hosts or the provider's words (those go to the log).
+    """
+    message = exc.message if dev else exc.public
     if not exc.retriable:
-        return inngest.NonRetriableError(exc.message)
+        return inngest.NonRetriableError(message)
     if exc.retry_after_s is not None:
         return inngest.RetryAfterError(
-            exc.message, retry_after=datetime.timedelta(seconds=max(exc.retry_after_s, 0.0))
+            message, retry_after=datetime.timedelta(seconds=max(exc.retry_after_s, 0.0))
         )
-    return RuntimeError(exc.message)
+    return RuntimeError(message)
 
 
 def failure_message(error: dict[str, Any]) -> str:
@@ -144,7 +149,7 @@ def build_chat_worker(
                 except LLMError as exc:
                     kind = "retriable" if exc.retriable else "not retriable"
                     log.warning("LLM call failed on attempt %d (%s): %s", attempt, kind, exc)
-                    raise to_inngest_error(exc) from exc
+                    raise to_inngest_error(exc, dev=settings.is_dev) from exc
                 return {
                     "content": completion.text,
                     "model": completion.model,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 import inngest
 
 from learninngest.config import Settings
@@ -24,3 +25,23 @@ def build_inngest_client(settings: Settings) -> inngest.Inngest:
         event_key=settings.inngest_event_key,
         logger=logging.getLogger("learninngest.inngest"),
     )
+
+
+def bind_to_serving_loop(client: inngest.Inngest) -> httpx.AsyncClient | None:
+    """Make the client's `send` use an async HTTP client of the thread now serving.
+
+    The SDK remembers the thread its async HTTP client was made in and, when `send` is
+    awaited in another thread, sends through a worker thread and a blocking client instead
+    (a thread hop and a new connection's worth of CPU per event). The client is built with
+    the app, before the server's loop runs (in another thread for the kit), so the lifespan
+    calls this from the serving loop. Calls from other threads (a notebook cell) still work,
+    through the SDK's fallback. Returns the new HTTP client, for the lifespan to close.
+    """
+    from inngest._internal import net  # the SDK's own class, so its thread check keeps working
+
+    http = getattr(client, "_http_client", None)
+    current = getattr(http, "_http_client", None)
+    if not isinstance(current, net.ThreadAwareAsyncHTTPClient) or current.is_same_thread():
+        return None  # another SDK layout, or already this thread's
+    http._http_client = net.ThreadAwareAsyncHTTPClient().initialize()
+    return http._http_client
