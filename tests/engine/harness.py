@@ -181,8 +181,24 @@ def served(
     box: dict[str, Any] = {"started": time.monotonic()}
     app = FastAPI()
     inngest.fast_api.serve(app, client, make_functions(client, box))
-    with BackgroundServer(app, name=app_id) as server:
-        app_url = f"{server.url}/api/inngest"
-        if do_sync:
-            sync(host, app_url)
-        yield CaseContext(host, client, app_url, box)
+    try:
+        with BackgroundServer(app, name=app_id) as server:
+            app_url = f"{server.url}/api/inngest"
+            if do_sync:
+                sync(host, app_url)
+            yield CaseContext(host, client, app_url, box)
+    finally:
+        close_sdk_client(client)
+
+
+def close_sdk_client(client: inngest.Inngest) -> None:
+    """Close the SDK client's keep-alive connection to the host (send_sync keeps one open).
+
+    inngest-py has no close(); left open, the socket is only closed by the garbage
+    collector, which may run at pytest's session end and report an unclosed socket
+    (ResourceWarning -> PytestUnraisableExceptionWarning, an error here).
+    """
+    http = getattr(client, "_http_client", None)
+    sync_client = getattr(http, "_http_client_sync", None)
+    if isinstance(sync_client, httpx.Client):
+        sync_client.close()
