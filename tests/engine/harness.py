@@ -98,6 +98,17 @@ class CaseContext:
         event = inngest.Event(name=name, data=data or {}, id=id or "")
         return self.client.send_sync(event)[0]
 
+    def send_many(self, name: str, datas: list[dict[str, Any]]) -> list[str]:
+        """Several events in one request: they arrive together, whatever the machine's speed."""
+        return list(self.client.send_sync([inngest.Event(name=name, data=d) for d in datas]))
+
+    def flow(self, event_id: str) -> list[dict[str, Any]]:
+        """Engine only: the flow-control decisions recorded for an event."""
+        with self.host.rest() as rest:
+            resp = rest.get(f"/v1/events/{event_id}/flow")
+            resp.raise_for_status()
+            return list(resp.json()["data"])
+
     def patience(self, engine_s: float) -> float:
         """Seconds to wait: the engine's virtual clock is fast; a real Dev Server waits real time."""
         return engine_s if self.host.kind == "engine" else max(engine_s, 180.0)
@@ -170,8 +181,24 @@ def served(
     box: dict[str, Any] = {"started": time.monotonic()}
     app = FastAPI()
     inngest.fast_api.serve(app, client, make_functions(client, box))
-    with BackgroundServer(app, name=app_id) as server:
-        app_url = f"{server.url}/api/inngest"
-        if do_sync:
-            sync(host, app_url)
-        yield CaseContext(host, client, app_url, box)
+    try:
+        with BackgroundServer(app, name=app_id) as server:
+            app_url = f"{server.url}/api/inngest"
+            if do_sync:
+                sync(host, app_url)
+            yield CaseContext(host, client, app_url, box)
+    finally:
+        close_sdk_client(client)
+
+
+def close_sdk_client(client: inngest.Inngest) -> None:
+    """Close the SDK client's keep-alive connection to the host (send_sync keeps one open).
+
+    inngest-py has no close(); left open, the socket is only closed by the garbage
+    collector, which may run at pytest's session end and report an unclosed socket
+    (ResourceWarning -> PytestUnraisableExceptionWarning, an error here).
+    """
+    http = getattr(client, "_http_client", None)
+    sync_client = getattr(http, "_http_client_sync", None)
+    if isinstance(sync_client, httpx.Client):
+        sync_client.close()

@@ -39,6 +39,29 @@ def test_pages_show_apps_events_runs_and_timeline() -> None:
         assert ctx.app_url in httpx.get(f"{host.url}/").text
 
 
+def limited_functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:
+    @client.create_function(
+        fn_id="limited",
+        rate_limit=inngest.RateLimit(limit=1, period=datetime.timedelta(hours=1)),
+        trigger=inngest.TriggerEvent(event="dash/limited"),
+    )
+    async def limited(ctx: inngest.Context) -> str:
+        return "ok"
+
+    return [limited]
+
+
+def test_flow_control_shows_on_events_and_in_the_timeline() -> None:
+    with local_engine() as host, served(host, "dash-flow", limited_functions) as ctx:
+        kept, dropped = ctx.send_many("dash/limited", [{"n": 1}, {"n": 2}])
+        run = ctx.wait_run(kept, "Completed")
+        home = httpx.get(f"{host.url}/").text
+        row = next(line for line in home.split("<tr>") if dropped in line)
+        assert "dash-flow-limited: <span class='rate_limited'>rate_limited</span>" in row
+        assert "rateLimit 1 per 3600s reached" in row  # the detail, as a tooltip
+        assert run["run_id"] in httpx.get(f"{host.url}/").text
+
+
 def test_signed_dashboard_needs_the_key_and_resyncs_only_its_app_urls() -> None:
     puts: list[str] = []
     attacker = FastAPI()

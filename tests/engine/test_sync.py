@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import httpx
@@ -57,6 +58,7 @@ def unsupported(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Fu
     @client.create_function(
         fn_id="batched",
         batch_events=inngest.Batch(max_size=10, timeout=5000),
+        debounce=inngest.Debounce(period=datetime.timedelta(seconds=10)),  # the real server refuses both
         trigger=inngest.TriggerEvent(event="sync/batched"),
     )
     async def batched(ctx: inngest.Context) -> None:
@@ -68,7 +70,7 @@ def unsupported(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Fu
 def test_unsupported_config_is_refused_at_sync_with_a_reason() -> None:
     with local_engine() as host, served(host, "sync-app", unsupported, do_sync=False) as ctx:
         body = httpx.put(ctx.app_url).json()  # the SDK answers 200 with the engine's error body
-        assert "batchEvents is not supported by the LearnInngest engine" in body["error"]
+        assert "cannot use batchEvents and debounce together" in body["error"]
         assert "sync-app-batched" in body["error"]
         result = httpx.post(f"{host.url}/v1/apps/sync", json={"url": ctx.app_url}).json()["data"][0]
         assert result["ok"] is False and "batchEvents" in result["error"]

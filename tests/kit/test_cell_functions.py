@@ -56,12 +56,13 @@ def test_register_takes_a_function_made_with_the_client(stack: Stack) -> None:
 
 def test_a_refused_function_is_not_served_and_the_error_says_why(stack: Stack) -> None:
     served = list(stack.functions)
-    with pytest.raises(StackError, match="debounce is not supported"):
+    with pytest.raises(StackError, match="cannot use batchEvents and debounce together"):
 
-        @stack.function(
+        @stack.function(  # Inngest refuses a function that both batches and debounces
             fn_id="bouncy",
             trigger=inngest.TriggerEvent(event="demo/bouncy"),
             debounce=inngest.Debounce(period=__import__("datetime").timedelta(seconds=5)),
+            batch_events=inngest.Batch(max_size=5, timeout=__import__("datetime").timedelta(seconds=5)),
         )
         async def bouncy(ctx: inngest.Context) -> None:
             return None

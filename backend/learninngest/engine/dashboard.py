@@ -32,8 +32,8 @@ body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}
 td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}th{background:#f4f4f4}
 code,pre{font:12px ui-monospace,monospace}pre{margin:0;white-space:pre-wrap;max-width:60em}
-.Completed{color:#176f2c}.Failed,.TimedOut{color:#b00020}.Cancelled{color:#777}
-.Running,.Sleeping,.Waiting,.Retrying,.Scheduled,.Planned{color:#9a6700}
+.Completed{color:#176f2c}.Failed,.TimedOut{color:#b00020}.Cancelled,.Skipped,.rate_limited,.skipped{color:#777}
+.Running,.Sleeping,.Waiting,.Retrying,.Scheduled,.Planned,.Throttled,.debounced,.batched{color:#9a6700}
 .err b{color:#b00020}details{margin-top:.2em}summary{cursor:pointer;color:#555}
 """
 HANDLER_EVENTS = ("inngest/function.failed", "inngest/function.cancelled")
@@ -110,6 +110,18 @@ def _ms(start: float | None, end: float | None) -> str:
     return "" if start is None or end is None else f"{(end - start) * 1000:.0f} ms"
 
 
+def _flow_notes(engine: Engine, event_id: str) -> str:
+    """Flow control's word on an event: debounced, batched, rate_limited, skipped (and its run)."""
+    notes = []
+    for d in engine.executor.flow.store.decisions(event_id):
+        run = f" → <a href='/runs/{d['run_id']}'>run</a>" if d["run_id"] else ""
+        notes.append(
+            f"<span title='{escape(d['detail'])}'>{escape(d['function_slug'])}: "
+            f"{_status(d['decision'])}</span>{run}"
+        )
+    return "<br>".join(notes)
+
+
 def build_router(engine: Engine) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     auth = DashboardAuth(engine)
@@ -148,7 +160,9 @@ def build_router(engine: Engine) -> APIRouter:
         events = [
             [f"<code>{escape(e['internal_id'])}</code>", escape(e["name"]), escape(iso(e["received"]) or ""),
              "duplicate id: no run" if e["duplicate"]
-             else " ".join(_run_link(r.run_id) for r in state.runs_for_event(e["internal_id"])) or "no run"]
+             else " ".join(filter(None, [
+                 " ".join(_run_link(r.run_id) for r in state.runs_for_event(e["internal_id"])),
+                 _flow_notes(engine, e["internal_id"])])) or "no run"]
             for e in state.list_events(limit=20)
         ]  # fmt: skip
         resync = "<form method='post' action='/dashboard/sync'><button>Re-sync apps</button></form>"

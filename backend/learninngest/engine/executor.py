@@ -23,6 +23,8 @@ from croniter import croniter
 from learninngest.engine import protocol, signing
 from learninngest.engine.client_pool import ClientPool
 from learninngest.engine.clock import Clock
+from learninngest.engine.flow import jitter
+from learninngest.engine.flow.control import FlowControl
 from learninngest.engine.functions import FunctionDef
 from learninngest.engine.ids import UlidFactory
 from learninngest.engine.outcomes import Outcomes
@@ -65,13 +67,13 @@ class Executor:
         self.queue = RunQueue()
         self.runs = RunLifecycle(state, clock, self.queue, ids)
         self.outcomes = Outcomes(self.runs, registry)
+        self.flow = FlowControl(state, clock, registry, self.runs)
         self._http: ClientPool | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._cron_task: asyncio.Task[None] | None = None
         self._cron_next: dict[tuple[str, str], float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(1)
-        self._fn_slots: dict[str, tuple[int, asyncio.Semaphore]] = {}
         self._engine_errors: dict[str, int] = {}
         self._stopping = False
 
@@ -80,7 +82,6 @@ class Executor:
         # Fresh loop-bound objects: the same app may be started again in another event loop.
         self.queue = self.runs.queue = RunQueue()
         self._slots = asyncio.Semaphore(max(1, self.settings.max_concurrency))
-        self._fn_slots = {}
         self._engine_errors = {}
         self._tasks = set()
         self._stopping = False
@@ -90,10 +91,12 @@ class Executor:
             self.queue.schedule(run_id, due)
         self._loop_task = asyncio.create_task(self._loop(), name="engine-run-loop")
         self._cron_task = asyncio.create_task(self._cron_loop(), name="engine-cron")
+        self.flow.start()
 
     async def stop(self) -> None:
         """Stop calling apps; the state keeps every run where it was (re-called on start)."""
         self._stopping = True
+        await self.flow.stop()
         tasks = [t for t in (self._loop_task, self._cron_task, *self._tasks) if t is not None]
         for task in tasks:
             task.cancel()
@@ -126,11 +129,14 @@ class Executor:
         while not self._stopping:
             now = self.clock.now()
             for fn in self.registry.all():
-                for cron in (t.cron for t in fn.triggers if t.cron):
+                for trigger in (t for t in fn.triggers if t.cron):
+                    cron = str(trigger.cron)
                     key = (fn.slug, cron)
-                    due = self._cron_next.setdefault(key, cron_next(cron, now))
+                    due = self._cron_next.setdefault(
+                        key, cron_next(cron, now) + jitter.delay(trigger.jitter_s)
+                    )
                     if due <= now:
-                        self._cron_next[key] = cron_next(cron, now)
+                        self._cron_next[key] = cron_next(cron, now) + jitter.delay(trigger.jitter_s)
                         event = {"name": "inngest/scheduled.timer", "data": {"cron": cron}}
                         event_id = self.runs.emit(event, False)
                         self.runs.create_run(fn, self.state.get_event_body(event_id), event_id, cron=cron)
@@ -138,15 +144,6 @@ class Executor:
             await asyncio.sleep(1.0)
 
     # --- one activation of one run
-    def _fn_slot(self, fn: FunctionDef) -> asyncio.Semaphore | contextlib.nullcontext[None]:
-        if not fn.concurrency:
-            return contextlib.nullcontext()
-        held = self._fn_slots.get(fn.slug)
-        if held is None or held[0] != fn.concurrency:
-            held = (fn.concurrency, asyncio.Semaphore(fn.concurrency))
-            self._fn_slots[fn.slug] = held
-        return held[1]
-
     async def _activate(self, run_id: str) -> None:
         try:
             run = self.state.get_run(run_id)
@@ -158,9 +155,17 @@ class Executor:
                     run, f"function {run.function_slug} is not registered any more (re-sync its app?)"
                 )
                 return
-            # The function's slot first: a run queued behind its function's limit must not sit
-            # on a global slot that runs of other functions (failure handlers...) could use.
-            async with self._fn_slot(fn), self._slots:
+            if run.status == "Scheduled":
+                # Flow control may hold a queued run back (throttle, priority, timeouts.start).
+                again_at = self.flow.before_start(run, fn)
+                if again_at is not None:
+                    if again_at != float("inf"):
+                        self.queue.schedule(run_id, again_at)
+                    return
+            # The function's slots first (flow control: its limit and keyed limits, in priority
+            # order): a run queued behind them must not sit on a global slot that runs of
+            # other functions (failure handlers...) could use.
+            async with self.flow.slots(run, fn), self._slots:
                 again, first = True, True
                 while again and not self._stopping:
                     current = self.state.get_run(run_id)
@@ -231,6 +236,7 @@ class Executor:
                 return False
         if run.status == "Scheduled":
             run.status = "Running"
+            self.flow.started(run, fn)
             log.info("run started run_id=%s fn=%s event_id=%s", run.run_id, run.function_slug, run.event_id)
         if run.planned:
             return await self._planned(run, fn)
@@ -312,7 +318,7 @@ class Executor:
                 await results.put((target, outcome, started, self.clock.now()))
 
         async def extra() -> None:
-            async with self._fn_slot(fn), self._slots:
+            async with self.flow.slots(run, fn), self._slots:
                 # Slots got: help with what is left, then give them back (an idle helper must
                 # not sit on a slot that other runs could use).
                 await work(keep=False)

@@ -17,9 +17,12 @@ from croniter import croniter
 from learninngest.engine import retries
 from learninngest.engine.clock import parse_duration
 from learninngest.engine.expressions import ExpressionError, compile_expression, evaluate
+from learninngest.engine.flow.config import FlowConfig, parse_flow
 
 # Config keys the engine implements; any other key with a non-empty value is refused.
 SUPPORTED_KEYS = {"id", "name", "triggers", "steps", "concurrency", "cancel", "idempotency"}
+# Flow control (engine/flow/): read and checked by flow.config.
+FLOW_KEYS = {"debounce", "batchEvents", "throttle", "rateLimit", "singleton", "priority", "timeouts"}
 _UUID_NS = uuid.UUID("6f1c6a52-7f0e-4a57-9d1b-2a1f3c9e0b11")
 
 
@@ -32,6 +35,7 @@ class Trigger:
     event: str | None = None
     expression: str | None = None
     cron: str | None = None
+    jitter_s: float = 0.0  # cron: start up to this many seconds after each cron time
 
     def matches(self, event: dict[str, Any]) -> bool:
         if self.event is None or not name_matches(self.event, event.get("name", "")):
@@ -59,6 +63,7 @@ class FunctionDef:
     triggers: list[Trigger] = field(default_factory=list)
     cancels: list[Cancel] = field(default_factory=list)
     idempotency: str | None = None
+    flow: FlowConfig = field(default_factory=FlowConfig)
 
     @property
     def uuid(self) -> str:
@@ -91,12 +96,14 @@ def _triggers(slug: str, raw: Any) -> list[Trigger]:
     for item in raw:
         if not isinstance(item, dict):
             raise ConfigRefused(f"function {slug}: a trigger must be an object")
-        if item.get("jitter"):
-            raise ConfigRefused(f"function {slug}: cron jitter is not supported by the LearnInngest engine")
         if isinstance(item.get("cron"), str):
             if not croniter.is_valid(item["cron"]):
                 raise ConfigRefused(f"function {slug}: invalid cron {item['cron']!r}")
-            out.append(Trigger(cron=item["cron"]))
+            try:
+                jitter = parse_duration(str(item["jitter"])) if item.get("jitter") else 0.0
+            except ValueError as exc:
+                raise ConfigRefused(f"function {slug}: cron jitter: {exc}") from None
+            out.append(Trigger(cron=item["cron"], jitter_s=jitter))
         elif isinstance(item.get("event"), str) and item["event"]:
             expr = item.get("expression")
             out.append(
@@ -107,23 +114,9 @@ def _triggers(slug: str, raw: Any) -> list[Trigger]:
     return out
 
 
-def _concurrency(slug: str, raw: Any) -> int | None:
-    if not raw:
-        return None
-    items = raw if isinstance(raw, list) else [raw]
-    limits = []
-    for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("limit"), int):
-            raise ConfigRefused(f"function {slug}: concurrency needs an integer `limit`")
-        if item.get("key"):
-            raise ConfigRefused(
-                f"function {slug}: keyed concurrency (key {item['key']!r}) is not supported by the "
-                "LearnInngest engine; use a plain limit"
-            )
-        if item.get("scope") not in (None, "fn"):
-            raise ConfigRefused(f"function {slug}: concurrency scope {item['scope']!r} is not supported")
-        if item["limit"] > 0:
-            limits.append(item["limit"])
+def _concurrency(flow: FlowConfig) -> int | None:
+    """The function's own limit (scope fn, no key), as the REST API and docs call it."""
+    limits = [c.limit for c in flow.concurrency if c.scope == "fn" and c.key is None]
     return min(limits) if limits else None
 
 
@@ -148,7 +141,8 @@ def parse_function(app_id: str, raw: Any, version: int = 1) -> FunctionDef:
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
         raise ConfigRefused("a function needs a string `id`")
     slug = raw["id"]
-    refused = sorted(k for k, v in raw.items() if k not in SUPPORTED_KEYS and v not in (None, [], {}, ""))
+    known = SUPPORTED_KEYS | FLOW_KEYS
+    refused = sorted(k for k, v in raw.items() if k not in known and v not in (None, [], {}, ""))
     if refused:
         raise ConfigRefused(
             f"function {slug}: {', '.join(refused)} "
@@ -159,6 +153,10 @@ def parse_function(app_id: str, raw: Any, version: int = 1) -> FunctionDef:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise ConfigRefused(f"function {slug}: steps.step.runtime.url must be an http(s) URL")
     idem = raw.get("idempotency")
+    try:
+        flow = parse_flow(raw)
+    except ValueError as exc:
+        raise ConfigRefused(f"function {slug}: {exc}") from None
     return FunctionDef(
         slug=slug,
         app_id=app_id,
@@ -167,10 +165,11 @@ def parse_function(app_id: str, raw: Any, version: int = 1) -> FunctionDef:
         version=version,
         url=url,
         max_attempts=retries.max_attempts(raw),
-        concurrency=_concurrency(slug, raw.get("concurrency")),
+        concurrency=_concurrency(flow),
         triggers=_triggers(slug, raw.get("triggers")),
         cancels=_cancels(slug, raw.get("cancel")),
         idempotency=_expr(slug, "idempotency", idem) if idem else None,
+        flow=flow,
     )
 
 

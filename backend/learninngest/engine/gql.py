@@ -23,6 +23,7 @@ from graphql import GraphQLError, build_schema, graphql_sync, parse, validate
 from learninngest.engine import signing
 from learninngest.engine.apps import Registry
 from learninngest.engine.clock import iso
+from learninngest.engine.flow import TIMELINE_OPS
 from learninngest.engine.functions import FunctionDef
 from learninngest.engine.ids import is_ulid
 from learninngest.engine.settings import EngineSettings
@@ -156,7 +157,13 @@ type RunTraceTrigger {
 """
 SCHEMA = build_schema(SDL)
 
-RUN_STATUS = {"Running": "RUNNING", "Completed": "COMPLETED", "Failed": "FAILED", "Cancelled": "CANCELLED"}
+RUN_STATUS = {
+    "Running": "RUNNING",
+    "Completed": "COMPLETED",
+    "Failed": "FAILED",
+    "Cancelled": "CANCELLED",
+    "Skipped": "CANCELLED",  # singleton skip: ended without running; the enum has no SKIPPED
+}
 STEP_OP = {
     "StepRun": "RUN",
     "Step": "RUN",
@@ -177,6 +184,8 @@ SPAN_STATUS = {
     "Invoking": "WAITING",
     "Cancelled": "CANCELLED",
     "TimedOut": "COMPLETED",  # a wait or invoke that timed out still ends the step
+    "Throttled": "QUEUED",  # flow control: waiting for the throttle
+    "Skipped": "CANCELLED",
 }
 
 
@@ -201,7 +210,9 @@ class Resolver:
     def _run_status(self, run: Run) -> str:
         if run.status == "Scheduled":
             # Queued until its first call has started; then it is running (between steps too).
-            return "RUNNING" if self.state.steps_of(run.run_id) else "QUEUED"
+            # (Flow control's rows, a debounce or a throttle wait, are not calls.)
+            calls = [s for s in self.state.steps_of(run.run_id) if s["op"] not in TIMELINE_OPS]
+            return "RUNNING" if calls else "QUEUED"
         return RUN_STATUS.get(run.status, "RUNNING")
 
     def _app(self, fn: FunctionDef | None) -> dict[str, Any]:

@@ -236,7 +236,7 @@ class Intake:
                 if not self.state.claim_idempotency(fn.slug, key, now):
                     log.info("fn=%s skips event_id=%s: idempotency key %s seen", fn.slug, internal_id, key)
                     continue
-            self.executor.runs.create_run(fn, event, internal_id)
+            self.executor.flow.on_event(fn, event, internal_id)
         return matched
 
     def router(self) -> APIRouter:

@@ -1,6 +1,7 @@
 """REST v1 with the real Dev Server's shapes: events, runs of an event, a run, cancel.
 
 Engine extensions (not on the real server): GET /v1/runs/{id}/steps (the step timeline),
+GET /v1/events/{id}/flow (flow-control decisions for the event),
 GET /v1/apps and POST /v1/apps/sync. Also GET /health and GET /v0/runs/{id}/batch|actions.
 """
 
@@ -86,6 +87,17 @@ def step_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def flow_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "function_slug": row["function_slug"],
+        "decision": row["decision"],
+        "key": row["key"],
+        "run_id": row["run_id"],
+        "detail": row["detail"],
+        "at": iso(row["at"]),
+    }
+
+
 def build_router(
     settings: EngineSettings, state: State, clock: Clock, registry: Registry, executor: Executor
 ) -> APIRouter:
@@ -148,6 +160,16 @@ def build_router(
             return problem(400, f"invalid event id {event_id!r}: not a ULID")
         runs = state.runs_for_event(event_id)
         return ok([run_view(r, registry.get(r.function_slug), state.environment_id) for r in runs], clock)
+
+    @router.get("/v1/events/{event_id}/flow")
+    async def event_flow(event_id: str, request: Request) -> JSONResponse:
+        """Engine extra: what flow control decided for this event (debounced, batched, dropped...)."""
+        if (no := denied(request)) is not None:
+            return no
+        if not is_ulid(event_id):
+            return problem(400, f"invalid event id {event_id!r}: not a ULID")
+        rows = executor.flow.store.decisions(event_id)
+        return ok([flow_view(r) for r in rows], clock)
 
     @router.get("/v1/runs/{run_id}")
     async def get_run(run_id: str, request: Request) -> JSONResponse:

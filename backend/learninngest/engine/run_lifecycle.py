@@ -62,6 +62,7 @@ class RunLifecycle:
         *,
         parent: tuple[str, str] | None = None,
         cron: str | None = None,
+        events: list[dict[str, Any]] | None = None,
     ) -> Run:
         now = self.clock.now()
         run = Run(
@@ -70,7 +71,7 @@ class RunLifecycle:
             function_version=fn.version,
             event_id=event_id,
             event=event,
-            events=[event],
+            events=events or [event],  # a batch hands over all its events; `event` is the first
             started=now,
             due=now,
             parent_run_id=parent[0] if parent else None,

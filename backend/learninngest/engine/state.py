@@ -413,7 +413,21 @@ class State:
                 (before,),
             ).rowcount
             self._exec("DELETE FROM idempotency WHERE created < ?", (now - DAY_S,))
+            # Flow control: rows of purged runs and events; a TAT in the past is a key at full capacity.
+            self._exec("DELETE FROM flow_runs WHERE run_id NOT IN (SELECT run_id FROM runs)")
+            self._exec("DELETE FROM flow_log WHERE at < ?", (before,))
+            self._exec("DELETE FROM flow_gcra WHERE tat < ?", (before,))
         return {"runs": runs, "steps": steps, "events": events}
+
+    # --- plain SQL for the flow_* tables (engine/flow/store.py owns those queries)
+    def execute(self, sql: str, params: Any = ()) -> None:
+        self._exec(sql, params)
+
+    def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        return self._all(sql, params)
+
+    def query_one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        return self._one(sql, params)
 
     # --- idempotency keys (function config `idempotency`)
     def claim_idempotency(self, slug: str, key: str, now: float) -> bool:

@@ -92,3 +92,53 @@ CREATE TABLE IF NOT EXISTS idempotency (
   created       REAL NOT NULL,
   PRIMARY KEY (function_slug, key)
 );
+
+-- Flow control (engine/flow/). Times are real unix seconds, like the rest.
+-- What flow control computed for a run from its event: priority, slot keys, deadlines.
+CREATE TABLE IF NOT EXISTS flow_runs (
+  run_id        TEXT PRIMARY KEY,
+  function_slug TEXT NOT NULL,
+  priority      INTEGER NOT NULL DEFAULT 0,  -- priority.run factor, seconds
+  slot_keys     TEXT NOT NULL,               -- JSON [[concurrency key, limit], ...]
+  throttle_key  TEXT,
+  singleton_key TEXT,
+  start_by      REAL,                        -- timeouts.start: cancelled if not started by then
+  finish_s      REAL,                        -- timeouts.finish, intended seconds
+  finish_by     REAL,                        -- set when the run starts
+  started       REAL,                        -- its first call began (NULL: still queued)
+  throttled_seq INTEGER                      -- its "Throttled" timeline row, if it waited
+);
+CREATE INDEX IF NOT EXISTS flow_runs_by_singleton ON flow_runs (function_slug, singleton_key);
+
+-- Debounces and batches that have not started their run yet.
+CREATE TABLE IF NOT EXISTS flow_pending (
+  kind          TEXT NOT NULL,               -- 'debounce' or 'batch'
+  function_slug TEXT NOT NULL,
+  key           TEXT NOT NULL,
+  events        TEXT NOT NULL,               -- JSON [[internal event id, event], ...]
+  first_at      REAL NOT NULL,
+  due           REAL NOT NULL,
+  PRIMARY KEY (kind, function_slug, key)
+);
+
+-- GCRA state of throttle and rateLimit keys: the theoretical arrival time.
+CREATE TABLE IF NOT EXISTS flow_gcra (
+  kind          TEXT NOT NULL,               -- 'throttle' or 'rate_limit'
+  function_slug TEXT NOT NULL,
+  key           TEXT NOT NULL,
+  tat           REAL NOT NULL,
+  PRIMARY KEY (kind, function_slug, key)
+);
+
+-- Per event and function: debounced, batched, rate_limited, skipped (with the run, if any).
+CREATE TABLE IF NOT EXISTS flow_log (
+  seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+  at            REAL NOT NULL,
+  event_id      TEXT NOT NULL,
+  function_slug TEXT NOT NULL,
+  decision      TEXT NOT NULL,
+  key           TEXT NOT NULL,
+  run_id        TEXT,
+  detail        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS flow_log_by_event ON flow_log (event_id, seq);

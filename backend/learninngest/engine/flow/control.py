@@ -1,0 +1,236 @@
+"""FlowControl: what intake and the executor ask before a run exists and before it starts.
+
+- `on_event(fn, event, id)` (intake, once per triggered function): handed to
+  `arrivals.Arrivals` (rate limit, debounce, batch, singleton).
+- `before_start(run, fn)` (executor, before a run's first call): start timeout, the delay
+  of a negative priority, throttle; answers None (go) or the real time to ask again.
+- `slots(run, fn)` (executor, around every call): the function's and keyed concurrency
+  limits, waiters served in priority order.
+- a timer task: starts debounced and batched runs when due, cancels runs whose
+  `timeouts` passed.
+- `register(run, fn)`: what it keeps per run (keys, priority factor, deadlines).
+
+Each decision is a pure module beside this one; this class only loads and stores state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from learninngest.engine.clock import Clock
+from learninngest.engine.flow import gcra, priority, timeouts
+from learninngest.engine.flow.arrivals import Arrivals, key_of
+from learninngest.engine.flow.slots import Slots, Want
+from learninngest.engine.flow.store import FlowStore, RunFlow
+from learninngest.engine.state import Run, State
+
+if TYPE_CHECKING:
+    from learninngest.engine.apps import Registry
+    from learninngest.engine.functions import FunctionDef
+    from learninngest.engine.run_lifecycle import RunLifecycle
+
+log = logging.getLogger("learninngest.engine")
+
+TIMER_POLL_S = 1.0  # real seconds: the timer task looks at least this often
+TIMER_MIN_S = 0.002  # and at most this often
+
+
+def _short(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+class FlowControl:
+    def __init__(self, state: State, clock: Clock, registry: Registry, runs: RunLifecycle) -> None:
+        self.state = state
+        self.clock = clock
+        self.registry = registry
+        self.runs = runs
+        self.store = FlowStore(state)
+        self.arrivals = Arrivals(state, clock, registry, runs, self.store, self.register, self._poke)
+        self.slots_held = Slots()
+        self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+
+    # --- lifecycle (the executor starts and stops it with the run loop)
+    def start(self) -> None:
+        self.slots_held = Slots()
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._timer_loop(), name="engine-flow-timers")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    # --- intake: an event triggered `fn` (rate limit, debounce, batch, singleton: arrivals.py)
+    def on_event(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> None:
+        self.arrivals.on_event(fn, event, event_id)
+
+    def register(self, run: Run, fn: FunctionDef, singleton_key: str | None = None) -> RunFlow:
+        """Compute and store what flow control needs to know about a new run."""
+        cfg, scale = fn.flow, self.clock.scale
+        if not cfg.per_run:
+            return RunFlow(run.run_id, fn.slug)  # nothing to remember: no row, no reads later
+        throttle_key = None
+        if cfg.throttle is not None:
+            throttle_key = key_of(cfg.throttle.key, run.event)
+        rf = RunFlow(
+            run_id=run.run_id,
+            function_slug=fn.slug,
+            priority=priority.factor(cfg.priority, run.event),
+            slot_keys=self._slot_keys(fn, run.event),
+            throttle_key=throttle_key,
+            singleton_key=singleton_key,
+        )
+        if cfg.timeouts is not None:
+            rf.start_by = timeouts.start_deadline(run.started, cfg.timeouts.start, scale)
+            rf.finish_s = cfg.timeouts.finish
+        self.store.save_run(rf)
+        if rf.start_by is not None:
+            self._poke()
+        return rf
+
+    def _slot_keys(self, fn: FunctionDef, event: dict[str, Any]) -> list[Want]:
+        out: list[Want] = []
+        for n, c in enumerate(fn.flow.concurrency):
+            value = key_of(c.key, event) or ""
+            if c.scope == "fn":
+                key = f"fn:{fn.slug}" if c.key is None else f"fn:{fn.slug}:{n}:{_short(c.key)}:{value}"
+            else:
+                # env and account scopes share the key's value across functions (one environment here).
+                key = f"{c.scope}:{value}"
+            out.append((key, c.limit))
+        return out
+
+    def _flow(self, run: Run, fn: FunctionDef) -> RunFlow:
+        """The run's flow data; runs created elsewhere (cron, invoke, before an upgrade) get it now."""
+        if not fn.flow.per_run:
+            return RunFlow(run.run_id, fn.slug)
+        return self.store.get_run(run.run_id) or self.register(run, fn)
+
+    # --- executor: before the first call
+    def before_start(self, run: Run, fn: FunctionDef) -> float | None:
+        """None: the run may start now. A number: ask again at that real time. Cancels on start timeout."""
+        rf, now, scale = self._flow(run, fn), self.clock.now(), self.clock.scale
+        if rf.started is not None:
+            return None
+        if timeouts.expired(rf.start_by, None, None, now) == "start":
+            self._expire(run, fn, "start")
+            return float("inf")
+        delay = priority.start_delay(rf.priority) * scale
+        if now < run.started + delay:
+            return min(run.started + delay, rf.start_by or float("inf"))
+        th = fn.flow.throttle
+        if th is not None and rf.throttle_key is not None:
+            kind_key = ("throttle", fn.slug, rf.throttle_key)
+            verdict = gcra.check(
+                self.store.tat(*kind_key),
+                now,
+                th.period * scale,
+                th.limit,
+                gcra.throttle_capacity(th.limit, th.burst),
+            )
+            if not verdict.allowed:
+                if rf.throttled_seq is None:
+                    wait_s = (verdict.retry_at - now) / scale  # intended seconds
+                    shape = {
+                        "key": rf.throttle_key,
+                        "limit": th.limit,
+                        "period_s": th.period,
+                        "burst": th.burst,
+                    }
+                    rf.throttled_seq = self.runs.row(
+                        run,
+                        "throttle",
+                        "throttle",
+                        "Throttle",
+                        "Throttled",
+                        now,
+                        None,
+                        output=shape,
+                        scheduled=now + wait_s,
+                        delay_ms=int(wait_s * 1000),
+                    )
+                    self.store.save_run(rf)
+                    log.info("run_id=%s throttled (key %r)", run.run_id, rf.throttle_key)
+                return min(verdict.retry_at, rf.start_by or float("inf"))
+            self.store.set_tat(*kind_key, verdict.tat)
+        return None
+
+    def started(self, run: Run, fn: FunctionDef) -> None:
+        """The run's first call begins: close its waits, start its finish timeout."""
+        if not fn.flow.per_run:
+            return
+        rf, now = self._flow(run, fn), self.clock.now()
+        if rf.started is not None:
+            return
+        rf.started = now
+        if rf.finish_s is not None:
+            rf.finish_by = timeouts.finish_deadline(now, rf.finish_s, self.clock.scale)
+            self._poke()
+        if rf.throttled_seq is not None:
+            self.state.update_step(rf.throttled_seq, status="Completed", ended=now)
+        self.store.save_run(rf)
+
+    # --- executor: around every call
+    @contextlib.asynccontextmanager
+    async def slots(self, run: Run, fn: FunctionDef) -> AsyncIterator[None]:
+        rf = self._flow(run, fn)
+        score = priority.queue_score(run.started, rf.priority, self.clock.scale)
+        async with self.slots_held.hold(rf.slot_keys or [], score):
+            yield
+
+    # --- timers: due debounces and batches, expired timeouts
+    def tick(self) -> None:
+        now = self.clock.now()
+        for pending in self.store.due_pending(now):
+            with self.state.tx():
+                self.store.drop_pending(pending)
+                self.arrivals.flush(pending, "timeout")
+        for run, rf in self.store.expired_runs(now):
+            which = timeouts.expired(rf.start_by, rf.finish_by, rf.started, now)
+            if which is not None:
+                self._expire(run, self.registry.get(run.function_slug), which)
+
+    def _expire(self, run: Run, fn: FunctionDef | None, which: str) -> None:
+        """A `timeouts` limit passed: cancel the run, with a timeline row saying which."""
+        if run.finished:
+            return
+        limits = fn.flow.timeouts if fn is not None else None
+        why = timeouts.reason(which, None if limits is None else getattr(limits, which))
+        now = self.clock.now()
+        with self.state.tx():
+            err = {"name": "FunctionTimeout", "message": why}
+            self.runs.row(run, "timeout", f"timeouts.{which}", "Timeout", "Cancelled", now, now, error=err)
+            self.runs.cancel(run, why)
+
+    def next_wake(self) -> float | None:
+        times = [t for t in (self.store.next_pending(), self.store.next_deadline()) if t is not None]
+        return min(times) if times else None
+
+    async def _timer_loop(self) -> None:
+        assert self._wake is not None
+        while True:
+            try:
+                self.tick()
+            except Exception:
+                log.exception("flow control timer failed; it will look again shortly")
+            nxt = self.next_wake()
+            # A floor, so something that stays due (a failing tick) cannot spin the loop.
+            wait = (
+                TIMER_POLL_S if nxt is None else min(TIMER_POLL_S, max(TIMER_MIN_S, nxt - self.clock.now()))
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+            self._wake.clear()

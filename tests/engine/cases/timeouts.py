@@ -1,0 +1,65 @@
+"""timeouts (start, finish): a run queued too long, or running too long, is cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import threading
+from typing import Any
+
+import inngest
+
+from tests.engine.harness import CaseContext
+from tests.support import wait_for
+
+APP_ID = "case-timeouts"
+
+
+def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:
+    box["release"] = threading.Event()  # set by the test, from its own thread
+    box["blocking"] = False
+
+    @client.create_function(
+        fn_id="start-within",
+        concurrency=[inngest.Concurrency(limit=1)],
+        timeouts=inngest.Timeouts(start=datetime.timedelta(seconds=10)),
+        trigger=inngest.TriggerEvent(event="case/timeouts.start"),
+    )
+    async def start_within(ctx: inngest.Context) -> str:
+        async def work() -> str:
+            if ctx.event.data.get("blocker"):
+                box["blocking"] = True
+                # holds the only slot: the next run cannot start
+                await asyncio.to_thread(box["release"].wait, 60)
+            return "ran"
+
+        return await ctx.step.run("work", work)
+
+    @client.create_function(
+        fn_id="finish-within",
+        timeouts=inngest.Timeouts(finish=datetime.timedelta(seconds=10)),
+        trigger=inngest.TriggerEvent(event="case/timeouts.finish"),
+    )
+    async def finish_within(ctx: inngest.Context) -> str:
+        await ctx.step.sleep("too-long", datetime.timedelta(hours=1))
+        return "never"
+
+    return [start_within, finish_within]
+
+
+def check(ctx: CaseContext) -> None:
+    blocker = ctx.send("case/timeouts.start", {"blocker": True})
+    wait_for(lambda: ctx.box["blocking"], timeout=ctx.patience(10))
+    queued = ctx.send("case/timeouts.start", {})
+    late = ctx.wait_run(queued, "Cancelled", timeout=ctx.patience(10))  # 10 s in the queue
+    ctx.box["release"].set()
+    assert ctx.wait_run(blocker, "Completed")["output"] == "ran"
+
+    slow = ctx.wait_run(ctx.send("case/timeouts.finish"), "Cancelled", timeout=ctx.patience(10))
+    if ctx.host.kind == "engine":
+        row = ctx.steps(late["run_id"])[-1]
+        assert (row["op"], row["name"]) == ("Timeout", "timeouts.start")
+        assert "did not start within 10s" in row["error"]["message"]
+        row = ctx.steps(slow["run_id"])[-1]
+        assert (row["op"], row["name"]) == ("Timeout", "timeouts.finish")
+        assert "did not finish within 10s" in row["error"]["message"]
