@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from learninngest.app import create_app
-from learninngest.config import get_settings
+from learninngest.config import Settings, get_settings
 from learninngest.engine.app import create_engine_app
 from learninngest.engine.settings import EngineSettings
 from learninngest.kit.servers import BackgroundServer, free_port
@@ -22,7 +22,8 @@ SIGNING_KEY = "signkey-test-" + "ab12" * 16
 EVENT_KEY = "test-event-key"
 
 
-def test_signed_round_trip_and_runs_with_the_bearer(tmp_path: Path) -> None:
+def signed_pair(tmp_path: Path, **backend: object) -> tuple[int, int, EngineSettings, Settings]:
+    """A signing engine and a production-mode backend pointed at each other, on free ports."""
     engine_port, backend_port = free_port(), free_port()
     engine_settings = EngineSettings(
         port=engine_port,
@@ -40,7 +41,13 @@ def test_signed_round_trip_and_runs_with_the_bearer(tmp_path: Path) -> None:
         inngest_signing_key=SIGNING_KEY,
         inngest_event_key=EVENT_KEY,
         result_store_url=f"sqlite:///{tmp_path / 'results.db'}",
+        **backend,
     )
+    return engine_port, backend_port, engine_settings, settings
+
+
+def test_signed_round_trip_and_runs_with_the_bearer(tmp_path: Path) -> None:
+    engine_port, backend_port, engine_settings, settings = signed_pair(tmp_path)
     with (
         BackgroundServer(create_app(settings), name="backend", port=backend_port) as backend,
         BackgroundServer(create_engine_app(engine_settings), name="engine", port=engine_port) as engine,
@@ -78,23 +85,9 @@ def test_signed_round_trip_and_runs_with_the_bearer(tmp_path: Path) -> None:
 
 def test_a_provider_failure_stores_no_internal_address_in_production(tmp_path: Path) -> None:
     # An unreachable provider (nothing listens on the port): its URL is the operator's business.
-    llm_port, engine_port, backend_port = free_port(), free_port(), free_port()
-    engine_settings = EngineSettings(
-        port=engine_port,
-        app_urls=[f"http://127.0.0.1:{backend_port}/api/inngest"],
-        db_path=None,
-        signing_key=SIGNING_KEY,
-        event_key=EVENT_KEY,
-        time_scale=0.01,
-    )
-    settings = get_settings(
-        port=backend_port,
-        public_url=f"http://127.0.0.1:{backend_port}",
-        inngest_dev="0",
-        inngest_base_url=f"http://127.0.0.1:{engine_port}",
-        inngest_signing_key=SIGNING_KEY,
-        inngest_event_key=EVENT_KEY,
-        result_store_url=f"sqlite:///{tmp_path / 'results.db'}",
+    llm_port = free_port()
+    engine_port, backend_port, engine_settings, settings = signed_pair(
+        tmp_path,
         llm_provider="openai-compatible",
         llm_base_url=f"http://127.0.0.1:{llm_port}/v1",
         llm_model="x",
