@@ -509,6 +509,7 @@ async def ask(question: str) -> dict:
 
 
 answer = asyncio.run(ask("What is the capital of France?"))
+print("nest_asyncio applied by kit.up():", kit.nest_asyncio_applied())
 assert kit.nest_asyncio_applied()
 answer["status"], answer["content"]
 

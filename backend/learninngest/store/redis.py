@@ -12,11 +12,9 @@ counters under `<prefix>rate:<bucket>:<window>` that expire with their window.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 import time
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
@@ -29,11 +27,11 @@ from redis.exceptions import WatchError
 from learninngest.retention import DEFAULT_RETENTION_S
 from learninngest.store.base import ChatRecord, Purged, StoreUnavailable, Wakeups
 from learninngest.store.finishing import check_finish_fields, finished, redact_url
+from learninngest.store.redis_clients import CONNECT_TIMEOUT_S, LoopClients
 
 T = TypeVar("T")
 
 DEFAULT_PREFIX = "learninngest:"
-CONNECT_TIMEOUT_S = 3.0
 """An unreachable Redis must fail a readiness check quickly, not hang the request."""
 
 
@@ -52,24 +50,10 @@ class RedisStore:
         self.url = url
         self.prefix = prefix
         self.retention_s = retention_s
-        # redis.asyncio connections belong to the event loop that opened them; the backend
-        # (uvicorn's thread) and a notebook cell run different loops, so each gets a client.
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._clients = LoopClients(url, socket_timeout_s=CONNECT_TIMEOUT_S * 2)
 
     def _client(self) -> aioredis.Redis:
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            client = aioredis.Redis.from_url(
-                self.url,
-                decode_responses=True,
-                socket_connect_timeout=CONNECT_TIMEOUT_S,
-                socket_timeout=CONNECT_TIMEOUT_S * 2,
-            )
-            self._clients[loop] = client
-        return client
+        return self._clients.get()
 
     def _record_key(self, request_id: str) -> str:
         return f"{self.prefix}chat:{request_id}"
@@ -249,13 +233,7 @@ class RedisStore:
         await self._call(lambda r: r.ping())
 
     async def close(self) -> None:
-        clients = list(self._clients.items())
-        self._clients.clear()
-        current = asyncio.get_running_loop()
-        for loop, client in clients:
-            # A client can only be closed on its own loop; others go with their (closed) loop.
-            if loop is current:
-                await client.aclose()
+        await self._clients.close()
 
     def __repr__(self) -> str:
         return f"<RedisStore {redact_url(self.url)} prefix={self.prefix!r}>"

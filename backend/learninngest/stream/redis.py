@@ -8,16 +8,15 @@ XADD renews the key's TTL (`ttl_s`) and caps its length, so Redis cleans up by i
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import weakref
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from learninngest.store.finishing import redact_url
-from learninngest.store.redis import CONNECT_TIMEOUT_S, DEFAULT_PREFIX
+from learninngest.store.redis import DEFAULT_PREFIX
+from learninngest.store.redis_clients import CONNECT_TIMEOUT_S, LoopClients
 from learninngest.stream.base import EventType, StreamEvent
 
 MAX_EVENTS = 100_000
@@ -32,23 +31,10 @@ class RedisChannel:
         self.url = url
         self.prefix = prefix
         self.ttl_s = ttl_s
-        # As in store/redis.py: a client per event loop (the backend's and a notebook's differ).
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._clients = LoopClients(url, socket_timeout_s=BLOCK_S + CONNECT_TIMEOUT_S)
 
     def _client(self) -> aioredis.Redis:
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            client = aioredis.Redis.from_url(
-                self.url,
-                decode_responses=True,
-                socket_connect_timeout=CONNECT_TIMEOUT_S,
-                socket_timeout=BLOCK_S + CONNECT_TIMEOUT_S,
-            )
-            self._clients[loop] = client
-        return client
+        return self._clients.get()
 
     def _key(self, request_id: str) -> str:
         return f"{self.prefix}stream:{request_id}"
@@ -80,12 +66,7 @@ class RedisChannel:
         return bool(_ID.match(event_id))
 
     async def close(self) -> None:
-        clients = list(self._clients.items())
-        self._clients.clear()
-        current = asyncio.get_running_loop()
-        for loop, client in clients:
-            if loop is current:  # a client can only be closed on its own loop
-                await client.aclose()
+        await self._clients.close()
 
     def __repr__(self) -> str:
         return f"<RedisChannel {redact_url(self.url)} prefix={self.prefix!r}>"
