@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 import httpx
 
@@ -39,18 +40,19 @@ class AiSteps:
             return False
         self._requests[run.run_id] = request
         seq = self.runs.row(run, o.id, o.user_id, o.op, "Inferring", now, None)
-        run.waiting = {"kind": "ai", "step_id": o.id, "name": o.user_id, "seq": seq}
+        run.pauses.append({"kind": "ai", "step_id": o.id, "name": o.user_id, "seq": seq, "deadline": None})
         run.due = now  # so that a restart picks the run up again
         return True
 
     async def infer(self, run: Run, fn: FunctionDef, http: ClientPool, timeout_s: float) -> bool:
         """Make the request and apply its result; True when the app should be called now."""
-        waiting = run.waiting or {}
+        waiting = next(p for p in run.pauses if p.get("kind") == "ai")
         request = self._requests.pop(run.run_id, None)
         if request is None:  # lost in a restart: the app will report the opcode again
             with self.state.tx():
                 self.state.update_step(waiting.get("seq", 0), status="Interrupted", ended=self.clock.now())
-                run.waiting, run.due = None, None
+                run.end_pause(str(waiting.get("step_id")))
+                run.due = None
                 self.state.save_run(run)
             return True
         started = time.monotonic()
@@ -81,7 +83,7 @@ class AiSteps:
         self,
         run: Run,
         fn: FunctionDef,
-        waiting: dict[str, object],
+        waiting: dict[str, Any],
         status: int | None,
         body: bytes,
         reason: str | None,
@@ -93,7 +95,8 @@ class AiSteps:
             int(waiting.get("seq") or 0),
         )
         with self.state.tx():
-            run.waiting, run.due = None, None
+            run.end_pause(step_id)
+            run.due = None
             if reason is None and ai_gateway.succeeded(status):
                 value = ai_gateway.response_value(body)
                 run.memoize(step_id, {"data": value})
