@@ -55,7 +55,7 @@ def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Func
 def check(ctx: CaseContext) -> None:
     event_id = ctx.send("case/nap-and-wait")
     run_id = ctx.wait_run(event_id, "Running")["run_id"]
-    wait_for(lambda: ctx.box["marked"], timeout=ctx.patience(15))
+    wait_for(lambda: _equal(ctx.box["marked"], True), timeout=ctx.patience(15))
     if ctx.host.kind == "engine":
         ctx.wait_step(run_id, "approval", "Waiting")
         ctx.wait_step(run_id, "long-nap", "Sleeping")

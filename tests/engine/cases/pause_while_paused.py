@@ -42,7 +42,7 @@ def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Func
 def check(ctx: CaseContext) -> None:
     event_id = ctx.send("case/wait-then-nap")
     # B ran b1, slept and ran b2 while A's wait went on.
-    wait_for(lambda: ctx.box["b2"], timeout=ctx.patience(15))
+    wait_for(lambda: _equal(ctx.box["b2"], True), timeout=ctx.patience(15))
     run = ctx.runs(event_id)[0]
     assert run["status"] == "Running"
     if ctx.host.kind == "engine":
@@ -54,3 +54,7 @@ def check(ctx: CaseContext) -> None:
     ctx.send("case/go-a", {"word": "a"})
     run = ctx.wait_run(event_id, "Completed")
     assert run["output"] == ["a", "b1+b2"]
+
+
+def _equal(got: object, want: object) -> None:
+    assert got == want, got
