@@ -217,7 +217,7 @@ class Executor:
         step, a restart) has nothing to call; one whose last reply moved it on while a wait
         goes on is called again.
         """
-        if any(p.get("kind") == "ai" for p in run.pauses):
+        if run.inferring:
             # step.ai.infer: the engine makes the request itself (ai_steps.py), not a call.
             assert self._http is not None, "executor not started"
             return await self.outcomes.ai.infer(run, fn, self._http, self.settings.call_timeout_s)
@@ -426,6 +426,8 @@ class Executor:
         if latest is None or latest.finished:
             return False
         if again and latest.pauses and not latest.planned:
+            if latest.inferring:
+                return True  # a step asked for an inference: the engine makes it first
             # The group is done but a pause it started is not: ask the function what comes next
             # now (like the real server), not when the pause ends.
             return await self._discover(latest, fn)

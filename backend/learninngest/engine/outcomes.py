@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("learninngest.engine")
 
+# Opcodes that start a pause; the app reports one again on every call until it ends.
+PAUSE_OPS = protocol.WAIT_OPS | {"AIGateway"}
+
 
 def failure_text(outcome: protocol.CallFailed) -> str:
     """`data.error.error` of inngest/function.failed as the real server writes it: its own error
@@ -90,18 +93,10 @@ class Outcomes:
         ops = [
             o
             for o in reply.ops
-            if not (o.op in protocol.WAIT_OPS and (run.pause(o.id) is not None or o.id in run.memo))
+            if not (o.op in PAUSE_OPS and (run.pause(o.id) is not None or o.id in run.memo))
         ]
         planned = [o for o in ops if o.op == "StepPlanned"]
         others = [o for o in ops if o.op != "StepPlanned"]
-        waits = [o for o in others if o.op in protocol.WAIT_OPS]
-        if any(o.op == "AIGateway" for o in others) and (target != "step" or planned or waits or run.pauses):
-            # step.ai.infer makes the run wait for the engine's request: alone, not in a group.
-            self.runs.fail_unsupported(
-                run,
-                "step.ai.infer inside a parallel group or beside a sleep, wait or invoke is not supported",
-            )
-            return False
         if planned and target != "step":
             self.runs.fail_unsupported(run, f"the app planned steps again when asked to run step {target}")
             return False
@@ -116,10 +111,11 @@ class Outcomes:
             if (o.opts or {}).get("parallelMode") == "race" and o.id not in run.race:
                 run.race.append(o.id)
             self.runs.row(run, o.id, o.user_id, o.op, "Planned", started, now)
-        if planned:
-            # The group's steps are called now, whatever else the reply started (and called
-            # again after a restart even if no pause has a deadline).
-            run.attempt = 0
+        if planned or run.inferring:
+            # The group's steps are called (its inferences made) now, whatever else the reply
+            # started (and again after a restart even if no pause has a deadline).
+            if planned:
+                run.attempt = 0
             run.due = self.clock.now()
             again = True
         elif not ops and run.pauses:

@@ -49,6 +49,8 @@ class RunLifecycle:
         self.queue = queue
         self.ids = ids
         self.emit: Emit = lambda event, match: ""
+        # Called with the run id when a run ends (in-memory things of its pauses to drop).
+        self.finish_hooks: list[Callable[[str], None]] = []
 
     # --- creating runs
     def create_run(
@@ -149,6 +151,8 @@ class RunLifecycle:
             run.status, run.ended, run.output = status, now, output
             run.pauses, run.due, run.planned, run.race = [], None, [], []
             self.state.save_run(run)
+            for hook in self.finish_hooks:
+                hook(run.run_id)
             if status == "Completed":
                 log.info(
                     "run completed run_id=%s fn=%s event_id=%s", run.run_id, run.function_slug, run.event_id

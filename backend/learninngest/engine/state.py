@@ -83,6 +83,11 @@ class Run:
             self.pauses.remove(found)
         return found
 
+    @property
+    def inferring(self) -> bool:
+        """A step.ai.infer request of the run is still to make (the engine makes it)."""
+        return any(p.get("kind") == "ai" for p in self.pauses)
+
     def next_deadline(self) -> float | None:
         """The earliest real time at which one of its pauses ends by itself (None: none does)."""
         deadlines = [p["deadline"] for p in self.pauses if p.get("deadline") is not None]
