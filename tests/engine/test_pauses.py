@@ -122,6 +122,17 @@ def _statuses(ctx: CaseContext, run_id: str) -> dict[str, str]:
 
 def test_rest_cancel_ends_every_pause(ctx: CaseContext) -> None:
     run_id = _paused(ctx, "pauses/three")
+    # Each open pause is a span of its own in /v0/gql and a line of its own on the dashboard.
+    query = "query ($id: String!) { runTrace(runID: $id) { childrenSpans { name status stepOp } } }"
+    resp = httpx.post(f"{ctx.host.url}/v0/gql", json={"query": query, "variables": {"id": run_id}})
+    spans = {s["name"]: s for s in resp.json()["data"]["runTrace"]["childrenSpans"]}
+    assert {n: (spans[n]["status"], spans[n]["stepOp"]) for n in ("nap", "wait", "call")} == {
+        "nap": ("WAITING", "SLEEP"),
+        "wait": ("WAITING", "WAIT_FOR_EVENT"),
+        "call": ("WAITING", "INVOKE"),
+    }
+    page = httpx.get(f"{ctx.host.url}/runs/{run_id}").text
+    assert all(f">{name}<" in page for name in ("nap", "wait", "call")), page
     assert httpx.delete(f"{ctx.host.url}/v1/runs/{run_id}").status_code == 200
     assert ctx.run(run_id)["status"] == "Cancelled"
     assert _statuses(ctx, run_id) == {"nap": "Cancelled", "wait": "Cancelled", "call": "Cancelled"}
