@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from learninngest.engine.state import State
+from learninngest.engine.state import Run, State
 
 
 def test_an_older_state_file_gets_the_request_version_column(tmp_path: Path) -> None:
@@ -33,5 +33,73 @@ def test_an_older_state_file_gets_the_request_version_column(tmp_path: Path) -> 
         run.request_version = 2
         state.save_run(run)
         assert (state.get_run("r1") or run).request_version == 2
+    finally:
+        state.close()
+
+
+def test_an_older_state_file_keeps_its_one_pause_per_run(tmp_path: Path) -> None:
+    """Before several pauses, `waiting` held one object (its deadline was the run's due time)
+    and runs were found by `wait_event`: such a wait is still found by its event, and its
+    deadline is kept."""
+    path = tmp_path / "old.db"
+    state = State(str(path))
+    state.open()
+    state.close()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE run_waits")
+    conn.execute(
+        "INSERT INTO runs (run_id, function_slug, function_version, event_id, event, events, status,"
+        " started, memo, stack, planned, attempt, due, waiting, wait_event)"
+        " VALUES ('r1', 'app-fn', 1, 'e1', '{}', '[]', 'Running', 0, '{}', '[]', '[]', 0, 99.0,"
+        ' \'{"kind": "wait", "step_id": "h1", "name": "approval", "seq": 3, "event": "app/ok"}\','
+        " 'app/ok')"
+    )
+    conn.commit()
+    conn.close()
+    state = State(str(path))
+    state.open()
+    try:
+        (run,) = state.runs_waiting_for("app/ok")
+        assert run.pauses == [
+            {
+                "kind": "wait",
+                "step_id": "h1",
+                "name": "approval",
+                "seq": 3,
+                "event": "app/ok",
+                "deadline": 99.0,
+            }
+        ]
+        assert run.race == []
+        run.end_pause("h1")
+        state.save_run(run)
+        assert state.runs_waiting_for("app/ok") == []
+    finally:
+        state.close()
+
+
+def test_each_wait_of_a_run_finds_it_by_its_event(tmp_path: Path) -> None:
+    state = State(str(tmp_path / "engine.db"))
+    state.open()
+    try:
+        run = Run("r1", "app-fn", 1, "e1", {}, [], status="Running")
+        state.insert_run(run)
+        run.pauses = [
+            {"kind": "sleep", "step_id": "s", "deadline": 5.0},
+            {"kind": "wait", "step_id": "a", "event": "app/a", "deadline": None},
+            {"kind": "wait", "step_id": "b", "event": "app/b", "deadline": 9.0},
+        ]
+        state.save_run(run)
+        assert [r.run_id for r in state.runs_waiting_for("app/a")] == ["r1"]
+        (found,) = state.runs_waiting_for("app/b")
+        assert found.pauses == run.pauses and found.next_deadline() == 5.0
+        found.end_pause("b")
+        state.save_run(found)
+        assert state.runs_waiting_for("app/b") == []
+        assert [r.run_id for r in state.runs_waiting_for("app/a")] == ["r1"]
+        found.status = "Cancelled"
+        found.pauses = []
+        state.save_run(found)
+        assert state.runs_waiting_for("app/a") == []
     finally:
         state.close()

@@ -217,22 +217,25 @@ class Executor:
         step, a restart) has nothing to call; one whose last reply moved it on while a wait
         goes on is called again.
         """
-        if run.waiting is not None and run.waiting.get("kind") == "ai":
+        if run.inferring:
             # step.ai.infer: the engine makes the request itself (ai_steps.py), not a call.
             assert self._http is not None, "executor not started"
             return await self.outcomes.ai.infer(run, fn, self._http, self.settings.call_timeout_s)
-        if run.waiting is not None:
-            waiting = run.waiting
-            # Runs stored before waits kept their own deadline: it was run.due then.
-            deadline = waiting.get("deadline", run.due)
-            if deadline is not None and deadline <= self.clock.now():
-                self.runs.wake(run)  # its deadline passed: sleep over, wait or invoke timed out
-            elif not run.planned and first:
-                # Still waiting (activated early, after a restart or a retry): nothing to call.
-                run.due = deadline
+        if run.pauses:
+            now = self.clock.now()
+            soonest = run.next_deadline()
+            ended = [p for p in run.pauses if p.get("deadline") is not None and p["deadline"] <= now]
+            # Due before every deadline: something asked for a call (a pause resumed by an
+            # event or an invoked run, a reply that moved the run on), not a deadline.
+            news = run.due is not None and (soonest is None or run.due < soonest)
+            for pause in ended:
+                self.runs.wake(run, pause)  # sleep over, wait or invoke timed out
+            if not ended and not run.planned and first and not news:
+                # Still paused (activated early, after a restart or a retry): nothing to call.
+                run.due = soonest
                 self.state.save_run(run)
-                if deadline is not None:
-                    self.queue.schedule(run.run_id, deadline)
+                if soonest is not None:
+                    self.queue.schedule(run.run_id, soonest)
                 return False
         if run.status == "Scheduled":
             run.status = "Running"
@@ -245,15 +248,29 @@ class Executor:
     async def _discover(self, run: Run, fn: FunctionDef) -> bool:
         """Call the function with `stepId=step`: it runs, or reports its next steps."""
         started = self.clock.now()
+        seen = set(run.memo)
         outcome = await self._call(protocol.call_url(fn.url, "step"), self._body(run, fn))
         latest = self.state.get_run(run.run_id)
         if latest is None or latest.finished:
             log.info("run_id=%s ended while its call was in flight; reply discarded", run.run_id)
             return False
-        # The stored run, not `run`: a wait may have ended while the call was in flight.
+        # The stored run, not `run`: a pause may have ended while the call was in flight.
         if latest.status == "Scheduled":
             latest.status = "Running"
-        return self.outcomes.apply(latest, fn, "step", outcome, started)
+        again = self.outcomes.apply(latest, fn, "step", outcome, started)
+        return again or self._has_news(run.run_id, seen)
+
+    def _has_news(self, run_id: str, seen: set[str]) -> bool:
+        """A pause ended while the call was in flight (its result is memoized but the app did
+        not see it): call the function again now rather than at the next deadline."""
+        latest = self.state.get_run(run_id)
+        # (A step that failed and waits for its retry memoizes nothing, so new memo is a pause's.)
+        return (
+            latest is not None
+            and not latest.finished
+            and not latest.planned
+            and bool(set(latest.memo) - seen)
+        )
 
     def _body(self, run: Run, fn: FunctionDef) -> bytes:
         def build(use_api: bool) -> bytes:
@@ -300,7 +317,7 @@ class Executor:
         are applied at the end, as in wait mode.
         """
         attempt = run.attempt
-        race = any((run.run_id, t) in self.runs.race_steps for t in run.planned)
+        race = any(t in run.race for t in run.planned)
         jobs: asyncio.Queue[str] = asyncio.Queue()
         results: asyncio.Queue[tuple[str, protocol.Outcome, float, float]] = asyncio.Queue()
         workers: list[asyncio.Task[None]] = []
@@ -408,9 +425,11 @@ class Executor:
         latest = self.state.get_run(run.run_id)
         if latest is None or latest.finished:
             return False
-        if again and latest.waiting and not latest.planned:
-            # The group is done but a wait it started is not: ask the function what comes next
-            # now (like the real server), not when the wait ends.
+        if again and latest.pauses and not latest.planned:
+            if latest.inferring:
+                return True  # a step asked for an inference: the engine makes it first
+            # The group is done but a pause it started is not: ask the function what comes next
+            # now (like the real server), not when the pause ends.
             return await self._discover(latest, fn)
         return again
 

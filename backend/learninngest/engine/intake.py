@@ -195,9 +195,14 @@ class Intake:
         """Resume the runs waiting for this event; True when any run was waiting for its name."""
         waiting = self.state.runs_waiting_for(event["name"])
         for run in waiting:
-            cond = (run.waiting or {}).get("if")
-            if not cond or evaluate(cond, {"event": run.event, "async": event}):
-                self.executor.runs.resume(run, event)
+            # Each of the run's waits for this name is a pause of its own: one event may end
+            # several of them (as on the real server, where each pause matches on its own).
+            for pause in [
+                p for p in run.pauses if p.get("kind") == "wait" and p.get("event") == event["name"]
+            ]:
+                cond = pause.get("if")
+                if not cond or evaluate(cond, {"event": run.event, "async": event}):
+                    self.executor.runs.resume(run, str(pause["step_id"]), event)
         return bool(waiting)
 
     def _cancel_runs(self, event: dict[str, Any], now: float) -> bool:

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("learninngest.engine")
 
+# Opcodes that start a pause; the app reports one again on every call until it ends.
+PAUSE_OPS = protocol.WAIT_OPS | {"AIGateway"}
+
 
 def failure_text(outcome: protocol.CallFailed) -> str:
     """`data.error.error` of inngest/function.failed as the real server writes it: its own error
@@ -76,35 +79,26 @@ class Outcomes:
     def _ops(
         self, run: Run, fn: FunctionDef, target: str, reply: protocol.Ops, started: float, now: float
     ) -> bool:
-        """Apply a 206: memoize steps, plan steps, start one wait; several of them may come at once.
+        """Apply a 206: memoize steps, plan steps, start pauses; several of them may come at once.
 
-        A parallel group may mix planned steps with one sleep, wait or invoke: the engine starts
-        the wait and calls the planned steps now, as the real server does. A wait in progress is
-        reported again by every call until it ends; like the real server (whose pause and timeout
-        are keyed by the step id) the engine ignores the repeat.
+        Like the real server, every opcode of a reply is applied on its own: a parallel group
+        may mix planned steps with any number of sleeps, waits and invokes; each pause is kept
+        separately (keyed by its step id) and resumes the run when it ends, while the planned
+        steps are called now. A pause in progress is reported again by every call until it
+        ends (and one that ended while the call was in flight, by that call): the engine
+        recognises it by its step id and ignores the repeat, as the real server does.
         """
         if run.request_version == protocol.VERSION_UNSET:
             run.request_version = reply.request_version
-        pending = (run.waiting or {}).get("step_id")
-        ops = [o for o in reply.ops if not (o.op in protocol.WAIT_OPS and o.id == pending)]
+        ops = [
+            o
+            for o in reply.ops
+            if not (o.op in PAUSE_OPS and (run.pause(o.id) is not None or o.id in run.memo))
+        ]
         planned = [o for o in ops if o.op == "StepPlanned"]
         others = [o for o in ops if o.op != "StepPlanned"]
-        waits = [o for o in others if o.op in protocol.WAIT_OPS]
-        if any(o.op == "AIGateway" for o in others) and (target != "step" or planned or waits or pending):
-            # step.ai.infer makes the run wait for the engine's request: alone, not in a group.
-            self.runs.fail_unsupported(run, "step.ai.infer inside a parallel group is not supported")
-            return False
         if planned and target != "step":
             self.runs.fail_unsupported(run, f"the app planned steps again when asked to run step {target}")
-            return False
-        if len(waits) + (1 if pending else 0) > 1:
-            kinds = ", ".join(f"{o.op} {o.user_id}" for o in waits)
-            self.runs.fail_unsupported(
-                run,
-                f"several sleeps, waits or invokes at once ({kinds}"
-                f"{', and one in progress' if pending else ''}) are not supported: the engine "
-                "waits for one of them per run at a time",
-            )
             return False
         again = True
         for o in others:
@@ -114,26 +108,28 @@ class Outcomes:
         for o in planned:
             if o.id not in run.memo and o.id not in run.planned:
                 run.planned.append(o.id)
-            if (o.opts or {}).get("parallelMode") == "race":
-                self.runs.race_steps.add((run.run_id, o.id))
+            if (o.opts or {}).get("parallelMode") == "race" and o.id not in run.race:
+                run.race.append(o.id)
             self.runs.row(run, o.id, o.user_id, o.op, "Planned", started, now)
-        if planned:
-            # The group's steps are called now, whatever else the reply started (and called
-            # again after a restart even if the wait has no deadline).
-            run.attempt = 0
+        if planned or run.inferring:
+            # The group's steps are called (its inferences made) now, whatever else the reply
+            # started (and again after a restart even if no pause has a deadline).
+            if planned:
+                run.attempt = 0
             run.due = self.clock.now()
             again = True
-        elif not ops and pending:
+        elif not ops and run.pauses:
             again = self._keep_waiting(run)
         self.state.save_run(run)
         return again
 
     def _keep_waiting(self, run: Run) -> bool:
-        """Nothing new in the reply: the run goes back to its wait (and its deadline)."""
-        deadline = (run.waiting or {}).get("deadline")
-        run.due = deadline
-        if deadline is not None:
-            self.runs.queue.schedule(run.run_id, deadline)
+        """Nothing new in the reply: the run goes back to its pauses (the earliest deadline)."""
+        run.due = run.next_deadline()
+        if run.due is not None:
+            self.runs.queue.schedule(run.run_id, run.due)
+        else:
+            self.runs.queue.unschedule(run.run_id)
         return False
 
     def _op(
@@ -231,15 +227,18 @@ class Outcomes:
             scheduled=None if intended is None else now + intended,
             delay_ms=None if intended is None else round(intended * 1000),
         )
-        run.due = None if intended is None else self.clock.due_after(intended)
-        run.waiting = {
-            "kind": kind,
-            "step_id": o.id,
-            "name": o.user_id,
-            "seq": seq,
-            "deadline": run.due,  # real time; run.due may be earlier while planned steps retry
-            **extra,
-        }
+        deadline = None if intended is None else self.clock.due_after(intended)
+        run.pauses.append(
+            {
+                "kind": kind,
+                "step_id": o.id,
+                "name": o.user_id,
+                "seq": seq,
+                "deadline": deadline,  # real time; run.due may be earlier (planned steps, news)
+                **extra,
+            }
+        )
+        run.due = run.next_deadline()
         run.attempt = 0
         if run.due is not None:
             self.runs.queue.schedule(run.run_id, run.due)
@@ -338,9 +337,9 @@ class Outcomes:
         )
         run.attempt += 1
         run.due = self.clock.due_after(delay)
-        deadline = (run.waiting or {}).get("deadline")
+        deadline = run.next_deadline()
         if deadline is not None and deadline < run.due:
-            run.due = deadline  # a step of the group retries later than the run's wait ends
+            run.due = deadline  # a step of the group retries later than one of the run's pauses ends
         self.runs.queue.schedule(run.run_id, run.due)
         log.warning(
             "step retried run_id=%s step=%s attempt=%d delay=%.3fs (intended): %s",

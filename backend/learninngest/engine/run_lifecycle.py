@@ -49,9 +49,8 @@ class RunLifecycle:
         self.queue = queue
         self.ids = ids
         self.emit: Emit = lambda event, match: ""
-        # (run id, step hash) of planned steps in race mode (`opts.parallelMode: "race"`).
-        # In memory only: after a restart such a group finishes in wait mode (same results).
-        self.race_steps: set[tuple[str, str]] = set()
+        # Called with the run id when a run ends (in-memory things of its pauses to drop).
+        self.finish_hooks: list[Callable[[str], None]] = []
 
     # --- creating runs
     def create_run(
@@ -84,12 +83,13 @@ class RunLifecycle:
         return run
 
     # --- waking up, events arriving, cancelling
-    def wake(self, run: Run) -> None:
-        """The run's deadline passed: the sleep is over, or the wait / invoke timed out."""
-        waiting = run.waiting or {}
+    def wake(self, run: Run, pause: dict[str, Any]) -> None:
+        """A pause's deadline passed: its sleep is over, or its wait / invoke timed out.
+
+        The run's other pauses go on; the caller calls the function again."""
         value: Any = None
-        status = "Completed" if waiting.get("kind") == "sleep" else "TimedOut"
-        if waiting.get("kind") == "invoke":
+        status = "Completed" if pause.get("kind") == "sleep" else "TimedOut"
+        if pause.get("kind") == "invoke":
             # What the real server memoizes; the SDK raises it in the parent as a StepError.
             value = {
                 "error": {
@@ -98,24 +98,29 @@ class RunLifecycle:
                     "message": INVOKE_TIMEOUT_MESSAGE,
                 }
             }
+        step_id = str(pause.get("step_id", ""))
         with self.state.tx():
-            run.memoize(waiting.get("step_id", ""), value)
-            run.waiting = None
-            run.due = None
-            self.state.update_step(waiting.get("seq", 0), status=status, ended=self.clock.now())
+            run.end_pause(step_id)
+            run.memoize(step_id, value)
+            self.state.update_step(pause.get("seq", 0), status=status, ended=self.clock.now())
             self.state.save_run(run)
+        log.info("step woke run_id=%s step=%s status=%s", run.run_id, pause.get("name"), status)
 
-    def resume(self, run: Run, value: Any, status: str = "Completed") -> None:
-        """A wait matched an event, or an invoked run finished: memoize and call again now."""
-        waiting = run.waiting or {}
+    def resume(self, run: Run, step_id: str, value: Any, status: str = "Completed") -> None:
+        """A wait matched an event, or an invoked run finished: memoize and call again now.
+
+        Only that pause ends; the run's other pauses go on."""
+        pause = run.end_pause(step_id)
+        if pause is None:
+            return
         with self.state.tx():
-            run.memoize(waiting.get("step_id", ""), value)
-            self.state.update_step(waiting.get("seq", 0), status=status, ended=self.clock.now(), output=value)
-            run.waiting = None
+            run.memoize(step_id, value)
+            self.state.update_step(pause.get("seq", 0), status=status, ended=self.clock.now(), output=value)
+            # Due now, earlier than any pause's deadline: the executor knows the app has news.
             run.due = self.clock.now()
             self.state.save_run(run)
         self.queue.schedule(run.run_id, run.due)
-        log.info("step resumed run_id=%s step=%s", run.run_id, waiting.get("name"))
+        log.info("step resumed run_id=%s step=%s", run.run_id, pause.get("name"))
 
     def cancel(self, run: Run, reason: str) -> None:
         self.queue.unschedule(run.run_id)
@@ -139,11 +144,15 @@ class RunLifecycle:
             # Like the real server: the finished run's status (Completed, Failed, Cancelled).
             "_inngest": {"status": status},
         }
-        self.race_steps = {k for k in self.race_steps if k[0] != run.run_id}
         with self.state.tx():
+            # Every pause ends with the run (a sleep, a wait, an invoke still open).
+            for pause in run.pauses:
+                self.state.update_step(pause.get("seq", 0), status="Cancelled", ended=now)
             run.status, run.ended, run.output = status, now, output
-            run.waiting, run.due, run.planned = None, None, []
+            run.pauses, run.due, run.planned, run.race = [], None, [], []
             self.state.save_run(run)
+            for hook in self.finish_hooks:
+                hook(run.run_id)
             if status == "Completed":
                 log.info(
                     "run completed run_id=%s fn=%s event_id=%s", run.run_id, run.function_slug, run.event_id
@@ -187,10 +196,12 @@ class RunLifecycle:
         if not run.parent_run_id:
             return
         parent = self.state.get_run(run.parent_run_id)
-        waiting = parent.waiting if parent else None
-        if parent is None or parent.finished or not waiting or waiting.get("child") != run.run_id:
+        if parent is None or parent.finished:
             return
-        self.resume(parent, value, "Completed" if "data" in value else "Failed")
+        pause = next((p for p in parent.pauses if p.get("child") == run.run_id), None)
+        if pause is None:
+            return
+        self.resume(parent, str(pause["step_id"]), value, "Completed" if "data" in value else "Failed")
 
     def row(
         self,

@@ -46,11 +46,18 @@ class Run:
     planned: list[str] = field(default_factory=list)
     attempt: int = 0
     due: float | None = None
-    waiting: dict[str, Any] | None = None
+    # Pauses in progress (sleep, wait_for_event, invoke, ai), in the order they began; each
+    # {"kind", "step_id", "name", "seq", "deadline", ...}. A run may keep any number of them.
+    pauses: list[dict[str, Any]] = field(default_factory=list)
+    # Planned step hashes of a parallel group in race mode (`opts.parallelMode: "race"`).
+    race: list[str] = field(default_factory=list)
     parent_run_id: str | None = None
     parent_step_id: str | None = None
     cron: str | None = None
     request_version: int = -1  # `version` sent to the SDK: -1 until its first 206 says which
+    # The (step id, event name) pairs of its waits as last loaded or saved: State.save_run
+    # rewrites the run's `run_waits` rows only when they change.
+    saved_waits: frozenset[tuple[str, str]] = field(default_factory=frozenset, repr=False, compare=False)
 
     @property
     def finished(self) -> bool:
@@ -62,10 +69,39 @@ class Run:
             self.stack.append(step_hash)
         if step_hash in self.planned:
             self.planned.remove(step_hash)
+        if step_hash in self.race:
+            self.race.remove(step_hash)
+
+    def pause(self, step_id: str) -> dict[str, Any] | None:
+        """The pause in progress for this step, if any."""
+        return next((p for p in self.pauses if p.get("step_id") == step_id), None)
+
+    def end_pause(self, step_id: str) -> dict[str, Any] | None:
+        """Drop the pause of this step (it ended); returns it."""
+        found = self.pause(step_id)
+        if found is not None:
+            self.pauses.remove(found)
+        return found
+
+    @property
+    def inferring(self) -> bool:
+        """A step.ai.infer request of the run is still to make (the engine makes it)."""
+        return any(p.get("kind") == "ai" for p in self.pauses)
+
+    def next_deadline(self) -> float | None:
+        """The earliest real time at which one of its pauses ends by itself (None: none does)."""
+        deadlines = [p["deadline"] for p in self.pauses if p.get("deadline") is not None]
+        return min(deadlines) if deadlines else None
+
+    def waits(self) -> frozenset[tuple[str, str]]:
+        """(step id, event name) of every wait_for_event in progress."""
+        return frozenset(
+            (str(p.get("step_id")), str(p.get("event"))) for p in self.pauses if p.get("kind") == "wait"
+        )
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Run:
-        return cls(
+        run = cls(
             run_id=row["run_id"],
             function_slug=row["function_slug"],
             function_version=row["function_version"],
@@ -81,17 +117,19 @@ class Run:
             planned=json.loads(row["planned"]),
             attempt=row["attempt"],
             due=row["due"],
-            waiting=_loads(row["waiting"]),
+            pauses=_pauses(_loads(row["waiting"]), row["due"]),
+            race=json.loads(row["race"]),
             parent_run_id=row["parent_run_id"],
             parent_step_id=row["parent_step_id"],
             cron=row["cron"],
             request_version=row["request_version"],
         )
+        run.saved_waits = run.waits()
+        return run
 
     def to_params(self) -> dict[str, Any]:
-        wait_event = (
-            self.waiting.get("event") if self.waiting and self.waiting.get("kind") == "wait" else None
-        )
+        # The first wait's event name (older engines looked runs up by it; run_waits has them all).
+        wait_event = next((p.get("event") for p in self.pauses if p.get("kind") == "wait"), None)
         return {
             "run_id": self.run_id,
             "function_slug": self.function_slug,
@@ -108,7 +146,8 @@ class Run:
             "planned": _dumps(self.planned),
             "attempt": self.attempt,
             "due": self.due,
-            "waiting": None if self.waiting is None else _dumps(self.waiting),
+            "waiting": _dumps(self.pauses) if self.pauses else None,
+            "race": _dumps(self.race),
             "wait_event": wait_event,
             "parent_run_id": self.parent_run_id,
             "parent_step_id": self.parent_step_id,
@@ -134,6 +173,7 @@ _RUN_COLUMNS = [
     "attempt",
     "due",
     "waiting",
+    "race",
     "wait_event",
     "parent_run_id",
     "parent_step_id",
@@ -142,8 +182,21 @@ _RUN_COLUMNS = [
 ]
 
 
+def _pauses(stored: Any, due: float | None) -> list[dict[str, Any]]:
+    """The `waiting` column: a list of pauses; engines before several pauses stored one object
+    (whose deadline, before it kept its own, was the run's due time)."""
+    if stored is None:
+        return []
+    if isinstance(stored, dict):
+        return [{"deadline": due} | stored]
+    return list(stored)
+
+
 # Columns added after the first release: (table, column, definition) for state files made before.
-_ADDED_COLUMNS = [("runs", "request_version", "INTEGER NOT NULL DEFAULT -1")]
+_ADDED_COLUMNS = [
+    ("runs", "request_version", "INTEGER NOT NULL DEFAULT -1"),
+    ("runs", "race", "TEXT NOT NULL DEFAULT '[]'"),
+]
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:
@@ -177,8 +230,17 @@ class State:
             if self.path is not None:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
+            had_waits = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'run_waits'").fetchone()
             conn.executescript(files("learninngest.engine").joinpath("state.sql").read_text())
             _add_missing_columns(conn)
+            if not had_waits:
+                # A state file from before several pauses: index its waiting runs' one wait.
+                conn.execute(
+                    "INSERT OR IGNORE INTO run_waits (run_id, step_id, event)"
+                    " SELECT run_id, json_extract(waiting, '$.step_id'), wait_event FROM runs"
+                    " WHERE wait_event IS NOT NULL AND status IN (?, ?)",
+                    ACTIVE,
+                )
             self._conn = conn
             self.environment_id = self._meta("environment_id", lambda: str(uuid.uuid4()))
 
@@ -323,7 +385,20 @@ class State:
 
     def save_run(self, run: Run) -> None:
         sets = ", ".join(f"{c} = :{c}" for c in _RUN_COLUMNS if c != "run_id")
-        self._exec(f"UPDATE runs SET {sets} WHERE run_id = :run_id", run.to_params())
+        waits = run.waits()
+        if not (waits or run.saved_waits):  # the common case: no wait before or now
+            self._exec(f"UPDATE runs SET {sets} WHERE run_id = :run_id", run.to_params())
+            return
+        with self.tx():
+            self._exec(f"UPDATE runs SET {sets} WHERE run_id = :run_id", run.to_params())
+            # Rewritten whenever the run waits (or did), so a stale copy of the run saved
+            # later cannot leave the index out of step with its `waiting` column.
+            self._exec("DELETE FROM run_waits WHERE run_id = ?", (run.run_id,))
+            self._db.executemany(
+                "INSERT INTO run_waits (run_id, step_id, event) VALUES (?, ?, ?)",
+                [(run.run_id, step_id, event) for step_id, event in sorted(waits)],
+            )
+        run.saved_waits = waits
 
     def get_run(self, run_id: str) -> Run | None:
         row = self._one("SELECT * FROM runs WHERE run_id = ?", (run_id,))
@@ -344,8 +419,11 @@ class State:
         return [(r["run_id"], r["due"]) for r in rows]
 
     def runs_waiting_for(self, event_name: str) -> list[Run]:
+        """Active runs with a wait_for_event for this event name (any of their pauses)."""
         rows = self._all(
-            "SELECT * FROM runs WHERE wait_event = ? AND status IN (?, ?)", (event_name, *ACTIVE)
+            "SELECT * FROM runs WHERE status IN (?, ?) AND run_id IN"
+            " (SELECT run_id FROM run_waits WHERE event = ?) ORDER BY run_id",
+            (*ACTIVE, event_name),
         )
         return [Run.from_row(r) for r in rows]
 
@@ -406,6 +484,7 @@ class State:
         with self.tx():
             old = "SELECT run_id FROM runs WHERE status NOT IN (?, ?) AND ended IS NOT NULL AND ended < ?"
             steps = self._exec(f"DELETE FROM steps WHERE run_id IN ({old})", (*ACTIVE, before)).rowcount
+            self._exec(f"DELETE FROM run_waits WHERE run_id IN ({old})", (*ACTIVE, before))
             runs = self._exec(f"DELETE FROM runs WHERE run_id IN ({old})", (*ACTIVE, before)).rowcount
             events = self._exec(
                 "DELETE FROM events WHERE received < ?"

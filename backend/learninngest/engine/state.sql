@@ -56,17 +56,28 @@ CREATE TABLE IF NOT EXISTS runs (
   planned        TEXT NOT NULL,            -- planned (parallel) step hashes still to run
   attempt        INTEGER NOT NULL,         -- attempt of the current step, from 0
   due            REAL,                     -- next activation; NULL = waiting without deadline
-  waiting        TEXT,                     -- sleep / wait / invoke being waited on
-  wait_event     TEXT,                     -- event name a WaitForEvent waits for
+  waiting        TEXT,                     -- JSON list of the pauses in progress (sleep, wait, invoke, ai)
+  wait_event     TEXT,                     -- the first wait's event name (run_waits has them all)
   parent_run_id  TEXT,                     -- invoked runs: who to hand the output to
   parent_step_id TEXT,
   cron           TEXT,
-  request_version INTEGER NOT NULL DEFAULT -1 -- `version` sent to the SDK (-1: not known yet)
+  request_version INTEGER NOT NULL DEFAULT -1, -- `version` sent to the SDK (-1: not known yet)
+  race           TEXT NOT NULL DEFAULT '[]'  -- planned step hashes of a group in race mode
 );
 CREATE INDEX IF NOT EXISTS runs_by_event ON runs (event_id);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
 CREATE INDEX IF NOT EXISTS runs_by_wait_event ON runs (wait_event);
 CREATE INDEX IF NOT EXISTS runs_by_ended ON runs (ended);            -- retention purge
+
+-- The wait_for_event pauses of waiting runs (any number per run), to find them by event name.
+-- Rewritten with the run whenever it waits; the pause itself is in runs.waiting.
+CREATE TABLE IF NOT EXISTS run_waits (
+  run_id  TEXT NOT NULL,
+  step_id TEXT NOT NULL,
+  event   TEXT NOT NULL,
+  PRIMARY KEY (run_id, step_id)
+);
+CREATE INDEX IF NOT EXISTS run_waits_by_event ON run_waits (event);
 
 -- The timeline: one row per call attempt, sleep, wait or invoke.
 CREATE TABLE IF NOT EXISTS steps (
