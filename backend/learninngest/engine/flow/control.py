@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from learninngest.engine.clock import Clock
-from learninngest.engine.flow import gcra, priority, timeouts
+from learninngest.engine.flow import gcra, keys, priority, timeouts
 from learninngest.engine.flow.arrivals import Arrivals, key_of
 from learninngest.engine.flow.config import Gcra
-from learninngest.engine.flow.slots import Slots, Want
+from learninngest.engine.flow.slots import Slots
 from learninngest.engine.flow.store import FlowStore, RunFlow
 from learninngest.engine.flow.waiting import Waiting
 from learninngest.engine.state import Run, State
@@ -40,10 +39,6 @@ log = logging.getLogger("learninngest.engine")
 
 TIMER_POLL_S = 1.0  # real seconds: the timer task looks at least this often
 TIMER_MIN_S = 0.002  # and at most this often
-
-
-def _short(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 class FlowControl:
@@ -93,7 +88,7 @@ class FlowControl:
             run_id=run.run_id,
             function_slug=fn.slug,
             priority=priority.factor(cfg.priority, run.event),
-            slot_keys=self._slot_keys(fn, run.event),
+            slot_keys=keys.slot_keys(fn.slug, fn.flow.concurrency, run.event),
             throttle_key=throttle_key,
             singleton_key=singleton_key,
         )
@@ -104,18 +99,6 @@ class FlowControl:
         if rf.start_by is not None:
             self._poke()
         return rf
-
-    def _slot_keys(self, fn: FunctionDef, event: dict[str, Any]) -> list[Want]:
-        out: list[Want] = []
-        for n, c in enumerate(fn.flow.concurrency):
-            value = key_of(c.key, event) or ""
-            if c.scope == "fn":
-                key = f"fn:{fn.slug}" if c.key is None else f"fn:{fn.slug}:{n}:{_short(c.key)}:{value}"
-            else:
-                # env and account scopes share the key's value across functions (one environment here).
-                key = f"{c.scope}:{value}"
-            out.append((key, c.limit))
-        return out
 
     def _flow(self, run: Run, fn: FunctionDef) -> RunFlow:
         """The run's flow data; runs created elsewhere (cron, invoke, before an upgrade) get it now."""
