@@ -275,7 +275,8 @@ class Outcomes:
             "source_app_id": fn.app_id,
             "source_fn_id": fn.slug,
             "source_fn_v": fn.version,
-            "invoke_correlation_id": f"{run.run_id}.{o.id}",
+            "fn_id": target.slug,
+            "correlation_id": f"{run.run_id}.{o.id}",  # the real key; finish events repeat it
         }
         event = {"name": "inngest/function.invoked", "data": data, "ts": int(now * 1000)}
         if payload.get("v") is not None:
