@@ -10,8 +10,9 @@ hits both; the table gives the median of the rounds and the ratio B / A of the m
 Loopback only, bounded in count and time. Usage (the flow-control comparison of
 docs/performance.md):
     git worktree add /tmp/preflow b36abc8^1
-    python bench/engine_compare.py --a /tmp/preflow/backend --b backend
-    git worktree remove /tmp/preflow
+    git worktree add /tmp/flowfix-b HEAD   # a frozen copy: edits made meanwhile stay out
+    python bench/engine_compare.py --a /tmp/preflow/backend --b /tmp/flowfix-b/backend
+    git worktree remove /tmp/preflow; git worktree remove /tmp/flowfix-b
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -135,11 +137,13 @@ def main() -> None:
     parser.add_argument("--a", required=True, help="backend/ folder of the first tree (the baseline)")
     parser.add_argument("--b", default="backend", help="backend/ folder of the second tree")
     parser.add_argument("--runs", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4, help="even: each tree goes first as often")
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--stores", default="memory,durable")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per measurement")
     args = parser.parse_args()
+    # A terminated bench still stops the engines and apps it started (the finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     trees = {"A": args.a, "B": args.b}
     for name, tree in trees.items():
         print(f"{name}: {tree} -> {package_file(tree)}")
