@@ -268,6 +268,7 @@ class Executor:
                     stack=run.stack,
                     version=run.request_version,
                     use_api=use_api,
+                    disable_immediate_execution=run.run_id in self.runs.no_immediate,
                 )
             )
 

@@ -85,6 +85,8 @@ class Outcomes:
         """
         if run.request_version == protocol.VERSION_UNSET:
             run.request_version = reply.request_version
+        if len(reply.ops) > 1:
+            self.runs.no_immediate.add(run.run_id)  # the real executor: len(Generator) > 1
         pending = (run.waiting or {}).get("step_id")
         ops = [o for o in reply.ops if not (o.op in protocol.WAIT_OPS and o.id == pending)]
         planned = [o for o in ops if o.op == "StepPlanned"]

@@ -57,6 +57,9 @@ class RunLifecycle:
         # (run id, step hash) of planned steps in race mode (`opts.parallelMode: "race"`).
         # In memory only: after a restart such a group finishes in wait mode (same results).
         self.race_steps: set[tuple[str, str]] = set()
+        # Runs whose app once answered several opcodes at once: the real executor then sets
+        # `disable_immediate_execution` for the rest of the run (in memory, like race mode).
+        self.no_immediate: set[str] = set()
 
     # --- creating runs
     def create_run(
@@ -137,6 +140,7 @@ class RunLifecycle:
         """End a run. `error_text`: the failure event's `data.error.error` (see failure_error)."""
         now = self.clock.now()
         self.race_steps = {k for k in self.race_steps if k[0] != run.run_id}
+        self.no_immediate.discard(run.run_id)
         with self.state.tx():
             run.status, run.ended, run.output = status, now, output
             run.waiting, run.due, run.planned = None, None, []
