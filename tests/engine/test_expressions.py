@@ -66,9 +66,8 @@ EVENT = {
         ("event['data'].x == 'y' && size(event) == 2", True),  # the whole variable is read
         ("size(event.data.nested) == 1 && event . data . n == 3", True),
         ("event.data.n / 0 == 1", False),  # a run-time error is no match, not a crash
-        # string + int is an error in CEL, so false here; the Dev Server concatenates
-        # (true there). A documented difference (docs/engine.md).
-        ("event.data.x + 1 == 'y1'", False),
+        # string + int is an error in CEL; the Dev Server concatenates, and so does the engine.
+        ("event.data.x + 1 == 'y1'", True),
     ],
 )
 def test_evaluate(expr: str, want: bool) -> None:
@@ -138,3 +137,91 @@ def test_invalid_expressions_are_refused(expr: str) -> None:
 def test_refusal_names_the_undeclared_variable() -> None:
     with pytest.raises(ExpressionError, match="undeclared reference to foo"):
         compile_expression("foo.bar == 1")
+
+
+NO_DATA = {"event": {"data": {}}}
+
+
+def _data(**fields: object) -> dict[str, object]:
+    return {"event": {"data": fields}}
+
+
+# The Dev Server's own table (pkg/expressions/unknown_test.go): what it answers where plain
+# CEL has no value. Values, not only booleans: keys and priority factors read them too.
+@pytest.mark.parametrize(
+    ("expr", "env", "want"),
+    [
+        ("event.data.missing < 5", NO_DATA, True),
+        ("event.data.missing <= 5", NO_DATA, True),
+        ("5 < event.data.missing", NO_DATA, False),
+        ("5 <= event.data.missing", NO_DATA, False),
+        ("event.data.n > event.data.missing", _data(n=2), True),
+        ("event.data.missing > 5", NO_DATA, False),
+        ("event.data.missing >= 5", NO_DATA, False),
+        ("5 > event.data.missing", NO_DATA, True),
+        ("5 >= event.data.missing", NO_DATA, True),
+        ("event.data.name + event.data.missing", _data(name="hello"), "hello"),
+        ("event.data.missing + event.data.name", _data(name="hello"), "hello"),
+        ("size(event.data.missing)", NO_DATA, 0),
+        ("size(event.data.missing) > 0", NO_DATA, False),
+        ("size(event.data.missing) == 0", NO_DATA, True),
+        ("event.data.missing in ['a', 'b', 'c']", NO_DATA, False),
+        ('null < "foo"', {}, True),
+        ('"foo" < null', {}, False),
+        ("null < uint(5)", {}, True),
+        ("null < 5", {}, True),
+        ("5 < null", {}, False),
+        ("null > 0", {}, False),
+        ("5 > null", {}, True),
+        ("null <= 0", {}, True),
+        ("null >= 1", {}, False),
+        ("null < 0.5", {}, True),
+        ("event.data.float > null", _data(float=3.141), True),
+        ("event.data.n > null", _data(n=8), True),
+        ("event.data.float <= null", _data(float=3.141), False),
+        ("event.data.a || event.data.b", _data(a="first", b="second"), "first"),
+        ("event.data.a || event.data.b", _data(a="", b="second"), "second"),
+        ("event.data.missing || event.data.b", _data(b="found"), "found"),
+        ("event.data.a || event.data.missing", _data(a="found"), "found"),
+        ("event.data.zero || event.data.name", _data(zero=0, name="hi"), "hi"),
+        ("null || event.data.b", _data(b="fallback"), "fallback"),
+        ("event.data.f || false", _data(f=3.14), 3.14),
+        ("event.data.f || event.data.b", _data(f=0.0, b="yes"), "yes"),
+        ("false || event.data.list", _data(list=["a"]), ["a"]),
+        ("uint(0) || event.data.b", _data(b="yes"), "yes"),
+        ("event.data.a && event.data.b", _data(a="first", b="second"), "second"),
+        ("event.data.a && event.data.b", _data(a="", b="second"), ""),
+        ("event.data.a && event.data.b", _data(a="first", b=""), ""),
+        ("event.data.flagA || event.data.flagB", _data(flagA=False, flagB=True), True),
+        ("event.data.flagA && event.data.flagB", _data(flagA=True, flagB=False), False),
+        ("'a' + 1", {}, "a1"),
+        ("1 + 1.5", {}, "11.5"),  # CEL has no int + double: Go prints both and joins them
+        ("event.data.n / 0 == 1", _data(n=1), False),  # the error is an argument: no match
+    ],
+)
+def test_where_cel_has_no_value_the_dev_servers_answer(
+    expr: str, env: dict[str, object], want: object
+) -> None:
+    got = compile_expression(expr)(env)
+    assert got == want and type(got) is type(want)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "event.data.missing && event.data.b",  # the first falsy value: unknown, no value
+        "event.data.a + event.data.b",  # unknown + unknown: false there, not a key either
+        "event.data.missing.exists(x, x == 1)",
+        "1 / 0",
+    ],
+)
+def test_what_has_no_value_there_either_is_no_match(expr: str) -> None:
+    assert not evaluate(expr, NO_DATA)
+
+
+def test_inside_a_macro_calls_on_its_variable_follow_plain_cel() -> None:
+    # cel-go's decorator cannot see `x` when it plans the call, so `x < 5` on a string
+    # stays a CEL error there: the element does not count, and `exists` finds no match.
+    env = _data(items=["a", 3])
+    assert compile_expression("event.data.items.exists(x, x < 5)")(env) is True
+    assert compile_expression("event.data.items.all(x, x < 5)")(env) is not True

@@ -116,3 +116,29 @@ def test_a_failing_step_of_a_group_retries_alone() -> None:
         ]
         assert ("StepError", "Retrying", 0) in flaky
         assert ("StepRun", "Completed", 1) in flaky
+
+
+def make_group_then_step(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:
+    async def value(name: str) -> str:
+        return name
+
+    @client.create_function(fn_id="group-then-step", trigger=inngest.TriggerEvent(event="parallel/then"))
+    async def group_then_step(ctx: inngest.Context) -> list[str]:
+        before = await ctx.step.run("before", value, "before")
+        pair = await ctx.group.parallel(
+            (lambda: ctx.step.run("p1", value, "one"), lambda: ctx.step.run("p2", value, "two"))
+        )
+        after = await ctx.step.run("after", value, "after")
+        return [before, *pair, after]
+
+    return [group_then_step]
+
+
+def test_after_a_parallel_group_new_steps_come_back_planned() -> None:
+    # The real executor sets `disable_immediate_execution` once a reply holds several
+    # opcodes; the SDK then reports each new step as planned instead of running it.
+    with local_engine() as host, served(host, "parallel", make_group_then_step) as ctx:
+        run = ctx.wait_run(ctx.send("parallel/then"), "Completed")
+        assert run["output"] == ["before", "one", "two", "after"]
+        planned = {s["name"] for s in ctx.steps(run["run_id"]) if s["op"] == "StepPlanned"}
+    assert planned == {"p1", "p2", "after"}  # "before" ran at once, as before the group

@@ -189,7 +189,7 @@ def _child_event(ctx: CaseContext, run_id: str) -> str:
     with ctx.host.rest() as rest:
         events = rest.get("/v1/events", params={"name": "inngest/function.invoked"}).json()["data"]
     for event in events:
-        if event["data"]["_inngest"]["invoke_correlation_id"].startswith(run_id):
+        if event["data"]["_inngest"]["correlation_id"].startswith(run_id):
             return str(event["internal_id"])
     raise AssertionError(f"no invoke event for {run_id}: {events}")
 

@@ -285,6 +285,7 @@ class Executor:
                     stack=run.stack,
                     version=run.request_version,
                     use_api=use_api,
+                    disable_immediate_execution=run.run_id in self.runs.no_immediate,
                 )
             )
 

@@ -11,8 +11,11 @@ adds is what the Dev Server adds on top of cel-go (its pkg/expressions):
   `== 'x'`) is false; `has(event.data.missing)` stays false;
 - its helper functions: `lowercase`, `uppercase`, `b64decode`, `json_parse`, `date`,
   `now`, `now_plus('1h')`, `now_minus('2d')`;
-- an expression that errors at run time (a type mismatch, a division by zero) is false,
-  so an odd event never matches, and never crashes the engine.
+- where plain CEL errors (a type mismatch, `size()` of a missing field, `'a' + 1`,
+  `||` on strings), the expression is evaluated again the Dev Server's way
+  (lenient_cel.py: its unknownDecorator's rules), so `event.data.missing < 5` is true
+  and `'a' + 1` is `"a1"` as there; what still has no value there (a division by zero)
+  is false, so an odd event never matches, and never crashes the engine.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from functools import lru_cache
 from typing import Any
 
 import cel
+
+from learninngest.engine import lenient_cel
 
 Env = Mapping[str, Any]
 Compiled = Callable[[Env], Any]
@@ -156,9 +161,11 @@ def _with_nulls(value: Any, path: tuple[str, ...]) -> Any:
 class _Program:
     """A compiled expression: call it with the variables to get CEL's value (None on error)."""
 
-    __slots__ = ("_program", "_roots", "_read", "_fill", "_functions")
+    __slots__ = ("_program", "_roots", "_read", "_fill", "_functions", "_text", "_lenient")
 
     def __init__(self, text: str) -> None:
+        self._text = text
+        self._lenient: lenient_cel.Node | None = None
         try:
             self._program = cel.compile(text)
         except ValueError as exc:
@@ -187,7 +194,18 @@ class _Program:
                 return self._program.execute(cel.Context(variables, self._functions))
             return self._program.execute(variables)
         except _RUNTIME_ERRORS:
-            return None
+            return self._bent(env)
+
+    def _bent(self, env: Env) -> Any:
+        """Plain CEL has no value: the Dev Server's answer (lenient_cel), None if none either."""
+        if self._lenient is None:
+            try:
+                self._lenient = lenient_cel.parse(self._text)
+            except (lenient_cel.ParseError, ValueError, IndexError):
+                self._lenient = ("lit", None)  # CEL the fallback cannot read: no value, as before
+        roots = {k: env[k] for k in self._roots if k in env}
+        value = lenient_cel.evaluate(self._lenient, roots, DECLARED, self._functions or FUNCTIONS)
+        return None if value is lenient_cel.UNKNOWN or isinstance(value, lenient_cel.Error) else value
 
 
 @lru_cache(maxsize=1024)

@@ -259,7 +259,14 @@ class Intake:
                 # Like the real server: the events before the bad one are kept, with their ids.
                 ids = self.ingest(exc.accepted, seeded=seeded_ids(seed, len(exc.accepted)))
                 log.warning("events refused: %s (%d before it accepted)", exc, len(ids))
-                return JSONResponse({"ids": ids, "status": exc.status, "error": str(exc)}, exc.status)
+                # The Dev Server answers ids[0 : max+1] of a list it fills by index, so a body
+                # refused at its first event answers [""] (the 413 is the engine's own: []).
+                body = {
+                    "ids": ids or ([""] if exc.status == 400 else []),
+                    "status": exc.status,
+                    "error": str(exc),
+                }
+                return JSONResponse(body, exc.status)
             ids = self.ingest(events, seeded=seeded_ids(seed, len(events)))
             return JSONResponse({"ids": ids, "status": 200})
 

@@ -90,6 +90,8 @@ class Outcomes:
         """
         if run.request_version == protocol.VERSION_UNSET:
             run.request_version = reply.request_version
+        if len(reply.ops) > 1:
+            self.runs.no_immediate.add(run.run_id)  # the real executor: len(Generator) > 1
         ops = [
             o
             for o in reply.ops
@@ -274,7 +276,8 @@ class Outcomes:
             "source_app_id": fn.app_id,
             "source_fn_id": fn.slug,
             "source_fn_v": fn.version,
-            "invoke_correlation_id": f"{run.run_id}.{o.id}",
+            "fn_id": target.slug,
+            "correlation_id": f"{run.run_id}.{o.id}",  # the real key; finish events repeat it
         }
         event = {"name": "inngest/function.invoked", "data": data, "ts": int(now * 1000)}
         if payload.get("v") is not None:

@@ -56,6 +56,7 @@ def build_call_body(
     stack: list[str],
     version: int = VERSION_UNSET,
     use_api: bool = False,
+    disable_immediate_execution: bool = False,
 ) -> dict[str, Any]:
     """The request body the SDK validates strictly: ints are ints, use_api top-level, stack an object.
 
@@ -63,6 +64,8 @@ def build_call_body(
     the SDK fetches them from GET /v0/runs/{id}/batch and /v0/runs/{id}/actions.
     `version`: -1 on a run's first call, then what the SDK answered (x-inngest-req-version).
     No `ctx.fn_id`: the TypeScript SDK 4.x turns checkpointing on when it is present.
+    `disable_immediate_execution`: set once a reply held several opcodes (a parallel group),
+    as the real executor does; the SDK then reports each new step as planned.
     """
     return {
         "event": event,
@@ -72,7 +75,7 @@ def build_call_body(
             "run_id": run_id,
             "attempt": int(attempt),
             "max_attempts": int(max_attempts),
-            "disable_immediate_execution": False,
+            "disable_immediate_execution": disable_immediate_execution,
             "use_api": use_api,
             "stack": {"stack": list(stack), "current": len(stack)},
         },

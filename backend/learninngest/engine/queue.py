@@ -67,6 +67,10 @@ class RunQueue:
         # Cleared before pop_due runs (no await in between), so no wake-up is lost.
         event.clear()
 
+    def is_active(self, run_id: str) -> bool:
+        """The run was popped and its activation has not finished yet."""
+        return run_id in self._active
+
     @property
     def active(self) -> int:
         return len(self._active)

@@ -21,6 +21,11 @@ from learninngest.engine.state import Run, State
 
 log = logging.getLogger("learninngest.engine")
 
+FINISHED, FAILED, CANCELLED = (
+    "inngest/function.finished",
+    "inngest/function.failed",
+    "inngest/function.cancelled",
+)
 INVOKE_TIMEOUT_NAME = "InngestInvokeTimeoutError"
 INVOKE_TIMEOUT_MESSAGE = "Timed out waiting for invoked function to complete"
 
@@ -51,6 +56,10 @@ class RunLifecycle:
         self.emit: Emit = lambda event, match: ""
         # Called with the run id when a run ends (in-memory things of its pauses to drop).
         self.finish_hooks: list[Callable[[str], None]] = []
+        # Runs whose app once answered several opcodes at once: the real executor then sets
+        # `disable_immediate_execution` for the rest of the run (in memory: after a restart
+        # the run sends false until its next group).
+        self.no_immediate: set[str] = set()
 
     # --- creating runs
     def create_run(
@@ -136,14 +145,7 @@ class RunLifecycle:
     ) -> None:
         """End a run. `error_text`: the failure event's `data.error.error` (see failure_error)."""
         now = self.clock.now()
-        fn_event = {
-            "function_id": run.function_slug,
-            "run_id": run.run_id,
-            "event": run.event,
-            "events": run.events,
-            # Like the real server: the finished run's status (Completed, Failed, Cancelled).
-            "_inngest": {"status": status},
-        }
+        self.no_immediate.discard(run.run_id)
         with self.state.tx():
             # Every pause ends with the run (a sleep, a wait, an invoke still open).
             for pause in run.pauses:
@@ -158,7 +160,7 @@ class RunLifecycle:
                     "run completed run_id=%s fn=%s event_id=%s", run.run_id, run.function_slug, run.event_id
                 )
                 self._hand_to_parent(run, {"data": output})
-                self.emit({"name": "inngest/function.finished", "data": fn_event | {"result": output}}, True)
+                self._finish_events(run, status, {"result": output})
             elif status == "Failed":
                 err = output if isinstance(output, dict) else protocol.error_object("Error", str(output))
                 log.error(
@@ -168,17 +170,8 @@ class RunLifecycle:
                     run.event_id,
                     err.get("message"),
                 )
-                failure = failure_error(err, error_text)
                 self._hand_to_parent(run, {"error": err})
-                self.emit(
-                    {
-                        "name": "inngest/function.failed",
-                        "id": run.run_id,
-                        "data": fn_event | {"error": failure},
-                    },
-                    True,
-                )
-                self.emit({"name": "inngest/function.finished", "data": fn_event | {"error": failure}}, True)
+                self._finish_events(run, status, {"error": failure_error(err, error_text)})
             else:
                 log.info(
                     "run cancelled run_id=%s fn=%s event_id=%s: %s",
@@ -189,8 +182,37 @@ class RunLifecycle:
                 )
                 err = protocol.error_object("FunctionCancelled", reason or "cancelled")
                 self._hand_to_parent(run, {"error": err})
-                self.emit({"name": "inngest/function.cancelled", "data": fn_event | {"error": err}}, True)
-                self.emit({"name": "inngest/function.finished", "data": fn_event | {"error": err}}, True)
+                self._finish_events(run, status, {"error": err})
+
+    def _finish_events(self, run: Run, status: str, outcome: dict[str, Any]) -> None:
+        """`inngest/function.finished` (+ `.failed` / `.cancelled`), as the real server's finalize.
+
+        One set for the run's first event and one for each other event of a batch that carries
+        an invoke correlation id (`data._inngest.correlation_id`), which the events repeat at
+        `data.correlation_id`; none for runs started by a finish event (no recursion). The
+        failed and cancelled events take the run id as their id, so they start handlers once.
+        """
+        for n, event in enumerate(run.events or [run.event]):
+            if event.get("name") in (FAILED, FINISHED):
+                continue
+            meta = (event.get("data") or {}).get("_inngest")
+            correlation = meta.get("correlation_id") if isinstance(meta, dict) else None
+            if correlation is None and n > 0:
+                continue
+            data: dict[str, Any] = {
+                "function_id": run.function_slug,
+                "run_id": run.run_id,
+                "event": event,
+                "events": run.events,
+                **outcome,
+            }
+            if isinstance(correlation, str):
+                data["correlation_id"] = correlation
+            data["_inngest"] = {"status": status}  # Completed, Failed or Cancelled
+            self.emit({"name": FINISHED, "data": data}, True)
+            if status in ("Failed", "Cancelled"):
+                name = FAILED if status == "Failed" else CANCELLED
+                self.emit({"name": name, "id": run.run_id, "data": data}, True)
 
     def _hand_to_parent(self, run: Run, value: dict[str, Any]) -> None:
         if not run.parent_run_id:

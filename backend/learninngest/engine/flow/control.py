@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from learninngest.engine.clock import Clock
-from learninngest.engine.flow import gcra, priority, timeouts
+from learninngest.engine.flow import gcra, keys, priority, timeouts
 from learninngest.engine.flow.arrivals import Arrivals, key_of
-from learninngest.engine.flow.slots import Slots, Want
+from learninngest.engine.flow.config import Gcra
+from learninngest.engine.flow.slots import Slots
 from learninngest.engine.flow.store import FlowStore, RunFlow
+from learninngest.engine.flow.waiting import Waiting
 from learninngest.engine.state import Run, State
 
 if TYPE_CHECKING:
@@ -40,10 +41,6 @@ TIMER_POLL_S = 1.0  # real seconds: the timer task looks at least this often
 TIMER_MIN_S = 0.002  # and at most this often
 
 
-def _short(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
 class FlowControl:
     def __init__(self, state: State, clock: Clock, registry: Registry, runs: RunLifecycle) -> None:
         self.state = state
@@ -53,12 +50,14 @@ class FlowControl:
         self.store = FlowStore(state)
         self.arrivals = Arrivals(state, clock, registry, runs, self.store, self.register, self._poke)
         self.slots_held = Slots()
+        self.throttled = Waiting()
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
 
     # --- lifecycle (the executor starts and stops it with the run loop)
     def start(self) -> None:
         self.slots_held = Slots()
+        self.throttled = Waiting()
         self._wake = asyncio.Event()
         self._task = asyncio.create_task(self._timer_loop(), name="engine-flow-timers")
 
@@ -89,7 +88,7 @@ class FlowControl:
             run_id=run.run_id,
             function_slug=fn.slug,
             priority=priority.factor(cfg.priority, run.event),
-            slot_keys=self._slot_keys(fn, run.event),
+            slot_keys=keys.slot_keys(fn.slug, fn.flow.concurrency, run.event),
             throttle_key=throttle_key,
             singleton_key=singleton_key,
         )
@@ -100,18 +99,6 @@ class FlowControl:
         if rf.start_by is not None:
             self._poke()
         return rf
-
-    def _slot_keys(self, fn: FunctionDef, event: dict[str, Any]) -> list[Want]:
-        out: list[Want] = []
-        for n, c in enumerate(fn.flow.concurrency):
-            value = key_of(c.key, event) or ""
-            if c.scope == "fn":
-                key = f"fn:{fn.slug}" if c.key is None else f"fn:{fn.slug}:{n}:{_short(c.key)}:{value}"
-            else:
-                # env and account scopes share the key's value across functions (one environment here).
-                key = f"{c.scope}:{value}"
-            out.append((key, c.limit))
-        return out
 
     def _flow(self, run: Run, fn: FunctionDef) -> RunFlow:
         """The run's flow data; runs created elsewhere (cron, invoke, before an upgrade) get it now."""
@@ -133,40 +120,62 @@ class FlowControl:
             return min(run.started + delay, rf.start_by or float("inf"))
         th = fn.flow.throttle
         if th is not None and rf.throttle_key is not None:
-            kind_key = ("throttle", fn.slug, rf.throttle_key)
-            verdict = gcra.check(
-                self.store.tat(*kind_key),
-                now,
-                th.period * scale,
-                th.limit,
-                gcra.throttle_capacity(th.limit, th.burst),
-            )
-            if not verdict.allowed:
-                if rf.throttled_seq is None:
-                    wait_s = (verdict.retry_at - now) / scale  # intended seconds
-                    shape = {
-                        "key": rf.throttle_key,
-                        "limit": th.limit,
-                        "period_s": th.period,
-                        "burst": th.burst,
-                    }
-                    rf.throttled_seq = self.runs.row(
-                        run,
-                        "throttle",
-                        "throttle",
-                        "Throttle",
-                        "Throttled",
-                        now,
-                        None,
-                        output=shape,
-                        scheduled=now + wait_s,
-                        delay_ms=int(wait_s * 1000),
-                    )
-                    self.store.save_run(rf)
-                    log.info("run_id=%s throttled (key %r)", run.run_id, rf.throttle_key)
-                return min(verdict.retry_at, rf.start_by or float("inf"))
-            self.store.set_tat(*kind_key, verdict.tat)
+            again_at = self._throttle(run, rf, th, now, scale)
+            if again_at is not None:
+                return min(again_at, rf.start_by or float("inf"))
         return None
+
+    def _throttle(self, run: Run, rf: RunFlow, th: Gcra, now: float, scale: float) -> float | None:
+        """None: the throttle lets the run start now. A number: the real time to ask again.
+
+        As in the real queue, the runs waiting for a key start in priority order: a start
+        the throttle allows goes to the lowest `queue_score` waiting, which is woken for it.
+        """
+        kind_key = ("throttle", rf.function_slug, rf.throttle_key or "")
+        period, capacity = th.period * scale, gcra.throttle_capacity(th.limit, th.burst)
+        verdict = gcra.check(self.store.tat(*kind_key), now, period, th.limit, capacity)
+        mine = (priority.queue_score(run.started, rf.priority, scale), run.run_id)
+        ahead = self.throttled.first(kind_key, self._still_queued)
+        if ahead is not None and ahead >= mine:
+            ahead = None  # this run is the first in line
+        if verdict.allowed and ahead is None:
+            self.store.set_tat(*kind_key, verdict.tat)
+            self.throttled.discard(run.run_id)
+            return None
+        self.throttled.add(kind_key, run.run_id, mine[0])
+        retry_at = verdict.retry_at
+        if verdict.allowed and ahead is not None:
+            # This start belongs to the run ahead: wake it; ask again once it has taken it.
+            self._wake(ahead[1], now)
+            retry_at = gcra.check(verdict.tat, now, period, th.limit, capacity).retry_at
+        if rf.throttled_seq is None:
+            wait_s = (retry_at - now) / scale  # intended seconds
+            shape = {"key": rf.throttle_key, "limit": th.limit, "period_s": th.period, "burst": th.burst}
+            rf.throttled_seq = self.runs.row(
+                run,
+                "throttle",
+                "throttle",
+                "Throttle",
+                "Throttled",
+                now,
+                None,
+                output=shape,
+                scheduled=now + wait_s,
+                delay_ms=int(wait_s * 1000),
+            )
+            self.store.save_run(rf)
+            log.info("run_id=%s throttled (key %r)", run.run_id, rf.throttle_key)
+        return retry_at
+
+    def _still_queued(self, run_id: str) -> bool:
+        run = self.state.get_run(run_id)
+        return run is not None and not run.finished and run.status == "Scheduled"
+
+    def _wake(self, run_id: str, now: float) -> None:
+        """Activate a queued run now (unless it is being activated already)."""
+        queue = self.runs.queue
+        if not queue.is_active(run_id):
+            queue.schedule(run_id, now)
 
     def started(self, run: Run, fn: FunctionDef) -> None:
         """The run's first call begins: close its waits, start its finish timeout."""

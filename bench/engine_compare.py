@@ -1,0 +1,181 @@
+"""Two engine source trees side by side: runs/s of the same two-step function, in one run.
+
+Each engine runs as its own process, `python -m learninngest engine`, with PYTHONPATH set to
+the `backend/` folder of the tree it measures (ahead of the installed package, so the
+engine code comes from that tree); the bench app (engine_throughput.py's two-step
+function) runs in another process. The two trees are measured in interleaved rounds (A B,
+then B A, ...) for every store and concurrency level, so a busy moment of the machine
+hits both; the table gives the median of the rounds and the ratio B / A of the medians.
+
+Loopback only, bounded in count and time. Usage (the flow-control comparison of
+docs/performance.md):
+    git worktree add /tmp/preflow b36abc8^1
+    git worktree add /tmp/flowfix-b HEAD   # a frozen copy: edits made meanwhile stay out
+    python bench/engine_compare.py --a /tmp/preflow/backend --b /tmp/flowfix-b/backend
+    git worktree remove /tmp/preflow; git worktree remove /tmp/flowfix-b
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from learninngest.kit.servers import free_port
+
+THROUGHPUT = Path(__file__).with_name("engine_throughput.py")
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wait_up(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not come up at {url}")
+        time.sleep(0.1)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+def _tree_env(tree: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(Path(tree).resolve())}
+
+
+def package_file(tree: str) -> str:
+    """Where `import learninngest` resolves with that tree on PYTHONPATH (the header shows it)."""
+    code = "import learninngest.engine.app as m; print(m.__file__)"
+    out = subprocess.run([sys.executable, "-c", code], env=_tree_env(tree), capture_output=True, text=True)
+    return out.stdout.strip() or out.stderr.strip()
+
+
+@contextlib.contextmanager
+def _stack(tree: str, concurrency: int, db_path: str | None) -> Iterator[tuple[str, int]]:
+    """(engine URL, engine pid) with the bench app synced to it."""
+    port, app_port = free_port(), free_port()
+    store = ["--db", db_path] if db_path else ["--memory"]
+    cmd = [sys.executable, "-m", "learninngest", "engine", "--port", str(port), "--time-scale", "0.01"]
+    cmd += ["--max-concurrency", str(concurrency), "--log-level", "WARNING", *store]
+    engine = subprocess.Popen(cmd, env=_tree_env(tree), stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    app = None
+    try:
+        _wait_up(f"{url}/health", engine, "engine")
+        app_cmd = [sys.executable, str(THROUGHPUT), "--serve-app", str(app_port), url, "0"]
+        app = subprocess.Popen(app_cmd)
+        _wait_up(f"http://127.0.0.1:{app_port}/api/inngest", app, "bench app")
+        assert httpx.put(f"http://127.0.0.1:{app_port}/api/inngest", timeout=30).json().get("ok")
+        yield url, engine.pid
+    finally:
+        if app is not None:
+            _stop(app)
+        _stop(engine)
+
+
+def _completed(http: httpx.Client) -> int:
+    return int(http.get("/health").json()["runs"].get("Completed", 0))
+
+
+def _send_and_wait(http: httpx.Client, runs: int, time_limit: float) -> int:
+    already = _completed(http)
+    events = [{"name": "bench/two-steps", "data": {"i": i}} for i in range(runs)]
+    for i in range(0, runs, 100):
+        http.post("/e/bench", json=events[i : i + 100]).raise_for_status()
+    deadline = time.perf_counter() + time_limit
+    done = 0
+    while time.perf_counter() < deadline:
+        done = _completed(http) - already
+        if done >= runs:
+            break
+        time.sleep(0.02)
+    return done
+
+
+def measure(tree: str, concurrency: int, runs: int, durable: bool, time_limit: float) -> dict[str, float]:
+    with contextlib.ExitStack() as stack:
+        db_path = None
+        if durable:
+            db_path = str(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "engine.db")
+        url, pid = stack.enter_context(_stack(tree, concurrency, db_path))
+        http = stack.enter_context(httpx.Client(base_url=url, timeout=30))
+        _send_and_wait(http, 10, time_limit)  # warm-up: first calls, connections
+        cpu, start = _cpu_seconds(pid), time.perf_counter()
+        done = _send_and_wait(http, runs, time_limit)
+        wall, cpu = time.perf_counter() - start, _cpu_seconds(pid) - cpu
+    return {"runs": done, "runs_per_s": done / wall, "cpu_ms_per_run": cpu * 1000 / max(1, done)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--a", required=True, help="backend/ folder of the first tree (the baseline)")
+    parser.add_argument("--b", default="backend", help="backend/ folder of the second tree")
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=4, help="even: each tree goes first as often")
+    parser.add_argument("--concurrency", default="1,8,32")
+    parser.add_argument("--stores", default="memory,durable")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per measurement")
+    args = parser.parse_args()
+    # A terminated bench still stops the engines and apps it started (the finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    trees = {"A": args.a, "B": args.b}
+    for name, tree in trees.items():
+        print(f"{name}: {tree} -> {package_file(tree)}")
+    levels = [int(c) for c in args.concurrency.split(",")]
+    stores = [s.strip() for s in args.stores.split(",") if s.strip()]
+    results: dict[tuple[str, str, int], list[dict[str, float]]] = {}
+    for r in range(args.rounds):
+        order = ["A", "B"] if r % 2 == 0 else ["B", "A"]
+        for store in stores:
+            for c in levels:
+                for name in order:
+                    row = measure(trees[name], c, args.runs, store == "durable", args.time_limit)
+                    results.setdefault((name, store, c), []).append(row)
+                    print(f"round {r + 1} {name} {store} c={c}: {row['runs_per_s']:.1f} runs/s", flush=True)
+    print(f"\ntwo-step function, {args.runs} runs per measurement, median of {args.rounds} rounds")
+    print("| store | concurrency | A runs/s | B runs/s | B / A | A cpu ms/run | B cpu ms/run | B / A |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for store in stores:
+        for c in levels:
+            med: dict[str, Any] = {}
+            for name in trees:
+                rows = results[(name, store, c)]
+                med[name] = {
+                    k: statistics.median(row[k] for row in rows) for k in ("runs_per_s", "cpu_ms_per_run")
+                }
+            a, b = med["A"], med["B"]
+            print(
+                f"| {store} | {c} | {a['runs_per_s']:.1f} | {b['runs_per_s']:.1f} | "
+                f"{b['runs_per_s'] / a['runs_per_s']:.2f} | {a['cpu_ms_per_run']:.2f} | "
+                f"{b['cpu_ms_per_run']:.2f} | {b['cpu_ms_per_run'] / a['cpu_ms_per_run']:.2f} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
