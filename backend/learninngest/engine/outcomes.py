@@ -122,6 +122,13 @@ class Outcomes:
             self.runs.row(run, o.id, o.user_id, o.op, "Planned", started, now)
         if planned:
             run.attempt = 0
+        if target == "step":
+            # An inference due for its retry that the function did not ask for again: it no
+            # longer wants it (its code changed), so the run must not be woken for it again.
+            asked = {o.id for o in reply.ops}
+            for step_id in run.inference_retries_due(real_now):
+                if step_id not in asked:
+                    run.retries.pop(step_id, None)
         if run.ready_planned(real_now) or self.ai.pending(run):
             # The group's steps are called (its inferences made) now, whatever else the reply
             # started (and again after a restart even if no pause has a deadline).
