@@ -78,6 +78,24 @@ def make_functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest
 
         return list(await ctx.group.parallel((call, lambda: ctx.step.sleep("nap", timedelta(seconds=30)))))
 
+    @client.create_function(
+        fn_id="fails-beside-invoke",
+        retries=0,
+        trigger=inngest.TriggerEvent(event="pauses/fails-beside-invoke"),
+    )
+    async def fails_beside_invoke(ctx: inngest.Context) -> list[Any]:
+        def fail() -> None:
+            raise inngest.NonRetriableError("the run fails while its child runs")
+
+        return list(
+            await ctx.group.parallel(
+                (
+                    lambda: ctx.step.invoke("call", function=held_child, data={}),
+                    lambda: ctx.step.run("fail", fail),
+                )
+            )
+        )
+
     box.update(sent=False, saw_a=False)
 
     @client.create_function(fn_id="news-in-flight", trigger=inngest.TriggerEvent(event="pauses/news"))
@@ -97,7 +115,15 @@ def make_functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest
 
         return list(await ctx.group.parallel((lambda: ctx.step.sleep("nap", DAY), branch_a, branch_b)))
 
-    return [held_child, three_pauses, three_in_time, same_event, invoke_times_out, news_in_flight]
+    return [
+        held_child,
+        three_pauses,
+        three_in_time,
+        same_event,
+        invoke_times_out,
+        news_in_flight,
+        fails_beside_invoke,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +175,23 @@ def test_finish_timeout_ends_every_pause(ctx: CaseContext) -> None:
     ctx.wait_step(run_id, "timeouts.finish", "Cancelled", timeout=15)
     assert ctx.run(run_id)["status"] == "Cancelled"
     assert _statuses(ctx, run_id) == {"nap": "Cancelled", "wait": "Cancelled", "call": "Cancelled"}
+    # The run it invoked goes on (the real server finalizes only the run that timed out).
+    assert ctx.runs(_child_event(ctx, run_id))[0]["status"] == "Running"
+
+
+def test_an_invoked_child_outlives_its_failed_parent(ctx: CaseContext) -> None:
+    """The parent fails while its child waits: the child is not cancelled with it (the real
+    server's finalize of the parent touches only the parent's own state and queue items), it
+    finishes on its own, and its output no longer reaches the parent."""
+    event_id = ctx.send("pauses/fails-beside-invoke")
+    parent = ctx.wait_run(event_id, "Failed")
+    child_event = _child_event(ctx, parent["run_id"])
+    child = ctx.wait_run(child_event, "Running")
+    assert [s["status"] for s in ctx.steps(parent["run_id"]) if s["name"] == "call"] == ["Cancelled"]
+    ctx.send("pauses/release")
+    assert ctx.wait_run(child_event, "Completed")["output"] == "released"
+    assert ctx.run(parent["run_id"])["status"] == "Failed"
+    assert ctx.run(child["run_id"])["status"] == "Completed"
 
 
 def test_one_event_ends_each_wait_it_matches(ctx: CaseContext) -> None:

@@ -1,9 +1,11 @@
 """`step.ai.infer`: the engine makes the inference request while the function is not running.
 
 The app answers an `AIGateway` opcode; `start` records the step as in flight and keeps the
-request (it carries the API key) in memory only; the executor then calls `infer`, which
-makes the request and memoizes the answer, retries the step with the usual backoff, or,
-out of attempts, memoizes the failure. The rules are ai_gateway.py's. After an engine
+request (it carries the API key) in memory only; the executor then calls `infer` (beside the
+planned steps of the same reply), which makes the request and memoizes the answer, retries
+the step with the usual backoff, or, out of attempts, memoizes the failure. Each inference
+counts its own attempts and waits for its own backoff (`Run.retries`); at its retry the
+function is called and asks for it again. The rules are ai_gateway.py's. After an engine
 restart the request is gone: the app is simply called again and reports the opcode again.
 """
 
@@ -32,6 +34,7 @@ class AiSteps:
         self.clock = runs.clock
         # (run id, step id) -> the request (it carries the API key: never stored).
         self._requests: dict[tuple[str, str], ai_gateway.InferenceRequest] = {}
+        self._flying: set[tuple[str, str]] = set()  # requests being made now
         runs.finish_hooks.append(self.forget)
 
     def start(self, run: Run, o: protocol.Opcode, now: float) -> bool:
@@ -42,7 +45,9 @@ class AiSteps:
             self.runs.fail_unsupported(run, f"AIGateway step {o.user_id}: {exc}")
             return False
         self._requests[(run.run_id, o.id)] = request
-        seq = self.runs.row(run, o.id, o.user_id, o.op, "Inferring", now, None)
+        seq = self.runs.row(
+            run, o.id, o.user_id, o.op, "Inferring", now, None, attempt=run.step_attempt(o.id)
+        )
         run.pauses.append({"kind": "ai", "step_id": o.id, "name": o.user_id, "seq": seq, "deadline": None})
         run.due = now  # so that a restart picks the run up again
         return True
@@ -52,28 +57,65 @@ class AiSteps:
         for key in [k for k in self._requests if k[0] == run_id]:
             del self._requests[key]
 
+    def pending(self, run: Run) -> list[dict[str, Any]]:
+        """The run's inferences whose request is still to make."""
+        return [
+            p
+            for p in run.pauses
+            if p.get("kind") == "ai" and (run.run_id, str(p.get("step_id"))) in self._requests
+        ]
+
+    def drop_lost(self, run: Run) -> bool:
+        """End the inferences whose request is gone (an engine restart): the app, called again,
+        asks for them again. True when there were some."""
+        lost = [
+            p
+            for p in run.pauses
+            if p.get("kind") == "ai"
+            and (key := (run.run_id, str(p.get("step_id")))) not in self._requests
+            and key not in self._flying
+        ]
+        if not lost:
+            return False
+        with self.state.tx():
+            for pause in lost:
+                run.end_pause(str(pause.get("step_id")))
+                self.state.update_step(
+                    int(pause.get("seq") or 0), status="Interrupted", ended=self.clock.now()
+                )
+            run.due = self.clock.now()
+            self.state.save_run(run)
+        return True
+
     async def infer(self, run: Run, fn: FunctionDef, http: ClientPool, timeout_s: float) -> bool:
         """Make every inference the run asked for, at once (as the real server makes those of
-        a parallel group), and apply the results; True when the app should be called now."""
-        pauses = [p for p in run.pauses if p.get("kind") == "ai"]
-        answers = await asyncio.gather(*(self._request(run.run_id, p, http, timeout_s) for p in pauses))
+        a parallel group), and apply the results; True when the app should be called now (an
+        answer is memoized; one that fails and retries waits for its own backoff)."""
+        keys = [(run.run_id, str(p.get("step_id"))) for p in self.pending(run)]
+        requests = [self._requests.pop(key) for key in keys]
+        self._flying.update(keys)
+        try:
+            answers = await asyncio.gather(
+                *(self._request(key, req, http, timeout_s) for key, req in zip(keys, requests, strict=True))
+            )
+        finally:
+            self._flying.difference_update(keys)
         latest = self.state.get_run(run.run_id)
         if latest is None or latest.finished:
             log.info("run_id=%s ended while its inference was in flight; answer discarded", run.run_id)
             return False
-        again = True
-        # Successes first: a step that retries counts its attempt from the group's.
-        for pause, answer in sorted(zip(pauses, answers, strict=True), key=lambda pa: not _succeeded(pa[1])):
-            again = self._apply(latest, fn, pause, answer) and again
+        again = False
+        for (_, step_id), answer in zip(keys, answers, strict=True):
+            pause = latest.pause(step_id)
+            if pause is not None:
+                again = self._apply(latest, fn, pause, answer) or again
         return again
 
     async def _request(
-        self, run_id: str, pause: dict[str, Any], http: ClientPool, timeout_s: float
-    ) -> tuple[int | None, bytes, str | None] | None:
-        """(status, body, transport error) of one inference; None when the request was lost."""
-        request = self._requests.pop((run_id, str(pause.get("step_id"))), None)
-        if request is None:
-            return None
+        self, key: tuple[str, str], request: ai_gateway.InferenceRequest, http: ClientPool, timeout_s: float
+    ) -> tuple[int | None, bytes, str | None]:
+        """(status, body, transport error) of one inference."""
+        run_id, step_id = key
         started = time.monotonic()
         status: int | None = None
         body, reason = b"", None
@@ -88,7 +130,7 @@ class AiSteps:
         log.info(
             "inference done run_id=%s step=%s status=%s in %.0f ms",
             run_id,
-            pause.get("name"),
+            step_id,
             status if status is not None else reason,
             (time.monotonic() - started) * 1000,
         )
@@ -99,31 +141,28 @@ class AiSteps:
         run: Run,
         fn: FunctionDef,
         pause: dict[str, Any],
-        answer: tuple[int | None, bytes, str | None] | None,
+        answer: tuple[int | None, bytes, str | None],
     ) -> bool:
+        """Memoize one answer (True: call the app now), or schedule the step's retry."""
         now = self.clock.now()
         step_id, name, seq = (
             str(pause.get("step_id")),
             str(pause.get("name")),
             int(pause.get("seq") or 0),
         )
+        attempt = run.step_attempt(step_id)  # this step's own, not shared with the group's
         with self.state.tx():
             run.end_pause(step_id)
-            run.due = run.next_deadline()
-            if answer is None:  # lost in a restart: the app will report the opcode again
-                self.state.update_step(seq, status="Interrupted", ended=now)
-                self.state.save_run(run)
-                return True
+            run.due = now  # the app is called with the answer (again after a restart)
             status, body, reason = answer
             if reason is None and ai_gateway.succeeded(status):
                 value = ai_gateway.response_value(body)
                 run.memoize(step_id, {"data": value})
                 self.state.update_step(seq, status="Completed", ended=now, output=value)
-                run.attempt = 0
                 self.state.save_run(run)
                 return True
             err = ai_gateway.failure_error(status, body, reason)
-            decision = retries.decide(run.attempt, fn.max_attempts, now=now)
+            decision = retries.decide(attempt, fn.max_attempts, now=now)
             if decision.retry:
                 self.state.update_step(
                     seq,
@@ -133,29 +172,27 @@ class AiSteps:
                     scheduled_for_intended=now + decision.delay_s,
                     intended_delay_ms=round(decision.delay_s * 1000),
                 )
-                run.attempt += 1
-                retry_at = self.clock.due_after(decision.delay_s)
-                run.due = retry_at if run.due is None else min(run.due, retry_at)
+                run.retries[step_id] = {
+                    "attempt": attempt + 1,
+                    "due": self.clock.due_after(decision.delay_s),
+                }
+                run.due = run.next_due()
                 self.state.save_run(run)
-                self.runs.queue.schedule(run.run_id, run.due)
+                if run.due is not None:
+                    self.runs.queue.schedule(run.run_id, run.due)
                 log.warning(
                     "step retried run_id=%s step=%s attempt=%d delay=%.3fs (intended): %s",
                     run.run_id,
                     name,
-                    run.attempt,
+                    attempt + 1,
                     decision.delay_s,
                     err["name"],
                 )
                 return False
             run.memoize(step_id, ai_gateway.failure_memo(body))
             self.state.update_step(seq, status="Failed", ended=now, error=err)
-            run.attempt = 0
             self.state.save_run(run)
             log.warning(
                 "step failed run_id=%s step=%s: %s (%s)", run.run_id, name, err["name"], decision.reason
             )
             return True
-
-
-def _succeeded(answer: tuple[int | None, bytes, str | None] | None) -> bool:
-    return answer is not None and answer[2] is None and ai_gateway.succeeded(answer[0])

@@ -211,39 +211,61 @@ class Executor:
             log.exception("run_id=%s could not be marked failed either; it stays as it is", run_id)
 
     async def _step(self, run: Run, fn: FunctionDef, first: bool = True) -> bool:
-        """One call to the app (or one group of planned calls); True to call again right away.
+        """One call to the app, or the calls of a group's planned steps and the inferences the
+        run asked for (made at the same time, as the real server does); True to call again.
 
-        `first`: the activation's first call. A run woken while it waits (a retry of a planned
-        step, a restart) has nothing to call; one whose last reply moved it on while a wait
-        goes on is called again.
+        `first`: the activation's first call. A run woken while it waits with nothing due (a
+        restart, a stale wake-up) has nothing to call; one whose last reply moved it on, or
+        whose pause ended (news), is called again; a planned step is called when its retry is
+        due, and only then, whatever else happens meanwhile.
         """
-        if run.inferring:
-            # step.ai.infer: the engine makes the request itself (ai_steps.py), not a call.
-            assert self._http is not None, "executor not started"
-            return await self.outcomes.ai.infer(run, fn, self._http, self.settings.call_timeout_s)
-        if run.pauses:
-            now = self.clock.now()
-            soonest = run.next_deadline()
-            ended = [p for p in run.pauses if p.get("deadline") is not None and p["deadline"] <= now]
-            # Due before every deadline: something asked for a call (a pause resumed by an
-            # event or an invoked run, a reply that moved the run on), not a deadline.
-            news = run.due is not None and (soonest is None or run.due < soonest)
-            for pause in ended:
-                self.runs.wake(run, pause)  # sleep over, wait or invoke timed out
-            if not ended and not run.planned and first and not news:
-                # Still paused (activated early, after a restart or a retry): nothing to call.
-                run.due = soonest
-                self.state.save_run(run)
-                if soonest is not None:
-                    self.queue.schedule(run.run_id, soonest)
-                return False
+        now = self.clock.now()
+        lost = self.outcomes.ai.drop_lost(run)  # inferences a restart cut: the app asks again
+        soonest = run.next_due()
+        # Due before everything the run waits for: something asked for a call (a pause resumed
+        # by an event or an invoked run, an answer, a reply that moved the run on).
+        news = lost or (run.due is not None and (soonest is None or run.due < soonest))
+        ended = [p for p in run.pauses if p.get("deadline") is not None and p["deadline"] <= now]
+        for pause in ended:
+            self.runs.wake(run, pause)  # sleep over, wait or invoke timed out
+        ready = run.ready_planned(now)
+        asking = self.outcomes.ai.pending(run)
+        reasking = run.inference_retries_due(now)
+        waiting = run.pauses or run.retries
+        if first and waiting and not (ended or ready or asking or reasking or news):
+            # Still paused (activated early, after a restart or a stale wake-up): nothing to call.
+            run.due = run.next_due()
+            self.state.save_run(run)
+            if run.due is not None:
+                self.queue.schedule(run.run_id, run.due)
+            return False
         if run.status == "Scheduled":
             run.status = "Running"
             self.flow.started(run, fn)
             log.info("run started run_id=%s fn=%s event_id=%s", run.run_id, run.function_slug, run.event_id)
-        if run.planned:
-            return await self._planned(run, fn)
+        if ready or asking:
+            return await self._group(run, fn, ready, bool(ended) or news)
+        if reasking and not (ended or news):
+            # The call that asks for an inference again makes its retry's attempt, as the real
+            # server's retried queue item does.
+            run.attempt = max(run.step_attempt(s) for s in reasking)
         return await self._discover(run, fn)
+
+    async def _group(self, run: Run, fn: FunctionDef, ready: list[str], news: bool) -> bool:
+        """Call the planned steps that are due and make the inferences asked for, all at once."""
+        jobs = []
+        if self.outcomes.ai.pending(run):
+            # step.ai.infer: the engine makes the requests itself (ai_steps.py), not a call.
+            assert self._http is not None, "executor not started"
+            jobs.append(self.outcomes.ai.infer(run, fn, self._http, self.settings.call_timeout_s))
+        if ready:
+            jobs.append(self._planned(run, fn, ready, news))
+        async with asyncio.TaskGroup() as tasks:
+            started = [tasks.create_task(job) for job in jobs]
+        again = any(t.result() for t in started)
+        latest = self.state.get_run(run.run_id)
+        # A pause ended meanwhile and no call saw it yet (no planned step was called): call now.
+        return again or (news and not ready and latest is not None and not latest.finished)
 
     async def _discover(self, run: Run, fn: FunctionDef) -> bool:
         """Call the function with `stepId=step`: it runs, or reports its next steps."""
@@ -261,16 +283,11 @@ class Executor:
         return again or self._has_news(run.run_id, seen)
 
     def _has_news(self, run_id: str, seen: set[str]) -> bool:
-        """A pause ended while the call was in flight (its result is memoized but the app did
-        not see it): call the function again now rather than at the next deadline."""
+        """A pause ended (or an inference was answered) while the call was in flight: its result
+        is memoized but the app did not see it, so call the function again now rather than at
+        the next deadline."""
         latest = self.state.get_run(run_id)
-        # (A step that failed and waits for its retry memoizes nothing, so new memo is a pause's.)
-        return (
-            latest is not None
-            and not latest.finished
-            and not latest.planned
-            and bool(set(latest.memo) - seen)
-        )
+        return latest is not None and not latest.finished and bool(set(latest.memo) - seen)
 
     def _body(self, run: Run, fn: FunctionDef) -> bytes:
         def build(use_api: bool) -> bytes:
@@ -301,8 +318,10 @@ class Executor:
         )
         return build(True)
 
-    async def _planned(self, run: Run, fn: FunctionDef) -> bool:
-        """Call every planned step of a parallel group at once and apply the replies.
+    async def _planned(self, run: Run, fn: FunctionDef, ready: list[str], news: bool = False) -> bool:
+        """Call the planned steps of a parallel group that are due (`ready`: all but those
+        waiting for their retry) at once and apply the replies; each call makes its step's own
+        attempt. `news`: a pause ended before the calls (the function must hear of it).
 
         The run's own slots make the first call, so the group always makes progress; each
         extra call first takes a global slot and the function's slot, and is not made at all
@@ -310,15 +329,16 @@ class Executor:
         held by a run with a group).
 
         Wait mode (the default): replies are applied once all are in, in planned order, those
-        that may retry last (every call was made at the same attempt, so a retry counts from
-        it); then the function is called again. Race mode (`parallelMode: "race"` on the
-        planned steps): each successful reply is applied when it comes and the function is
-        called again right away (`stepId=step`), so a fast branch moves on to its next steps
-        while the others still run; the steps it plans join the group. Replies that may retry
+        that may retry last; then the function is called again if a step finished (a step that
+        retries does so after its own backoff, while the run goes on). Race mode
+        (`parallelMode: "race"` on the planned steps): each successful reply is applied when it
+        comes and the function is called again right away (`stepId=step`), so a fast branch
+        moves on to its next steps while the others still run; the steps it plans join the
+        group. Replies that may retry
         are applied at the end, as in wait mode.
         """
-        attempt = run.attempt
         race = any(t in run.race for t in run.planned)
+        memo_start = len(run.memo)
         jobs: asyncio.Queue[str] = asyncio.Queue()
         results: asyncio.Queue[tuple[str, protocol.Outcome, float, float]] = asyncio.Queue()
         workers: list[asyncio.Task[None]] = []
@@ -329,7 +349,7 @@ class Executor:
                 target = await jobs.get()
                 current = self.state.get_run(run.run_id) or run
                 if target != "step":
-                    current.attempt = attempt  # every call of the group at the group's attempt
+                    current.attempt = current.step_attempt(target)  # each step its own attempt
                 body = self._body(current, fn)
                 started = self.clock.now()
                 outcome = await self._call(protocol.call_url(fn.url, target), body)
@@ -361,8 +381,8 @@ class Executor:
 
         replies: dict[str, tuple[protocol.Outcome, float, float]] = {}
         deferred: list[str] = []
-        in_flight = set(run.planned)
-        outstanding = submit(list(run.planned))
+        in_flight = set(ready)
+        outstanding = submit(list(ready))
         discovering, rediscover, again = False, False, True
         try:
             while outstanding:
@@ -387,14 +407,12 @@ class Executor:
                 if latest is None or latest.finished:
                     log.info("run_id=%s ended while its calls were in flight; replies discarded", run.run_id)
                     return False
-                if target != "step":
-                    latest.attempt = attempt
                 memoized = len(latest.memo)
                 again = self.outcomes.apply(latest, fn, target, outcome, started, ended)
                 latest = self.state.get_run(run.run_id)
                 if latest is None or latest.finished:
                     return False
-                new = [t for t in latest.planned if t not in in_flight]
+                new = [t for t in latest.ready_planned(self.clock.now()) if t not in in_flight]
                 in_flight.update(new)
                 outstanding += submit(new)
                 # A finished step, or a call that ran one itself: the function may move on.
@@ -420,19 +438,18 @@ class Executor:
             if latest is None or latest.finished:
                 log.info("run_id=%s ended while its calls were in flight; replies discarded", run.run_id)
                 return False
-            latest.attempt = attempt
             outcome, started, ended = replies[target]
             again = self.outcomes.apply(latest, fn, target, outcome, started, ended) and again
         latest = self.state.get_run(run.run_id)
         if latest is None or latest.finished:
             return False
-        if again and latest.pauses and not latest.planned:
-            if latest.inferring:
-                return True  # a step asked for an inference: the engine makes it first
-            # The group is done but a pause it started is not: ask the function what comes next
-            # now (like the real server), not when the pause ends.
+        moved = again or news or len(latest.memo) > memo_start
+        if moved and (latest.pauses or latest.retries) and not latest.ready_planned(self.clock.now()):
+            # The group is done for now but a pause (an inference) or a step's retry is not: ask
+            # the function what comes next now, like the real server, where each finished step
+            # and each ended pause enqueues a call of its own.
             return await self._discover(latest, fn)
-        return again
+        return moved
 
     async def _call(self, url: str, body: bytes) -> protocol.Outcome:
         assert self._http is not None, "executor not started"

@@ -59,8 +59,11 @@ class Outcomes:
         """Apply one call's outcome; True when the app should be called again right away.
 
         `started` / `ended`: when the call was sent and answered (`ended` defaults to now).
+        A call of one step of a group (`target` is its id) counts that step's own attempts.
         """
         now = self.clock.now() if ended is None else ended
+        if target != "step":
+            run.attempt = run.step_attempt(target)
         with self.state.tx():
             if isinstance(outcome, protocol.Completed):
                 self.runs.row(
@@ -86,16 +89,21 @@ class Outcomes:
         separately (keyed by its step id) and resumes the run when it ends, while the planned
         steps are called now. A pause in progress is reported again by every call until it
         ends (and one that ended while the call was in flight, by that call): the engine
-        recognises it by its step id and ignores the repeat, as the real server does.
+        recognises it by its step id and ignores the repeat, as the real server does. So with a
+        planned step that waits for its retry (or is being called), and with an inference
+        whose retry is not due yet: the real server's queue already holds their items.
         """
         if run.request_version == protocol.VERSION_UNSET:
             run.request_version = reply.request_version
         if len(reply.ops) > 1:
             self.runs.no_immediate.add(run.run_id)  # the real executor: len(Generator) > 1
+        real_now = self.clock.now()
+        known = set(run.planned)
         ops = [
             o
             for o in reply.ops
             if not (o.op in PAUSE_OPS and (run.pause(o.id) is not None or o.id in run.memo))
+            and not (o.op == "AIGateway" and run.retry_waits(o.id, real_now))
         ]
         planned = [o for o in ops if o.op == "StepPlanned"]
         others = [o for o in ops if o.op != "StepPlanned"]
@@ -104,30 +112,38 @@ class Outcomes:
             return False
         again = True
         for o in others:
-            again = self._op(run, fn, o, reply, started, now) and again
+            again = self._op(run, fn, target, o, reply, started, now) and again
             if run.finished:
                 return False
+        fresh = [o for o in planned if o.id not in run.memo and o.id not in known]
         for o in planned:
-            if o.id not in run.memo and o.id not in run.planned:
-                run.planned.append(o.id)
-            if (o.opts or {}).get("parallelMode") == "race" and o.id not in run.race:
+            if (o.opts or {}).get("parallelMode") == "race" and o.id not in run.race and o.id not in run.memo:
                 run.race.append(o.id)
+        for o in fresh:
+            run.planned.append(o.id)
             self.runs.row(run, o.id, o.user_id, o.op, "Planned", started, now)
-        if planned or run.inferring:
+        if planned:
+            run.attempt = 0
+        if target == "step":
+            # An inference due for its retry that the function did not ask for again: it no
+            # longer wants it (its code changed), so the run must not be woken for it again.
+            asked = {o.id for o in reply.ops}
+            for step_id in run.inference_retries_due(real_now):
+                if step_id not in asked:
+                    run.retries.pop(step_id, None)
+        if run.ready_planned(real_now) or self.ai.pending(run):
             # The group's steps are called (its inferences made) now, whatever else the reply
             # started (and again after a restart even if no pause has a deadline).
-            if planned:
-                run.attempt = 0
-            run.due = self.clock.now()
+            run.due = real_now
             again = True
-        elif not ops and run.pauses:
+        elif not others and not fresh and (run.pauses or run.retries):
             again = self._keep_waiting(run)
         self.state.save_run(run)
         return again
 
     def _keep_waiting(self, run: Run) -> bool:
-        """Nothing new in the reply: the run goes back to its pauses (the earliest deadline)."""
-        run.due = run.next_deadline()
+        """Nothing new in the reply: the run goes back to its pauses and retries (the earliest)."""
+        run.due = run.next_due()
         if run.due is not None:
             self.runs.queue.schedule(run.run_id, run.due)
         else:
@@ -138,6 +154,7 @@ class Outcomes:
         self,
         run: Run,
         fn: FunctionDef,
+        target: str,
         o: protocol.Opcode,
         reply: protocol.Ops,
         started: float,
@@ -160,7 +177,7 @@ class Outcomes:
                 now=now,
             )
             if o.op == "StepError" and decision.retry:
-                self._retry(run, o.id, o.user_id, o.op, err, decision.delay_s, started, now)
+                self._retry(run, target, o.id, o.user_id, o.op, err, decision.delay_s, started, now)
                 return False
             run.memoize(o.id, {"error": err})
             self.runs.row(run, o.id, o.user_id, o.op, "Failed", started, now, error=err)
@@ -240,7 +257,7 @@ class Outcomes:
                 **extra,
             }
         )
-        run.due = run.next_deadline()
+        run.due = run.next_due()
         run.attempt = 0
         if run.due is not None:
             self.runs.queue.schedule(run.run_id, run.due)
@@ -301,7 +318,7 @@ class Outcomes:
         )
         name = "function" if target == "step" else target
         if decision.retry:
-            self._retry(run, target, name, "Call", outcome.error, decision.delay_s, started, now)
+            self._retry(run, target, target, name, "Call", outcome.error, decision.delay_s, started, now)
             self.state.save_run(run)
             return False
         self.runs.row(run, target, name, "Call", "Failed", started, now, error=outcome.error)
@@ -318,6 +335,7 @@ class Outcomes:
     def _retry(
         self,
         run: Run,
+        target: str,
         step_id: str,
         name: str,
         op: str,
@@ -338,17 +356,27 @@ class Outcomes:
             scheduled=now + delay,
             delay_ms=round(delay * 1000),
         )
-        run.attempt += 1
-        run.due = self.clock.due_after(delay)
-        deadline = run.next_deadline()
-        if deadline is not None and deadline < run.due:
-            run.due = deadline  # a step of the group retries later than one of the run's pauses ends
-        self.runs.queue.schedule(run.run_id, run.due)
+        retry_at = self.clock.due_after(delay)
+        attempt = run.attempt + 1
+        if target != "step":
+            # A step of a group (its own call, like the real server's queue item per step):
+            # it keeps its own attempt count and backoff; the run goes on meanwhile.
+            run.retries[step_id] = {"attempt": attempt, "due": retry_at}
+            run.attempt = 0
+            run.due = run.next_due()
+        else:
+            run.attempt = attempt
+            run.due = retry_at
+            soonest = run.next_due()
+            if soonest is not None and soonest < run.due:
+                run.due = soonest  # a pause ends (or a step of a group retries) before this retry
+        if run.due is not None:
+            self.runs.queue.schedule(run.run_id, run.due)
         log.warning(
             "step retried run_id=%s step=%s attempt=%d delay=%.3fs (intended): %s",
             run.run_id,
             name,
-            run.attempt,
+            attempt,
             delay,
             err.get("message"),
         )

@@ -151,7 +151,7 @@ class RunLifecycle:
             for pause in run.pauses:
                 self.state.update_step(pause.get("seq", 0), status="Cancelled", ended=now)
             run.status, run.ended, run.output = status, now, output
-            run.pauses, run.due, run.planned, run.race = [], None, [], []
+            run.pauses, run.due, run.planned, run.race, run.retries = [], None, [], [], {}
             self.state.save_run(run)
             for hook in self.finish_hooks:
                 hook(run.run_id)
@@ -239,14 +239,17 @@ class RunLifecycle:
         error: Any = None,
         scheduled: float | None = None,
         delay_ms: int | None = None,
+        attempt: int | None = None,
     ) -> int:
-        """Add one row to the run's timeline; returns its seq (to update it later)."""
+        """Add one row to the run's timeline; returns its seq (to update it later).
+
+        `attempt`: the step's own (an inference); by default the run's current one."""
         return self.state.add_step(
             run.run_id,
             step_id=step_id,
             name=name,
             op=op,
-            attempt=run.attempt,
+            attempt=run.attempt if attempt is None else attempt,
             status=status,
             started=started,
             ended=ended,

@@ -51,6 +51,10 @@ class Run:
     pauses: list[dict[str, Any]] = field(default_factory=list)
     # Planned step hashes of a parallel group in race mode (`opts.parallelMode: "race"`).
     race: list[str] = field(default_factory=list)
+    # Steps of a group and inferences that failed and wait for their retry: step id ->
+    # {"attempt": the attempt the retry makes, "due": real time of the retry}. Each counts its
+    # own attempts and waits for its own backoff (the real server: one queue item per step).
+    retries: dict[str, dict[str, float]] = field(default_factory=dict)
     parent_run_id: str | None = None
     parent_step_id: str | None = None
     cron: str | None = None
@@ -71,6 +75,28 @@ class Run:
             self.planned.remove(step_hash)
         if step_hash in self.race:
             self.race.remove(step_hash)
+        self.retries.pop(step_hash, None)
+
+    def step_attempt(self, step_id: str) -> int:
+        """The attempt a call of this step (of a group, or an inference) makes, from 0."""
+        return int(self.retries.get(step_id, {}).get("attempt", 0))
+
+    def retry_waits(self, step_id: str, now: float) -> bool:
+        """The step failed and its retry is not due yet."""
+        entry = self.retries.get(step_id)
+        return entry is not None and float(entry["due"]) > now
+
+    def ready_planned(self, now: float) -> list[str]:
+        """Planned steps to call now: all but those waiting for their retry."""
+        return [t for t in self.planned if not self.retry_waits(t, now)]
+
+    def inference_retries_due(self, now: float) -> list[str]:
+        """Inferences whose retry is due: the function is called to ask for them again."""
+        return [
+            s
+            for s, entry in self.retries.items()
+            if s not in self.planned and self.pause(s) is None and float(entry["due"]) <= now
+        ]
 
     def pause(self, step_id: str) -> dict[str, Any] | None:
         """The pause in progress for this step, if any."""
@@ -92,6 +118,14 @@ class Run:
         """The earliest real time at which one of its pauses ends by itself (None: none does)."""
         deadlines = [p["deadline"] for p in self.pauses if p.get("deadline") is not None]
         return min(deadlines) if deadlines else None
+
+    def next_due(self) -> float | None:
+        """The earliest real time something of the run is due: a pause ends or a step retries."""
+        times = [float(e["due"]) for e in self.retries.values()]
+        deadline = self.next_deadline()
+        if deadline is not None:
+            times.append(deadline)
+        return min(times) if times else None
 
     def waits(self) -> frozenset[tuple[str, str]]:
         """(step id, event name) of every wait_for_event in progress."""
@@ -119,6 +153,7 @@ class Run:
             due=row["due"],
             pauses=_pauses(_loads(row["waiting"]), row["due"]),
             race=json.loads(row["race"]),
+            retries=json.loads(row["retries"]),
             parent_run_id=row["parent_run_id"],
             parent_step_id=row["parent_step_id"],
             cron=row["cron"],
@@ -148,6 +183,7 @@ class Run:
             "due": self.due,
             "waiting": _dumps(self.pauses) if self.pauses else None,
             "race": _dumps(self.race),
+            "retries": _dumps(self.retries),
             "wait_event": wait_event,
             "parent_run_id": self.parent_run_id,
             "parent_step_id": self.parent_step_id,
@@ -174,6 +210,7 @@ _RUN_COLUMNS = [
     "due",
     "waiting",
     "race",
+    "retries",
     "wait_event",
     "parent_run_id",
     "parent_step_id",
@@ -196,6 +233,7 @@ def _pauses(stored: Any, due: float | None) -> list[dict[str, Any]]:
 _ADDED_COLUMNS = [
     ("runs", "request_version", "INTEGER NOT NULL DEFAULT -1"),
     ("runs", "race", "TEXT NOT NULL DEFAULT '[]'"),
+    ("runs", "retries", "TEXT NOT NULL DEFAULT '{}'"),
 ]
 
 
@@ -414,9 +452,16 @@ class State:
         ]
 
     def due_runs(self) -> list[tuple[str, float]]:
-        """Active runs with a next activation time: what to put back in the queue at start-up."""
-        rows = self._all("SELECT run_id, due FROM runs WHERE status IN (?, ?) AND due IS NOT NULL", ACTIVE)
-        return [(r["run_id"], r["due"]) for r in rows]
+        """Active runs with a next activation time: what to put back in the queue at start-up.
+
+        A run with an inference in progress is due at once whatever its due time: the request
+        was in memory only, so the function is asked for it again."""
+        rows = self._all(
+            'SELECT run_id, due, waiting LIKE \'%"kind":"ai"%\' AS inferring FROM runs'
+            ' WHERE status IN (?, ?) AND (due IS NOT NULL OR waiting LIKE \'%"kind":"ai"%\')',
+            ACTIVE,
+        )
+        return [(r["run_id"], 0.0 if r["inferring"] else r["due"]) for r in rows]
 
     def runs_waiting_for(self, event_name: str) -> list[Run]:
         """Active runs with a wait_for_event for this event name (any of their pauses)."""

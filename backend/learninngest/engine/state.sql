@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS runs (
   parent_step_id TEXT,
   cron           TEXT,
   request_version INTEGER NOT NULL DEFAULT -1, -- `version` sent to the SDK (-1: not known yet)
-  race           TEXT NOT NULL DEFAULT '[]'  -- planned step hashes of a group in race mode
+  race           TEXT NOT NULL DEFAULT '[]', -- planned step hashes of a group in race mode
+  retries        TEXT NOT NULL DEFAULT '{}'  -- step id -> {attempt, due}: group steps and inferences waiting to retry
 );
 CREATE INDEX IF NOT EXISTS runs_by_event ON runs (event_id);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
