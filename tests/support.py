@@ -27,6 +27,15 @@ def wait_for(check: Callable[[], T], timeout: float = 10.0, interval: float = 0.
         time.sleep(interval)
 
 
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.02) -> None:
+    """Wait until `predicate()` is truthy (`wait_for` stops at the first value that does not raise)."""
+
+    def check() -> None:
+        assert predicate(), "still false"
+
+    wait_for(check, timeout=timeout, interval=interval)
+
+
 async def async_wait_for(
     check: Callable[[], Awaitable[T]],
     timeout: float = 10.0,  # noqa: ASYNC109 - same signature as wait_for

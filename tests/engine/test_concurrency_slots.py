@@ -15,7 +15,7 @@ import inngest
 
 from learninngest.engine.clock import parse_iso
 from tests.engine.harness import local_engine, served
-from tests.support import wait_for
+from tests.support import wait_until
 
 BACKLOG = 4
 
@@ -52,7 +52,7 @@ def test_a_function_backlog_does_not_starve_other_functions() -> None:
     with local_engine(max_concurrency=2) as host, served(host, "slots", make_functions) as ctx:
         try:
             a_events = [ctx.send("slots/a", {"n": n}) for n in range(BACKLOG)]
-            wait_for(lambda: ctx.box["entered"] == 1)  # A's first run is inside its blocked step
+            wait_until(lambda: ctx.box["entered"] == 1)  # A's first run is inside its blocked step
             b_run = ctx.wait_run(ctx.send("slots/b"), "Completed", timeout=10)
             assert b_run["output"] == "b"
             a_runs = [ctx.runs(event_id)[0] for event_id in a_events]

@@ -14,7 +14,7 @@ from typing import Any
 import inngest
 
 from tests.engine.harness import CaseContext
-from tests.support import wait_for
+from tests.support import wait_for, wait_until
 
 APP_ID = "case-concurrency-scopes"
 
@@ -46,7 +46,7 @@ def check(ctx: CaseContext) -> None:
     event_id = ctx.send("case/scopes", {"user": "ana"})
     try:
         # Both functions' calls are in their step together: neither limit holds the other back.
-        wait_for(lambda: ctx.box["inside"] == {"env", "account"}, timeout=ctx.patience(15))
+        wait_until(lambda: ctx.box["inside"] == {"env", "account"}, timeout=ctx.patience(15))
     finally:
         ctx.box["release"].set()
 

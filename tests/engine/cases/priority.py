@@ -9,7 +9,7 @@ from typing import Any
 import inngest
 
 from tests.engine.harness import CaseContext
-from tests.support import wait_for
+from tests.support import wait_until
 
 APP_ID = "case-priority"
 
@@ -44,7 +44,7 @@ def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Func
 
 def check(ctx: CaseContext) -> None:
     blocker = ctx.send("case/priority", {"name": "blocker", "blocker": True, "priority": 0})
-    wait_for(lambda: ctx.box["blocking"], timeout=ctx.patience(10))
+    wait_until(lambda: ctx.box["blocking"], timeout=ctx.patience(10))
     queued = ctx.send_many(
         "case/priority",
         [

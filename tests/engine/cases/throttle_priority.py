@@ -12,7 +12,7 @@ from typing import Any
 import inngest
 
 from tests.engine.harness import CaseContext
-from tests.support import wait_for
+from tests.support import wait_until
 
 APP_ID = "case-throttle-priority"
 
@@ -37,7 +37,7 @@ def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Func
 
 def check(ctx: CaseContext) -> None:
     first = ctx.send("case/throttle-priority", {"name": "first", "priority": 0})
-    wait_for(lambda: ctx.box["order"] == ["first"], timeout=ctx.patience(10))
+    wait_until(lambda: ctx.box["order"] == ["first"], timeout=ctx.patience(10))
     queued = ctx.send_many(
         "case/throttle-priority",
         [

@@ -10,7 +10,7 @@ from typing import Any
 import inngest
 
 from tests.engine.harness import CaseContext
-from tests.support import wait_for
+from tests.support import wait_until
 
 APP_ID = "case-timeouts"
 
@@ -49,7 +49,7 @@ def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Func
 
 def check(ctx: CaseContext) -> None:
     blocker = ctx.send("case/timeouts.start", {"blocker": True})
-    wait_for(lambda: ctx.box["blocking"], timeout=ctx.patience(10))
+    wait_until(lambda: ctx.box["blocking"], timeout=ctx.patience(10))
     queued = ctx.send("case/timeouts.start", {})
     late = ctx.wait_run(queued, "Cancelled", timeout=ctx.patience(10))  # 10 s in the queue
     ctx.box["release"].set()
