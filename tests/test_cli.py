@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -283,27 +284,31 @@ def test_engine_log_level_flag() -> None:
 def test_up_with_two_workers_finishes_chats_across_them_and_sigterm_stops_every_process(
     tmp_path: Path,
 ) -> None:
-    # The default store: a SQLite file both processes share.
-    with running_up(tmp_path, env={"ENGINE_DB": "memory"}, args=("--workers", "2")) as up:
+    # The default store: a SQLite file both processes share. Its re-read (LONG_POLL_REREAD_S)
+    # comes after the long-polls' deadline, so only the processes' own relay can wake a
+    # long-poll held by one process for a request another one finished.
+    env = {"ENGINE_DB": "memory", "LONG_POLL_REREAD_S": "30", "OFFLINE_LATENCY_MEAN_MS": "1000"}
+    with running_up(tmp_path, env=env, args=("--workers", "2")) as up:
         base = f"http://127.0.0.1:{up.port}"
         workers = children_running(up.proc.pid, b"learninngest.kit.backend_child")
         assert len(workers) == 2
         line = next(line for line in up.stdout().splitlines() if "backend processes" in line)
         assert line.split("pids")[0].split() == ["processes", "2", "backend", "processes,"]
         assert all(str(pid) in line for pid in workers)
-        # A new connection per request: the kernel spreads them over both processes, so the
-        # POST, the engine's calls and the long-poll land on either one.
-        ids = []
-        for n in range(8):
+
+        def chat(n: int) -> dict[str, object]:
+            # A new connection per request: the kernel spreads them over both processes, so
+            # the POST, the engine's calls and the long-poll (waiting for the slow model) each
+            # land on either one.
             accepted = httpx.post(f"{base}/api/v1/chat", json={"query": f"What is {n} + 2?"}, timeout=30)
             assert accepted.status_code == 202, accepted.text
-            ids.append(accepted.json()["request_id"])
-        for request_id in ids:
-            result = httpx.get(
-                f"{base}/api/v1/chat/result/{request_id}", params={"wait": 20}, timeout=30
-            ).json()
-            assert result["status"] == "done", result
-        stream = httpx.get(f"{base}/api/v1/chat/{ids[0]}/stream", timeout=30)
+            url = f"{base}{accepted.json()['result_url']}"
+            return httpx.get(url, params={"wait": 25}, timeout=40).json()
+
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(chat, range(8)))
+        assert [result["status"] for result in results] == ["done"] * 8, results
+        stream = httpx.get(f"{base}/api/v1/chat/{results[0]['request_id']}/stream", timeout=30)
         assert "event: done" in stream.text
         engines = engine_children(up.proc.pid)
         up.proc.send_signal(signal.SIGTERM)

@@ -7,6 +7,7 @@ sync gate of each, how they stop). `tests/test_cli.py` runs `up --workers 2` end
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,9 +113,8 @@ def test_stop_ends_every_process_and_frees_the_port(two: BackendProcesses) -> No
 @pytest.mark.timeout(120)
 def test_a_process_stops_by_itself_when_its_parent_goes_away(two: BackendProcesses) -> None:
     # A parent killed with SIGKILL cannot stop its children; its end of each control socket
-    # closes with it, which is what the children notice. Closing ours does the same.
+    # closes with it, which is what the children notice. Shutting ours down does the same.
     child = two._children[0]
-    child.lines.close()
-    child.control.close()
+    child.control.shutdown(socket.SHUT_RDWR)
     assert child.proc.wait(30) == 0
     assert two.wait(timeout=5) == f"backend process 1 of 2 (pid {child.proc.pid}) exited with code 0"

@@ -9,6 +9,10 @@ socket pair, one line at a time:
 - child → parent: `ready` once uvicorn serves;
 - parent → child: `open` once the parent synced the app: the sync gate opens (until then
   POST /api/v1/chat answers 503, as with one process);
+- both ways: `finished <request_id>` when a process finished a request (its worker or its
+  reconciler): the parent passes it on to every other child, which wakes its long-polls
+  and streams waiting for that request at once (api/waiters.py), whatever the store
+  (a SQLite file would otherwise be re-read only every LONG_POLL_REREAD_S);
 - end of file, either way: the parent is gone or stopping, so the child stops too (no
   orphan keeps the port if the parent is killed).
 
@@ -55,19 +59,36 @@ class _ChildServer(uvicorn.Server):
         self.should_exit = True
 
 
-def _follow_parent(control: BinaryIO, server: _ChildServer, app: Any) -> None:
-    """Say `ready` once serving, open the gate on `open`, stop at end of file."""
-    while not server.started:
-        if server.should_exit:
-            return
-        time.sleep(0.01)
-    with contextlib.suppress(OSError):
-        control.write(b"ready\n")
-        control.flush()
-        for line in control:
-            if line.strip() == b"open":
-                app.state.sync_gate.open()
-    server.should_exit = True  # the parent closed its end (stopping) or died
+class _Parent:
+    """This child's end of the control socket: lines in (a thread), lines out (any thread)."""
+
+    def __init__(self, fd: int) -> None:
+        self.sock = socket.socket(fileno=fd)
+        self.lines: BinaryIO = self.sock.makefile("rb")
+        self._sending = threading.Lock()
+
+    def send(self, line: str) -> None:
+        with self._sending, contextlib.suppress(OSError):  # the parent is gone: we stop anyway
+            self.sock.sendall(line.encode() + b"\n")
+
+    def tell_finished(self, request_id: str) -> None:
+        self.send(f"finished {request_id}")
+
+    def follow(self, server: _ChildServer, app: Any) -> None:
+        """Say `ready` once serving; open the gate, wake long-polls; stop at end of file."""
+        while not server.started:
+            if server.should_exit:
+                return
+            time.sleep(0.01)
+        self.send("ready")
+        with contextlib.suppress(OSError):
+            for raw in self.lines:
+                word, _, arg = raw.decode().strip().partition(" ")
+                if word == "open":
+                    app.state.sync_gate.open()
+                elif word == "finished" and arg:
+                    app.state.waiters.notify_here(arg)
+        server.should_exit = True  # the parent closed its end (stopping) or died
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,13 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     from learninngest.config import Settings
     from learninngest.server_limits import ServerLimits, uvicorn_config
 
-    control = socket.socket(fileno=args.control_fd).makefile("rwb")
-    hello = control.readline()
+    parent = _Parent(args.control_fd)
+    hello = parent.lines.readline()
     if not hello:
         return STARTUP_FAILURE  # the parent went away before telling us anything
     settings = Settings(**json.loads(hello)["settings"])
     listener = socket.socket(fileno=args.listen_fd)
     app = create_app(settings, wait_for_sync=True)
+    app.state.waiters.relay = parent.tell_finished  # a finish here wakes the siblings' waiters
     config = uvicorn_config(
         app,
         host=settings.host,
@@ -100,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         timeout_graceful_shutdown=3,
     )
     server = _ChildServer(config)
-    threading.Thread(target=_follow_parent, args=(control, server, app), name="parent", daemon=True).start()
+    threading.Thread(target=parent.follow, args=(server, app), name="parent", daemon=True).start()
     server.run(sockets=[listener])
     return 0 if server.started else STARTUP_FAILURE
 

@@ -19,19 +19,27 @@ The sync gate: the parent syncs the app once, through the shared port (whichever
 answers the PUT registers the functions, the same in every child), then tells every child
 `open` over its control socket. A child whose parent goes away reads end of file there and
 stops, so no child outlives `learninngest up`.
+
+Long-polls: the engine may call any child for a run's steps, and the client's long-poll
+may wait on another one. A child tells the parent `finished <id>` when it finished a
+request, and a thread of the parent passes the line on to the others, which wake their
+waiters for it at once (a SQLite store alone would make them wait for the next re-read).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import selectors
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -53,7 +61,20 @@ class _Child:
     index: int
     proc: subprocess.Popen[bytes]
     control: socket.socket
-    lines: BinaryIO
+    _pending: bytes = b""
+    _sending: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, line: bytes) -> None:
+        with self._sending:  # the relay thread and the main thread both write
+            self.control.sendall(line + b"\n")
+
+    def receive(self) -> list[bytes] | None:
+        """The complete lines that arrived (waits for some data); None at end of file."""
+        data = self.control.recv(65536)
+        if not data:
+            return None
+        *lines, self._pending = (self._pending + data).split(b"\n")
+        return lines
 
 
 def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
@@ -96,6 +117,8 @@ class BackendProcesses:
         self.host = settings.host
         self.port = settings.port
         self._children: list[_Child] = []
+        self._relaying: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def url(self) -> str:
@@ -110,6 +133,7 @@ class BackendProcesses:
         return bool(self._children) and all(child.proc.poll() is None for child in self._children)
 
     def start(self, timeout: float = 60.0) -> BackendProcesses:
+        self._stopping.clear()
         try:
             sockets = listening_sockets(self.host, self.port, self.count)
         except OSError as exc:
@@ -130,6 +154,8 @@ class BackendProcesses:
         except BaseException:
             self.stop()
             raise
+        self._relaying = threading.Thread(target=self._relay, name="backend-processes:relay", daemon=True)
+        self._relaying.start()
         log.info("backend: %d processes on %s (pids %s)", self.count, self.url, self.pids)
         return self
 
@@ -142,20 +168,23 @@ class BackendProcesses:
             proc = subprocess.Popen(cmd, pass_fds=(listener.fileno(), theirs.fileno()))
         finally:
             theirs.close()
-        hello = {"index": index, "settings": settings_payload(self.settings, index)}
-        ours.sendall(json.dumps(hello).encode() + b"\n")
-        return _Child(index, proc, ours, ours.makefile("rb"))
+        child = _Child(index, proc, ours)
+        child.send(json.dumps({"index": index, "settings": settings_payload(self.settings, index)}).encode())
+        return child
 
     def _wait_ready(self, child: _Child, deadline: float) -> None:
-        child.control.settimeout(max(0.1, deadline - time.monotonic()))
+        lines: list[bytes] | None = []
         try:
-            line = child.lines.readline()
+            while lines == []:
+                child.control.settimeout(max(0.1, deadline - time.monotonic()))
+                lines = child.receive()
         except TimeoutError:
             raise BackendProcessError(
                 f"backend process {child.index + 1} did not start serving in time; see its output above"
             ) from None
-        child.control.settimeout(None)
-        if line.strip() != b"ready":
+        finally:
+            child.control.settimeout(None)
+        if not lines or lines[0].strip() != b"ready":
             try:
                 code = child.proc.wait(10)
             except subprocess.TimeoutExpired:
@@ -168,9 +197,32 @@ class BackendProcesses:
         """Tell every process the app is synced: POST /api/v1/chat is accepted from now on."""
         for child in self._children:
             try:
-                child.control.sendall(b"open\n")
+                child.send(b"open")
             except OSError as exc:
                 raise BackendProcessError(f"backend process {child.index + 1} is gone ({exc})") from exc
+
+    def _relay(self) -> None:
+        """Pass each child's `finished <id>` on to the other children, until stop()."""
+        with selectors.DefaultSelector() as selector:
+            for child in self._children:
+                selector.register(child.control, selectors.EVENT_READ, child)
+            while not self._stopping.is_set():
+                for key, _ in selector.select(timeout=0.5):
+                    sender: _Child = key.data
+                    try:
+                        lines = sender.receive()
+                    except OSError:
+                        lines = None
+                    if lines is None:  # that child ended: wait() reports it
+                        with contextlib.suppress(KeyError, ValueError):
+                            selector.unregister(sender.control)
+                        continue
+                    for line in lines:
+                        if line.startswith(b"finished "):
+                            for other in self._children:
+                                if other is not sender:
+                                    with contextlib.suppress(OSError):  # ending: wait() reports it
+                                        other.send(line)
 
     def wait(self, timeout: float | None = None) -> str | None:
         """Block until a process ends (a sentence saying which) or `timeout` seconds pass (None)."""
@@ -188,6 +240,10 @@ class BackendProcesses:
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM to every process (each finishes its requests, up to 3 s), then kill the rest."""
+        self._stopping.set()
+        if self._relaying is not None:
+            self._relaying.join(5)
+            self._relaying = None
         for child in self._children:
             if child.proc.poll() is None:
                 child.proc.send_signal(signal.SIGTERM)
@@ -199,7 +255,6 @@ class BackendProcesses:
                 log.warning("backend process %d did not stop in %gs: killed", child.index + 1, timeout)
                 child.proc.kill()
                 child.proc.wait(10)
-            child.lines.close()
             child.control.close()
         self._children = []
 
