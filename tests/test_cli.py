@@ -318,6 +318,19 @@ def test_up_with_two_workers_finishes_chats_across_them_and_sigterm_stops_every_
     assert not port_in_use(up.port) and not port_in_use(up.engine_port)
 
 
+@pytest.mark.timeout(240)
+def test_up_stops_everything_when_one_of_its_backend_processes_dies(tmp_path: Path) -> None:
+    with running_up(tmp_path, env={"ENGINE_DB": "memory"}, args=("--workers", "2")) as up:
+        workers = children_running(up.proc.pid, b"learninngest.kit.backend_child")
+        engines = engine_children(up.proc.pid)
+        os.kill(workers[0], signal.SIGKILL)
+        assert up.proc.wait(60) == 1
+        assert all(_ended(pid) for pid in [*workers, *engines])
+    err = (tmp_path / "up.err").read_text()
+    assert f"(pid {workers[0]}) exited with code -9; stopping everything" in err
+    assert not port_in_use(up.port) and not port_in_use(up.engine_port)
+
+
 def _ended(pid: int) -> bool:
     return not Path(f"/proc/{pid}").exists() or "zombie" in _status(pid)
 
