@@ -96,6 +96,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/long_poll_waiters.py
 	$(BIN)/python bench/ttft.py
 	$(BIN)/python bench/expressions_eval.py
+	$(BIN)/python bench/sqlite_store.py
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python bench/pipeline.py --systems inline,background,celery,arq,learninngest$(if $(BEFORE),$(comma)learninngest-before --before $(BEFORE))
 

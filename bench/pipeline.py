@@ -8,6 +8,8 @@ its CPU is not counted):
 - background: FastAPI BackgroundTasks;  celery: Celery + Redis;  arq: arq + Redis;
 - learninngest: `learninngest up` (POST → event → local engine → /api/inngest calls → LLM
   → store → GET), memory engine and store; `learninngest-durable`: SQLite engine and store;
+  `-sqlite` / `-redis`: that result store (engine in memory); `-2p`: `up --workers 2`, the
+  backend in two processes (e.g. learninngest-sqlite-2p, learninngest-durable-2p);
 - learninngest-before: the same with the code of `--before DIR` (PYTHONPATH=DIR/backend);
   learninngest-nouvloop: with uvloop hidden, so uvicorn runs the asyncio loop.
 
@@ -73,8 +75,9 @@ class System:
             with contextlib.suppress(psutil.NoSuchProcess):
                 root = psutil.Process(popen.pid)
                 for proc in [root, *root.children(recursive=True)]:
-                    cmd = " ".join(proc.cmdline())
-                    worker = index > 0 or " engine" in cmd or "worker" in cmd
+                    # The arguments, not the whole command line: its path may say "worker" too.
+                    args = proc.cmdline()[1:]
+                    worker = index > 0 or "engine" in args or any(a.endswith("worker") for a in args)
                     roles["engine/worker" if worker else "api"].append(proc)
         return roles
 
@@ -125,9 +128,16 @@ def start_system(name: str, model_url: str, redis_url: str, work: Path, before: 
     baselines = str(HERE / "pipeline_baselines.py")
     system = System(name, f"http://127.0.0.1:{port}")
     if name.startswith("learninngest"):
-        if name.endswith("durable"):
+        parts = name.split("-")[1:]
+        if "durable" in parts:
             env["ENGINE_DB"] = str(folder / "engine.db")
+        if "durable" in parts or "sqlite" in parts:
             env["RESULT_STORE_URL"] = f"sqlite:///{folder / 'results.db'}"
+        if "redis" in parts:
+            env["RESULT_STORE_URL"] = redis_url.rsplit("/", 1)[0] + "/3"  # celery and arq use /0
+        processes = [p[:-1] for p in parts if p.endswith("p") and p[:-1].isdigit()]
+        if processes:
+            env["BACKEND_WORKERS"] = processes[0]
         if name.endswith("nouvloop"):  # the asyncio loop instead of uvloop (uvicorn's "auto" choice)
             shim = folder / "shim" / "uvloop"
             shim.mkdir(parents=True)

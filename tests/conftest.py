@@ -32,6 +32,7 @@ _PREFIXES = (
     "RATE_LIMIT_",
     "RECONCILE_",
     "EVENT_SEND",
+    "BACKEND_",
 )
 
 

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +88,11 @@ class Up:
 
 @contextlib.contextmanager
 def started_up(
-    tmp_path: Path, *, sigint_ignored: bool = False, env: dict[str, str] | None = None
+    tmp_path: Path,
+    *,
+    sigint_ignored: bool = False,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
 ) -> Iterator[Up]:
     """`learninngest up` in its own process group, just started (not yet ready).
 
@@ -103,6 +108,7 @@ def started_up(
         str(port),
         "--engine-port",
         str(engine_port),
+        *args,
     ]
     if sigint_ignored:
         # As a job started with `&` by a script (or by some CI runners) inherits it.
@@ -123,9 +129,15 @@ def started_up(
 
 
 @contextlib.contextmanager
-def running_up(tmp_path: Path, *, sigint_ignored: bool = False) -> Iterator[Up]:
+def running_up(
+    tmp_path: Path,
+    *,
+    sigint_ignored: bool = False,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+) -> Iterator[Up]:
     """`learninngest up` (see started_up), ready: it said so and /readyz answers."""
-    with started_up(tmp_path, sigint_ignored=sigint_ignored) as up:
+    with started_up(tmp_path, sigint_ignored=sigint_ignored, env=env, args=args) as up:
 
         def ready() -> None:
             if up.proc.poll() is not None:
@@ -142,8 +154,13 @@ def running_up(tmp_path: Path, *, sigint_ignored: bool = False) -> Iterator[Up]:
 
 def engine_children(pid: int) -> list[int]:
     """Child processes of `pid` running `learninngest engine` (Linux /proc)."""
+    return children_running(pid, b"engine")
+
+
+def children_running(pid: int, word: bytes) -> list[int]:
+    """Child processes of `pid` with `word` as one of their arguments (Linux /proc)."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(c) for c in children if b"engine" in Path(f"/proc/{c}/cmdline").read_bytes().split(b"\0")]
+    return [int(c) for c in children if word in Path(f"/proc/{c}/cmdline").read_bytes().split(b"\0")]
 
 
 def _status(pid: int) -> str:
@@ -261,3 +278,69 @@ def test_engine_log_level_flag() -> None:
     parser = build_parser()
     assert parser.parse_args(["engine"]).log_level == "INFO"
     assert parser.parse_args(["engine", "--log-level", "warning"]).log_level == "WARNING"
+
+
+@pytest.mark.timeout(240)  # three processes start on a busy machine, then a clean stop
+def test_up_with_two_workers_finishes_chats_across_them_and_sigterm_stops_every_process(
+    tmp_path: Path,
+) -> None:
+    # The default store: a SQLite file both processes share. Its re-read (LONG_POLL_REREAD_S)
+    # comes after the long-polls' deadline, so only the processes' own relay can wake a
+    # long-poll held by one process for a request another one finished.
+    env = {"ENGINE_DB": "memory", "LONG_POLL_REREAD_S": "30", "OFFLINE_LATENCY_MEAN_MS": "1000"}
+    with running_up(tmp_path, env=env, args=("--workers", "2")) as up:
+        base = f"http://127.0.0.1:{up.port}"
+        workers = children_running(up.proc.pid, b"learninngest.kit.backend_child")
+        assert len(workers) == 2
+        line = next(line for line in up.stdout().splitlines() if "backend processes" in line)
+        assert line.split("pids")[0].split() == ["processes", "2", "backend", "processes,"]
+        assert all(str(pid) in line for pid in workers)
+
+        def chat(n: int) -> dict[str, object]:
+            # A new connection per request: the kernel spreads them over both processes, so
+            # the POST, the engine's calls and the long-poll (waiting for the slow model) each
+            # land on either one.
+            accepted = httpx.post(f"{base}/api/v1/chat", json={"query": f"What is {n} + 2?"}, timeout=30)
+            assert accepted.status_code == 202, accepted.text
+            url = f"{base}{accepted.json()['result_url']}"
+            return httpx.get(url, params={"wait": 25}, timeout=40).json()
+
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(chat, range(8)))
+        assert [result["status"] for result in results] == ["done"] * 8, results
+        stream = httpx.get(f"{base}/api/v1/chat/{results[0]['request_id']}/stream", timeout=30)
+        assert "event: done" in stream.text
+        engines = engine_children(up.proc.pid)
+        up.proc.send_signal(signal.SIGTERM)
+        assert up.proc.wait(60) == 0
+        assert all(_ended(pid) for pid in [*workers, *engines])
+    assert "stopping…" in up.stdout()
+    assert not port_in_use(up.port) and not port_in_use(up.engine_port)
+
+
+@pytest.mark.timeout(240)
+def test_up_stops_everything_when_one_of_its_backend_processes_dies(tmp_path: Path) -> None:
+    with running_up(tmp_path, env={"ENGINE_DB": "memory"}, args=("--workers", "2")) as up:
+        workers = children_running(up.proc.pid, b"learninngest.kit.backend_child")
+        engines = engine_children(up.proc.pid)
+        os.kill(workers[0], signal.SIGKILL)
+        assert up.proc.wait(60) == 1
+        assert all(_ended(pid) for pid in [*workers, *engines])
+    err = (tmp_path / "up.err").read_text()
+    assert f"(pid {workers[0]}) exited with code -9; stopping everything" in err
+    assert not port_in_use(up.port) and not port_in_use(up.engine_port)
+
+
+def _ended(pid: int) -> bool:
+    return not Path(f"/proc/{pid}").exists() or "zombie" in _status(pid)
+
+
+def test_up_refuses_several_workers_with_the_memory_store(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RESULT_STORE_URL", "memory://")
+    with pytest.raises(SystemExit) as info:
+        main(["up", "--workers", "2", "--port", str(free_port())])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "BACKEND_WORKERS=2 (or up --workers)" in err and "RESULT_STORE_URL=memory://" in err

@@ -81,6 +81,17 @@ def test_retention_shorter_than_the_idempotency_ttl_is_refused(monkeypatch: pyte
         get_settings()
 
 
+def test_several_backend_workers_with_the_memory_store_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESULT_STORE_URL", "memory://")
+    monkeypatch.setenv("BACKEND_WORKERS", "2")
+    with pytest.raises(
+        SettingsError, match="BACKEND_WORKERS=2 .* RESULT_STORE_URL=memory:// lives inside one"
+    ):
+        get_settings()
+    monkeypatch.setenv("RESULT_STORE_URL", "sqlite:///results.db")
+    assert get_settings().backend_workers == 2
+
+
 def test_long_poll_waiters_must_leave_room_below_the_concurrency_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

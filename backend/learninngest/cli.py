@@ -6,7 +6,6 @@ import argparse
 import logging
 import signal
 import sys
-import threading
 
 from learninngest import __version__
 
@@ -37,6 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--host", help="interface for both servers (default HOST, 127.0.0.1)")
     up.add_argument("--port", type=int, help="backend port (default PORT, 8000)")
     up.add_argument("--engine-port", type=int, default=8288, help="engine port (default 8288)")
+    up.add_argument(
+        "--workers",
+        type=int,
+        dest="backend_workers",
+        metavar="N",
+        help="backend processes serving the port (default BACKEND_WORKERS, 1); >1 needs a shared store",
+    )
 
     serve = commands.add_parser("serve", help="the backend only (needs an Inngest server)")
     serve.add_argument("--host", help="interface (default HOST, 127.0.0.1)")
@@ -62,7 +68,9 @@ def _settings(args: argparse.Namespace):  # noqa: ANN202 - Settings, imported la
     from learninngest.config import SettingsError, get_settings
 
     overrides = {
-        name: getattr(args, name) for name in ("host", "port") if getattr(args, name, None) is not None
+        name: getattr(args, name)
+        for name in ("host", "port", "backend_workers")
+        if getattr(args, name, None) is not None
     }
     try:
         return get_settings(**overrides)
@@ -83,7 +91,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     setup_logging(settings.log_level)
     # The engine in a process of its own: backend and engine each get a core (one GIL each).
     stack = Stack(
-        settings=settings, backend_port=settings.port, engine_port=args.engine_port, engine_process=True
+        settings=settings,
+        backend_port=settings.port,
+        engine_port=args.engine_port,
+        engine_process=True,
+        backend_processes=settings.backend_workers,
     )
     # Ctrl-C stops everything, even when started from a parent that ignores SIGINT (a job
     # started with `&` in a script, some CI runners): Python would keep that ignore otherwise.
@@ -98,9 +110,16 @@ def cmd_up(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         print(repr(stack))
+        if stack.processes is not None:
+            print(
+                f"  {'processes':<14} {stack.processes.count} backend processes, pids {stack.processes.pids}"
+            )
+            _warn_about_streams(settings)
         print("\nTry it:\n" + CURL_EXAMPLE.format(backend=stack.backend_url))
         print("\nCtrl-C stops everything.", flush=True)
-        threading.Event().wait()
+        ended = stack.wait()
+        print(f"error: {ended}; stopping everything (see its output above)", file=sys.stderr, flush=True)
+        return 1
     except KeyboardInterrupt:
         print("\nstopping… (requests still in flight get up to 3 s to finish)", flush=True)
         # Requests cut off by the shutdown are expected now: no tracebacks for them.
@@ -108,6 +127,16 @@ def cmd_up(args: argparse.Namespace) -> int:
     finally:
         stack.down()
     return 0
+
+
+def _warn_about_streams(settings) -> None:  # noqa: ANN001 - Settings, imported lazily
+    if not settings.result_store_url.startswith(("redis://", "rediss://")):
+        logging.getLogger("learninngest.kit").warning(
+            "several backend processes with RESULT_STORE_URL=%s: a token stream (…/stream) shows the "
+            "tokens only when it is served by the process that runs the request's step; otherwise "
+            "just its status and the final answer. A redis:// store streams across processes.",
+            settings.result_store_url.split("://", 1)[0] + "://…",
+        )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -126,6 +126,8 @@ class Settings(BaseSettings):
     inngest_cli: str | None = None  # path of the real `inngest` / `inngest-cli` binary
     engine_time_scale: float = Field(1.0, gt=0, le=10)
     engine_db: str | None = ".learninngest/engine.db"  # "" or "memory" for a throwaway engine
+    # `learninngest up` serves the backend from this many processes on one port (kit/backend_processes.py)
+    backend_workers: int = Field(1, ge=1, le=64)
 
     # --- results
     result_store_url: str = "sqlite:///.learninngest/results.db"
@@ -304,6 +306,12 @@ class Settings(BaseSettings):
                 f"LONG_POLL_MAX_WAITERS={self.long_poll_max_waiters} must be below "
                 f"SERVER_LIMIT_CONCURRENCY={self.server_limit_concurrency}, so that waiting "
                 "long-polls leave room for other requests."
+            )
+        if self.backend_workers > 1 and self.result_store_url.startswith("memory://"):
+            raise SettingsError(
+                f"BACKEND_WORKERS={self.backend_workers} (or up --workers) needs a result store the "
+                "processes share, but RESULT_STORE_URL=memory:// lives inside one process: use "
+                "sqlite:///path.db, redis://host:port/db or postgresql://..., or one worker."
             )
         if self.result_retention_s < self.idempotency_ttl_s:
             raise SettingsError(

@@ -193,3 +193,21 @@ def test_final_results_are_purged_after_their_retention_by_themselves() -> None:
         wait_for(purged, timeout=20, interval=0.2)
         pending = httpx.get(f"{server.url}/api/v1/chat/result/pending", timeout=10)
         assert pending.json()["status"] == "pending"  # only final records expire
+
+
+def test_a_finish_here_is_relayed_to_sibling_processes_and_a_relayed_one_wakes_here() -> None:
+    from learninngest.api.waiters import ResultWaiters
+    from learninngest.store import open_store
+
+    async def scenario() -> tuple[list[str], bool]:
+        waiters = ResultWaiters(open_store("memory://"))
+        relayed: list[str] = []
+        waiters.relay = relayed.append  # what kit/backend_child.py sets under `up --workers N`
+        async with waiters.watch("r2") as waiter:
+            waiters.notify("r1")  # this process's worker finished r1: the siblings hear of it
+            waiters.notify_here("r2")  # a sibling finished r2: wake here, relay nothing back
+            await asyncio.wait_for(waiter.wait(), 10)
+        return relayed, True
+
+    relayed, woken = asyncio.run(scenario())
+    assert relayed == ["r1"] and woken

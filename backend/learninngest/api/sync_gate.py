@@ -3,7 +3,9 @@
 An event sent before the backend's functions are registered with the Inngest server
 starts no run. `learninngest up` and the kit's Stack start the backend first and sync
 it after, so they build it with the gate closed and open it once the sync succeeded;
-until then POST answers 503 with Retry-After. `learninngest serve` cannot know when an
+until then POST answers 503 with Retry-After. With `up --workers N` every backend process
+has its own gate; the parent syncs once and then tells each process to open it
+(kit/backend_processes.py). `learninngest serve` cannot know when an
 outside server (Dev Server, Cloud) syncs, so its gate is open from the start; a request
 sent before that sync is finished as `error` by the reconciler (worker/reconciler.py).
 """

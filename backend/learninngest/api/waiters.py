@@ -11,6 +11,10 @@ How a waiter hears of a finish depends on the store (`store.wakeups`):
   per waited-on request id re-reads the store every `reread_s` and wakes all of that
   id's waiters at once, so 1,000 waiters on one request cost one read per period, not 1,000.
 
+Under `learninngest up --workers N` the sibling processes also pass every finish on to
+each other (`relay`, set by kit/backend_child.py), so a long-poll on another process than
+the run's wakes at once, whatever the store.
+
 The number of waiters per process is capped (`max_waiters`): past it, `watch()` raises
 TooManyWaiters and the route answers 503 with Retry-After.
 """
@@ -21,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from learninngest.store.base import ResultStore, Wakeups
 
@@ -62,6 +66,8 @@ class ResultWaiters:
         self._pollers: dict[str, asyncio.Task[None]] = {}
         self._listener: asyncio.Task[None] | None = None
         self.subscribed = False  # publish mode: the finish channel is being heard
+        self.relay: Callable[[str], None] | None = None
+        """Also tell these request ids to sibling processes (kit/backend_child.py), if set."""
 
     @property
     def wakeups(self) -> Wakeups:
@@ -88,7 +94,13 @@ class ResultWaiters:
 
     # --- waking
     def notify(self, request_id: str) -> None:
-        """Safe from any thread: wakes every waiter of `request_id`."""
+        """Safe from any thread: wakes every waiter of `request_id`, here and in sibling processes."""
+        self.notify_here(request_id)
+        if self.relay is not None:
+            self.relay(request_id)
+
+    def notify_here(self, request_id: str) -> None:
+        """Safe from any thread: wakes every waiter of `request_id` in this process."""
         for waiter in list(self._waiting.get(request_id, ())):
             waiter.wake()
 
@@ -137,14 +149,14 @@ class ResultWaiters:
                 log.debug("long-poll re-read of %s failed: %s", request_id, exc)
                 continue
             if record is None or record.final:
-                self.notify(request_id)
+                self.notify_here(request_id)  # the others poll (or hear) for themselves
 
     async def _listen(self) -> None:
         """Publish mode: one subscription to the store's finish channel for this process."""
         while True:
             try:
                 async for request_id in self.store.finished_ids(on_subscribed=self._on_subscribed):  # type: ignore[attr-defined]
-                    self.notify(request_id)
+                    self.notify_here(request_id)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

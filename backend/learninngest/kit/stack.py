@@ -23,6 +23,7 @@ import httpx
 
 from learninngest.app import create_app
 from learninngest.config import Settings, get_settings
+from learninngest.kit.backend_processes import BackendProcessError, BackendProcesses
 from learninngest.kit.servers import BackgroundServer, ServerStartError, free_port
 from learninngest.server_limits import ServerLimits
 from learninngest.worker.serve import SERVE_PATH
@@ -48,7 +49,11 @@ class Stack:
     engine_port: int = 0
     engine_process: bool = False
     """Run the local engine as a child process (`learninngest up`: a core of its own), not a thread."""
+    backend_processes: int = 1
+    """Above 1: the backend in that many child processes on one port (`learninngest up --workers`),
+    not in a thread; functions written in cells then cannot be served (they live in this process)."""
     backend: BackgroundServer | None = None
+    processes: BackendProcesses | None = None
     engine: BackgroundServer | None = None
     _cli_process: subprocess.Popen[bytes] | None = None
     _external_url: str | None = None
@@ -67,17 +72,20 @@ class Stack:
         self.settings = settings
         try:
             # Closed gate: POST /chat answers 503 until sync() below has registered the functions.
-            self.backend = BackgroundServer(
-                create_app(settings, wait_for_sync=True),
-                name="backend",
-                host=settings.host,
-                port=backend_port,
-                limits=ServerLimits.from_settings(settings),
-            ).start()
-            app_url = f"{self.backend.url}{SERVE_PATH}"
+            if self.backend_processes > 1:
+                self.processes = BackendProcesses(settings, self.backend_processes).start()
+            else:
+                self.backend = BackgroundServer(
+                    create_app(settings, wait_for_sync=True),
+                    name="backend",
+                    host=settings.host,
+                    port=backend_port,
+                    limits=ServerLimits.from_settings(settings),
+                ).start()
+            app_url = f"{self.backend_url}{SERVE_PATH}"
             self._start_inngest(engine_port, app_url)
             self.sync()
-        except (ServerStartError, StackError) as exc:
+        except (ServerStartError, StackError, BackendProcessError) as exc:
             self.down()
             raise StackError(str(exc)) from exc
         atexit.register(self.down)
@@ -96,12 +104,26 @@ class Stack:
         for server in (self.engine, self.backend):
             if server is not None:
                 server.stop()
-        self.engine = self.backend = None
+        if self.processes is not None:
+            self.processes.stop()
+        self.engine = self.backend = self.processes = None
         self._cli_process = None
 
     @property
     def running(self) -> bool:
+        if self.processes is not None:
+            return self.processes.running
         return self.backend is not None and self.backend.running
+
+    def wait(self) -> str:
+        """Block while the backend serves; return a sentence when a backend process ended."""
+        while True:
+            if self.processes is None:
+                time.sleep(3600)  # one in-process backend: it ends only with us
+                continue
+            ended = self.processes.wait()
+            if ended:
+                return ended
 
     # --- the Inngest server
     def _inngest_url(self, engine_port: int) -> str:
@@ -181,16 +203,16 @@ class Stack:
 
     def sync(self, timeout: float = 15.0) -> dict[str, object]:
         """PUT the backend's /api/inngest: the SDK registers its functions with the server."""
-        assert self.backend is not None
+        assert self.backend is not None or self.processes is not None
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
             try:
-                reply = httpx.put(f"{self.backend.url}{SERVE_PATH}", timeout=10)
+                reply = httpx.put(f"{self.backend_url}{SERVE_PATH}", timeout=10)
                 body = reply.json()
                 # The SDK answers 200 even when the server refused: read the body (fact sheet §11).
                 if reply.status_code == 200 and isinstance(body, dict) and body.get("ok"):
-                    self.backend.app.state.sync_gate.open()  # the backend may take requests now
+                    self._open_gates()  # the backend may take requests now
                     return body
                 last = (
                     str(body.get("error") or body.get("message") or body)
@@ -203,6 +225,15 @@ class Stack:
                 last = f"{type(exc).__name__}: {exc}"
             time.sleep(0.1)
         raise StackError(f"could not sync the app with {self.inngest_url}: {last}")
+
+    def _open_gates(self) -> None:
+        if self.processes is not None:
+            try:
+                self.processes.open_gates()  # any of them answered the PUT: every one registers the same
+            except BackendProcessError as exc:
+                raise StackError(str(exc)) from exc
+        elif self.backend is not None:
+            self.backend.app.state.sync_gate.open()
 
     # --- functions written in cells
     @property
@@ -243,6 +274,11 @@ class Stack:
         self.sync()
 
     def _app_state(self) -> Any:
+        if self.processes is not None:
+            raise StackError(
+                f"The backend runs in {self.processes.count} processes: functions written in cells "
+                "need it in this one (backend_processes=1)."
+            )
         if self.backend is None:
             raise StackError("The stack is down: call `stack = kit.up()` first.")
         return self.backend.app.state
@@ -253,6 +289,8 @@ class Stack:
     # --- where things are
     @property
     def backend_url(self) -> str:
+        if self.processes is not None:
+            return self.processes.url
         return self.backend.url if self.backend else ""
 
     @property

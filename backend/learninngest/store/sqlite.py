@@ -1,8 +1,9 @@
 """The default result store: one SQLite file (`sqlite:///relative.db`, `sqlite:////abs.db`).
 
 It survives restarts and may be shared by several processes (the backend, a worker, a
-notebook). Every operation opens its own connection in a worker thread
-(asyncio.to_thread), so the event loop never waits on disk or on another writer's lock.
+notebook). Every operation runs in a worker thread (asyncio.to_thread), so the event loop
+never waits on disk or on another writer's lock, on a connection that thread keeps open
+for its next operations (store/sqlite_connections.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from learninngest.store.base import (
     utcnow,
 )
 from learninngest.store.finishing import check_finish_fields, finished
+from learninngest.store.sqlite_connections import ThreadConnections
 
 T = TypeVar("T")
 
@@ -99,11 +101,17 @@ class SQLiteStore:
         self.path = path_from_url(url)
         self._init_lock = threading.Lock()
         self._initialised = False
+        self._connections = ThreadConnections(self._connect)
+        self._write_lock = threading.Lock()
 
     # --- plumbing
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we say BEGIN ourselves where a read-modify-write must be atomic.
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        # check_same_thread=False only so that close() may close it from another thread: each
+        # connection is used by the one thread that opened it (sqlite_connections.py).
+        conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return conn
 
@@ -126,32 +134,40 @@ class SQLiteStore:
                 conn.close()
             self._initialised = True
 
-    def _call(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+    def _call(self, operation: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
         try:
             self._initialise()
-            conn = self._connect()
+            conn = self._connections.get()
             try:
-                return operation(conn)
-            finally:
-                conn.close()
+                # Writers of this process queue on a lock: SQLite's own busy handler would make
+                # them sleep and retry (1, 2, 5… ms). Readers never wait (WAL).
+                with self._write_lock if write else contextlib.nullcontext():
+                    return operation(conn)
+            except BaseException:
+                # Whatever went wrong (a locked file, a file gone), the next try starts afresh.
+                self._connections.discard()
+                raise
         except (sqlite3.OperationalError, OSError) as exc:
             raise StoreUnavailable(f"result store {self.url} cannot be used: {exc}") from exc
 
     async def _run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         return await asyncio.to_thread(self._call, operation)
 
+    async def _write(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.to_thread(self._call, operation, True)
+
     # --- the ResultStore interface
     async def create(self, record: ChatRecord) -> None:
         row = _to_row(record)
         sql = f"INSERT OR IGNORE INTO chat_records ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})"
-        await self._run(lambda conn: conn.execute(sql, row))
+        await self._write(lambda conn: conn.execute(sql, row))
 
     async def get(self, request_id: str) -> ChatRecord | None:
         return await self._run(lambda conn: _select(conn, request_id))
 
     async def set_event_ids(self, request_id: str, event_ids: list[str]) -> None:
         sql = "UPDATE chat_records SET event_ids = ? WHERE request_id = ?"
-        await self._run(lambda conn: conn.execute(sql, (json.dumps(list(event_ids)), request_id)))
+        await self._write(lambda conn: conn.execute(sql, (json.dumps(list(event_ids)), request_id)))
 
     async def add_event_ids(self, request_id: str, event_ids: list[str]) -> None:
         def operation(conn: sqlite3.Connection) -> None:
@@ -168,7 +184,7 @@ class SQLiteStore:
                     (json.dumps(merged), request_id),
                 )
 
-        await self._run(operation)
+        await self._write(operation)
 
     async def count_attempt(self, request_id: str) -> int | None:
         sql = (
@@ -180,7 +196,7 @@ class SQLiteStore:
             row = conn.execute(sql, (request_id,)).fetchone()
             return int(row[0]) if row is not None else None
 
-        return await self._run(operation)
+        return await self._write(operation)
 
     async def pending_before(self, cutoff: datetime, limit: int) -> list[ChatRecord]:
         # created_at is ISO 8601 in UTC, so text order is time order.
@@ -208,7 +224,7 @@ class SQLiteStore:
                 )
                 return done
 
-        return await self._run(operation)
+        return await self._write(operation)
 
     async def claim_idempotency_key(self, key: str, request_id: str, ttl_s: int) -> str:
         def operation(conn: sqlite3.Connection) -> str:
@@ -224,11 +240,11 @@ class SQLiteStore:
                 row = conn.execute("SELECT request_id FROM idempotency_keys WHERE key = ?", (key,)).fetchone()
                 return str(row[0])
 
-        return await self._run(operation)
+        return await self._write(operation)
 
     async def release_idempotency_key(self, key: str, request_id: str) -> None:
         sql = "DELETE FROM idempotency_keys WHERE key = ? AND request_id = ?"
-        await self._run(lambda conn: conn.execute(sql, (key, request_id)))
+        await self._write(lambda conn: conn.execute(sql, (key, request_id)))
 
     async def count_pending(self, owner: str) -> int:
         sql = "SELECT COUNT(*) FROM chat_records WHERE owner = ? AND status = 'pending'"
@@ -245,7 +261,7 @@ class SQLiteStore:
             " hits = CASE WHEN window_no = excluded.window_no THEN hits + 1 ELSE 1 END,"
             " window_no = excluded.window_no, ends_at = excluded.ends_at RETURNING hits"
         )
-        hits = await self._run(
+        hits = await self._write(
             lambda conn: int(conn.execute(sql, (bucket, window_no, ends_at)).fetchone()[0])
         )
         return hits, ends_at - now
@@ -262,13 +278,13 @@ class SQLiteStore:
             conn.execute("DELETE FROM rate_counters WHERE ends_at <= ?", (time.time(),))
             return Purged(records=records, keys=keys)
 
-        return await self._run(operation)
+        return await self._write(operation)
 
     async def ping(self) -> None:
         await self._run(lambda conn: conn.execute("SELECT 1 FROM chat_records LIMIT 1"))
 
     async def close(self) -> None:
-        return None  # nothing stays open between operations
+        self._connections.close()
 
     def __repr__(self) -> str:
         return f"<SQLiteStore {self.path}>"
