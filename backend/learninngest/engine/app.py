@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 
-from learninngest.engine import dashboard, gql, rest_api
+from learninngest.engine import dashboard, gql_route, rest_api
 from learninngest.engine.apps import Registry
 from learninngest.engine.clock import Clock
 from learninngest.engine.executor import Executor
@@ -107,6 +107,6 @@ def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> F
     app.include_router(
         rest_api.build_router(settings, engine.state, engine.clock, engine.registry, engine.executor)
     )
-    app.include_router(gql.build_router(settings, engine.state, engine.registry))
+    app.include_router(gql_route.build_router(settings, engine.state, engine.registry))
     app.include_router(dashboard.build_router(engine))
     return app
