@@ -126,6 +126,7 @@ class Settings(BaseSettings):
     inngest_cli: str | None = None  # path of the real `inngest` / `inngest-cli` binary
     engine_time_scale: float = Field(1.0, gt=0, le=10)
     engine_db: str | None = ".learninngest/engine.db"  # "" or "memory" for a throwaway engine
+    engine_retention_s: float = Field(7 * 86_400, gt=0)  # the stack's engine: finished runs kept this long
 
     # --- results
     result_store_url: str = "sqlite:///.learninngest/results.db"
