@@ -9,6 +9,13 @@ import sys
 
 from learninngest import __version__
 
+# httpx imports its own command-line tool whenever click is installed (uvicorn brings it):
+# click, rich and pygments, ~3 MiB of RSS in each process `up` starts, never used by them. A
+# None entry in sys.modules makes that import fail the documented way; httpx then defines a
+# stub `httpx.main`. Only before httpx is first imported, i.e. in the CLI's own processes.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)
+
 CURL_EXAMPLE = """\
   curl -s -X POST {backend}/api/v1/chat -H 'Content-Type: application/json' \\
        -d '{{"query": "What is the capital of France?"}}'

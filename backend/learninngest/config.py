@@ -128,6 +128,7 @@ class Settings(BaseSettings):
     engine_db: str | None = ".learninngest/engine.db"  # "" or "memory" for a throwaway engine
     # `learninngest up` serves the backend from this many processes on one port (kit/backend_processes.py)
     backend_workers: int = Field(1, ge=1, le=64)
+    engine_retention_s: float = Field(7 * 86_400, gt=0)  # the stack's engine: finished runs kept this long
 
     # --- results
     result_store_url: str = "sqlite:///.learninngest/results.db"

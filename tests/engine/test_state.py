@@ -103,3 +103,19 @@ def test_each_wait_of_a_run_finds_it_by_its_event(tmp_path: Path) -> None:
         assert state.runs_waiting_for("app/a") == []
     finally:
         state.close()
+
+
+def test_a_runs_single_event_is_stored_once_and_a_batch_as_its_list() -> None:
+    state = State(None)
+    state.open()
+    try:
+        event = {"name": "app/x", "data": {"n": 1}, "id": "e1", "ts": 1}
+        other = {"name": "app/x", "data": {"n": 2}, "id": "e2", "ts": 2}
+        state.insert_run(Run("r1", "app-fn", 1, "e1", event, [event]))
+        state.insert_run(Run("r2", "app-fn", 1, "e1", event, [event, other]))
+        stored = {row["run_id"]: row["events"] for row in state._all("SELECT run_id, events FROM runs")}
+        assert stored["r1"] == ""  # the event is in the `event` column already
+        assert (state.get_run("r1") or Run("", "", 0, "", {}, [])).events == [event]
+        assert (state.get_run("r2") or Run("", "", 0, "", {}, [])).events == [event, other]
+    finally:
+        state.close()

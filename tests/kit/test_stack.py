@@ -52,6 +52,22 @@ def test_readyz_is_ready_on_a_stack(kit_env: None) -> None:
     assert body["status"] == "ready", body
 
 
+def test_engine_retention_reaches_the_engine_in_a_thread_and_in_a_process(
+    kit_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENGINE_RETENTION_S", "123")
+    stack = kit.up()
+    assert stack.engine.app.state.engine.settings.retention_s == 123  # type: ignore[union-attr]
+    kit.down()
+    process_stack = Stack(engine_process=True).up()  # what `learninngest up` starts
+    try:
+        assert process_stack._cli_process is not None
+        cmdline = Path(f"/proc/{process_stack._cli_process.pid}/cmdline").read_bytes().split(b"\0")
+        assert cmdline[cmdline.index(b"--retention") + 1] == b"123.0"
+    finally:
+        process_stack.down()
+
+
 def test_nest_asyncio_is_not_applied_outside_a_running_loop(kit_env: None) -> None:
     kit.up()
     assert kit.nest_asyncio_applied() is False

@@ -24,12 +24,19 @@ import base64
 import binascii
 import json
 import re
+import sys
+import types
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-import cel
+# cel's __init__ imports its command-line tool (typer, rich, prompt_toolkit: ~8 MiB of RSS in
+# every engine process), which the engine never runs: a stand-in module takes its place.
+# `cel.compile` and `cel.Context` come from the compiled extension, not from the tool.
+if "cel" not in sys.modules:
+    sys.modules.setdefault("cel.cli", types.ModuleType("cel.cli"))
+import cel  # noqa: E402 - after the stand-in above
 
 from learninngest.engine import lenient_cel
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from graphql import GraphQLError, build_schema, graphql_sync, parse, validate
 
@@ -463,11 +464,12 @@ def _errors(errors: list[GraphQLError], code: str | None = None) -> list[dict[st
     return out
 
 
-def build_router(settings: EngineSettings, state: State, registry: Registry) -> APIRouter:
-    router = APIRouter()
+def endpoint(
+    settings: EngineSettings, state: State, registry: Registry
+) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """The handler of POST /v0/gql (gql_route.py serves it, importing this module on first use)."""
     resolver = Resolver(state, registry)
 
-    @router.post("/v0/gql")
     async def gql(request: Request) -> JSONResponse:
         if settings.signing_key and not signing.check_bearer(
             request.headers.get("authorization"), registry.keys()
@@ -501,4 +503,4 @@ def build_router(settings: EngineSettings, state: State, registry: Registry) -> 
             out["errors"] = _errors(result.errors)
         return JSONResponse(out)
 
-    return router
+    return gql

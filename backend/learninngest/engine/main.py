@@ -99,7 +99,7 @@ def run_engine(args: argparse.Namespace) -> int:
     import uvicorn
 
     from learninngest.engine.app import create_engine_app
-    from learninngest.kit.servers import port_in_use
+    from learninngest.ports import port_in_use
     from learninngest.server_limits import uvicorn_config
 
     settings = settings_from_args(args)

@@ -141,7 +141,8 @@ class Run:
             function_version=row["function_version"],
             event_id=row["event_id"],
             event=json.loads(row["event"]),
-            events=json.loads(row["events"]),
+            # "" = [event], the common case (one event started the run): see to_params.
+            events=json.loads(row["events"]) if row["events"] else [json.loads(row["event"])],
             status=row["status"],
             started=row["started"],
             ended=row["ended"],
@@ -171,7 +172,8 @@ class Run:
             "function_version": self.function_version,
             "event_id": self.event_id,
             "event": _dumps(self.event),
-            "events": _dumps(self.events),
+            # Stored once, not twice, when the run's events are just its event (not a batch).
+            "events": "" if self.events == [self.event] else _dumps(self.events),
             "status": self.status,
             "started": self.started,
             "ended": self.ended,

@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS runs (
   function_version INTEGER NOT NULL,
   event_id       TEXT NOT NULL,            -- internal id of the triggering event
   event          TEXT NOT NULL,
-  events         TEXT NOT NULL,
+  events         TEXT NOT NULL,            -- JSON list; '' = [event] (one event, no batch)
   status         TEXT NOT NULL,            -- Scheduled, Running, Completed, Failed, Cancelled
   started        REAL NOT NULL,
   ended          REAL,

@@ -7,35 +7,16 @@ exercise the same start and stop code.
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import time
 from typing import Any
 
 import uvicorn
 
+from learninngest.ports import free_port, port_in_use
 from learninngest.server_limits import ServerLimits, uvicorn_config
 
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """Ask the OS for a port nobody listens on (it may be taken again before we bind; rare)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # Bind the way uvicorn will: on Windows SO_REUSEADDR would let a busy port look free.
-        if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
-        else:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return True
-        return False
+__all__ = ["BackgroundServer", "ServerStartError", "free_port", "port_in_use"]
 
 
 class _ThreadServer(uvicorn.Server):

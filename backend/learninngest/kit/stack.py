@@ -157,6 +157,7 @@ class Stack:
             app_urls=[app_url],
             db_path=db if db and db != "memory" else None,
             time_scale=self.settings.engine_time_scale,
+            retention_s=self.settings.engine_retention_s,
         )
         self.engine = BackgroundServer(
             create_engine_app(engine_settings), name="engine", host=self.settings.host, port=port
@@ -168,6 +169,7 @@ class Stack:
         cmd = [sys.executable, "-m", "learninngest", "engine", "-u", app_url, "--host", self.settings.host]
         cmd += ["--port", str(port), "--time-scale", str(self.settings.engine_time_scale)]
         cmd += ["--db", db] if db else ["--memory"]
+        cmd += ["--retention", str(self.settings.engine_retention_s)]
         cmd += ["--log-level", self.settings.log_level]
         # Output goes where ours goes (the terminal of `learninngest up`).
         self._cli_process = subprocess.Popen(cmd)

@@ -8,12 +8,38 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from learninngest.retention import DEFAULT_RETENTION_S
-from learninngest.store.base import ChatRecord, Purged, Wakeups, utcnow
+from learninngest.store.base import ChatRecord, Purged, Status, Wakeups, utcnow
 from learninngest.store.finishing import check_finish_fields, finished
+
+_FIELDS = tuple(ChatRecord.model_fields)
+_STATUS, _OWNER = _FIELDS.index("status"), _FIELDS.index("owner")
+_CREATED, _COMPLETED = _FIELDS.index("created_at"), _FIELDS.index("completed_at")
+_Packed = tuple[Any, ...]
+
+
+def _pack(record: ChatRecord) -> _Packed:
+    """The record's values in a tuple: ~1 KB less per record than the pydantic object (its
+    __dict__ and fields-set). Copies of the list and dict: the caller keeps its object."""
+    values = dict(record)
+    values["event_ids"] = tuple(record.event_ids)
+    values["usage"] = None if record.usage is None else dict(record.usage)
+    return tuple(values[name] for name in _FIELDS)
+
+
+def _unpack(packed: _Packed) -> ChatRecord:
+    """A new ChatRecord (validated when it was packed) that the caller may change freely."""
+    values = dict(zip(_FIELDS, packed, strict=True))
+    values["event_ids"] = list(values["event_ids"])
+    values["usage"] = None if values["usage"] is None else dict(values["usage"])
+    return ChatRecord.model_construct(**values)
+
+
+def _final(packed: _Packed) -> bool:
+    return packed[_STATUS] != Status.pending
 
 
 class MemoryStore:
-    """Records in a dict behind a lock.
+    """Records in a dict behind a lock, each packed in a tuple (`_pack`).
 
     No method awaits while holding the lock, so a plain threading.Lock is safe both for
     tasks on one loop and for threads (e.g. a worker thread and the notebook kernel).
@@ -25,55 +51,61 @@ class MemoryStore:
         self.url = url
         self.retention_s = retention_s
         self._lock = threading.Lock()
-        self._records: dict[str, ChatRecord] = {}
+        self._records: dict[str, _Packed] = {}
         self._keys: dict[str, tuple[str, float]] = {}  # key -> (request_id, expires at, monotonic)
         self._counters: dict[str, tuple[int, int, float]] = {}  # bucket -> (window no, hits, ends at)
 
     async def create(self, record: ChatRecord) -> None:
         with self._lock:
             # Copies in and out: a caller mutating its object must not change the stored one.
-            self._records.setdefault(record.request_id, record.model_copy(deep=True))
+            if record.request_id not in self._records:
+                self._records[record.request_id] = _pack(record)
 
     async def get(self, request_id: str) -> ChatRecord | None:
         with self._lock:
-            record = self._records.get(request_id)
-            return record.model_copy(deep=True) if record else None
+            packed = self._records.get(request_id)
+            return _unpack(packed) if packed else None
 
     async def set_event_ids(self, request_id: str, event_ids: list[str]) -> None:
         with self._lock:
-            record = self._records.get(request_id)
-            if record is not None:
-                self._records[request_id] = record.model_copy(update={"event_ids": list(event_ids)})
+            packed = self._records.get(request_id)
+            if packed is not None:
+                record = _unpack(packed)
+                record.event_ids = list(event_ids)
+                self._records[request_id] = _pack(record)
 
     async def add_event_ids(self, request_id: str, event_ids: list[str]) -> None:
         with self._lock:
-            record = self._records.get(request_id)
-            if record is not None:
-                merged = record.event_ids + [i for i in event_ids if i not in record.event_ids]
-                self._records[request_id] = record.model_copy(update={"event_ids": merged})
+            packed = self._records.get(request_id)
+            if packed is not None:
+                record = _unpack(packed)
+                record.event_ids += [i for i in event_ids if i not in record.event_ids]
+                self._records[request_id] = _pack(record)
 
     async def count_attempt(self, request_id: str) -> int | None:
         with self._lock:
-            record = self._records.get(request_id)
-            if record is None or record.final:
+            packed = self._records.get(request_id)
+            if packed is None or _final(packed):
                 return None
-            count = (record.attempts or 0) + 1
-            self._records[request_id] = record.model_copy(update={"attempts": count})
+            record = _unpack(packed)
+            record.attempts = count = (record.attempts or 0) + 1
+            self._records[request_id] = _pack(record)
             return count
 
     async def pending_before(self, cutoff: datetime, limit: int) -> list[ChatRecord]:
         with self._lock:
-            old = [r for r in self._records.values() if not r.final and r.created_at < cutoff]
-            return [r.model_copy(deep=True) for r in sorted(old, key=lambda r: r.created_at)[:limit]]
+            old = [p for p in self._records.values() if not _final(p) and p[_CREATED] < cutoff]
+            return [_unpack(p) for p in sorted(old, key=lambda p: p[_CREATED])[:limit]]
 
     async def finish(self, request_id: str, **fields: Any) -> ChatRecord | None:
         check_finish_fields(fields)
         with self._lock:
-            record = self._records.get(request_id)
-            if record is None:
+            packed = self._records.get(request_id)
+            if packed is None:
                 return None
-            self._records[request_id] = finished(record, fields)
-            return self._records[request_id].model_copy(deep=True)
+            record = finished(_unpack(packed), fields)
+            self._records[request_id] = _pack(record)
+            return _unpack(self._records[request_id])
 
     async def claim_idempotency_key(self, key: str, request_id: str, ttl_s: int) -> str:
         now = time.monotonic()
@@ -92,7 +124,7 @@ class MemoryStore:
 
     async def count_pending(self, owner: str) -> int:
         with self._lock:
-            return sum(1 for r in self._records.values() if r.owner == owner and not r.final)
+            return sum(1 for p in self._records.values() if p[_OWNER] == owner and not _final(p))
 
     async def hit(self, bucket: str, window_s: int) -> tuple[int, float]:
         now = time.time()  # wall clock, like the shared stores: windows are aligned on the epoch
@@ -110,8 +142,8 @@ class MemoryStore:
         with self._lock:
             old = [
                 rid
-                for rid, record in self._records.items()
-                if record.completed_at is not None and record.final and record.completed_at < cutoff
+                for rid, packed in self._records.items()
+                if packed[_COMPLETED] is not None and _final(packed) and packed[_COMPLETED] < cutoff
             ]
             for rid in old:
                 del self._records[rid]

@@ -2,6 +2,11 @@
 
 Ids are 1, 2, 3... per request. A request's log is dropped `ttl_s` after its last event,
 and at most MAX_REQUESTS logs are kept (the oldest go first), so memory stays bounded.
+
+A log keeps its events packed, not as StreamEvent objects: a token is a (type, text,
+attempt) tuple, anything else (type, data); the id is the position. A token then costs
+~130 bytes instead of ~350 (the object, its id string and its data dict), and a finished
+request's log of a few dozen tokens is kept for `ttl_s` (an hour by default).
 """
 
 from __future__ import annotations
@@ -17,10 +22,29 @@ from learninngest.stream.base import EventType, StreamEvent
 
 MAX_REQUESTS = 10_000
 
+_Packed = tuple[EventType, str, int] | tuple[EventType, dict[str, Any]]
+
+
+def _pack(type: EventType, data: dict[str, Any]) -> _Packed:
+    if type is EventType.token and data.keys() == {"text", "attempt"}:
+        return (type, data["text"], data["attempt"])
+    return (type, dict(data))
+
+
+def _unpack(events: list[_Packed], start: int) -> list[StreamEvent]:
+    out = []
+    for number, packed in enumerate(events[start:], start + 1):
+        if len(packed) == 3:
+            data: dict[str, Any] = {"text": packed[1], "attempt": packed[2]}
+        else:
+            data = dict(packed[1])  # a copy: a reader cannot change the log
+        out.append(StreamEvent(id=str(number), type=packed[0], data=data))
+    return out
+
 
 class _Log:
     def __init__(self) -> None:
-        self.events: list[StreamEvent] = []
+        self.events: list[_Packed] = []
         self.touched = time.monotonic()
         self.readers: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
@@ -39,14 +63,14 @@ class MemoryChannel:
             log = self._logs.get(request_id) or _Log()
             self._logs[request_id] = log
             self._logs.move_to_end(request_id)
-            event = StreamEvent(id=str(len(log.events) + 1), type=EventType(type), data=dict(data))
-            log.events.append(event)
+            log.events.append(_pack(EventType(type), data))
+            event_id = str(len(log.events))
             log.touched = time.monotonic()
             readers = list(log.readers)
         for loop, flag in readers:
             with contextlib.suppress(RuntimeError):  # that reader's loop is closed
                 loop.call_soon_threadsafe(flag.set)
-        return event.id
+        return event_id
 
     async def read(self, request_id: str, *, after: str | None, wait: float) -> list[StreamEvent]:
         start = int(after) if after else 0
@@ -57,7 +81,7 @@ class MemoryChannel:
             if log is None:
                 log = self._logs[request_id] = _Log()  # a reader may come before the first event
             if len(log.events) > start or wait <= 0:
-                return log.events[start:]
+                return _unpack(log.events, start)
             log.readers.add(reader)  # registered under the lock: no publish slips between
         try:
             with contextlib.suppress(TimeoutError):
@@ -67,7 +91,7 @@ class MemoryChannel:
             with self._lock:
                 log.readers.discard(reader)
         with self._lock:
-            return log.events[start:]
+            return _unpack(log.events, start)
 
     def valid_id(self, event_id: str) -> bool:
         return event_id.isdigit() and len(event_id) < 12
