@@ -18,7 +18,7 @@ import pytest
 
 from learninngest.cli import main
 from learninngest.kit.servers import free_port, port_in_use
-from tests.support import wait_for
+from tests.support import wait_for, wait_until
 
 
 def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -329,6 +329,18 @@ def test_up_stops_everything_when_one_of_its_backend_processes_dies(tmp_path: Pa
     err = (tmp_path / "up.err").read_text()
     assert f"(pid {workers[0]}) exited with code -9; stopping everything" in err
     assert not port_in_use(up.port) and not port_in_use(up.engine_port)
+
+
+@pytest.mark.timeout(240)
+def test_a_sigkilled_up_leaves_no_engine_running(tmp_path: Path) -> None:
+    with running_up(tmp_path, env={"ENGINE_DB": "memory"}) as up:
+        engines = engine_children(up.proc.pid)
+        assert engines
+        up.proc.kill()  # no clean-up runs in `up`: only the kernel's parent-death signal
+        up.proc.wait(30)
+        print("engine processes after SIGKILL of up:", engines)
+        wait_until(lambda: all(_ended(pid) for pid in engines), timeout=60)
+    assert not port_in_use(up.engine_port)
 
 
 def _ended(pid: int) -> bool:

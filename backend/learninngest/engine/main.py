@@ -99,6 +99,7 @@ def run_engine(args: argparse.Namespace) -> int:
     import uvicorn
 
     from learninngest.engine.app import create_engine_app
+    from learninngest.parent_death import follow_parent
     from learninngest.ports import port_in_use
     from learninngest.server_limits import uvicorn_config
 
@@ -132,6 +133,7 @@ def run_engine(args: argparse.Namespace) -> int:
         log_level="warning",
         access_log=False,
     )
+    follow_parent()  # started by `learninngest up`: stop with it, even if it is SIGKILLed
     uvicorn.Server(config).run()
     return 0
 

@@ -25,6 +25,7 @@ from learninngest.app import create_app
 from learninngest.config import Settings, get_settings
 from learninngest.kit.backend_processes import BackendProcessError, BackendProcesses
 from learninngest.kit.servers import BackgroundServer, ServerStartError, free_port
+from learninngest.parent_death import env_for_child
 from learninngest.server_limits import ServerLimits
 from learninngest.worker.serve import SERVE_PATH
 
@@ -171,8 +172,9 @@ class Stack:
         cmd += ["--db", db] if db else ["--memory"]
         cmd += ["--retention", str(self.settings.engine_retention_s)]
         cmd += ["--log-level", self.settings.log_level]
-        # Output goes where ours goes (the terminal of `learninngest up`).
-        self._cli_process = subprocess.Popen(cmd)
+        # Output goes where ours goes (the terminal of `learninngest up`). The engine stops
+        # when this process dies, even by SIGKILL (parent_death.py, Linux).
+        self._cli_process = subprocess.Popen(cmd, env=env_for_child())
         self._wait_for_health(port, "the local engine", "its output above")
 
     def _start_cli(self, port: int, app_url: str) -> None:
