@@ -8,12 +8,10 @@ from typing import Any
 
 import httpx
 import inngest
-from fastapi import Request, Response
 from inngest.experimental import ai
 
-from learninngest.kit.servers import BackgroundServer
-from learninngest.offline_model.app import OfflineModelConfig, create_offline_model_app
 from tests.engine.harness import CaseContext
+from tests.engine.recorded_model import recorded_offline_model
 
 APP_ID = "case-ai-infer"
 
@@ -45,16 +43,8 @@ def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Func
 
 
 def check(ctx: CaseContext) -> None:
-    model = create_offline_model_app(OfflineModelConfig(latency_mean_ms=0, latency_spread_ms=0))
-    seen: list[tuple[str, str | None]] = []
-
-    @model.middleware("http")
-    async def record(request: Request, call_next: Any) -> Response:
-        seen.append((request.url.path, request.headers.get("authorization")))
-        return await call_next(request)  # type: ignore[no-any-return]
-
-    with BackgroundServer(model, name="offline-model") as server:
-        ctx.box["model_url"] = f"{server.url}/v1"
+    with recorded_offline_model() as model:
+        ctx.box["model_url"] = model.url
 
         # The first call fails with 500, the retry answers: one memoized answer, two model calls.
         question = "What is the capital of France? [fault:500]"
@@ -62,7 +52,7 @@ def check(ctx: CaseContext) -> None:
         answer = run["output"]["answer"]
         assert answer["object"] == "chat.completion"
         assert "Paris" in answer["choices"][0]["message"]["content"]
-        assert seen == [("/v1/chat/completions", "Bearer offline-key")] * 2
+        assert model.seen == [("/v1/chat/completions", "Bearer offline-key")] * 2
         assert ctx.box["bodies"] == 1  # the function resumed once, with the memoized answer
         if ctx.host.kind == "engine":
             rows = [s for s in ctx.steps(run["run_id"]) if s["name"] == "ask-model"]

@@ -7,12 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import inngest
-from fastapi import Request, Response
 from inngest.experimental import ai
 
-from learninngest.kit.servers import BackgroundServer
-from learninngest.offline_model.app import OfflineModelConfig, create_offline_model_app
 from tests.engine.harness import CaseContext
+from tests.engine.recorded_model import recorded_offline_model
 
 APP_ID = "case-ai-infer-own-attempts"
 
@@ -41,20 +39,12 @@ def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Func
 
 
 def check(ctx: CaseContext) -> None:
-    model = create_offline_model_app(OfflineModelConfig(latency_mean_ms=0, latency_spread_ms=0))
-    seen: list[str] = []
-
-    @model.middleware("http")
-    async def record(request: Request, call_next: Any) -> Response:
-        seen.append(request.url.path)
-        return await call_next(request)  # type: ignore[no-any-return]
-
-    with BackgroundServer(model, name="offline-model") as server:
-        ctx.box["model_url"] = f"{server.url}/v1"
+    with recorded_offline_model() as model:
+        ctx.box["model_url"] = model.url
         run = ctx.wait_run(ctx.send("case/ai.both"), "Completed", timeout=20)
         france, italy = run["output"]
         assert "Paris" in str(france) and "Rome" in str(italy), run["output"]
-        assert seen == ["/v1/chat/completions"] * 4  # each failed once, then answered
+        assert model.paths() == ["/v1/chat/completions"] * 4  # each failed once, then answered
         if ctx.host.kind == "engine":
             rows = [
                 (r["name"], r["attempt"], r["status"])

@@ -8,12 +8,10 @@ import datetime
 from typing import Any
 
 import inngest
-from fastapi import Request, Response
 from inngest.experimental import ai
 
-from learninngest.kit.servers import BackgroundServer
-from learninngest.offline_model.app import OfflineModelConfig, create_offline_model_app
 from tests.engine.harness import CaseContext
+from tests.engine.recorded_model import recorded_offline_model
 
 APP_ID = "case-ai-infer-parallel"
 
@@ -46,20 +44,12 @@ def _text(answer: Any) -> str:
 
 
 def check(ctx: CaseContext) -> None:
-    model = create_offline_model_app(OfflineModelConfig(latency_mean_ms=0, latency_spread_ms=0))
-    seen: list[str] = []
-
-    @model.middleware("http")
-    async def record(request: Request, call_next: Any) -> Response:
-        seen.append(request.url.path)
-        return await call_next(request)  # type: ignore[no-any-return]
-
-    with BackgroundServer(model, name="offline-model") as server:
-        ctx.box["model_url"] = f"{server.url}/v1"
+    with recorded_offline_model() as model:
+        ctx.box["model_url"] = model.url
         run = ctx.wait_run(ctx.send("case/ai.two"), "Completed", timeout=20)
         france, italy, note = run["output"]
         assert "Paris" in france and "Rome" in italy and note == "noted"
-        assert seen == ["/v1/chat/completions"] * 3  # Italy's first answer was a 500
+        assert model.paths() == ["/v1/chat/completions"] * 3  # Italy's first answer was a 500
         if ctx.host.kind == "engine":
             rows = ctx.steps(run["run_id"])
             ai_rows = [(r["name"], r["status"]) for r in rows if r["op"] == "AIGateway"]
