@@ -68,6 +68,7 @@ class Executor:
         self.runs = RunLifecycle(state, clock, self.queue, ids)
         self.outcomes = Outcomes(self.runs, registry)
         self.flow = FlowControl(state, clock, registry, self.runs)
+        self.outcomes.start_invoked = self.flow.on_invoke
         self._http: ClientPool | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._cron_task: asyncio.Task[None] | None = None

@@ -9,6 +9,7 @@ cancelling and finishing runs is in run_lifecycle.py.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from learninngest.engine import protocol, retries
@@ -45,6 +46,12 @@ class Outcomes:
         self.clock = runs.clock
         self.registry = registry
         self.ai = AiSteps(runs)  # step.ai.infer: the engine makes the call (ai_steps.py)
+        # Starts an invoked run: the executor sets it to flow control's `on_invoke`, which
+        # applies the invoked function's rate limit, idempotency, debounce, batch and singleton
+        # as the real server's schedule does for an `inngest/function.invoked` event.
+        self.start_invoked: Callable[[FunctionDef, dict[str, Any], str], None] = lambda fn, event, event_id: (
+            None if runs.create_run(fn, event, event_id) else None
+        )
 
     # --- a reply from the app
     def apply(
@@ -300,10 +307,17 @@ class Outcomes:
         if payload.get("v") is not None:
             event["v"] = payload["v"]
         event_id = self.runs.emit(event, False)
-        child = self.runs.create_run(
-            target, self.state.get_event_body(event_id), event_id, parent=(run.run_id, o.id)
-        )
-        self._wait(run, o, "invoke", "Waiting", timeout, started, now, {"child": child.run_id})
+        # The pause first: a child refused at once (rate limited) fails it right away.
+        self._wait(run, o, "invoke", "Waiting", timeout, started, now, {"invoke_event": event_id})
+        self.state.save_run(run)
+        self.start_invoked(target, self.state.get_event_body(event_id), event_id)
+        stored = self.state.get_run(run.run_id)
+        if stored is not None and o.id in stored.memo and o.id not in run.memo:
+            # Refused at once (its finished event resumed the stored run): take that over.
+            run.end_pause(o.id)
+            run.memoize(o.id, stored.memo[o.id])
+            run.due = stored.due
+            return True
         return False
 
     def _call_failed(
