@@ -18,7 +18,7 @@ from learninngest.engine.clock import parse_duration
 from learninngest.engine.expressions import ExpressionError, compile_expression
 from learninngest.engine.functions import FunctionDef
 from learninngest.engine.run_lifecycle import RunLifecycle
-from learninngest.engine.state import Run
+from learninngest.engine.state import FUNCTION_RETRY, Run
 
 if TYPE_CHECKING:
     from learninngest.engine.apps import Registry
@@ -372,18 +372,13 @@ class Outcomes:
         )
         retry_at = self.clock.due_after(delay)
         attempt = run.attempt + 1
-        if target != "step":
-            # A step of a group (its own call, like the real server's queue item per step):
-            # it keeps its own attempt count and backoff; the run goes on meanwhile.
-            run.retries[step_id] = {"attempt": attempt, "due": retry_at}
-            run.attempt = 0
-            run.due = run.next_due()
-        else:
-            run.attempt = attempt
-            run.due = retry_at
-            soonest = run.next_due()
-            if soonest is not None and soonest < run.due:
-                run.due = soonest  # a pause ends (or a step of a group retries) before this retry
+        # Each retry waits on its own, as each is a queue item of its own on the real server: a
+        # step of a group (its own call) under its id, the function's call (`stepId=step`)
+        # under FUNCTION_RETRY; the run goes on meanwhile (pauses end, other steps retry) and
+        # each fires at its own time, with its own attempt.
+        run.retries[step_id if target != "step" else FUNCTION_RETRY] = {"attempt": attempt, "due": retry_at}
+        run.attempt = 0
+        run.due = run.next_due()
         if run.due is not None:
             self.runs.queue.schedule(run.run_id, run.due)
         log.warning(
