@@ -279,14 +279,8 @@ class Outcomes:
 
     def _invoke(self, run: Run, fn: FunctionDef, o: protocol.Opcode, started: float, now: float) -> bool:
         opts = o.opts or {}
-        target = self.registry.get(str(opts.get("function_id") or ""))
-        if target is None:
-            err = protocol.error_object(
-                "FunctionNotFound", f"invoked function {opts.get('function_id')!r} is not registered"
-            )
-            run.memoize(o.id, {"error": err})
-            self.runs.row(run, o.id, o.user_id, o.op, "Failed", started, now, error=err)
-            return True
+        fn_id = str(opts.get("function_id") or "")
+        target = self.registry.get(fn_id)
         timeout = None
         if opts.get("timeout"):
             try:
@@ -300,17 +294,24 @@ class Outcomes:
             "source_app_id": fn.app_id,
             "source_fn_id": fn.slug,
             "source_fn_v": fn.version,
-            "fn_id": target.slug,
+            "fn_id": target.slug if target else fn_id,
             "correlation_id": f"{run.run_id}.{o.id}",  # the real key; finish events repeat it
         }
         event = {"name": "inngest/function.invoked", "data": data, "ts": int(now * 1000)}
         if payload.get("v") is not None:
             event["v"] = payload["v"]
         event_id = self.runs.emit(event, False)
-        # The pause first: a child refused at once (rate limited) fails it right away.
+        # The pause first: a child refused at once (unknown, rate limited) fails it right away.
         self._wait(run, o, "invoke", "Waiting", timeout, started, now, {"invoke_event": event_id})
         self.state.save_run(run)
-        self.start_invoked(target, self.state.get_event_body(event_id), event_id)
+        invoked = self.state.get_event_body(event_id)
+        if target is None:
+            # The real runner's FindInvokedFunction fails: its InvokeFailHandler fails the step.
+            self.runs.invoke_failed(
+                invoked, {"name": "Error", "message": f"could not find function with ID: {fn_id}"}
+            )
+        else:
+            self.start_invoked(target, invoked, event_id)
         stored = self.state.get_run(run.run_id)
         if stored is not None and o.id in stored.memo and o.id not in run.memo:
             # Refused at once (its finished event resumed the stored run): take that over.

@@ -3,6 +3,8 @@ other, so the child's `rateLimit` applies; over the limit no child run starts an
 step fails with the runner's error `{"name": "Error", "message": "invoked function is rate
 limited"}` (its InvokeFailHandler sends an `inngest/function.finished` with that error, no run).
 The function's `idempotency` is a rate limit of 1 per 24 h there, so a repeated key fails alike.
+A function that is not registered fails the step with the runner's `could not find function
+with ID: <id>` (FindInvokedFunction, through the same handler).
 """
 
 from __future__ import annotations
@@ -51,15 +53,26 @@ def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Func
             await attempt(ctx, "second", limited, {"n": 2}),
             await attempt(ctx, "once-a", once, {"key": "k"}),
             await attempt(ctx, "once-b", once, {"key": "k"}),
+            await attempt(ctx, "unknown", unknown, {}),
         ]
 
+    # Invoked by id but not served by the app: the runner finds no such function.
+    unknown = client.create_function(fn_id="not-served", trigger=inngest.TriggerEvent(event="case/never"))(
+        _never
+    )
+
     return [limited, once, parent]
+
+
+async def _never(ctx: inngest.Context) -> None:
+    return None
 
 
 def check(ctx: CaseContext) -> None:
     run = ctx.wait_run(ctx.send("case/invoke-limited"), "Completed", timeout=30)
     refused = {"error": "Error", "message": "invoked function is rate limited"}
-    assert run["output"] == ["limited ran for 1", refused, "once ran for k", refused], run
+    missing = {"error": "Error", "message": f"could not find function with ID: {APP_ID}-not-served"}
+    assert run["output"] == ["limited ran for 1", refused, "once ran for k", refused, missing], run
     if ctx.host.kind == "engine":
         steps = {s["name"]: s for s in ctx.steps(run["run_id"]) if s["op"] == "InvokeFunction"}
         assert steps["second"]["status"] == "Failed" and steps["once-b"]["status"] == "Failed"
