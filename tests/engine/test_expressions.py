@@ -219,6 +219,27 @@ def test_what_has_no_value_there_either_is_no_match(expr: str) -> None:
     assert not evaluate(expr, NO_DATA)
 
 
+@pytest.mark.parametrize(
+    ("expr", "env", "want"),
+    [
+        # Two missing fields are two unknowns, not two nulls: the decorator's `==` is true
+        # only against null, `!=` false only against null (handleUnknownCall).
+        ("event.data.a == event.data.b", NO_DATA, False),
+        ("event.data.a != event.data.b", NO_DATA, True),
+        ("async.data.id == event.data.id", {"event": {"data": {}}, "async": {"data": {}}}, False),
+        # A present null is a value, a missing field an unknown: `==` is true (a null is there).
+        ("event.data.a == event.data.b", _data(b=None), True),
+        ("event.data.a != event.data.b", _data(b=None), False),
+        ("event.data.missing in [null]", NO_DATA, False),  # any other call on unknown: false
+        # Fields that are there still compare as CEL does.
+        ("event.data.a == event.data.b", _data(a=1, b=1), True),
+        ("event.data.a == event.data.b", _data(a=None, b=None), True),
+    ],
+)
+def test_missing_fields_are_unknown_not_null(expr: str, env: dict[str, object], want: object) -> None:
+    assert compile_expression(expr)(env) is want
+
+
 def test_inside_a_macro_calls_on_its_variable_follow_plain_cel() -> None:
     # cel-go's decorator cannot see `x` when it plans the call, so `x < 5` on a string
     # stays a CEL error there: the element does not count, and `exists` finds no match.

@@ -31,7 +31,7 @@ from learninngest.engine.outcomes import Outcomes
 from learninngest.engine.queue import RunQueue
 from learninngest.engine.run_lifecycle import RunLifecycle
 from learninngest.engine.settings import EngineSettings
-from learninngest.engine.state import Run, State
+from learninngest.engine.state import FUNCTION_RETRY, Run, State
 
 if TYPE_CHECKING:
     from learninngest.engine.apps import Registry
@@ -68,6 +68,7 @@ class Executor:
         self.runs = RunLifecycle(state, clock, self.queue, ids)
         self.outcomes = Outcomes(self.runs, registry)
         self.flow = FlowControl(state, clock, registry, self.runs)
+        self.outcomes.start_invoked = self.flow.on_invoke
         self._http: ClientPool | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._cron_task: asyncio.Task[None] | None = None
@@ -231,8 +232,10 @@ class Executor:
         ready = run.ready_planned(now)
         asking = self.outcomes.ai.pending(run)
         reasking = run.inference_retries_due(now)
+        retry = run.retries.get(FUNCTION_RETRY)
+        retrying = retry is not None and float(retry["due"]) <= now  # the function call's retry
         waiting = run.pauses or run.retries
-        if first and waiting and not (ended or ready or asking or reasking or news):
+        if first and waiting and not (ended or ready or asking or reasking or news or retrying):
             # Still paused (activated early, after a restart or a stale wake-up): nothing to call.
             run.due = run.next_due()
             self.state.save_run(run)
@@ -245,11 +248,15 @@ class Executor:
             log.info("run started run_id=%s fn=%s event_id=%s", run.run_id, run.function_slug, run.event_id)
         if ready or asking:
             return await self._group(run, fn, ready, bool(ended) or news)
-        if reasking and not (ended or news):
+        if retrying:
+            # The function's call retries with its own attempt (news that came meanwhile goes
+            # with it: the body holds every memoized step).
+            run.attempt = run.step_attempt(FUNCTION_RETRY)
+        elif reasking and not (ended or news):
             # The call that asks for an inference again makes its retry's attempt, as the real
             # server's retried queue item does.
             run.attempt = max(run.step_attempt(s) for s in reasking)
-        return await self._discover(run, fn)
+        return await self._discover(run, fn, retrying)
 
     async def _group(self, run: Run, fn: FunctionDef, ready: list[str], news: bool) -> bool:
         """Call the planned steps that are due and make the inferences asked for, all at once."""
@@ -267,8 +274,10 @@ class Executor:
         # A pause ended meanwhile and no call saw it yet (no planned step was called): call now.
         return again or (news and not ready and latest is not None and not latest.finished)
 
-    async def _discover(self, run: Run, fn: FunctionDef) -> bool:
-        """Call the function with `stepId=step`: it runs, or reports its next steps."""
+    async def _discover(self, run: Run, fn: FunctionDef, retrying: bool = False) -> bool:
+        """Call the function with `stepId=step`: it runs, or reports its next steps.
+
+        `retrying`: the call is the function call's pending retry (it is used up)."""
         started = self.clock.now()
         seen = set(run.memo)
         outcome = await self._call(protocol.call_url(fn.url, "step"), self._body(run, fn))
@@ -276,7 +285,11 @@ class Executor:
         if latest is None or latest.finished:
             log.info("run_id=%s ended while its call was in flight; reply discarded", run.run_id)
             return False
-        # The stored run, not `run`: a pause may have ended while the call was in flight.
+        # The stored run, not `run`: a pause may have ended while the call was in flight. The
+        # reply is judged at the attempt the call made.
+        latest.attempt = run.attempt
+        if retrying:
+            latest.retries.pop(FUNCTION_RETRY, None)
         if latest.status == "Scheduled":
             latest.status = "Running"
         again = self.outcomes.apply(latest, fn, "step", outcome, started)

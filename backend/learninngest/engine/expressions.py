@@ -172,7 +172,7 @@ class _Program:
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._lenient: lenient_cel.Node | None = None
+        self._lenient: lenient_cel.Node | bool | None = None  # False: the fallback cannot parse it
         try:
             self._program = cel.compile(text)
         except ValueError as exc:
@@ -193,9 +193,17 @@ class _Program:
     def __call__(self, env: Env) -> Any:
         # Only what the expression reads is handed to CEL (see _pick).
         variables = {k: _pick(env[k], self._read[k]) for k in self._roots if k in env}
+        missing = False
         for path in self._fill:
             if path[0] in variables:
-                variables[path[0]] = _with_nulls(variables[path[0]], path[1:])
+                before = variables[path[0]]
+                variables[path[0]] = _with_nulls(before, path[1:])
+                missing = missing or variables[path[0]] is not before
+        if missing and self._lenient_tree() is not None:
+            # A field the expression reads is missing: on the Dev Server it is *unknown*, not
+            # null, and every call on it is bent (`a == b` with both missing is false there,
+            # true on nulls), so its rules decide, not CEL's on the nulls filled in.
+            return self._bent(env)
         try:
             if self._functions:  # a context costs a little more: only when a helper is used
                 return self._program.execute(cel.Context(variables, self._functions))
@@ -203,15 +211,20 @@ class _Program:
         except _RUNTIME_ERRORS:
             return self._bent(env)
 
-    def _bent(self, env: Env) -> Any:
-        """Plain CEL has no value: the Dev Server's answer (lenient_cel), None if none either."""
+    def _lenient_tree(self) -> lenient_cel.Node | None:
+        """The expression parsed for the fallback, once; None when the fallback cannot read it."""
         if self._lenient is None:
             try:
                 self._lenient = lenient_cel.parse(self._text)
             except (lenient_cel.ParseError, ValueError, IndexError):
-                self._lenient = ("lit", None)  # CEL the fallback cannot read: no value, as before
+                self._lenient = False
+        return self._lenient or None
+
+    def _bent(self, env: Env) -> Any:
+        """Plain CEL has no value: the Dev Server's answer (lenient_cel), None if none either."""
+        tree = self._lenient_tree() or ("lit", None)  # CEL the fallback cannot read: no value
         roots = {k: env[k] for k in self._roots if k in env}
-        value = lenient_cel.evaluate(self._lenient, roots, DECLARED, self._functions or FUNCTIONS)
+        value = lenient_cel.evaluate(tree, roots, DECLARED, self._functions or FUNCTIONS)
         return None if value is lenient_cel.UNKNOWN or isinstance(value, lenient_cel.Error) else value
 
 

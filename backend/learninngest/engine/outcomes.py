@@ -9,6 +9,7 @@ cancelling and finishing runs is in run_lifecycle.py.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from learninngest.engine import protocol, retries
@@ -17,7 +18,7 @@ from learninngest.engine.clock import parse_duration
 from learninngest.engine.expressions import ExpressionError, compile_expression
 from learninngest.engine.functions import FunctionDef
 from learninngest.engine.run_lifecycle import RunLifecycle
-from learninngest.engine.state import Run
+from learninngest.engine.state import FUNCTION_RETRY, Run
 
 if TYPE_CHECKING:
     from learninngest.engine.apps import Registry
@@ -45,6 +46,12 @@ class Outcomes:
         self.clock = runs.clock
         self.registry = registry
         self.ai = AiSteps(runs)  # step.ai.infer: the engine makes the call (ai_steps.py)
+        # Starts an invoked run: the executor sets it to flow control's `on_invoke`, which
+        # applies the invoked function's rate limit, idempotency, debounce, batch and singleton
+        # as the real server's schedule does for an `inngest/function.invoked` event.
+        self.start_invoked: Callable[[FunctionDef, dict[str, Any], str], None] = lambda fn, event, event_id: (
+            None if runs.create_run(fn, event, event_id) else None
+        )
 
     # --- a reply from the app
     def apply(
@@ -272,14 +279,8 @@ class Outcomes:
 
     def _invoke(self, run: Run, fn: FunctionDef, o: protocol.Opcode, started: float, now: float) -> bool:
         opts = o.opts or {}
-        target = self.registry.get(str(opts.get("function_id") or ""))
-        if target is None:
-            err = protocol.error_object(
-                "FunctionNotFound", f"invoked function {opts.get('function_id')!r} is not registered"
-            )
-            run.memoize(o.id, {"error": err})
-            self.runs.row(run, o.id, o.user_id, o.op, "Failed", started, now, error=err)
-            return True
+        fn_id = str(opts.get("function_id") or "")
+        target = self.registry.get(fn_id)
         timeout = None
         if opts.get("timeout"):
             try:
@@ -293,17 +294,31 @@ class Outcomes:
             "source_app_id": fn.app_id,
             "source_fn_id": fn.slug,
             "source_fn_v": fn.version,
-            "fn_id": target.slug,
+            "fn_id": target.slug if target else fn_id,
             "correlation_id": f"{run.run_id}.{o.id}",  # the real key; finish events repeat it
         }
         event = {"name": "inngest/function.invoked", "data": data, "ts": int(now * 1000)}
         if payload.get("v") is not None:
             event["v"] = payload["v"]
         event_id = self.runs.emit(event, False)
-        child = self.runs.create_run(
-            target, self.state.get_event_body(event_id), event_id, parent=(run.run_id, o.id)
-        )
-        self._wait(run, o, "invoke", "Waiting", timeout, started, now, {"child": child.run_id})
+        # The pause first: a child refused at once (unknown, rate limited) fails it right away.
+        self._wait(run, o, "invoke", "Waiting", timeout, started, now, {"invoke_event": event_id})
+        self.state.save_run(run)
+        invoked = self.state.get_event_body(event_id)
+        if target is None:
+            # The real runner's FindInvokedFunction fails: its InvokeFailHandler fails the step.
+            self.runs.invoke_failed(
+                invoked, {"name": "Error", "message": f"could not find function with ID: {fn_id}"}
+            )
+        else:
+            self.start_invoked(target, invoked, event_id)
+        stored = self.state.get_run(run.run_id)
+        if stored is not None and o.id in stored.memo and o.id not in run.memo:
+            # Refused at once (its finished event resumed the stored run): take that over.
+            run.end_pause(o.id)
+            run.memoize(o.id, stored.memo[o.id])
+            run.due = stored.due
+            return True
         return False
 
     def _call_failed(
@@ -358,18 +373,13 @@ class Outcomes:
         )
         retry_at = self.clock.due_after(delay)
         attempt = run.attempt + 1
-        if target != "step":
-            # A step of a group (its own call, like the real server's queue item per step):
-            # it keeps its own attempt count and backoff; the run goes on meanwhile.
-            run.retries[step_id] = {"attempt": attempt, "due": retry_at}
-            run.attempt = 0
-            run.due = run.next_due()
-        else:
-            run.attempt = attempt
-            run.due = retry_at
-            soonest = run.next_due()
-            if soonest is not None and soonest < run.due:
-                run.due = soonest  # a pause ends (or a step of a group retries) before this retry
+        # Each retry waits on its own, as each is a queue item of its own on the real server: a
+        # step of a group (its own call) under its id, the function's call (`stepId=step`)
+        # under FUNCTION_RETRY; the run goes on meanwhile (pauses end, other steps retry) and
+        # each fires at its own time, with its own attempt.
+        run.retries[step_id if target != "step" else FUNCTION_RETRY] = {"attempt": attempt, "due": retry_at}
+        run.attempt = 0
+        run.due = run.next_due()
         if run.due is not None:
             self.runs.queue.schedule(run.run_id, run.due)
         log.warning(

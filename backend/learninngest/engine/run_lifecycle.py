@@ -21,16 +21,45 @@ from learninngest.engine.state import Run, State
 
 log = logging.getLogger("learninngest.engine")
 
-FINISHED, FAILED, CANCELLED = (
+FINISHED, FAILED, CANCELLED, INVOKED = (
     "inngest/function.finished",
     "inngest/function.failed",
     "inngest/function.cancelled",
+    "inngest/function.invoked",
 )
 INVOKE_TIMEOUT_NAME = "InngestInvokeTimeoutError"
 INVOKE_TIMEOUT_MESSAGE = "Timed out waiting for invoked function to complete"
 
 # emit(event body, match triggers?) -> internal event id; set by app.py to Intake.ingest_internal.
 Emit = Callable[[dict[str, Any], bool], str]
+
+
+def correlation_of(event: dict[str, Any]) -> str | None:
+    """The invoke correlation id (`<parent run id>.<step id>`) an event carries, if any."""
+    meta = (event.get("data") or {}).get("_inngest")
+    correlation = meta.get("correlation_id") if isinstance(meta, dict) else None
+    return correlation if isinstance(correlation, str) and correlation else None
+
+
+def invoke_result(finished: dict[str, Any]) -> dict[str, Any]:
+    """What the invoking step memoizes from an `inngest/function.finished` event, as the real
+    server's `Pause.GetResumeData`: `{"error": data.error}`, else `{"data": data.result}`, else
+    (a cancelled run's event has neither) the whole event as its `Event.Map()` gives it."""
+    data = finished.get("data") or {}
+    if "error" in data:
+        return {"error": data["error"]}
+    if "result" in data:
+        return {"data": data["result"]}
+    out = {
+        "name": finished.get("name"),
+        "data": data,
+        "user": finished.get("user") or {},
+        "id": finished.get("id", ""),
+        "ts": finished.get("ts", 0),
+    }
+    if finished.get("v"):
+        out["v"] = finished["v"]
+    return out
 
 
 def failure_error(err: dict[str, Any], error_text: str | None) -> dict[str, Any]:
@@ -73,6 +102,11 @@ class RunLifecycle:
         events: list[dict[str, Any]] | None = None,
     ) -> Run:
         now = self.clock.now()
+        correlation = correlation_of(event) if event.get("name") == INVOKED else None
+        if parent is None and correlation is not None and "." in correlation:
+            # An invoked run, however flow control started it (debounce, batch...).
+            first, _, rest = correlation.partition(".")
+            parent = (first, rest)
         run = Run(
             run_id=self.ids.new(),
             function_slug=fn.slug,
@@ -159,7 +193,6 @@ class RunLifecycle:
                 log.info(
                     "run completed run_id=%s fn=%s event_id=%s", run.run_id, run.function_slug, run.event_id
                 )
-                self._hand_to_parent(run, {"data": output})
                 self._finish_events(run, status, {"result": output})
             elif status == "Failed":
                 err = output if isinstance(output, dict) else protocol.error_object("Error", str(output))
@@ -170,7 +203,6 @@ class RunLifecycle:
                     run.event_id,
                     err.get("message"),
                 )
-                self._hand_to_parent(run, {"error": err})
                 self._finish_events(run, status, {"error": failure_error(err, error_text)})
             else:
                 log.info(
@@ -180,9 +212,9 @@ class RunLifecycle:
                     run.event_id,
                     reason,
                 )
-                err = protocol.error_object("FunctionCancelled", reason or "cancelled")
-                self._hand_to_parent(run, {"error": err})
-                self._finish_events(run, status, {"error": err})
+                # As the real server's finalize of a cancel: neither `result` nor `error`, so a
+                # run that invoked this one memoizes the whole finished event (invoke_result).
+                self._finish_events(run, status, {})
 
     def _finish_events(self, run: Run, status: str, outcome: dict[str, Any]) -> None:
         """`inngest/function.finished` (+ `.failed` / `.cancelled`), as the real server's finalize.
@@ -191,12 +223,13 @@ class RunLifecycle:
         an invoke correlation id (`data._inngest.correlation_id`), which the events repeat at
         `data.correlation_id`; none for runs started by a finish event (no recursion). The
         failed and cancelled events take the run id as their id, so they start handlers once.
+        A finished event with a correlation id resumes the step that invoked the run (its
+        `HandleInvokeFinish`), so each invoker of a batched or debounced run gets it.
         """
         for n, event in enumerate(run.events or [run.event]):
             if event.get("name") in (FAILED, FINISHED):
                 continue
-            meta = (event.get("data") or {}).get("_inngest")
-            correlation = meta.get("correlation_id") if isinstance(meta, dict) else None
+            correlation = correlation_of(event)
             if correlation is None and n > 0:
                 continue
             data: dict[str, Any] = {
@@ -206,24 +239,49 @@ class RunLifecycle:
                 "events": run.events,
                 **outcome,
             }
-            if isinstance(correlation, str):
+            if correlation is not None:
                 data["correlation_id"] = correlation
             data["_inngest"] = {"status": status}  # Completed, Failed or Cancelled
-            self.emit({"name": FINISHED, "data": data}, True)
+            finished = {"name": FINISHED, "data": data}
+            finished_id = self.emit(finished, True)
             if status in ("Failed", "Cancelled"):
                 name = FAILED if status == "Failed" else CANCELLED
                 self.emit({"name": name, "id": run.run_id, "data": data}, True)
+            if correlation is not None:
+                self._resume_invoker(self._stored(finished_id, finished))
 
-    def _hand_to_parent(self, run: Run, value: dict[str, Any]) -> None:
-        if not run.parent_run_id:
+    def invoke_failed(self, invoked: dict[str, Any], error: dict[str, Any]) -> None:
+        """An invoked run was not started (rate limited): as the real server's
+        `InvokeFailHandler`, send a finished event with the error and no run, which fails the
+        invoking step."""
+        data: dict[str, Any] = {"function_id": "", "run_id": ""}
+        correlation = correlation_of(invoked)
+        if correlation is not None:
+            data["correlation_id"] = correlation
+        data["error"] = error
+        finished = {"name": FINISHED, "data": data}
+        finished_id = self.emit(finished, True)
+        if correlation is not None:
+            self._resume_invoker(self._stored(finished_id, finished))
+
+    def _stored(self, event_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        """The event as stored (with its id and ts), or as built when nothing stores events."""
+        return self.state.get_event_body(event_id) if event_id else event
+
+    def _resume_invoker(self, finished: dict[str, Any]) -> None:
+        """Resume the invoke step named by a finished event's correlation id, if it still waits."""
+        correlation = (finished.get("data") or {}).get("correlation_id")
+        if not isinstance(correlation, str) or "." not in correlation:
             return
-        parent = self.state.get_run(run.parent_run_id)
+        run_id, _, step_id = correlation.partition(".")
+        parent = self.state.get_run(run_id)
         if parent is None or parent.finished:
+            return  # the real server finds no pause either (its state is gone)
+        pause = parent.pause(step_id)
+        if pause is None or pause.get("kind") != "invoke":
             return
-        pause = next((p for p in parent.pauses if p.get("child") == run.run_id), None)
-        if pause is None:
-            return
-        self.resume(parent, str(pause["step_id"]), value, "Completed" if "data" in value else "Failed")
+        value = invoke_result(finished)
+        self.resume(parent, step_id, value, "Failed" if "error" in value else "Completed")
 
     def row(
         self,

@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 ACTIVE = ("Scheduled", "Running")
+# Key of `Run.retries` for a retry of the function's own call (`stepId=step`: a failed call, or
+# a step the call ran that errored), which waits beside the group's steps' and inferences'.
+FUNCTION_RETRY = "step"
 DAY_S = 86400.0
 
 
@@ -95,7 +98,10 @@ class Run:
         return [
             s
             for s, entry in self.retries.items()
-            if s not in self.planned and self.pause(s) is None and float(entry["due"]) <= now
+            if s != FUNCTION_RETRY
+            and s not in self.planned
+            and self.pause(s) is None
+            and float(entry["due"]) <= now
         ]
 
     def pause(self, step_id: str) -> dict[str, Any] | None:

@@ -18,6 +18,8 @@ from learninngest.engine.flow import batch, debounce, gcra
 from learninngest.engine.flow.config import FlowConfig
 from learninngest.engine.flow.keys import NoKey, evaluate_key
 from learninngest.engine.flow.store import FlowStore, Pending, RunFlow
+from learninngest.engine.functions import idempotency_key
+from learninngest.engine.run_lifecycle import INVOKED
 from learninngest.engine.state import Run, State
 
 if TYPE_CHECKING:
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
     from learninngest.engine.run_lifecycle import RunLifecycle
 
 log = logging.getLogger("learninngest.engine")
+
+# The error a rate-limited invoke fails its step with (the real runner's, name and message).
+INVOKE_RATE_LIMITED = {"name": "Error", "message": "invoked function is rate limited"}
 
 Register = Callable[[Run, "FunctionDef", "str | None"], RunFlow]
 
@@ -57,9 +62,25 @@ class Arrivals:
         self.register = register
         self._poke = poke
 
+    def on_invoke(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> None:
+        """A run asked for by `step.invoke` (its `inngest/function.invoked` event). As on the real
+        server, whose runner schedules that event like any other: the function's idempotency
+        (which the real server turns into a rate limit of 1 per 24 h), rate limit, debounce,
+        batch and singleton apply; a rate-limited invoke fails the invoking step."""
+        if fn.idempotency:
+            key = idempotency_key(fn.idempotency, event)
+            if not self.state.claim_idempotency(fn.slug, key, self.clock.now()):
+                log.info("fn=%s invoke event_id=%s: idempotency key %s seen", fn.slug, event_id, key)
+                self.runs.invoke_failed(event, dict(INVOKE_RATE_LIMITED))
+                return
+        self.on_event(fn, event, event_id)
+
     def on_event(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> None:
         cfg, now = fn.flow, self.clock.now()
         if cfg.rate_limit is not None and self._rate_limited(fn, cfg, event, event_id, now):
+            if event.get("name") == INVOKED:
+                # The real runner's InvokeFailHandler: else the invoking step would hang.
+                self.runs.invoke_failed(event, dict(INVOKE_RATE_LIMITED))
             return
         if cfg.debounce is not None:
             self._debounce(fn, cfg, event, event_id, now)

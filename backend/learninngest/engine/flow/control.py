@@ -76,6 +76,10 @@ class FlowControl:
     def on_event(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> None:
         self.arrivals.on_event(fn, event, event_id)
 
+    def on_invoke(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> None:
+        """`step.invoke` started `fn`: its flow control applies as to any event (arrivals.py)."""
+        self.arrivals.on_invoke(fn, event, event_id)
+
     def register(self, run: Run, fn: FunctionDef, singleton_key: str | None = None) -> RunFlow:
         """Compute and store what flow control needs to know about a new run."""
         cfg, scale = fn.flow, self.clock.scale
