@@ -1,7 +1,8 @@
 """Server limits (server_limits.py, body_timeout.py) against a real backend and raw sockets.
 
 Slow clients are simulated with plain sockets on loopback: a bounded number of them (50),
-each closed by the test at the end whatever happens.
+each closed by the test at the end whatever happens. Every test runs with both of uvicorn's
+protocols the kit bounds (httptools, the default when installed, and h11, the fallback).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from learninngest.app import create_app
 from learninngest.config import get_settings
@@ -22,12 +24,17 @@ from tests.support import wait_for
 SLOW_CLIENTS = 50
 
 
+@pytest.fixture(params=["httptools", "h11"])
+def protocol(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @contextlib.contextmanager
-def backend(sqlite_path: Path, limits: ServerLimits) -> Iterator[BackgroundServer]:
+def backend(sqlite_path: Path, limits: ServerLimits, protocol: str) -> Iterator[BackgroundServer]:
     settings = get_settings(
         inngest_base_url=f"http://127.0.0.1:{free_port()}", result_store_url=f"sqlite:///{sqlite_path}"
     )
-    with BackgroundServer(create_app(settings), name="backend", limits=limits) as server:
+    with BackgroundServer(create_app(settings), name="backend", limits=limits, protocol=protocol) as server:
         yield server
 
 
@@ -66,9 +73,9 @@ def closed_count(socks: list[socket.socket], received: dict[int, bytes], closed:
     return len(closed)
 
 
-def test_unfinished_heads_and_short_bodies_are_cut_off(sqlite_path: Path) -> None:
+def test_unfinished_heads_and_short_bodies_are_cut_off(sqlite_path: Path, protocol: str) -> None:
     limits = ServerLimits(header_timeout_s=1, body_timeout_s=1)
-    with backend(sqlite_path, limits) as server, sockets(server, SLOW_CLIENTS) as socks:
+    with backend(sqlite_path, limits, protocol) as server, sockets(server, SLOW_CLIENTS) as socks:
         heads, bodies = socks[: SLOW_CLIENTS // 2], socks[SLOW_CLIENTS // 2 :]
         for sock in heads:  # headers that never end
             sock.sendall(b"POST /api/v1/chat HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n")
@@ -92,9 +99,9 @@ def test_unfinished_heads_and_short_bodies_are_cut_off(sqlite_path: Path) -> Non
         assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
 
 
-def test_a_request_sent_slowly_but_within_the_limits_is_served(sqlite_path: Path) -> None:
+def test_a_request_sent_slowly_but_within_the_limits_is_served(sqlite_path: Path, protocol: str) -> None:
     limits = ServerLimits(header_timeout_s=10, body_timeout_s=10)
-    with backend(sqlite_path, limits) as server, sockets(server, 1) as (sock,):
+    with backend(sqlite_path, limits, protocol) as server, sockets(server, 1) as (sock,):
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n")
         sock.sendall(b"Connection: close\r\n\r\n")
         received: dict[int, bytes] = {}
@@ -107,10 +114,10 @@ def _assert(condition: bool) -> None:
     assert condition
 
 
-def test_connections_beyond_the_limit_are_refused_at_once(sqlite_path: Path) -> None:
+def test_connections_beyond_the_limit_are_refused_at_once(sqlite_path: Path, protocol: str) -> None:
     limit = 10
     limits = ServerLimits(limit_concurrency=limit, header_timeout_s=60)
-    with backend(sqlite_path, limits) as server, sockets(server, SLOW_CLIENTS) as socks:
+    with backend(sqlite_path, limits, protocol) as server, sockets(server, SLOW_CLIENTS) as socks:
         received: dict[int, bytes] = {}
         closed: set[int] = set()
 
@@ -119,3 +126,42 @@ def test_connections_beyond_the_limit_are_refused_at_once(sqlite_path: Path) -> 
             assert closed_count(socks, received, closed) >= SLOW_CLIENTS - limit
 
         wait_for(the_excess_is_closed, timeout=30, interval=0.1)
+
+
+def test_a_request_head_over_the_size_bound_is_answered_400_and_closed(
+    sqlite_path: Path, protocol: str
+) -> None:
+    limits = ServerLimits(max_incomplete_event_bytes=4096)
+    with backend(sqlite_path, limits, protocol) as server, sockets(server, 1) as (sock,):
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n")
+        for _ in range(10):  # 10 KB of headers, never ended
+            sock.sendall(b"X-Filler: " + b"a" * 1000 + b"\r\n")
+        received: dict[int, bytes] = {}
+
+        wait_for(lambda: _assert(read_until_closed(sock, received)), timeout=10, interval=0.05)
+        assert received[sock.fileno()].startswith(b"HTTP/1.1 400 "), received.get(sock.fileno())
+
+
+def test_a_large_body_after_a_small_head_is_not_taken_for_a_large_head(
+    sqlite_path: Path, protocol: str
+) -> None:
+    # Head, a 64 KB body and a second request, in one write: only heads count toward the bound.
+    limits = ServerLimits(max_incomplete_event_bytes=4096)
+    body = b'{"query": "' + b"a" * 65536 + b'"}'
+    with backend(sqlite_path, limits, protocol) as server, sockets(server, 1) as (sock,):
+        sock.setblocking(True)
+        sock.sendall(
+            b"POST /api/v1/nothing-here HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            + b"Content-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+            + b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+        )
+        sock.setblocking(False)
+        received: dict[int, bytes] = {}
+
+        wait_for(lambda: _assert(read_until_closed(sock, received)), timeout=10, interval=0.05)
+        answers = received[sock.fileno()]
+        assert answers.startswith(b"HTTP/1.1 404 "), answers[:200]
+        assert b"HTTP/1.1 200 " in answers, answers[:400]

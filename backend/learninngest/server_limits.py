@@ -11,7 +11,13 @@ notebooks' and tests' BackgroundServer) therefore run with:
 - `body_timeout_s`: the body must then arrive within this, else 408 (body_timeout.py);
 - `limit_concurrency`: past this many connections or requests, uvicorn answers 503, and a
   connection opened beyond it is closed at once (so file descriptors stay bounded);
-- `max_incomplete_event_bytes`: h11's bound on a request head being buffered.
+- `max_incomplete_event_bytes`: the bound on a request head being buffered; past it the
+  connection is answered 400 and closed.
+
+The protocol is uvicorn's httptools one when httptools is importable (less CPU per request:
+a C parser), else its h11 one; both get the same limits. httptools has no head-size bound of
+its own, so `BoundedHttpToolsProtocol` counts the bytes received while a head is incomplete
+and answers as h11 does past the bound (uvicorn's 400 "Invalid HTTP request received.").
 
 In production a reverse proxy (nginx, Caddy) in front adds its own; see the README.
 """
@@ -21,10 +27,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # httptools not installed: h11 is the fallback
+    HttpToolsProtocol = None  # type: ignore[assignment,misc]
 
 from learninngest.body_timeout import DEFAULT_BODY_TIMEOUT_S, BodyTimeout
 
@@ -51,61 +62,126 @@ class ServerLimits:
         )
 
 
-def bounded_protocol(limits: ServerLimits) -> type[H11Protocol]:
-    """uvicorn's h11 protocol with a request-head deadline and a hard connection cap."""
+class _HeadDeadlineAndCap:
+    """A request-head deadline and a hard connection cap, for either uvicorn protocol."""
 
-    class BoundedH11Protocol(H11Protocol):
-        _head_timer: asyncio.TimerHandle | None = None
+    _limits: ServerLimits
+    _head_timer: asyncio.TimerHandle | None = None
+    if TYPE_CHECKING:  # provided by the uvicorn protocol this is mixed into
+        connections: set[Any]
+        transport: asyncio.Transport
+        loop: asyncio.AbstractEventLoop
+        cycle: Any
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            if len(self.connections) > limits.limit_concurrency:
-                # Beyond the cap, refuse at once: holding it would hold a file descriptor.
-                log.warning(
-                    "connection refused: %d open (limit %d)", len(self.connections), limits.limit_concurrency
-                )
-                transport.close()
-                return
-            self._arm_head_timer()
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        limit = self._limits.limit_concurrency
+        if len(self.connections) > limit:
+            # Beyond the cap, refuse at once: holding it would hold a file descriptor.
+            log.warning("connection refused: %d open (limit %d)", len(self.connections), limit)
+            transport.close()
+            return
+        self._arm_head_timer()
 
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if not self.transport.is_closing():
-                self._arm_head_timer()  # the next request's head gets the same deadline
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        if not self.transport.is_closing():
+            self._arm_head_timer()  # the next request's head gets the same deadline
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-            super().connection_lost(exc)
-
-        def _arm_head_timer(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-            self._head_timer = self.loop.call_later(limits.header_timeout_s, self._head_timeout, self.cycle)
-
-        def _head_timeout(self, cycle_then: object) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
             self._head_timer = None
-            # A new request since the timer was armed means its head arrived: nothing to do.
-            # The same cycle still running (a pipelined request being answered) is not idle either.
-            idle = cycle_then is None or getattr(cycle_then, "response_complete", True)
-            if self.cycle is cycle_then and idle and not self.transport.is_closing():
-                log.info("connection closed: no complete request head within %gs", limits.header_timeout_s)
-                self.transport.close()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        self._head_timer = self.loop.call_later(self._limits.header_timeout_s, self._head_timeout, self.cycle)
+
+    def _head_timeout(self, cycle_then: object) -> None:
+        self._head_timer = None
+        # A new request since the timer was armed means its head arrived: nothing to do.
+        # The same cycle still running (a pipelined request being answered) is not idle either.
+        idle = cycle_then is None or getattr(cycle_then, "response_complete", True)
+        if self.cycle is cycle_then and idle and not self.transport.is_closing():
+            log.info("connection closed: no complete request head within %gs", self._limits.header_timeout_s)
+            self.transport.close()
+
+
+def bounded_h11_protocol(limits: ServerLimits) -> type[H11Protocol]:
+    """uvicorn's h11 protocol with the limits (h11 bounds the head size itself)."""
+
+    class BoundedH11Protocol(_HeadDeadlineAndCap, H11Protocol):
+        _limits = limits
 
     return BoundedH11Protocol
 
 
+def bounded_httptools_protocol(limits: ServerLimits) -> type[asyncio.Protocol]:
+    """uvicorn's httptools protocol with the limits, the head-size bound included."""
+    if HttpToolsProtocol is None:
+        raise RuntimeError("httptools is not installed: pip install httptools")
+
+    class BoundedHttpToolsProtocol(_HeadDeadlineAndCap, HttpToolsProtocol):  # type: ignore[misc,valid-type]
+        _limits = limits
+        _awaiting_head = True
+        _head_bytes = 0
+
+        def data_received(self, data: bytes) -> None:
+            # Counted before parsing: a chunk that completes a head resets the count in
+            # on_headers_complete, so a large body after a small head is never counted.
+            if self._awaiting_head:
+                self._head_bytes += len(data)
+            super().data_received(data)
+            too_long = self._head_bytes > limits.max_incomplete_event_bytes
+            if self._awaiting_head and too_long and not self.transport.is_closing():
+                log.warning("request head over %d bytes: answered 400", limits.max_incomplete_event_bytes)
+                self.send_400_response("Invalid HTTP request received.")  # uvicorn's own, as h11 answers
+
+        def on_headers_complete(self) -> None:
+            self._awaiting_head = False
+            self._head_bytes = 0
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._awaiting_head = True
+            self._head_bytes = 0
+            super().on_message_complete()
+
+    return BoundedHttpToolsProtocol
+
+
+def bounded_protocol(limits: ServerLimits, kind: str | None = None) -> type[asyncio.Protocol]:
+    """The bounded protocol of `kind` ("httptools" or "h11"); None picks httptools when installed."""
+    if kind is None:
+        kind = "h11" if HttpToolsProtocol is None else "httptools"
+    if kind == "httptools":
+        return bounded_httptools_protocol(limits)
+    if kind == "h11":
+        return bounded_h11_protocol(limits)
+    raise ValueError(f"unknown HTTP protocol {kind!r}: use 'httptools' or 'h11'")
+
+
 def uvicorn_config(
-    app: Any, *, host: str, port: int, limits: ServerLimits | None = None, **options: Any
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    limits: ServerLimits | None = None,
+    protocol: str | None = None,
+    **options: Any,
 ) -> uvicorn.Config:
-    """A uvicorn.Config for `app` with `limits` (the defaults when None) applied."""
+    """A uvicorn.Config for `app` with `limits` (the defaults when None) applied.
+
+    `protocol`: "httptools" or "h11"; None picks httptools when it is installed.
+    """
     limits = limits or ServerLimits()
     return uvicorn.Config(
         BodyTimeout(app, limits.body_timeout_s),
         host=host,
         port=port,
-        http=bounded_protocol(limits),
+        http=bounded_protocol(limits, protocol),
         timeout_keep_alive=limits.timeout_keep_alive_s,
         limit_concurrency=limits.limit_concurrency,
         h11_max_incomplete_event_size=limits.max_incomplete_event_bytes,

@@ -45,8 +45,10 @@ class BackgroundServer:
         port: int = 0,
         log_level: str = "warning",
         limits: ServerLimits | None = None,
+        protocol: str | None = None,
     ) -> None:
         self.app = app
+        self.protocol = protocol  # "httptools" or "h11"; None: httptools when installed
         self.name = name
         self.host = host
         self.port = port or free_port(host)
@@ -73,6 +75,7 @@ class BackgroundServer:
             host=self.host,
             port=self.port,
             limits=self.limits,
+            protocol=self.protocol,
             log_level=self._log_level,
             access_log=False,
             lifespan="on",
