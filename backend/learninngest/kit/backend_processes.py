@@ -4,7 +4,7 @@ Each process is `python -m learninngest.kit.backend_child` (see there for its si
 builds its own app and uvicorn server, with the kit's server limits, from the settings the
 parent sends it, exactly as `learninngest serve` does. uvicorn's own `--workers` is not
 used: it starts its children with multiprocessing and pickles the config, and neither the
-kit's h11 protocol subclass (server_limits.py builds it in a closure, per settings) nor an
+kit's protocol subclass (server_limits.py builds it in a closure, per settings) nor an
 app built from a Settings object travels that way; it would need an import string and
 settings re-read from the environment.
 
