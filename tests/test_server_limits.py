@@ -165,3 +165,15 @@ def test_a_large_body_after_a_small_head_is_not_taken_for_a_large_head(
         answers = received[sock.fileno()]
         assert answers.startswith(b"HTTP/1.1 404 "), answers[:200]
         assert b"HTTP/1.1 200 " in answers, answers[:400]
+
+
+def test_httptools_is_the_default_protocol_when_installed_and_h11_the_fallback() -> None:
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from learninngest.server_limits import bounded_protocol
+
+    assert issubclass(bounded_protocol(ServerLimits()), HttpToolsProtocol)  # a dependency of the kit
+    assert issubclass(bounded_protocol(ServerLimits(), "h11"), H11Protocol)
+    with pytest.raises(ValueError, match="h11"):
+        bounded_protocol(ServerLimits(), "h2")
