@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from learninngest.child_process import stop_child
 from learninngest.kit.servers import free_port
 
 THROUGHPUT = Path(__file__).with_name("engine_throughput.py")
@@ -54,15 +55,6 @@ def _wait_up(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"{what} did not come up at {url}")
         time.sleep(0.1)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
 
 
 def _tree_env(tree: str) -> dict[str, str]:
@@ -95,8 +87,8 @@ def _stack(tree: str, concurrency: int, db_path: str | None) -> Iterator[tuple[s
         yield url, engine.pid
     finally:
         if app is not None:
-            _stop(app)
-        _stop(engine)
+            stop_child(app)
+        stop_child(engine)
 
 
 def _completed(http: httpx.Client) -> int:

@@ -32,6 +32,7 @@ import inngest
 import inngest.fast_api
 from fastapi import FastAPI
 
+from learninngest.child_process import stop_child
 from learninngest.engine.app import create_engine_app
 from learninngest.engine.settings import EngineSettings
 from learninngest.kit.servers import BackgroundServer, free_port
@@ -103,12 +104,7 @@ class _App:
         if self._server is not None:
             self._server.stop()
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(10)
+            stop_child(self._proc)
 
     def cpu(self) -> float:
         if self._proc is not None:

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from learninngest.child_process import stop_child
 from learninngest.kit.servers import free_port
 from tests.engine.harness import Host, local_engine
 from tests.support import wait_for
@@ -81,12 +82,7 @@ def app() -> Iterator[TsApp]:
             assert resp.status_code == 200, resp.text
             yield ts
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            stop_child(proc)
 
 
 def test_step_sleep_with_a_duration(app: TsApp) -> None:

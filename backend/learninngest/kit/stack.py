@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from learninngest.app import create_app
+from learninngest.child_process import stop_child
 from learninngest.config import Settings, get_settings
 from learninngest.kit.backend_processes import BackendProcessError, BackendProcesses
 from learninngest.kit.servers import BackgroundServer, ServerStartError, free_port
@@ -96,12 +97,7 @@ class Stack:
     def down(self) -> None:
         # The Inngest server first: it stops calling the backend before the backend goes.
         if self._cli_process is not None:
-            self._cli_process.terminate()
-            try:
-                self._cli_process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._cli_process.kill()
-                self._cli_process.wait(10)
+            stop_child(self._cli_process)
         for server in (self.engine, self.backend):
             if server is not None:
                 server.stop()
