@@ -21,8 +21,8 @@ CURL_EXAMPLE = """\
   id=$(curl -s -X POST {backend}/api/v1/chat -H 'Content-Type: application/json' \\
        -d '{{"query": "What is the capital of France?"}}' \\
        | python3 -c 'import json, sys; print(json.load(sys.stdin)["request_id"])')
-  curl -s "{backend}/api/v1/chat/result/$id?wait=10"
-  curl -N "{backend}/api/v1/chat/$id/stream"      # the answer token by token (SSE)
+  curl -s -w '\\n' "{backend}/api/v1/chat/result/$id?wait=10"
+  curl -sN "{backend}/api/v1/chat/$id/stream"      # the answer token by token (SSE)
 Or open the chat page: {backend}/"""
 
 
