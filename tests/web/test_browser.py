@@ -103,7 +103,8 @@ def test_a_retry_drops_the_partial_text_and_says_so(browser: Any, stack: Stack) 
 # When the notice of a retry appears, in the page's own clock from the moment Send is pressed.
 WATCH_RETRY = """
 window.__retryAt = null;
-document.getElementById('ask').addEventListener('submit', () => { window.__sentAt = performance.now(); }, true);
+document.getElementById('ask').addEventListener(
+  'submit', () => { window.__sentAt = performance.now(); }, true);
 new MutationObserver(() => {
   if (window.__retryAt === null && document.getElementById('notice').textContent)
     window.__retryAt = performance.now();
@@ -143,7 +144,8 @@ def test_the_page_does_not_scroll_sideways_at_400_px(browser: Any, stack: Stack)
         wait_until(browser, lambda d: d.find_element(By.ID, "run-link").is_displayed())
         screenshot(browser, "chat-page-400px")
         widths = browser.execute_script(
-            "return [window.innerWidth, document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            "const root = document.documentElement;"
+            "return [window.innerWidth, root.scrollWidth, root.clientWidth]"
         )
         assert widths[0] == 400
         assert widths[1] <= widths[2], f"the page is {widths[1]} px wide in a {widths[2]} px window"
