@@ -14,7 +14,7 @@ BEFORE ?=  # an older checkout: `make bench BEFORE=../old` adds its pipeline to 
 comma := ,
 USER_ID ?= $(shell id -u)
 
-.PHONY: run test lint format check lab bench clean install notebooks handout exercises venv ts-app
+.PHONY: run test lint format check lab bench clean install notebooks handout exercises venv ts-app hub-proxy
 
 # The TypeScript-SDK app of the engine tests (inngest 3.x on Node): `npm ci` from its lock file.
 TS_APP := tests/engine/ts_app
@@ -44,14 +44,26 @@ $(TS_STAMP): $(TS_APP)/package-lock.json
 
 ts-app: $(TS_STAMP)
 
+# configurable-http-proxy, the proxy of the real JupyterHub in tests/hosted (npm registry only,
+# from its lock file). Without npm the JupyterHub test reports itself skipped and says why.
+HUB_PROXY := tests/hosted/hub_proxy
+HUB_STAMP := $(HUB_PROXY)/node_modules/.installed
+
+$(HUB_STAMP): $(HUB_PROXY)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd $(HUB_PROXY) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch node_modules/.installed; \
+	else echo "npm not found: the JupyterHub test (tests/hosted) will be skipped (CI installs Node.js)"; fi
+
+hub-proxy: $(HUB_STAMP)
+
 run: $(STAMP)
 	$(BIN)/learninngest up
 
-test: $(STAMP) $(TS_STAMP)
+test: $(STAMP) $(TS_STAMP) $(HUB_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
-	LEARNINNGEST_SMALL=1 $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider --ignore=notebooks/exercises.ipynb notebooks/
+	KIT_PROXY_URL=off LEARNINNGEST_SMALL=1 $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider --ignore=notebooks/exercises.ipynb notebooks/
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -101,4 +113,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/pipeline.py --systems inline,background,celery,arq,learninngest$(if $(BEFORE),$(comma)learninngest-before --before $(BEFORE))
 
 clean:
-	rm -rf $(VENV) .learninngest .pytest_cache .ruff_cache notebooks/output $(TS_APP)/node_modules
+	rm -rf $(VENV) .learninngest .pytest_cache .ruff_cache notebooks/output $(TS_APP)/node_modules $(HUB_PROXY)/node_modules
