@@ -166,11 +166,12 @@ def test_swagger_works_through_the_proxy(logged_in: Any, hosted: Hosted) -> None
     health.find_element(By.CSS_SELECTOR, ".try-out__btn").click()
     health.find_element(By.CSS_SELECTOR, ".execute").click()
     wait_until(
-        browser, lambda d: health.find_elements(By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status")
+        browser,
+        lambda d: health.find_elements(By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status"),
     )
-    assert health.find_element(By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status").text.startswith(
-        "200"
-    )
+    assert health.find_element(
+        By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status"
+    ).text.startswith("200")
     url = health.find_element(By.CSS_SELECTOR, ".request-url pre").text
     assert url == hosted.proxied(hosted.backend_port, "healthz"), url
     assert console_errors(browser) == []
