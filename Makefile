@@ -20,7 +20,7 @@ comma := ,
 USER_ID ?= $(shell id -u)
 
 .PHONY: run test lint format check lab bench clean reset install notebooks handout exercises ts-app \
-	venv-run venv-lab venv-dev
+	venv-run venv-lab venv-dev hub-proxy
 
 # The TypeScript-SDK app of the engine tests (inngest 3.x on Node): `npm ci` from its lock file.
 TS_APP := tests/engine/ts_app
@@ -62,14 +62,26 @@ $(TS_STAMP): $(TS_APP)/package-lock.json
 
 ts-app: $(TS_STAMP)
 
+# configurable-http-proxy, the proxy of the real JupyterHub in tests/hosted (npm registry only,
+# from its lock file). Without npm the JupyterHub test reports itself skipped and says why.
+HUB_PROXY := tests/hosted/hub_proxy
+HUB_STAMP := $(HUB_PROXY)/node_modules/.installed
+
+$(HUB_STAMP): $(HUB_PROXY)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd $(HUB_PROXY) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch node_modules/.installed; \
+	else echo "npm not found: the JupyterHub test (tests/hosted) will be skipped (CI installs Node.js)"; fi
+
+hub-proxy: $(HUB_STAMP)
+
 run: venv-run
 	$(BIN)/learninngest up
 
-test: venv-dev $(TS_STAMP)
+test: venv-dev $(TS_STAMP) $(HUB_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
-	LEARNINNGEST_SMALL=1 $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider --ignore=notebooks/exercises.ipynb notebooks/
+	KIT_PROXY_URL=off LEARNINNGEST_SMALL=1 $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider --ignore=notebooks/exercises.ipynb notebooks/
 
 lint: venv-dev
 	$(BIN)/ruff check .
@@ -126,4 +138,4 @@ reset:
 	@$(PYTHON) tools/reset.py $(STATE_ROOTS)
 
 clean:
-	rm -rf $(VENV) .learninngest .pytest_cache .ruff_cache notebooks/output $(TS_APP)/node_modules
+	rm -rf $(VENV) .learninngest .pytest_cache .ruff_cache notebooks/output $(TS_APP)/node_modules $(HUB_PROXY)/node_modules
