@@ -71,7 +71,7 @@ lab: $(STAMP)
 # and execute it in place: outputs are committed, as nbval compares the checked cells.
 # One notebook only: `make notebooks LESSONS=learning`. teacher/solutions is the exercises'
 # solved copy, executed like a lesson.
-LESSONS := learning inngest_functions results teacher/solutions
+LESSONS := learning inngest_functions flow_control more_inngest results teacher/solutions
 notebooks: $(STAMP)
 	cd notebooks && for nb in $(LESSONS); do \
 		../$(BIN)/jupytext -q --to ipynb --set-kernel python3 $$nb.py && \
