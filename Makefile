@@ -81,7 +81,7 @@ test: venv-dev $(TS_STAMP) $(HUB_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
-	KIT_PROXY_URL=off LEARNINNGEST_SMALL=1 $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider --ignore=notebooks/exercises.ipynb notebooks/
+	KIT_PROXY_URL=off LEARNINNGEST_SMALL=1 $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider --ignore=notebooks/exercises.ipynb --ignore=notebooks/examples notebooks/
 
 lint: venv-dev
 	$(BIN)/ruff check .
@@ -101,7 +101,7 @@ lab: venv-lab
 # and execute it in place: outputs are committed, as nbval compares the checked cells.
 # One notebook only: `make notebooks LESSONS=learning`. teacher/solutions is the exercises'
 # solved copy, executed like a lesson.
-LESSONS := learning inngest_functions results teacher/solutions
+LESSONS := learning inngest_functions flow_control more_inngest results teacher/solutions
 notebooks: venv-lab
 	cd notebooks && for nb in $(LESSONS); do \
 		../$(BIN)/jupytext -q --to ipynb --set-kernel python3 $$nb.py && \
