@@ -6,9 +6,6 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
-from learninngest.kit.cells import _data, _stack
 from learninngest.kit.checks.base import (
     DAY,
     HOUR,
@@ -18,6 +15,7 @@ from learninngest.kit.checks.base import (
     check,
     choice,
     distinct_runs,
+    engine,
     failed,
     finished,
     only_run,
@@ -250,10 +248,7 @@ class VatOffice:
 
 
 def _invoked_events(parent_run_id: str) -> list[dict[str, Any]]:
-    s = _stack(None)
-    events = _data(
-        httpx.get(f"{s.inngest_url}/v1/events", params={"name": "inngest/function.invoked", "limit": 100})
-    )["data"]
+    events = engine("/v1/events", name="inngest/function.invoked", limit=100)
     return [
         e
         for e in events

@@ -8,7 +8,6 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from learninngest.kit.cells import event as stored_event
 from learninngest.kit.checks.base import (
     HOUR,
     NotYet,
@@ -18,6 +17,7 @@ from learninngest.kit.checks.base import (
     check,
     count,
     distinct_runs,
+    engine,
     failed,
     finished,
     only_run,
@@ -198,7 +198,7 @@ def throttle(function: Any, partner: PartnerApi, orders: int = 7) -> None:
     # Starts are never early, whatever the machine's speed: the last of n can start no sooner
     # than (n - 3) / 2 minutes after the orders arrived (virtual time, from the timeline).
     scale = _scale()
-    arrived = min(_at(stored_event(e)["received_at"]) for e in ids)
+    arrived = min(_at(engine(f"/v1/events/{e}")["received_at"]) for e in ids)
     first_steps = [min(_at(r["started_at"]) for r in rows(run) if r["op"] == "StepRun") for run in ended]
     span_min = (max(first_steps) - arrived) / scale / 60
     least = (orders - AT_ONCE) / PER_MINUTE
@@ -207,7 +207,7 @@ def throttle(function: Any, partner: PartnerApi, orders: int = 7) -> None:
             f"the {orders} orders all reached the partner within {span_min:.1f} minutes; at "
             f"{PER_MINUTE} a minute that takes at least {least:.0f}"
         )
-    if sorted(partner.calls) != sorted(stored_event(e)["data"]["order_id"] for e in ids):
+    if sorted(partner.calls) != sorted(engine(f"/v1/events/{e}")["data"]["order_id"] for e in ids):
         raise NotYet(f"the partner got {partner.calls}; expected each order once")
 
 
