@@ -19,7 +19,7 @@
 # %% [markdown]
 # # Exercises: Inngest functions that have to be right
 #
-# Fourteen tasks on the stack of the lessons. Some ask for a function, some for a fix to
+# Fifteen tasks on the stack of the lessons. Some ask for a function, some for a fix to
 # one that runs but does the wrong thing. For each task:
 #
 # 1. run the cell that creates the pretend service the task's steps call (its name ends the
@@ -50,8 +50,9 @@
 # | 10. One export at a time, per customer | concurrency with a key |
 # | 11. Page the on-call once an hour | rate limit |
 # | 12. Two orders a minute to the partner | throttle |
-# | 13. Readings in batches (fix) | batching |
-# | 14. One report build per team | singleton |
+# | 13. Publish when the author pauses | debounce, with a timeout |
+# | 14. Readings in batches (fix) | batching |
+# | 15. One report build per team | singleton |
 #
 # Start the stack (the cell above this text sets up `grader`, which runs the checks). Its
 # logs are kept to critical errors: the checks say what went wrong.
@@ -890,11 +891,80 @@ checks.throttle(submit, partner)
 
 # %% [raw]
 # # BEGIN QUESTION
+# name: debounce
+# points: 1
+
+# %% [markdown]
+# ## 13. Publish when the author pauses
+#
+# A wiki sends `exercise/page.edited` (with `page` and `text`) on every save. Publish a page
+# to the search index once its author pauses for 30 minutes, with the latest text; while
+# they keep editing without such a pause, publish it at least every two hours all the same.
+# Pages do not wait for each other. The service: `index`.
+#
+# <details><summary>Hint 1: a nudge</summary>
+#
+# Publishing on every edit is too often, publishing the first edit of a burst is too early. Which flow control waits for the events to stop, and keeps the last one? And what stops it from waiting forever?
+# </details>
+# <details><summary>Hint 2: the idea, and where to read about it</summary>
+#
+# A debounce starts one run per burst, with the burst's last event, once `period` has passed without a new one (per value of its `key`); its `timeout` caps how long it waits in total. Read [Debounce](https://www.inngest.com/docs/guides/debounce).
+# </details>
+
+# %%
+index = checks.SearchIndex()
+
+# %% [raw]
+# # BEGIN SOLUTION
+
+# %%
+""" # BEGIN PROMPT
+# TODO: publish once the author pauses 30 minutes (the latest text), at least every 2 hours
+@stack.function(fn_id="ex-publish", trigger=inngest.TriggerEvent(event="exercise/page.edited"))
+async def publish(ctx: inngest.Context) -> str:
+    page, text = ctx.event.data["page"], ctx.event.data["text"]
+    return await ctx.step.run("publish", index.publish, page, text)
+"""  # END PROMPT
+
+
+# BEGIN SOLUTION NO PROMPT
+@stack.function(
+    fn_id="ex-publish",
+    trigger=inngest.TriggerEvent(event="exercise/page.edited"),
+    debounce=inngest.Debounce(
+        period=datetime.timedelta(minutes=30), key="event.data.page", timeout=datetime.timedelta(hours=2)
+    ),
+)
+async def publish(ctx: inngest.Context) -> str:
+    page, text = ctx.event.data["page"], ctx.event.data["text"]
+    return await ctx.step.run("publish", index.publish, page, text)
+
+
+# END SOLUTION
+
+# %% [raw]
+# # END SOLUTION
+
+# %% [raw]
+# # BEGIN TESTS
+
+# %%
+# NBVAL_CHECK_OUTPUT
+checks.debounce(publish, index)
+
+# %% [raw]
+# # END TESTS
+
+# %% [raw]
+# # END QUESTION
+
+# %% [raw]
+# # BEGIN QUESTION
 # name: batch
 # points: 1
 
 # %% [markdown]
-# ## 13. Readings in batches (fix)
+# ## 14. Readings in batches (fix)
 #
 # Sensors send one reading per event, and `ingest` inserts each with a database round trip
 # of its own. Insert them in batches instead: up to 10 readings per run, waiting at most 5
@@ -959,7 +1029,7 @@ checks.batch(ingest, db)
 # points: 1
 
 # %% [markdown]
-# ## 14. One report build per team
+# ## 15. One report build per team
 #
 # Building a team's report takes minutes. A request that arrives while that team's report
 # is building should be skipped (the build in progress already has its data); requests for

@@ -22,16 +22,15 @@ from learninngest.kit.checks.events import (
     invoke,
 )
 from learninngest.kit.checks.failures import CardService, failure_handler
-from learninngest.kit.checks.flow import (
+from learninngest.kit.checks.flow import ExportService, ReportBuilder, concurrency, singleton
+from learninngest.kit.checks.rates import (
     Database,
-    ExportService,
     Pager,
     PartnerApi,
-    ReportBuilder,
+    SearchIndex,
     batch,
-    concurrency,
+    debounce,
     rate_limit,
-    singleton,
     throttle,
 )
 from learninngest.kit.checks.steps import FlakyWeather, RaffleDesk, Suppliers, parallel, replay, retries
@@ -49,6 +48,7 @@ __all__ = [
     "Payroll",
     "RaffleDesk",
     "ReportBuilder",
+    "SearchIndex",
     "Suppliers",
     "VatOffice",
     "Warehouse",
@@ -56,6 +56,7 @@ __all__ = [
     "batch",
     "cancel",
     "concurrency",
+    "debounce",
     "dedupe",
     "failure_handler",
     "idempotency",

@@ -150,7 +150,7 @@ def retries(function: Any, weather: FlakyWeather) -> None:
         raise NotYet(f"the run returned {run['output']!r}; expected the forecast, {weather.answer!r}")
 
 
-# --- 3. quotes: steps in parallel
+# --- 9. quotes: steps in parallel
 class Suppliers:
     """Suppliers that take a moment to quote; records who was asked and what they quoted."""
 
@@ -158,7 +158,12 @@ class Suppliers:
         self.reset([])
 
     def reset(self, shops: list[str]) -> None:
-        self.prices = {shop: amount(20, 200) for shop in shops}
+        # The cheapest is never the first or the last asked: returning one of those is not
+        # picking the cheapest, and must not pass by luck.
+        prices = sorted(amount(20, 200) for _ in shops)
+        middle = choice(list(range(1, len(shops) - 1))) if len(shops) > 2 else 0
+        rest = sample(prices[1:], max(0, len(prices) - 1))
+        self.prices = dict(zip(shops, [*rest[:middle], *prices[:1], *rest[middle:]], strict=True))
         self.asked: list[str] = []
         self._lock = threading.Lock()
 
