@@ -19,7 +19,7 @@ BEFORE ?=  # an older checkout: `make bench BEFORE=../old` adds its pipeline to 
 comma := ,
 USER_ID ?= $(shell id -u)
 
-.PHONY: run test lint format check lab bench clean reset install notebooks handout exercises ts-app \
+.PHONY: run test lint format check lab bench clean reset install notebooks handout exercises grade ts-app \
 	venv-run venv-lab venv-dev hub-proxy
 
 # The TypeScript-SDK app of the engine tests (inngest 3.x on Node): `npm ci` from its lock file.
@@ -99,26 +99,36 @@ lab: venv-lab
 
 # Rebuild each notebook from its paired percent script (notebooks/NAME.py, the source to edit)
 # and execute it in place: outputs are committed, as nbval compares the checked cells.
-# One notebook only: `make notebooks LESSONS=learning`. teacher/solutions is the exercises'
-# solved copy, executed like a lesson.
-LESSONS := learning inngest_functions flow_control more_inngest results teacher/solutions
+# One notebook only: `make notebooks LESSONS=learning`. teacher/exercises is the exercises'
+# source, solved, executed like a lesson.
+LESSONS := learning inngest_functions flow_control more_inngest results teacher/exercises
 notebooks: venv-lab
 	cd notebooks && for nb in $(LESSONS); do \
 		../$(BIN)/jupytext -q --to ipynb --set-kernel python3 $$nb.py && \
 		../$(BIN)/jupyter nbconvert --log-level WARN --to notebook --execute --inplace $$nb.ipynb || exit 1; \
 	done
 
-# The exercises handed to students, notebooks/exercises.ipynb, built from teacher/exercises.py
-# (which students do not edit, so tests rely on it) and not executed: they start clean.
-# Apart from `make notebooks`, so that re-running the lessons never overwrites a student's work.
+# The exercises handed to students, notebooks/exercises.ipynb, and the tests that grade them,
+# notebooks/autograder/, built by otter-grader from teacher/exercises.py (docs/grading.md).
+# Not executed: they start clean. Apart from `make notebooks`, so that re-running the lessons
+# never overwrites a student's work; and a notebooks/exercises.ipynb changed since it was
+# handed out is left alone (FORCE=1 replaces it).
 handout: venv-lab
-	cd notebooks && ../$(BIN)/jupytext -q --to ipynb --set-kernel python3 --output exercises.ipynb teacher/exercises.py
+	$(BIN)/python -m learninngest.kit.handout$(if $(FORCE), --force)
 
-# A student's exercises: run the notebook, list per task passed or what is still wrong;
-# fails while any task is unsolved (a class repository's CI runs this).
+# A student's exercises: run the notebook, then every task's test (a missing or emptied check
+# cell still counts); lists per task passed or what is still wrong; fails while any task is
+# unsolved (a class repository's CI runs this).
 EXERCISES ?= notebooks/exercises.ipynb
 exercises: venv-lab
 	$(BIN)/python -m learninngest.kit.grade $(EXERCISES)
+
+# The teacher grades a class: every notebook in SUBMISSIONS, a line per task, and a CSV of
+# points per task and student in SUBMISSIONS/grades.csv.
+SUBMISSIONS ?= submissions
+grade: venv-lab
+	@test -n "$(wildcard $(SUBMISSIONS)/*.ipynb)" || { echo "no notebooks in $(SUBMISSIONS)/: put the students' exercises.ipynb files there (one per student, named after them)"; exit 2; }
+	$(BIN)/python -m learninngest.kit.grade $(wildcard $(SUBMISSIONS)/*.ipynb) --csv $(SUBMISSIONS)/grades.csv
 
 bench: venv-dev
 	$(BIN)/python bench/engine_throughput.py

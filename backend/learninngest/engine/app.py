@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from learninngest.engine import dashboard, gql_route, rest_api
+from learninngest.engine import clock_route, dashboard, gql_route, rest_api
 from learninngest.engine.apps import Registry
 from learninngest.engine.clock import Clock
 from learninngest.engine.executor import Executor
@@ -51,6 +51,15 @@ class Engine:
         self._purge = asyncio.create_task(
             purge_periodically(self.state, self.clock, self.settings.retention_s), name="engine-purge"
         )
+
+    def advance_clock(self, intended_s: float) -> float:
+        """Move the virtual clock on by `intended_s` and act on what fell due; real seconds added.
+
+        Called on the engine's event loop (the route below), where the loops wait.
+        """
+        moved = self.clock.advance(intended_s)
+        self.executor.wake()
+        return moved
 
     async def stop(self) -> None:
         """Stop calling apps; every run stays in the state where it was."""
@@ -106,6 +115,9 @@ def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> F
         rest_api.build_router(settings, engine.state, engine.clock, engine.registry, engine.executor)
     )
     app.include_router(gql_route.build_router(settings, engine.state, engine.registry))
+    app.include_router(
+        clock_route.build_router(settings, engine.registry, engine.clock, engine.advance_clock)
+    )
     app.include_router(dashboard.build_router(engine))
     return app
 

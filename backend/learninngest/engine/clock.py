@@ -14,17 +14,33 @@ from datetime import UTC, datetime
 
 
 class Clock:
-    """Wall clock plus a scale for waits. Nothing global: each engine has its own."""
+    """Wall clock plus a scale for waits. Nothing global: each engine has its own.
+
+    `advance()` moves it forward by hand (tests, exercises): what would fall due within
+    that virtual time is due at once, without waiting for it in real time.
+    """
 
     def __init__(self, scale: float = 1.0) -> None:
         if scale <= 0:
             raise ValueError("time_scale must be > 0")
         self.scale = scale
         self.origin = time.time()  # not self.now(): a subclass may set up its own now() after this
+        self._moved = 0.0  # real seconds added by advance()
 
     def now(self) -> float:
-        """Real unix time in seconds."""
-        return time.time()
+        """Real unix time in seconds (plus whatever advance() added)."""
+        return time.time() + self._moved
+
+    def advance(self, intended_s: float) -> float:
+        """Move the clock on by `intended_s` virtual seconds; returns the real seconds added.
+
+        Whoever waits for a due time must be woken afterwards (`Engine.advance_clock`).
+        """
+        if intended_s < 0:
+            raise ValueError("the clock only moves forward: give a duration >= 0")
+        moved = self.real_delay(intended_s)
+        self._moved += moved
+        return moved
 
     def virtual_now(self) -> float:
         """Virtual unix time: the real time elapsed since the clock was made, divided by the scale."""

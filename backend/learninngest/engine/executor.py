@@ -108,6 +108,11 @@ class Executor:
             await self._http.aclose()
             self._http = None
 
+    def wake(self) -> None:
+        """The clock was moved on: look at what is due now (runs, then flow-control timers)."""
+        self.queue.wake()
+        self.flow.wake()
+
     async def idle(self, poll_s: float = 0.01) -> None:
         """Drain mode for tests and benches: return when nothing is running or due now."""
         while True:

@@ -33,6 +33,10 @@ class RunQueue:
             heapq.heappush(self._heap, (due, next(self._seq), run_id))
         self._event().set()
 
+    def wake(self) -> None:
+        """Make the loop look at the due times again (the clock was moved on)."""
+        self._event().set()
+
     def unschedule(self, run_id: str) -> None:
         self._due.pop(run_id, None)
 

@@ -18,6 +18,7 @@ from learninngest.kit.cells import (
     timeline,
     wait_for_result,
 )
+from learninngest.kit.clock import advance_clock
 from learninngest.kit.runs import print_run, run_url, runs_of_event, wait_for_run, wait_for_step
 from learninngest.kit.source import show
 from learninngest.kit.stack import Stack, StackError
@@ -26,6 +27,7 @@ from learninngest.kit.timelines import event_runs, flow_of, plot_event_runs
 __all__ = [
     "Stack",
     "StackError",
+    "advance_clock",
     "as_table",
     "current",
     "down",

@@ -1,93 +1,126 @@
-"""Run a student's exercises notebook top to bottom and list, per check, passed or what is wrong.
+"""Grade exercises notebooks with otter-grader, against the tests of every task handed out.
 
-`make exercises` (or `python -m learninngest.kit.grade notebooks/exercises.ipynb`) is the
-teacher's tool and a class repository's CI step: it exits 1 while any check fails. A check
-cell is a code cell that calls `checks.<name>(...)`; every cell runs even after a failure,
-so one unsolved task does not hide the others.
+    python -m learninngest.kit.grade notebooks/exercises.ipynb          # `make exercises`
+    python -m learninngest.kit.grade submissions/*.ipynb --csv grades.csv   # `make grade`
+
+Each notebook is executed top to bottom in a fresh kernel (errors allowed, so one broken
+task hides no other); otter then runs, after the notebook, the test of every task in
+notebooks/autograder/tests/ whose check the notebook did not run itself, so a missing or
+emptied check cell neither skips its task nor shrinks the total. Exits 1 while any task
+of any notebook fails (a class repository's CI runs `make exercises`).
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
-import re
+import csv
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-
-CHECK_CALL = re.compile(r"^checks\.(\w+)\(", re.MULTILINE)
+TESTS = Path("notebooks") / "autograder" / "tests"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    check: str  # the check function's name: two_steps, retries...
+    task: str  # the test's name: replay, retries...
     passed: bool
-    message: str  # "passed: ..." or the error's sentence
+    message: str  # "passed", the check's "NotYet: ..." sentence, or the error the test met
 
 
-def _outcome(cell: nbformat.NotebookNode, check: str) -> Outcome:
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            return Outcome(check, False, f"{output['ename']}: {output['evalue']}")
-    # The check's return value; log lines on stderr (a failed run's) are not its outcome.
-    texts = [
-        output["data"].get("text/plain", "")
-        for output in cell.get("outputs", [])
-        if output.get("output_type") == "execute_result"
+def _message(report: str) -> str:
+    """The check's value from otter's doctest report ("Got: 'NotYet: ...'"), else its last line."""
+    lines = [line.strip() for line in report.strip().splitlines() if line.strip()]
+    if "Got:" in lines and lines.index("Got:") + 1 < len(lines):
+        said = lines[lines.index("Got:") + 1]
+        try:
+            value = ast.literal_eval(said)
+        except (ValueError, SyntaxError):
+            return said
+        return str(value)
+    return lines[-1] if lines else "failed"
+
+
+def tests_in(tests: Path) -> list[Path]:
+    """The tasks' test files, in the order they were handed out (HANDOUT beside the folder)."""
+    found = {p.stem: p for p in tests.glob("*.py")}
+    if not found:
+        raise FileNotFoundError(f"no tests in {tests}: run `make handout` (the teacher) first")
+    stamp = tests.parent / "HANDOUT"
+    order = json.loads(stamp.read_text())["tasks"] if stamp.exists() else []
+    return [found[name] for name in order if name in found] + [
+        found[name] for name in sorted(found) if name not in order
     ]
-    return Outcome(check, True, " ".join(_unquoted(t) for t in texts if t) or "passed")
 
 
-def _unquoted(text: str) -> str:
-    """A returned string is shown as its repr in the cell ('passed: ...'): show the string."""
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text.strip()
-    return value if isinstance(value, str) else text.strip()
+def grade(notebook: Path, tests: Path = TESTS) -> list[Outcome]:
+    """Execute the notebook and run every task's test; one outcome per test file, in name order."""
+    from otter.execute import grade_notebook
 
-
-def grade(path: Path, timeout: float = 300.0) -> list[Outcome]:
-    """Execute the notebook (in its folder, errors allowed) and read each check cell's outcome."""
-    notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=int(timeout),
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(path.resolve().parent)}},
+    files = tests_in(tests)
+    results = grade_notebook(
+        str(notebook.resolve()),
+        tests_glob=[str(f.resolve()) for f in files],
+        test_dir=str(tests.resolve()),
+        cwd=str(notebook.resolve().parent),
+        ignore_errors=True,
     )
-    client.execute()
     outcomes = []
-    for cell in notebook.cells:
-        found = CHECK_CALL.search(cell.source) if cell.cell_type == "code" else None
-        if found:
-            outcomes.append(_outcome(cell, found.group(1)))
+    for f in files:
+        name = f.stem
+        result = results.results.get(name)
+        if result is None:
+            outcomes.append(Outcome(name, False, "its test did not run (the notebook stopped early?)"))
+        elif result.passed_all:
+            outcomes.append(Outcome(name, True, "passed"))
+        else:
+            said = [r.message or "" for r in result.test_case_results if not r.passed]
+            outcomes.append(Outcome(name, False, _message(said[0] if said else result.summary())))
     return outcomes
 
 
 def report(outcomes: list[Outcome]) -> str:
     lines = [
-        f"{n}. {o.check:<16} {'ok ' if o.passed else 'NOT'} {o.message}" for n, o in enumerate(outcomes, 1)
+        f"{n:>2}. {o.task:<16} {'ok ' if o.passed else 'NOT'} {o.message}" for n, o in enumerate(outcomes, 1)
     ]
     done = sum(o.passed for o in outcomes)
-    return "\n".join([*lines, f"{done} of {len(outcomes)} exercises pass"])
+    return "\n".join([*lines, f"{done} of {len(outcomes)} tasks pass"])
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m learninngest.kit.grade NOTEBOOK.ipynb", file=sys.stderr)
+    parser = argparse.ArgumentParser(
+        prog="python -m learninngest.kit.grade", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("notebooks", nargs="+", type=Path, help="the notebooks to grade")
+    parser.add_argument("--tests", type=Path, default=TESTS, help=f"the tasks' tests (default {TESTS})")
+    parser.add_argument("--csv", type=Path, help="also write one row per notebook: points per task, total")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    missing = [str(p) for p in args.notebooks if not p.is_file()]
+    if missing:
+        print(f"no notebook at {', '.join(missing)}: give the path of an exercises notebook", file=sys.stderr)
         return 2
-    path = Path(args[0])
-    if not path.is_file():
-        print(f"no notebook at {path}: give the path of the exercises notebook", file=sys.stderr)
+    try:
+        tests_in(args.tests)
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
         return 2
-    outcomes = grade(path)
-    print(report(outcomes))
-    return 0 if outcomes and all(o.passed for o in outcomes) else 1
+    graded = {}
+    for notebook in args.notebooks:
+        outcomes = grade(notebook, args.tests)
+        graded[notebook] = outcomes
+        heading = f"{notebook}\n" if len(args.notebooks) > 1 else ""
+        print(heading + report(outcomes), flush=True)
+    if args.csv:
+        with args.csv.open("w", newline="") as f:
+            writer = csv.writer(f)
+            tasks = [o.task for o in next(iter(graded.values()))]
+            writer.writerow(["notebook", *tasks, "total", "possible"])
+            for notebook, outcomes in graded.items():
+                points = [int(o.passed) for o in outcomes]
+                writer.writerow([str(notebook), *points, sum(points), len(points)])
+    return 0 if all(o.passed for outcomes in graded.values() for o in outcomes) else 1
 
 
 if __name__ == "__main__":

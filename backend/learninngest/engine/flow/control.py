@@ -72,6 +72,10 @@ class FlowControl:
         if self._wake is not None:
             self._wake.set()
 
+    def wake(self) -> None:
+        """Look at the timers again now (the clock was moved on)."""
+        self._poke()
+
     # --- intake: an event triggered `fn` (rate limit, debounce, batch, singleton: arrivals.py)
     def on_event(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> None:
         self.arrivals.on_event(fn, event, event_id)
