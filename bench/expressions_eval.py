@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from learninngest.engine.expressions import evaluate
+from learninngest.engine.cel.expressions import evaluate
 
 SMALL = {
     "name": "app/order.created",

@@ -12,20 +12,20 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from learninngest.engine.cel.expressions import evaluate
 from learninngest.engine.clock import Clock
-from learninngest.engine.expressions import evaluate
 from learninngest.engine.flow import batch, debounce, gcra
-from learninngest.engine.flow.config import FlowConfig
 from learninngest.engine.flow.keys import NoKey, evaluate_key
 from learninngest.engine.flow.store import FlowStore, Pending, RunFlow
-from learninngest.engine.functions import idempotency_key
-from learninngest.engine.run_lifecycle import INVOKED
-from learninngest.engine.state import Run, State
+from learninngest.engine.internal_events import INVOKED
+from learninngest.engine.state.db import Run, State
+from learninngest.engine.sync.flow_config import FlowConfig
+from learninngest.engine.sync.functions import idempotency_key
 
 if TYPE_CHECKING:
-    from learninngest.engine.apps import Registry
-    from learninngest.engine.functions import FunctionDef
-    from learninngest.engine.run_lifecycle import RunLifecycle
+    from learninngest.engine.run.lifecycle import RunLifecycle
+    from learninngest.engine.sync.functions import FunctionDef
+    from learninngest.engine.sync.registry import Registry
 
 log = logging.getLogger("learninngest.engine")
 
@@ -234,7 +234,7 @@ class Arrivals:
     ) -> None:
         """singleton mode skip: record a finished `Skipped` run saying which run it yielded to."""
         run = Run(
-            run_id=self.runs.ids.new(),
+            run_id=self.runs.new_id(),
             function_slug=fn.slug,
             function_version=fn.version,
             event_id=event_id,

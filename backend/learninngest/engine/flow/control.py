@@ -24,16 +24,16 @@ from typing import TYPE_CHECKING, Any
 from learninngest.engine.clock import Clock
 from learninngest.engine.flow import gcra, keys, priority, timeouts
 from learninngest.engine.flow.arrivals import Arrivals, key_of
-from learninngest.engine.flow.config import Gcra
 from learninngest.engine.flow.slots import Slots
 from learninngest.engine.flow.store import FlowStore, RunFlow
 from learninngest.engine.flow.waiting import Waiting
-from learninngest.engine.state import Run, State
+from learninngest.engine.state.db import Run, State
+from learninngest.engine.sync.flow_config import Gcra
 
 if TYPE_CHECKING:
-    from learninngest.engine.apps import Registry
-    from learninngest.engine.functions import FunctionDef
-    from learninngest.engine.run_lifecycle import RunLifecycle
+    from learninngest.engine.run.lifecycle import RunLifecycle
+    from learninngest.engine.sync.functions import FunctionDef
+    from learninngest.engine.sync.registry import Registry
 
 log = logging.getLogger("learninngest.engine")
 
@@ -79,6 +79,10 @@ class FlowControl:
     def on_invoke(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> None:
         """`step.invoke` started `fn`: its flow control applies as to any event (arrivals.py)."""
         self.arrivals.on_invoke(fn, event, event_id)
+
+    def decisions(self, event_id: str) -> list[dict[str, Any]]:
+        """What flow control decided for one event (REST and the dashboard show them)."""
+        return self.store.decisions(event_id)
 
     def register(self, run: Run, fn: FunctionDef, singleton_key: str | None = None) -> RunFlow:
         """Compute and store what flow control needs to know about a new run."""
@@ -177,9 +181,8 @@ class FlowControl:
 
     def _wake(self, run_id: str, now: float) -> None:
         """Activate a queued run now (unless it is being activated already)."""
-        queue = self.runs.queue
-        if not queue.is_active(run_id):
-            queue.schedule(run_id, now)
+        if not self.runs.is_active(run_id):
+            self.runs.schedule(run_id, now)
 
     def started(self, run: Run, fn: FunctionDef) -> None:
         """The run's first call begins: close its waits, start its finish timeout."""

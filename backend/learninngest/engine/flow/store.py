@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from learninngest.engine.state import ACTIVE, Run, State
+from learninngest.engine.state.db import ACTIVE, Run, State
 
 
 @dataclass

@@ -18,24 +18,28 @@ from typing import Any
 
 import httpx
 
-from learninngest.engine import ai_gateway, protocol, retries
-from learninngest.engine.client_pool import ClientPool
-from learninngest.engine.functions import FunctionDef
-from learninngest.engine.run_lifecycle import RunLifecycle
-from learninngest.engine.state import Run
+from learninngest.engine.clock import Clock
+from learninngest.engine.run.lifecycle import RunLifecycle
+from learninngest.engine.state.db import Run, State
+from learninngest.engine.sync.functions import FunctionDef
+from learninngest.engine.wire import ai_gateway, protocol, retries
+from learninngest.engine.wire.client_pool import ClientPool
 
 log = logging.getLogger("learninngest.engine")
 
 
 class AiSteps:
-    def __init__(self, runs: RunLifecycle) -> None:
+    def __init__(
+        self, state: State, clock: Clock, runs: RunLifecycle, http: ClientPool, timeout_s: float
+    ) -> None:
+        self.state = state
+        self.clock = clock
         self.runs = runs
-        self.state = runs.state
-        self.clock = runs.clock
+        self.http = http  # the engine's client pool (wire/client_pool.py)
+        self.timeout_s = timeout_s
         # (run id, step id) -> the request (it carries the API key: never stored).
         self._requests: dict[tuple[str, str], ai_gateway.InferenceRequest] = {}
         self._flying: set[tuple[str, str]] = set()  # requests being made now
-        runs.finish_hooks.append(self.forget)
 
     def start(self, run: Run, o: protocol.Opcode, now: float) -> bool:
         """The app asked for an inference: note it (no key in the state); True = go on now."""
@@ -87,7 +91,7 @@ class AiSteps:
             self.state.save_run(run)
         return True
 
-    async def infer(self, run: Run, fn: FunctionDef, http: ClientPool, timeout_s: float) -> bool:
+    async def infer(self, run: Run, fn: FunctionDef) -> bool:
         """Make every inference the run asked for, at once (as the real server makes those of
         a parallel group), and apply the results; True when the app should be called now (an
         answer is memoized; one that fails and retries waits for its own backoff)."""
@@ -96,7 +100,7 @@ class AiSteps:
         self._flying.update(keys)
         try:
             answers = await asyncio.gather(
-                *(self._request(key, req, http, timeout_s) for key, req in zip(keys, requests, strict=True))
+                *(self._request(key, req) for key, req in zip(keys, requests, strict=True))
             )
         finally:
             self._flying.difference_update(keys)
@@ -112,7 +116,7 @@ class AiSteps:
         return again
 
     async def _request(
-        self, key: tuple[str, str], request: ai_gateway.InferenceRequest, http: ClientPool, timeout_s: float
+        self, key: tuple[str, str], request: ai_gateway.InferenceRequest
     ) -> tuple[int | None, bytes, str | None]:
         """(status, body, transport error) of one inference."""
         run_id, step_id = key
@@ -120,9 +124,9 @@ class AiSteps:
         status: int | None = None
         body, reason = b"", None
         try:
-            async with http.lend() as client:
+            async with self.http.lend() as client:
                 resp = await client.post(
-                    request.url, content=request.body, headers=request.headers, timeout=timeout_s
+                    request.url, content=request.body, headers=request.headers, timeout=self.timeout_s
                 )
             status, body = resp.status_code, resp.content
         except httpx.HTTPError as exc:
@@ -179,7 +183,7 @@ class AiSteps:
                 run.due = run.next_due()
                 self.state.save_run(run)
                 if run.due is not None:
-                    self.runs.queue.schedule(run.run_id, run.due)
+                    self.runs.schedule(run.run_id, run.due)
                 log.warning(
                     "step retried run_id=%s step=%s attempt=%d delay=%.3fs (intended): %s",
                     run.run_id,

@@ -277,7 +277,7 @@ class State:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
             had_waits = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'run_waits'").fetchone()
-            conn.executescript(files("learninngest.engine").joinpath("state.sql").read_text())
+            conn.executescript(files("learninngest.engine.state").joinpath("schema.sql").read_text())
             _add_missing_columns(conn)
             if not had_waits:
                 # A state file from before several pauses: index its waiting runs' one wait.

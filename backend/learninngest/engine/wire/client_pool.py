@@ -37,6 +37,10 @@ class ClientPool:
         self._all.add(client)
         return client
 
+    def open(self) -> None:
+        """Lend clients again (the engine starts again, maybe in another event loop)."""
+        self._closed = False
+
     @contextlib.asynccontextmanager
     async def lend(self) -> AsyncIterator[httpx.AsyncClient]:
         """A client for one call; as many exist as calls were ever in flight at once."""

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request, Response
 
-from learninngest.engine.apps import Registry
 from learninngest.engine.settings import EngineSettings
-from learninngest.engine.state import State
+from learninngest.engine.state.db import State
+from learninngest.engine.sync.registry import Registry
 
 
 def build_router(settings: EngineSettings, state: State, registry: Registry) -> APIRouter:
@@ -24,7 +24,7 @@ def build_router(settings: EngineSettings, state: State, registry: Registry) -> 
     async def gql(request: Request) -> Response:
         nonlocal handler
         if handler is None:
-            from learninngest.engine import gql as module
+            from learninngest.engine.http import gql as module
 
             handler = module.endpoint(settings, state, registry)
         return await handler(request)

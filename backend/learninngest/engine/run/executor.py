@@ -7,7 +7,7 @@ while a run is active reschedules it; after ENGINE_ERROR_LIMIT of them in a row 
 with an `EngineError` instead of being retried forever.
 The planned steps of a parallel group are called at once, each extra call on a slot of its
 own (like the real server). How a reply changes a run is in outcomes.py; creating, waking
-and finishing runs in run_lifecycle.py.
+and finishing runs in lifecycle.py; the call itself goes through a driver (wire/driver.py).
 """
 
 from __future__ import annotations
@@ -17,24 +17,20 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-import httpx
-from croniter import croniter
-
-from learninngest.engine import protocol, signing
-from learninngest.engine.client_pool import ClientPool
 from learninngest.engine.clock import Clock
-from learninngest.engine.flow import jitter
 from learninngest.engine.flow.control import FlowControl
-from learninngest.engine.functions import FunctionDef
-from learninngest.engine.ids import UlidFactory
-from learninngest.engine.outcomes import Outcomes
-from learninngest.engine.queue import RunQueue
-from learninngest.engine.run_lifecycle import RunLifecycle
+from learninngest.engine.run.ai_steps import AiSteps
+from learninngest.engine.run.lifecycle import RunLifecycle
+from learninngest.engine.run.outcomes import Outcomes
+from learninngest.engine.run.queue import RunQueue
 from learninngest.engine.settings import EngineSettings
-from learninngest.engine.state import FUNCTION_RETRY, Run, State
+from learninngest.engine.state.db import FUNCTION_RETRY, Run, State
+from learninngest.engine.sync.functions import FunctionDef
+from learninngest.engine.wire import protocol
+from learninngest.engine.wire.driver import Driver
 
 if TYPE_CHECKING:
-    from learninngest.engine.apps import Registry
+    from learninngest.engine.sync.registry import Registry
 
 log = logging.getLogger("learninngest.engine")
 
@@ -42,11 +38,6 @@ log = logging.getLogger("learninngest.engine")
 ENGINE_ERROR_LIMIT = 3
 # Intended delay before a run hit by an engine error is activated again (time scale applies).
 ENGINE_ERROR_DELAY_S = 15.0
-
-
-def cron_next(expr: str, now: float) -> float:
-    """Next fire time (unix seconds, UTC) of a cron expression strictly after `now`."""
-    return float(croniter(expr, now).get_next(float))
 
 
 def _may_retry(outcome: protocol.Outcome) -> bool:
@@ -57,22 +48,32 @@ def _may_retry(outcome: protocol.Outcome) -> bool:
 
 
 class Executor:
+    """The run loop. Built by the composer (engine/compose.py) with every collaborator."""
+
     def __init__(
-        self, settings: EngineSettings, state: State, clock: Clock, registry: Registry, ids: UlidFactory
+        self,
+        settings: EngineSettings,
+        state: State,
+        clock: Clock,
+        registry: Registry,
+        queue: RunQueue,
+        runs: RunLifecycle,
+        outcomes: Outcomes,
+        ai: AiSteps,
+        flow: FlowControl,
+        driver: Driver,
     ) -> None:
         self.settings = settings
         self.state = state
         self.clock = clock
         self.registry = registry
-        self.queue = RunQueue()
-        self.runs = RunLifecycle(state, clock, self.queue, ids)
-        self.outcomes = Outcomes(self.runs, registry)
-        self.flow = FlowControl(state, clock, registry, self.runs)
-        self.outcomes.start_invoked = self.flow.on_invoke
-        self._http: ClientPool | None = None
+        self.queue = queue
+        self.runs = runs
+        self.outcomes = outcomes
+        self.ai = ai
+        self.flow = flow
+        self.driver = driver
         self._loop_task: asyncio.Task[None] | None = None
-        self._cron_task: asyncio.Task[None] | None = None
-        self._cron_next: dict[tuple[str, str], float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(1)
         self._engine_errors: dict[str, int] = {}
@@ -81,32 +82,25 @@ class Executor:
     # --- lifecycle
     async def start(self) -> None:
         # Fresh loop-bound objects: the same app may be started again in another event loop.
-        self.queue = self.runs.queue = RunQueue()
+        self.queue.clear()
         self._slots = asyncio.Semaphore(max(1, self.settings.max_concurrency))
         self._engine_errors = {}
         self._tasks = set()
         self._stopping = False
-        self._http = ClientPool(self.settings.call_timeout_s)
         # Work that was due, retrying or sleeping when the engine stopped carries on.
         for run_id, due in self.state.due_runs():
             self.queue.schedule(run_id, due)
         self._loop_task = asyncio.create_task(self._loop(), name="engine-run-loop")
-        self._cron_task = asyncio.create_task(self._cron_loop(), name="engine-cron")
-        self.flow.start()
 
     async def stop(self) -> None:
         """Stop calling apps; the state keeps every run where it was (re-called on start)."""
         self._stopping = True
-        await self.flow.stop()
-        tasks = [t for t in (self._loop_task, self._cron_task, *self._tasks) if t is not None]
+        tasks = [t for t in (self._loop_task, *self._tasks) if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
 
     async def idle(self, poll_s: float = 0.01) -> None:
         """Drain mode for tests and benches: return when nothing is running or due now."""
@@ -124,25 +118,6 @@ class Executor:
                 task.add_done_callback(self._tasks.discard)
             nxt = self.queue.next_due()
             await self.queue.wait(None if nxt is None else max(0.0, nxt - self.clock.now()))
-
-    async def _cron_loop(self) -> None:
-        """Start cron-triggered runs on time (real time: the time scale does not apply to cron)."""
-        while not self._stopping:
-            now = self.clock.now()
-            for fn in self.registry.all():
-                for trigger in (t for t in fn.triggers if t.cron):
-                    cron = str(trigger.cron)
-                    key = (fn.slug, cron)
-                    due = self._cron_next.setdefault(
-                        key, cron_next(cron, now) + jitter.delay(trigger.jitter_s)
-                    )
-                    if due <= now:
-                        self._cron_next[key] = cron_next(cron, now) + jitter.delay(trigger.jitter_s)
-                        event = {"name": "inngest/scheduled.timer", "data": {"cron": cron}}
-                        event_id = self.runs.emit(event, False)
-                        self.runs.create_run(fn, self.state.get_event_body(event_id), event_id, cron=cron)
-            # Wake at least every second so functions synced meanwhile are picked up.
-            await asyncio.sleep(1.0)
 
     # --- one activation of one run
     async def _activate(self, run_id: str) -> None:
@@ -221,7 +196,7 @@ class Executor:
         due, and only then, whatever else happens meanwhile.
         """
         now = self.clock.now()
-        lost = self.outcomes.ai.drop_lost(run)  # inferences a restart cut: the app asks again
+        lost = self.ai.drop_lost(run)  # inferences a restart cut: the app asks again
         soonest = run.next_due()
         # Due before everything the run waits for: something asked for a call (a pause resumed
         # by an event or an invoked run, an answer, a reply that moved the run on).
@@ -230,7 +205,7 @@ class Executor:
         for pause in ended:
             self.runs.wake(run, pause)  # sleep over, wait or invoke timed out
         ready = run.ready_planned(now)
-        asking = self.outcomes.ai.pending(run)
+        asking = self.ai.pending(run)
         reasking = run.inference_retries_due(now)
         retry = run.retries.get(FUNCTION_RETRY)
         retrying = retry is not None and float(retry["due"]) <= now  # the function call's retry
@@ -261,10 +236,9 @@ class Executor:
     async def _group(self, run: Run, fn: FunctionDef, ready: list[str], news: bool) -> bool:
         """Call the planned steps that are due and make the inferences asked for, all at once."""
         jobs = []
-        if self.outcomes.ai.pending(run):
+        if self.ai.pending(run):
             # step.ai.infer: the engine makes the requests itself (ai_steps.py), not a call.
-            assert self._http is not None, "executor not started"
-            jobs.append(self.outcomes.ai.infer(run, fn, self._http, self.settings.call_timeout_s))
+            jobs.append(self.ai.infer(run, fn))
         if ready:
             jobs.append(self._planned(run, fn, ready, news))
         async with asyncio.TaskGroup() as tasks:
@@ -280,7 +254,7 @@ class Executor:
         `retrying`: the call is the function call's pending retry (it is used up)."""
         started = self.clock.now()
         seen = set(run.memo)
-        outcome = await self._call(protocol.call_url(fn.url, "step"), self._body(run, fn))
+        outcome = await self.driver.call(protocol.call_url(fn.url, "step"), self._body(run, fn))
         latest = self.state.get_run(run.run_id)
         if latest is None or latest.finished:
             log.info("run_id=%s ended while its call was in flight; reply discarded", run.run_id)
@@ -365,7 +339,7 @@ class Executor:
                     current.attempt = current.step_attempt(target)  # each step its own attempt
                 body = self._body(current, fn)
                 started = self.clock.now()
-                outcome = await self._call(protocol.call_url(fn.url, target), body)
+                outcome = await self.driver.call(protocol.call_url(fn.url, target), body)
                 await results.put((target, outcome, started, self.clock.now()))
 
         async def extra() -> None:
@@ -463,47 +437,3 @@ class Executor:
             # and each ended pause enqueues a call of its own.
             return await self._discover(latest, fn)
         return moved
-
-    async def _call(self, url: str, body: bytes) -> protocol.Outcome:
-        assert self._http is not None, "executor not started"
-        headers = {
-            "content-type": "application/json",
-            "user-agent": "learninngest-engine",
-            "x-inngest-server-kind": self.settings.server_kind,
-        }
-        if self.settings.signing_key:
-            headers["x-inngest-signature"] = signing.sign(body, self.settings.signing_key)
-        try:
-            async with self._http.lend() as client:
-                resp = await client.post(url, content=body, headers=headers)
-        except httpx.TimeoutException:
-            return protocol.CallFailed(
-                protocol.error_object(
-                    "CallTimeout", f"no answer from {url} within {self.settings.call_timeout_s:g}s"
-                )
-            )
-        except httpx.HTTPError as exc:
-            return protocol.CallFailed(
-                protocol.error_object(
-                    type(exc).__name__, f"could not reach {url}: {exc or 'connection error'}"
-                )
-            )
-        if self.settings.signing_key and resp.status_code in (200, 206, 500):
-            keys = [k for k in (self.settings.signing_key, self.settings.signing_key_fallback) if k]
-            bad = signing.problem(resp.content, resp.headers.get("x-inngest-signature"), keys)
-            if bad is not None:
-                why = (
-                    f"the reply from {url} is not signed with this engine's signing key ({bad})"
-                    if not bad.startswith("signature ")
-                    else f"the reply from {url} has a stale {bad}"
-                )
-                return protocol.CallFailed(protocol.error_object("InvalidSignature", why))
-        return protocol.parse_reply(resp.status_code, dict(resp.headers), resp.content)
-
-    # --- entry points for intake and the REST API
-    def cancel(self, run_id: str, reason: str) -> bool:
-        run = self.state.get_run(run_id)
-        if run is None or run.finished:
-            return False
-        self.runs.cancel(run, reason)
-        return True

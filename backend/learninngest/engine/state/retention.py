@@ -11,7 +11,7 @@ import asyncio
 import logging
 
 from learninngest.engine.clock import Clock
-from learninngest.engine.state import State
+from learninngest.engine.state.db import State
 from learninngest.retention import purge_period
 
 log = logging.getLogger("learninngest.engine")

@@ -3,25 +3,26 @@ wait for an event, invoke a function, or finish the run.
 
 Everything here is synchronous and writes one transaction per reply, so a run is always
 stored in a state the engine can resume from after a restart. Creating, waking, resuming,
-cancelling and finishing runs is in run_lifecycle.py.
+cancelling and finishing runs is in lifecycle.py.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from learninngest.engine import protocol, retries
-from learninngest.engine.ai_steps import AiSteps
-from learninngest.engine.clock import parse_duration
-from learninngest.engine.expressions import ExpressionError, compile_expression
-from learninngest.engine.functions import FunctionDef
-from learninngest.engine.run_lifecycle import RunLifecycle
-from learninngest.engine.state import FUNCTION_RETRY, Run
+from learninngest.engine.cel.expressions import ExpressionError, compile_expression
+from learninngest.engine.clock import Clock, parse_duration
+from learninngest.engine.internal_events import INVOKED
+from learninngest.engine.run.ai_steps import AiSteps
+from learninngest.engine.run.hooks import RunHooks
+from learninngest.engine.run.lifecycle import RunLifecycle
+from learninngest.engine.state.db import FUNCTION_RETRY, Run, State
+from learninngest.engine.sync.functions import FunctionDef
+from learninngest.engine.wire import protocol, retries
 
 if TYPE_CHECKING:
-    from learninngest.engine.apps import Registry
+    from learninngest.engine.sync.registry import Registry
 
 log = logging.getLogger("learninngest.engine")
 
@@ -40,18 +41,24 @@ def failure_text(outcome: protocol.CallFailed) -> str:
 
 
 class Outcomes:
-    def __init__(self, runs: RunLifecycle, registry: Registry) -> None:
+    def __init__(
+        self,
+        state: State,
+        clock: Clock,
+        runs: RunLifecycle,
+        registry: Registry,
+        ai: AiSteps,
+        hooks: RunHooks,
+    ) -> None:
+        self.state = state
+        self.clock = clock
         self.runs = runs
-        self.state = runs.state
-        self.clock = runs.clock
         self.registry = registry
-        self.ai = AiSteps(runs)  # step.ai.infer: the engine makes the call (ai_steps.py)
-        # Starts an invoked run: the executor sets it to flow control's `on_invoke`, which
-        # applies the invoked function's rate limit, idempotency, debounce, batch and singleton
-        # as the real server's schedule does for an `inngest/function.invoked` event.
-        self.start_invoked: Callable[[FunctionDef, dict[str, Any], str], None] = lambda fn, event, event_id: (
-            None if runs.create_run(fn, event, event_id) else None
-        )
+        self.ai = ai  # step.ai.infer: the engine makes the call (ai_steps.py)
+        # `hooks.start_invoked` is flow control's `on_invoke`, which applies the invoked
+        # function's rate limit, idempotency, debounce, batch and singleton as the real
+        # server's schedule does for an `inngest/function.invoked` event.
+        self.hooks = hooks
 
     # --- a reply from the app
     def apply(
@@ -152,9 +159,9 @@ class Outcomes:
         """Nothing new in the reply: the run goes back to its pauses and retries (the earliest)."""
         run.due = run.next_due()
         if run.due is not None:
-            self.runs.queue.schedule(run.run_id, run.due)
+            self.runs.schedule(run.run_id, run.due)
         else:
-            self.runs.queue.unschedule(run.run_id)
+            self.runs.unschedule(run.run_id)
         return False
 
     def _op(
@@ -267,7 +274,7 @@ class Outcomes:
         run.due = run.next_due()
         run.attempt = 0
         if run.due is not None:
-            self.runs.queue.schedule(run.run_id, run.due)
+            self.runs.schedule(run.run_id, run.due)
         log.info(
             "step %s run_id=%s step=%s intended_delay=%s",
             status.lower(),
@@ -297,10 +304,10 @@ class Outcomes:
             "fn_id": target.slug if target else fn_id,
             "correlation_id": f"{run.run_id}.{o.id}",  # the real key; finish events repeat it
         }
-        event = {"name": "inngest/function.invoked", "data": data, "ts": int(now * 1000)}
+        event = {"name": INVOKED, "data": data, "ts": int(now * 1000)}
         if payload.get("v") is not None:
             event["v"] = payload["v"]
-        event_id = self.runs.emit(event, False)
+        event_id = self.hooks.emit(event, False)
         # The pause first: a child refused at once (unknown, rate limited) fails it right away.
         self._wait(run, o, "invoke", "Waiting", timeout, started, now, {"invoke_event": event_id})
         self.state.save_run(run)
@@ -311,7 +318,7 @@ class Outcomes:
                 invoked, {"name": "Error", "message": f"could not find function with ID: {fn_id}"}
             )
         else:
-            self.start_invoked(target, invoked, event_id)
+            self.hooks.start_invoked(target, invoked, event_id)
         stored = self.state.get_run(run.run_id)
         if stored is not None and o.id in stored.memo and o.id not in run.memo:
             # Refused at once (its finished event resumed the stored run): take that over.
@@ -381,7 +388,7 @@ class Outcomes:
         run.attempt = 0
         run.due = run.next_due()
         if run.due is not None:
-            self.runs.queue.schedule(run.run_id, run.due)
+            self.runs.schedule(run.run_id, run.due)
         log.warning(
             "step retried run_id=%s step=%s attempt=%d delay=%.3fs (intended): %s",
             run.run_id,

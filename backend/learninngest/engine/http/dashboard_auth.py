@@ -21,10 +21,10 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from learninngest.engine import signing
+from learninngest.engine.wire import signing
 
 if TYPE_CHECKING:
-    from learninngest.engine.app import Engine
+    from learninngest.engine.compose import Engine
 
 COOKIE = "learninngest_engine_session"
 _SESSION_INFO = b"learninngest engine dashboard session v1"

@@ -27,11 +27,11 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from learninngest.engine import signing
 from learninngest.engine.clock import Clock
-from learninngest.engine.functions import ConfigRefused, FunctionDef, parse_function
 from learninngest.engine.settings import EngineSettings
-from learninngest.engine.state import State
+from learninngest.engine.state.db import State
+from learninngest.engine.sync.functions import ConfigRefused, FunctionDef, parse_function
+from learninngest.engine.wire import signing
 
 log = logging.getLogger("learninngest.engine")
 _APP_NS = uuid.UUID("0c4f4a0e-55b7-4b64-9a0e-8d6b1f7f3c21")

@@ -19,13 +19,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from learninngest.engine.clock import iso
-from learninngest.engine.dashboard_auth import DashboardAuth
-from learninngest.engine.dashboard_auth import build_router as build_login_router
+from learninngest.engine.http.dashboard_auth import DashboardAuth
+from learninngest.engine.http.dashboard_auth import build_router as build_login_router
 from learninngest.engine.ids import is_ulid
 
 if TYPE_CHECKING:
-    from learninngest.engine.app import Engine
-    from learninngest.engine.state import Run
+    from learninngest.engine.compose import Engine
+    from learninngest.engine.state.db import Run
 
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
@@ -113,7 +113,7 @@ def _ms(start: float | None, end: float | None) -> str:
 def _flow_notes(engine: Engine, event_id: str) -> str:
     """Flow control's word on an event: debounced, batched, rate_limited, skipped (and its run)."""
     notes = []
-    for d in engine.executor.flow.store.decisions(event_id):
+    for d in engine.flow.decisions(event_id):
         run = f" → <a href='/runs/{d['run_id']}'>run</a>" if d["run_id"] else ""
         notes.append(
             f"<span title='{escape(d['detail'])}'>{escape(d['function_slug'])}: "

@@ -3,35 +3,28 @@
 Finishing emits `inngest/function.finished` (and `.failed` / `.cancelled`) and hands an
 invoked run's output to its parent. Everything here is synchronous and writes one
 transaction per change, so a run is always stored in a state the engine can resume from.
-How a reply from the app changes a run is in outcomes.py.
+How a reply from the app changes a run is in outcomes.py. The events go out through the
+hooks the composer hands in (run/hooks.py).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
-from learninngest.engine import protocol
 from learninngest.engine.clock import Clock
-from learninngest.engine.functions import FunctionDef
 from learninngest.engine.ids import UlidFactory
-from learninngest.engine.queue import RunQueue
-from learninngest.engine.state import Run, State
+from learninngest.engine.internal_events import CANCELLED, FAILED, FINISHED, INVOKED
+from learninngest.engine.run.hooks import RunHooks
+from learninngest.engine.run.queue import RunQueue
+from learninngest.engine.state.db import Run, State
+from learninngest.engine.sync.functions import FunctionDef
+from learninngest.engine.wire import protocol
 
 log = logging.getLogger("learninngest.engine")
 
-FINISHED, FAILED, CANCELLED, INVOKED = (
-    "inngest/function.finished",
-    "inngest/function.failed",
-    "inngest/function.cancelled",
-    "inngest/function.invoked",
-)
 INVOKE_TIMEOUT_NAME = "InngestInvokeTimeoutError"
 INVOKE_TIMEOUT_MESSAGE = "Timed out waiting for invoked function to complete"
-
-# emit(event body, match triggers?) -> internal event id; set by app.py to Intake.ingest_internal.
-Emit = Callable[[dict[str, Any], bool], str]
 
 
 def correlation_of(event: dict[str, Any]) -> str | None:
@@ -77,18 +70,43 @@ def failure_error(err: dict[str, Any], error_text: str | None) -> dict[str, Any]
 
 
 class RunLifecycle:
-    def __init__(self, state: State, clock: Clock, queue: RunQueue, ids: UlidFactory) -> None:
+    def __init__(
+        self, state: State, clock: Clock, queue: RunQueue, ids: UlidFactory, hooks: RunHooks | None = None
+    ) -> None:
         self.state = state
         self.clock = clock
         self.queue = queue
         self.ids = ids
-        self.emit: Emit = lambda event, match: ""
-        # Called with the run id when a run ends (in-memory things of its pauses to drop).
-        self.finish_hooks: list[Callable[[str], None]] = []
+        # Without the engine's hooks (a part tested alone) the engine's own events are stored,
+        # unmatched, so that they can still be seen: never silently dropped.
+        self.hooks = hooks or RunHooks(emit=self._store_unmatched, start_invoked=self._create_invoked)
         # Runs whose app once answered several opcodes at once: the real executor then sets
         # `disable_immediate_execution` for the rest of the run (in memory: after a restart
         # the run sends false until its next group).
         self.no_immediate: set[str] = set()
+
+    def _store_unmatched(self, event: dict[str, Any], match: bool) -> str:
+        event_id, now = self.ids.new(), self.clock.now()
+        event = {"id": event_id, "ts": int(now * 1000), **event}
+        self.state.insert_event(event_id, event, now, "engine", False)
+        log.info("event stored name=%s event_id=%s (no intake: not matched)", event["name"], event_id)
+        return event_id
+
+    def _create_invoked(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> None:
+        self.create_run(fn, event, event_id)
+
+    # --- the queue: when a run is activated next
+    def schedule(self, run_id: str, due: float) -> None:
+        self.queue.schedule(run_id, due)
+
+    def unschedule(self, run_id: str) -> None:
+        self.queue.unschedule(run_id)
+
+    def is_active(self, run_id: str) -> bool:
+        return self.queue.is_active(run_id)
+
+    def new_id(self) -> str:
+        return self.ids.new()
 
     # --- creating runs
     def create_run(
@@ -169,6 +187,14 @@ class RunLifecycle:
         self.queue.unschedule(run.run_id)
         self.finish(run, "Cancelled", None, reason=reason)
 
+    def cancel_by_id(self, run_id: str, reason: str) -> bool:
+        """Cancel a run by its id (REST, the dashboard); False when it is unknown or over."""
+        run = self.state.get_run(run_id)
+        if run is None or run.finished:
+            return False
+        self.cancel(run, reason)
+        return True
+
     def fail_unsupported(self, run: Run, reason: str) -> None:
         log.error("run_id=%s fails: %s", run.run_id, reason)
         self.finish(run, "Failed", protocol.error_object("Unsupported", reason))
@@ -187,8 +213,7 @@ class RunLifecycle:
             run.status, run.ended, run.output = status, now, output
             run.pauses, run.due, run.planned, run.race, run.retries = [], None, [], [], {}
             self.state.save_run(run)
-            for hook in self.finish_hooks:
-                hook(run.run_id)
+            self.hooks.finished(run.run_id)
             if status == "Completed":
                 log.info(
                     "run completed run_id=%s fn=%s event_id=%s", run.run_id, run.function_slug, run.event_id
@@ -243,10 +268,10 @@ class RunLifecycle:
                 data["correlation_id"] = correlation
             data["_inngest"] = {"status": status}  # Completed, Failed or Cancelled
             finished = {"name": FINISHED, "data": data}
-            finished_id = self.emit(finished, True)
+            finished_id = self.hooks.emit(finished, True)
             if status in ("Failed", "Cancelled"):
                 name = FAILED if status == "Failed" else CANCELLED
-                self.emit({"name": name, "id": run.run_id, "data": data}, True)
+                self.hooks.emit({"name": name, "id": run.run_id, "data": data}, True)
             if correlation is not None:
                 self._resume_invoker(self._stored(finished_id, finished))
 
@@ -260,7 +285,7 @@ class RunLifecycle:
             data["correlation_id"] = correlation
         data["error"] = error
         finished = {"name": FINISHED, "data": data}
-        finished_id = self.emit(finished, True)
+        finished_id = self.hooks.emit(finished, True)
         if correlation is not None:
             self._resume_invoker(self._stored(finished_id, finished))
 

@@ -16,14 +16,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from learninngest.engine.apps import Registry
+from learninngest.engine.cel.expressions import evaluate
 from learninngest.engine.clock import Clock
-from learninngest.engine.executor import Executor
-from learninngest.engine.expressions import evaluate
-from learninngest.engine.functions import idempotency_key, name_matches
+from learninngest.engine.flow.control import FlowControl
 from learninngest.engine.ids import UlidFactory, seeded_ids
+from learninngest.engine.run.lifecycle import RunLifecycle
 from learninngest.engine.settings import EngineSettings
-from learninngest.engine.state import State
+from learninngest.engine.state.db import State
+from learninngest.engine.sync.functions import idempotency_key, name_matches
+from learninngest.engine.sync.registry import Registry
 
 log = logging.getLogger("learninngest.engine")
 
@@ -122,14 +123,16 @@ class Intake:
         state: State,
         clock: Clock,
         registry: Registry,
-        executor: Executor,
+        runs: RunLifecycle,
+        flow: FlowControl,
         ids: UlidFactory,
     ) -> None:
         self.settings = settings
         self.state = state
         self.clock = clock
         self.registry = registry
-        self.executor = executor
+        self.runs = runs
+        self.flow = flow
         self.ids = ids
 
     def ingest(
@@ -202,7 +205,7 @@ class Intake:
             ]:
                 cond = pause.get("if")
                 if not cond or evaluate(cond, {"event": run.event, "async": event}):
-                    self.executor.runs.resume(run, str(pause["step_id"]), event)
+                    self.runs.resume(run, str(pause["step_id"]), event)
         return bool(waiting)
 
     def _cancel_runs(self, event: dict[str, Any], now: float) -> bool:
@@ -221,7 +224,7 @@ class Intake:
                     continue
                 if c.if_exp and not evaluate(c.if_exp, {"event": run.event, "async": event}):
                     continue
-                self.executor.runs.cancel(run, f"cancelled by event {event['name']} ({event['id']})")
+                self.runs.cancel(run, f"cancelled by event {event['name']} ({event['id']})")
                 break
         return bool(hits)
 
@@ -241,7 +244,7 @@ class Intake:
                 if not self.state.claim_idempotency(fn.slug, key, now):
                     log.info("fn=%s skips event_id=%s: idempotency key %s seen", fn.slug, internal_id, key)
                     continue
-            self.executor.flow.on_event(fn, event, internal_id)
+            self.flow.on_event(fn, event, internal_id)
         return matched
 
     def router(self) -> APIRouter:

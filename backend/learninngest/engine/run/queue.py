@@ -15,6 +15,10 @@ import itertools
 
 class RunQueue:
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget everything (the engine starts again, maybe in another event loop)."""
         self._heap: list[tuple[float, int, str]] = []
         self._due: dict[str, float] = {}
         self._active: set[str] = set()

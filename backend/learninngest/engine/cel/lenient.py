@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from learninngest.engine.cel_parse import Node, ParseError, Uint, parse
+from learninngest.engine.cel.parse import Node, ParseError, Uint, parse
 
 __all__ = ["UNKNOWN", "Error", "Node", "ParseError", "evaluate", "parse"]
 

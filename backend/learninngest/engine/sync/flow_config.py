@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from learninngest.engine.cel.expressions import ExpressionError, compile_expression
 from learninngest.engine.clock import parse_duration
-from learninngest.engine.expressions import ExpressionError, compile_expression
 
 MAX_CONCURRENCY_ENTRIES = 2  # the real server's limit
 DEBOUNCE_MIN_S, DEBOUNCE_MAX_S = 1.0, 7 * 86400.0

@@ -13,7 +13,7 @@ adds is what the Dev Server adds on top of cel-go (its pkg/expressions):
   `now`, `now_plus('1h')`, `now_minus('2d')`;
 - where plain CEL errors (a type mismatch, `size()` of a missing field, `'a' + 1`,
   `||` on strings), the expression is evaluated again the Dev Server's way
-  (lenient_cel.py: its unknownDecorator's rules), so `event.data.missing < 5` is true
+  (lenient.py: its unknownDecorator's rules), so `event.data.missing < 5` is true
   and `'a' + 1` is `"a1"` as there; what still has no value there (a division by zero)
   is false, so an odd event never matches, and never crashes the engine.
 """
@@ -38,7 +38,7 @@ if "cel" not in sys.modules:
     sys.modules.setdefault("cel.cli", types.ModuleType("cel.cli"))
 import cel  # noqa: E402 - after the stand-in above
 
-from learninngest.engine import lenient_cel
+from learninngest.engine.cel import lenient
 
 Env = Mapping[str, Any]
 Compiled = Callable[[Env], Any]
@@ -172,7 +172,7 @@ class _Program:
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._lenient: lenient_cel.Node | bool | None = None  # False: the fallback cannot parse it
+        self._lenient: lenient.Node | bool | None = None  # False: the fallback cannot parse it
         try:
             self._program = cel.compile(text)
         except ValueError as exc:
@@ -211,12 +211,12 @@ class _Program:
         except _RUNTIME_ERRORS:
             return self._bent(env)
 
-    def _lenient_tree(self) -> lenient_cel.Node | None:
+    def _lenient_tree(self) -> lenient.Node | None:
         """The expression parsed for the fallback, once; None when the fallback cannot read it."""
         if self._lenient is None:
             try:
-                self._lenient = lenient_cel.parse(self._text)
-            except (lenient_cel.ParseError, ValueError, IndexError):
+                self._lenient = lenient.parse(self._text)
+            except (lenient.ParseError, ValueError, IndexError):
                 self._lenient = False
         return self._lenient or None
 
@@ -224,8 +224,8 @@ class _Program:
         """Plain CEL has no value: the Dev Server's answer (lenient_cel), None if none either."""
         tree = self._lenient_tree() or ("lit", None)  # CEL the fallback cannot read: no value
         roots = {k: env[k] for k in self._roots if k in env}
-        value = lenient_cel.evaluate(tree, roots, DECLARED, self._functions or FUNCTIONS)
-        return None if value is lenient_cel.UNKNOWN or isinstance(value, lenient_cel.Error) else value
+        value = lenient.evaluate(tree, roots, DECLARED, self._functions or FUNCTIONS)
+        return None if value is lenient.UNKNOWN or isinstance(value, lenient.Error) else value
 
 
 @lru_cache(maxsize=1024)

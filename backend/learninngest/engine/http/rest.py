@@ -13,14 +13,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from learninngest.engine import signing
-from learninngest.engine.apps import Registry
 from learninngest.engine.clock import Clock, iso, parse_iso
-from learninngest.engine.executor import Executor
-from learninngest.engine.functions import FunctionDef
+from learninngest.engine.flow.control import FlowControl
 from learninngest.engine.ids import is_ulid
+from learninngest.engine.run.lifecycle import RunLifecycle
 from learninngest.engine.settings import EngineSettings
-from learninngest.engine.state import Run, State
+from learninngest.engine.state.db import Run, State
+from learninngest.engine.sync.functions import FunctionDef
+from learninngest.engine.sync.registry import Registry
+from learninngest.engine.wire import signing
 
 
 def ok(data: Any, clock: Clock) -> JSONResponse:
@@ -99,7 +100,12 @@ def flow_view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_router(
-    settings: EngineSettings, state: State, clock: Clock, registry: Registry, executor: Executor
+    settings: EngineSettings,
+    state: State,
+    clock: Clock,
+    registry: Registry,
+    runs: RunLifecycle,
+    flow: FlowControl,
 ) -> APIRouter:
     router = APIRouter()
 
@@ -168,7 +174,7 @@ def build_router(
             return no
         if not is_ulid(event_id):
             return problem(400, f"invalid event id {event_id!r}: not a ULID")
-        rows = executor.flow.store.decisions(event_id)
+        rows = flow.decisions(event_id)
         return ok([flow_view(r) for r in rows], clock)
 
     @router.get("/v1/runs/{run_id}")
@@ -189,7 +195,7 @@ def build_router(
             return run
         if run.finished:
             return problem(400, f"run {run_id} already ended ({run.status})")
-        executor.cancel(run_id, "cancelled via REST API")
+        runs.cancel_by_id(run_id, "cancelled via REST API")
         return Response(status_code=200)
 
     @router.get("/v1/runs/{run_id}/steps")

@@ -21,14 +21,14 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from graphql import GraphQLError, build_schema, graphql_sync, parse, validate
 
-from learninngest.engine import signing
-from learninngest.engine.apps import Registry
 from learninngest.engine.clock import iso
 from learninngest.engine.flow import TIMELINE_OPS
-from learninngest.engine.functions import FunctionDef
 from learninngest.engine.ids import is_ulid
 from learninngest.engine.settings import EngineSettings
-from learninngest.engine.state import Run, State
+from learninngest.engine.state.db import Run, State
+from learninngest.engine.sync.functions import FunctionDef
+from learninngest.engine.sync.registry import Registry
+from learninngest.engine.wire import signing
 
 log = logging.getLogger("learninngest.engine")
 

@@ -14,14 +14,14 @@ from typing import Any
 
 from croniter import croniter
 
-from learninngest.engine import retries
+from learninngest.engine.cel.expressions import ExpressionError, compile_expression, evaluate
 from learninngest.engine.clock import parse_duration
-from learninngest.engine.expressions import ExpressionError, compile_expression, evaluate
-from learninngest.engine.flow.config import FlowConfig, parse_flow
+from learninngest.engine.sync.flow_config import FlowConfig, parse_flow
+from learninngest.engine.wire import retries
 
 # Config keys the engine implements; any other key with a non-empty value is refused.
 SUPPORTED_KEYS = {"id", "name", "triggers", "steps", "concurrency", "cancel", "idempotency"}
-# Flow control (engine/flow/): read and checked by flow.config.
+# Flow control (engine/flow/): read and checked by flow_config.py.
 FLOW_KEYS = {"debounce", "batchEvents", "throttle", "rateLimit", "singleton", "priority", "timeouts"}
 _UUID_NS = uuid.UUID("6f1c6a52-7f0e-4a57-9d1b-2a1f3c9e0b11")
 
