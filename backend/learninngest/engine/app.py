@@ -18,6 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from learninngest.engine.clock import Clock
 from learninngest.engine.compose import Engine
 from learninngest.engine.http import dashboard, gql_route, rest
+from learninngest.engine.http.dashboard_auth import DashboardAuth, dashboard_errors
+from learninngest.engine.http.problems import Problem, problem_response
 from learninngest.engine.settings import EngineSettings
 
 log = logging.getLogger("learninngest.engine")
@@ -62,13 +64,17 @@ def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> F
         # task and a memory stream, ~0.3 ms of CPU per request for one header.
         app.add_middleware(DevServerKindHeader)
 
+    app.add_exception_handler(Problem, problem_response)
+    for error, handler in dashboard_errors.items():
+        app.add_exception_handler(error, handler)  # type: ignore[arg-type]
     app.include_router(engine.registry.router())
     app.include_router(engine.intake.router())
     app.include_router(
         rest.build_router(settings, engine.state, engine.clock, engine.registry, engine.runs, engine.flow)
     )
     app.include_router(gql_route.build_router(settings, engine.state, engine.registry))
-    app.include_router(dashboard.build_router(engine))
+    auth = DashboardAuth(settings, engine.registry.keys)
+    app.include_router(dashboard.build_router(settings, engine.state, engine.registry, engine.flow, auth))
     return app
 
 

@@ -18,7 +18,8 @@ from learninngest.engine.flow import batch, debounce, gcra
 from learninngest.engine.flow.keys import NoKey, evaluate_key
 from learninngest.engine.flow.store import FlowStore, Pending, RunFlow
 from learninngest.engine.internal_events import INVOKED
-from learninngest.engine.state.db import Run, State
+from learninngest.engine.state.db import State
+from learninngest.engine.state.models import EngineOp, Run, RunStatus, StepStatus
 from learninngest.engine.sync.flow_config import FlowConfig
 from learninngest.engine.sync.functions import idempotency_key
 
@@ -178,15 +179,15 @@ class Arrivals:
         # Intended time, like every delay in the timeline: the due time, not when the timer woke.
         until = now if why == "full" else min(now, pending.due)
         delay_ms = round((until - pending.first_at) / self.clock.scale * 1000)
-        op = "Debounce" if pending.kind == "debounce" else "Batch"
+        op = EngineOp.DEBOUNCE if pending.kind == "debounce" else EngineOp.BATCH
         self.runs.row(
             run,
-            pending.kind,
-            pending.kind,
-            op,
-            "Completed",
-            pending.first_at,
-            now,
+            step_id=pending.kind,
+            name=pending.kind,
+            op=op,
+            status=StepStatus.COMPLETED,
+            started=pending.first_at,
+            ended=now,
             output=what,
             delay_ms=delay_ms,
         )
@@ -216,12 +217,12 @@ class Arrivals:
                 why = f"singleton: replaced by a newer run (event {event_id}, key {singleton_key!r})"
                 self.runs.row(
                     other,
-                    "singleton",
-                    "singleton",
-                    "Singleton",
-                    "Cancelled",
-                    now,
-                    now,
+                    step_id="singleton",
+                    name="singleton",
+                    op=EngineOp.SINGLETON,
+                    status=StepStatus.CANCELLED,
+                    started=now,
+                    ended=now,
                     output={"reason": why},
                 )
                 self.runs.cancel(other, why)
@@ -240,7 +241,7 @@ class Arrivals:
             event_id=event_id,
             event=event,
             events=[event],
-            status="Skipped",
+            status=RunStatus.SKIPPED,
             started=now,
             ended=now,
         )
@@ -248,7 +249,14 @@ class Arrivals:
         with self.state.tx():
             self.state.insert_run(run)
             self.runs.row(
-                run, "singleton", "singleton", "Singleton", "Skipped", now, now, output={"reason": reason}
+                run,
+                step_id="singleton",
+                name="singleton",
+                op=EngineOp.SINGLETON,
+                status=StepStatus.SKIPPED,
+                started=now,
+                ended=now,
+                output={"reason": reason},
             )
             self.store.log(now, event_id, fn.slug, "skipped", key, run.run_id, reason)
         log.info("fn=%s event_id=%s skipped: %s", fn.slug, event_id, reason)

@@ -27,7 +27,8 @@ from learninngest.engine.flow.arrivals import Arrivals, key_of
 from learninngest.engine.flow.slots import Slots
 from learninngest.engine.flow.store import FlowStore, RunFlow
 from learninngest.engine.flow.waiting import Waiting
-from learninngest.engine.state.db import Run, State
+from learninngest.engine.state.db import State
+from learninngest.engine.state.models import EngineOp, Run, RunStatus, StepStatus
 from learninngest.engine.sync.flow_config import Gcra
 
 if TYPE_CHECKING:
@@ -161,12 +162,12 @@ class FlowControl:
             shape = {"key": rf.throttle_key, "limit": th.limit, "period_s": th.period, "burst": th.burst}
             rf.throttled_seq = self.runs.row(
                 run,
-                "throttle",
-                "throttle",
-                "Throttle",
-                "Throttled",
-                now,
-                None,
+                step_id="throttle",
+                name="throttle",
+                op=EngineOp.THROTTLE,
+                status=StepStatus.THROTTLED,
+                started=now,
+                ended=None,
                 output=shape,
                 scheduled=now + wait_s,
                 delay_ms=int(wait_s * 1000),
@@ -177,7 +178,7 @@ class FlowControl:
 
     def _still_queued(self, run_id: str) -> bool:
         run = self.state.get_run(run_id)
-        return run is not None and not run.finished and run.status == "Scheduled"
+        return run is not None and not run.finished and run.status == RunStatus.SCHEDULED
 
     def _wake(self, run_id: str, now: float) -> None:
         """Activate a queued run now (unless it is being activated already)."""
@@ -196,7 +197,7 @@ class FlowControl:
             rf.finish_by = timeouts.finish_deadline(now, rf.finish_s, self.clock.scale)
             self._poke()
         if rf.throttled_seq is not None:
-            self.state.update_step(rf.throttled_seq, status="Completed", ended=now)
+            self.state.update_step(rf.throttled_seq, status=StepStatus.COMPLETED, ended=now)
         self.store.save_run(rf)
 
     # --- executor: around every call
@@ -228,7 +229,16 @@ class FlowControl:
         now = self.clock.now()
         with self.state.tx():
             err = {"name": "FunctionTimeout", "message": why}
-            self.runs.row(run, "timeout", f"timeouts.{which}", "Timeout", "Cancelled", now, now, error=err)
+            self.runs.row(
+                run,
+                step_id="timeout",
+                name=f"timeouts.{which}",
+                op=EngineOp.TIMEOUT,
+                status=StepStatus.CANCELLED,
+                started=now,
+                ended=now,
+                error=err,
+            )
             self.runs.cancel(run, why)
 
     def next_wake(self) -> float | None:

@@ -7,27 +7,44 @@ prompt and answer, and the re-sync button, which makes the engine send a signed 
   key itself; every comparison is constant-time.
 - POSTs must come from the dashboard's own origin (`Origin`, else `Referer`), so another
   web page cannot drive a logged-in browser (CSRF).
-Dev mode stays open, like the real Dev Server.
+Dev mode stays open, like the real Dev Server. `DashboardAuth.guard` is the dashboard
+router's dependency; a refusal is an exception that `dashboard_errors` turns into a page.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from html import escape
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 
+from learninngest.engine.http import pages
+from learninngest.engine.settings import EngineSettings
 from learninngest.engine.wire import signing
-
-if TYPE_CHECKING:
-    from learninngest.engine.compose import Engine
 
 COOKIE = "learninngest_engine_session"
 _SESSION_INFO = b"learninngest engine dashboard session v1"
+HOME = "../"  # the dashboard's home, from /dashboard/... (relative: works under a prefix)
+
+
+class LoginRequired(Exception):
+    """Signed mode and no key: the login page (401)."""
+
+    def __init__(self, note: str = "") -> None:
+        super().__init__(note)
+        self.note = note
+
+
+class CrossOrigin(Exception):
+    """A POST from another page than the dashboard's own (403)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
 
 
 def session_token(key: str) -> str:
@@ -35,9 +52,9 @@ def session_token(key: str) -> str:
 
 
 class DashboardAuth:
-    def __init__(self, engine: Engine) -> None:
-        self.settings = engine.settings
-        self.keys = engine.registry.keys
+    def __init__(self, settings: EngineSettings, keys: Callable[[], list[str]]) -> None:
+        self.settings = settings
+        self.keys = keys
 
     def allowed(self, request: Request) -> bool:
         if not self.settings.signed:
@@ -56,33 +73,28 @@ class DashboardAuth:
             return True  # not a browser (curl, a script): the key is still required
         return urlsplit(source).netloc.lower() == request.headers.get("host", "").lower()
 
-    def guard(self, request: Request) -> Response | None:
-        """None when the request may go on; else the answer to give instead."""
+    async def guard(self, request: Request) -> None:
+        """The dashboard's dependency: go on, or raise what to answer instead."""
         if request.method == "POST" and not self.same_origin(request):
-            return HTMLResponse(
-                _page("Refused", "<p>This form must be sent from the dashboard itself.</p>"), 403
-            )
+            raise CrossOrigin("This form must be sent from the dashboard itself.")
         if not self.allowed(request):
-            return login_page(401)
-        return None
+            raise LoginRequired()
 
 
-def _page(title: str, body: str) -> str:
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title></head>"
-        f"<body style='font:14px system-ui,sans-serif;margin:1.5em'>{body}</body></html>"
-    )
+async def login_required(request: Request, exc: Exception) -> Response:
+    note = exc.note if isinstance(exc, LoginRequired) else ""
+    return pages.render(request, "login.html", 401, title="Log in", note=note)
 
 
-def login_page(status: int, note: str = "") -> HTMLResponse:
-    body = (
-        "<h1>LearnInngest engine</h1><p>This engine runs in signed mode: its dashboard needs the "
-        "signing key it was started with (or send <code>Authorization: Bearer &lt;key&gt;</code>).</p>"
-        f"{f'<p><b>{escape(note)}</b></p>' if note else ''}"
-        "<form method='post' action='/dashboard/login'><input type='password' name='key' "
-        "placeholder='signkey-…' size='60' autocomplete='off'> <button>Log in</button></form>"
-    )
-    return HTMLResponse(_page("Log in", body), status)
+async def cross_origin(request: Request, exc: Exception) -> Response:
+    what = exc.what if isinstance(exc, CrossOrigin) else "Refused."
+    return pages.message(request, "Refused", what, 403, back=False)
+
+
+dashboard_errors: dict[type[Exception], Callable[[Request, Exception], object]] = {
+    LoginRequired: login_required,
+    CrossOrigin: cross_origin,
+}
 
 
 def build_router(auth: DashboardAuth) -> APIRouter:
@@ -91,13 +103,13 @@ def build_router(auth: DashboardAuth) -> APIRouter:
     @router.post("/dashboard/login")
     async def login(request: Request) -> Response:
         if not auth.same_origin(request):
-            return HTMLResponse(_page("Refused", "<p>Log in from the dashboard itself.</p>"), 403)
+            raise CrossOrigin("Log in from the dashboard itself.")
         if not auth.settings.signed:
-            return RedirectResponse("/", status_code=303)
+            return RedirectResponse(HOME, status_code=303)
         key = parse_qs((await request.body()).decode()).get("key", [""])[0].strip()
         if not key or not signing.check_bearer(f"Bearer {key}", auth.keys()):
-            return login_page(401, "That is not this engine's signing key.")
-        reply = RedirectResponse("/", status_code=303)
+            raise LoginRequired(Markup("That is not this engine's signing key."))
+        reply = RedirectResponse(HOME, status_code=303)
         reply.set_cookie(
             COOKIE,
             session_token(auth.settings.signing_key or ""),
@@ -110,8 +122,8 @@ def build_router(auth: DashboardAuth) -> APIRouter:
     @router.post("/dashboard/logout")
     async def logout(request: Request) -> Response:
         if not auth.same_origin(request):
-            return HTMLResponse(_page("Refused", "<p>Log out from the dashboard itself.</p>"), 403)
-        reply = RedirectResponse("/", status_code=303)
+            raise CrossOrigin("Log out from the dashboard itself.")
+        reply = RedirectResponse(HOME, status_code=303)
         reply.delete_cookie(COOKIE)
         return reply
 

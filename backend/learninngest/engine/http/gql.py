@@ -25,7 +25,8 @@ from learninngest.engine.clock import iso
 from learninngest.engine.flow import TIMELINE_OPS
 from learninngest.engine.ids import is_ulid
 from learninngest.engine.settings import EngineSettings
-from learninngest.engine.state.db import Run, State
+from learninngest.engine.state.db import State
+from learninngest.engine.state.models import Run
 from learninngest.engine.sync.functions import FunctionDef
 from learninngest.engine.sync.registry import Registry
 from learninngest.engine.wire import signing

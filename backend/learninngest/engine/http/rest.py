@@ -5,20 +5,23 @@ GET /v1/events/{id}/flow (flow-control decisions for the event),
 GET /v1/apps and POST /v1/apps/sync. Also GET /health and GET /v0/runs/{id}/batch|actions.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the routes' Annotated dependencies name closures
+# of build_router, which FastAPI can only see in annotations evaluated where they are written.
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from learninngest.engine.clock import Clock, iso, parse_iso
 from learninngest.engine.flow.control import FlowControl
+from learninngest.engine.http.problems import Problem
 from learninngest.engine.ids import is_ulid
 from learninngest.engine.run.lifecycle import RunLifecycle
 from learninngest.engine.settings import EngineSettings
-from learninngest.engine.state.db import Run, State
+from learninngest.engine.state.db import State
+from learninngest.engine.state.models import Run, StepRow
 from learninngest.engine.sync.functions import FunctionDef
 from learninngest.engine.sync.registry import Registry
 from learninngest.engine.wire import signing
@@ -26,10 +29,6 @@ from learninngest.engine.wire import signing
 
 def ok(data: Any, clock: Clock) -> JSONResponse:
     return JSONResponse({"data": data, "metadata": {"fetched_at": iso(clock.now())}})
-
-
-def problem(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message, "status": status, "data": None}, status)
 
 
 def run_view(run: Run, fn: FunctionDef | None, environment_id: str) -> dict[str, Any]:
@@ -71,7 +70,7 @@ def event_view(row: dict[str, Any], environment_id: str) -> dict[str, Any]:
     return out
 
 
-def step_view(row: dict[str, Any]) -> dict[str, Any]:
+def step_view(row: StepRow) -> dict[str, Any]:
     return {
         "step_id": row["step_id"],
         "name": row["name"],
@@ -107,110 +106,88 @@ def build_router(
     runs: RunLifecycle,
     flow: FlowControl,
 ) -> APIRouter:
-    router = APIRouter()
-
-    def denied(request: Request) -> JSONResponse | None:
+    async def signed_in(request: Request) -> None:
+        """In signed mode every route but /health needs the signing key (as a bearer token)."""
         if settings.signing_key and not signing.check_bearer(
             request.headers.get("authorization"), registry.keys()
         ):
-            return problem(401, "unauthorized: send Authorization: Bearer <signing key>")
-        return None
+            raise Problem(401, "unauthorized: send Authorization: Bearer <signing key>")
 
-    def load_run(run_id: str) -> Run | JSONResponse:
+    async def load_run(run_id: str) -> Run:
         if not is_ulid(run_id):
-            return problem(400, f"invalid run id {run_id!r}: not a ULID")
+            raise Problem(400, f"invalid run id {run_id!r}: not a ULID")
         run = state.get_run(run_id)
-        return run if run is not None else problem(404, f"run {run_id} not found")
+        if run is None:
+            raise Problem(404, f"run {run_id} not found")
+        return run
+
+    async def event_id_of(event_id: str) -> str:
+        if not is_ulid(event_id):
+            raise Problem(400, f"invalid event id {event_id!r}: not a ULID")
+        return event_id
+
+    RunDep = Annotated[Run, Depends(load_run)]
+    EventId = Annotated[str, Depends(event_id_of)]
+
+    router = APIRouter()
+    api = APIRouter(dependencies=[Depends(signed_in)])
 
     @router.get("/health")
     async def health() -> dict[str, Any]:
         return {"status": "ok", "runs": state.count_runs()}
 
-    @router.get("/v1/events")
+    @api.get("/v1/events")
     async def list_events(
-        request: Request,
         limit: int = 20,
         cursor: str | None = None,
         name: str | None = None,
         received_after: str | None = None,
         received_before: str | None = None,
     ) -> JSONResponse:
-        if (no := denied(request)) is not None:
-            return no
         try:
             after = parse_iso(received_after) if received_after else None
             before = parse_iso(received_before) if received_before else None
         except ValueError:
-            return problem(400, "received_after / received_before must be RFC 3339 times")
+            raise Problem(400, "received_after / received_before must be RFC 3339 times") from None
         if cursor is not None and not is_ulid(cursor):
-            return problem(400, f"invalid cursor {cursor!r}: not a ULID")
+            raise Problem(400, f"invalid cursor {cursor!r}: not a ULID")
         rows = state.list_events(max(1, min(limit, 100)), cursor, name, after, before)
         return ok([event_view(r, state.environment_id) for r in rows], clock)
 
-    @router.get("/v1/events/{event_id}")
-    async def get_event(event_id: str, request: Request) -> JSONResponse:
-        if (no := denied(request)) is not None:
-            return no
-        if not is_ulid(event_id):
-            return problem(400, f"invalid event id {event_id!r}: not a ULID")
+    @api.get("/v1/events/{event_id}")
+    async def get_event(event_id: EventId) -> JSONResponse:
         row = state.get_event(event_id)
         if row is None:
-            return problem(404, f"event {event_id} not found")
+            raise Problem(404, f"event {event_id} not found")
         return ok(event_view(row, state.environment_id), clock)
 
-    @router.get("/v1/events/{event_id}/runs")
-    async def event_runs(event_id: str, request: Request) -> JSONResponse:
-        if (no := denied(request)) is not None:
-            return no
-        if not is_ulid(event_id):
-            return problem(400, f"invalid event id {event_id!r}: not a ULID")
-        runs = state.runs_for_event(event_id)
-        return ok([run_view(r, registry.get(r.function_slug), state.environment_id) for r in runs], clock)
+    @api.get("/v1/events/{event_id}/runs")
+    async def event_runs(event_id: EventId) -> JSONResponse:
+        found = state.runs_for_event(event_id)
+        return ok([run_view(r, registry.get(r.function_slug), state.environment_id) for r in found], clock)
 
-    @router.get("/v1/events/{event_id}/flow")
-    async def event_flow(event_id: str, request: Request) -> JSONResponse:
+    @api.get("/v1/events/{event_id}/flow")
+    async def event_flow(event_id: EventId) -> JSONResponse:
         """Engine extra: what flow control decided for this event (debounced, batched, dropped...)."""
-        if (no := denied(request)) is not None:
-            return no
-        if not is_ulid(event_id):
-            return problem(400, f"invalid event id {event_id!r}: not a ULID")
-        rows = flow.decisions(event_id)
-        return ok([flow_view(r) for r in rows], clock)
+        return ok([flow_view(r) for r in flow.decisions(event_id)], clock)
 
-    @router.get("/v1/runs/{run_id}")
-    async def get_run(run_id: str, request: Request) -> JSONResponse:
-        if (no := denied(request)) is not None:
-            return no
-        run = load_run(run_id)
-        if isinstance(run, JSONResponse):
-            return run
+    @api.get("/v1/runs/{run_id}")
+    async def get_run(run: RunDep) -> JSONResponse:
         return ok(run_view(run, registry.get(run.function_slug), state.environment_id), clock)
 
-    @router.delete("/v1/runs/{run_id}")
-    async def cancel_run(run_id: str, request: Request) -> Response:
-        if (no := denied(request)) is not None:
-            return no
-        run = load_run(run_id)
-        if isinstance(run, JSONResponse):
-            return run
+    @api.delete("/v1/runs/{run_id}")
+    async def cancel_run(run: RunDep) -> Response:
         if run.finished:
-            return problem(400, f"run {run_id} already ended ({run.status})")
-        runs.cancel_by_id(run_id, "cancelled via REST API")
+            raise Problem(400, f"run {run.run_id} already ended ({run.status})")
+        runs.cancel_by_id(run.run_id, "cancelled via REST API")
         return Response(status_code=200)
 
-    @router.get("/v1/runs/{run_id}/steps")
-    async def run_steps(run_id: str, request: Request) -> JSONResponse:
-        if (no := denied(request)) is not None:
-            return no
-        run = load_run(run_id)
-        if isinstance(run, JSONResponse):
-            return run
-        return ok([step_view(s) for s in state.steps_of(run_id)], clock)
+    @api.get("/v1/runs/{run_id}/steps")
+    async def run_steps(run: RunDep) -> JSONResponse:
+        return ok([step_view(s) for s in state.steps_of(run.run_id)], clock)
 
-    @router.get("/v1/apps")
-    async def list_apps(request: Request) -> JSONResponse:
-        if (no := denied(request)) is not None:
-            return no
+    @api.get("/v1/apps")
+    async def list_apps() -> JSONResponse:
         apps = []
         for app in state.list_apps():
             fns = [f for f in registry.all() if f.app_id == app["app_id"]]
@@ -237,30 +214,23 @@ def build_router(
         syncs = [r | {"at": iso(r.get("at"))} for r in registry.sync_results.values()]
         return ok({"apps": apps, "syncs": syncs}, clock)
 
-    @router.post("/v1/apps/sync")
+    @api.post("/v1/apps/sync")
     async def sync_apps(request: Request, url: str | None = None) -> JSONResponse:
-        if (no := denied(request)) is not None:
-            return no
         if url is None and (raw := await request.body()):
             try:
                 url = (json.loads(raw) or {}).get("url")
             except (ValueError, AttributeError):
-                return problem(400, 'body must be {"url": "http://…/api/inngest"} or empty')
+                raise Problem(400, 'body must be {"url": "http://…/api/inngest"} or empty') from None
         results = await registry.sync_all([url] if url else None)
         return ok([r | {"at": iso(r.get("at"))} for r in results], clock)
 
-    @router.get("/v0/runs/{run_id}/batch")
-    async def run_batch(run_id: str, request: Request) -> JSONResponse:
-        if (no := denied(request)) is not None:
-            return no
-        run = load_run(run_id)
-        return run if isinstance(run, JSONResponse) else JSONResponse(run.events)
+    @api.get("/v0/runs/{run_id}/batch")
+    async def run_batch(run: RunDep) -> JSONResponse:
+        return JSONResponse(run.events)
 
-    @router.get("/v0/runs/{run_id}/actions")
-    async def run_actions(run_id: str, request: Request) -> JSONResponse:
-        if (no := denied(request)) is not None:
-            return no
-        run = load_run(run_id)
-        return run if isinstance(run, JSONResponse) else JSONResponse(run.memo)
+    @api.get("/v0/runs/{run_id}/actions")
+    async def run_actions(run: RunDep) -> JSONResponse:
+        return JSONResponse(run.memo)
 
+    router.include_router(api)
     return router

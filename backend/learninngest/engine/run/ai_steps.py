@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
 
 import httpx
 
 from learninngest.engine.clock import Clock
 from learninngest.engine.run.lifecycle import RunLifecycle
-from learninngest.engine.state.db import Run, State
+from learninngest.engine.state.db import State
+from learninngest.engine.state.models import Pause, PauseKind, Run, StepStatus
 from learninngest.engine.sync.functions import FunctionDef
 from learninngest.engine.wire import ai_gateway, protocol, retries
 from learninngest.engine.wire.client_pool import ClientPool
@@ -49,10 +49,10 @@ class AiSteps:
             self.runs.fail_unsupported(run, f"AIGateway step {o.user_id}: {exc}")
             return False
         self._requests[(run.run_id, o.id)] = request
-        seq = self.runs.row(
-            run, o.id, o.user_id, o.op, "Inferring", now, None, attempt=run.step_attempt(o.id)
+        seq = self.runs.step_row(run, o, StepStatus.INFERRING, now, None, attempt=run.step_attempt(o.id))
+        run.pauses.append(
+            {"kind": PauseKind.AI, "step_id": o.id, "name": o.user_id, "seq": seq, "deadline": None}
         )
-        run.pauses.append({"kind": "ai", "step_id": o.id, "name": o.user_id, "seq": seq, "deadline": None})
         run.due = now  # so that a restart picks the run up again
         return True
 
@@ -61,12 +61,12 @@ class AiSteps:
         for key in [k for k in self._requests if k[0] == run_id]:
             del self._requests[key]
 
-    def pending(self, run: Run) -> list[dict[str, Any]]:
+    def pending(self, run: Run) -> list[Pause]:
         """The run's inferences whose request is still to make."""
         return [
             p
             for p in run.pauses
-            if p.get("kind") == "ai" and (run.run_id, str(p.get("step_id"))) in self._requests
+            if p["kind"] == PauseKind.AI and (run.run_id, p["step_id"]) in self._requests
         ]
 
     def drop_lost(self, run: Run) -> bool:
@@ -75,17 +75,17 @@ class AiSteps:
         lost = [
             p
             for p in run.pauses
-            if p.get("kind") == "ai"
-            and (key := (run.run_id, str(p.get("step_id")))) not in self._requests
+            if p["kind"] == PauseKind.AI
+            and (key := (run.run_id, p["step_id"])) not in self._requests
             and key not in self._flying
         ]
         if not lost:
             return False
         with self.state.tx():
             for pause in lost:
-                run.end_pause(str(pause.get("step_id")))
+                run.end_pause(pause["step_id"])
                 self.state.update_step(
-                    int(pause.get("seq") or 0), status="Interrupted", ended=self.clock.now()
+                    pause.get("seq", 0), status=StepStatus.INTERRUPTED, ended=self.clock.now()
                 )
             run.due = self.clock.now()
             self.state.save_run(run)
@@ -95,7 +95,7 @@ class AiSteps:
         """Make every inference the run asked for, at once (as the real server makes those of
         a parallel group), and apply the results; True when the app should be called now (an
         answer is memoized; one that fails and retries waits for its own backoff)."""
-        keys = [(run.run_id, str(p.get("step_id"))) for p in self.pending(run)]
+        keys = [(run.run_id, p["step_id"]) for p in self.pending(run)]
         requests = [self._requests.pop(key) for key in keys]
         self._flying.update(keys)
         try:
@@ -144,16 +144,12 @@ class AiSteps:
         self,
         run: Run,
         fn: FunctionDef,
-        pause: dict[str, Any],
+        pause: Pause,
         answer: tuple[int | None, bytes, str | None],
     ) -> bool:
         """Memoize one answer (True: call the app now), or schedule the step's retry."""
         now = self.clock.now()
-        step_id, name, seq = (
-            str(pause.get("step_id")),
-            str(pause.get("name")),
-            int(pause.get("seq") or 0),
-        )
+        step_id, name, seq = pause["step_id"], pause.get("name", ""), pause.get("seq", 0)
         attempt = run.step_attempt(step_id)  # this step's own, not shared with the group's
         with self.state.tx():
             run.end_pause(step_id)
@@ -162,7 +158,7 @@ class AiSteps:
             if reason is None and ai_gateway.succeeded(status):
                 value = ai_gateway.response_value(body)
                 run.memoize(step_id, {"data": value})
-                self.state.update_step(seq, status="Completed", ended=now, output=value)
+                self.state.update_step(seq, status=StepStatus.COMPLETED, ended=now, output=value)
                 self.state.save_run(run)
                 return True
             err = ai_gateway.failure_error(status, body, reason)
@@ -170,7 +166,7 @@ class AiSteps:
             if decision.retry:
                 self.state.update_step(
                     seq,
-                    status="Retrying",
+                    status=StepStatus.RETRYING,
                     ended=now,
                     error=err,
                     scheduled_for_intended=now + decision.delay_s,
@@ -194,7 +190,7 @@ class AiSteps:
                 )
                 return False
             run.memoize(step_id, ai_gateway.failure_memo(body))
-            self.state.update_step(seq, status="Failed", ended=now, error=err)
+            self.state.update_step(seq, status=StepStatus.FAILED, ended=now, error=err)
             self.state.save_run(run)
             log.warning(
                 "step failed run_id=%s step=%s: %s (%s)", run.run_id, name, err["name"], decision.reason

@@ -24,7 +24,8 @@ from learninngest.engine.run.lifecycle import RunLifecycle
 from learninngest.engine.run.outcomes import Outcomes
 from learninngest.engine.run.queue import RunQueue
 from learninngest.engine.settings import EngineSettings
-from learninngest.engine.state.db import FUNCTION_RETRY, Run, State
+from learninngest.engine.state.db import State
+from learninngest.engine.state.models import FUNCTION_RETRY, EngineOp, Run, RunStatus, StepStatus
 from learninngest.engine.sync.functions import FunctionDef
 from learninngest.engine.wire import protocol
 from learninngest.engine.wire.driver import Driver
@@ -131,7 +132,7 @@ class Executor:
                     run, f"function {run.function_slug} is not registered any more (re-sync its app?)"
                 )
                 return
-            if run.status == "Scheduled":
+            if run.status == RunStatus.SCHEDULED:
                 # Flow control may hold a queued run back (throttle, priority, timeouts.start).
                 again_at = self.flow.before_start(run, fn)
                 if again_at is not None:
@@ -181,8 +182,17 @@ class Executor:
                 now = self.clock.now()
                 err = protocol.error_object("EngineError", reason)
                 with self.state.tx():
-                    self.runs.row(run, "step", "function", "Engine", "Failed", now, now, error=err)
-                    self.runs.finish(run, "Failed", err)
+                    self.runs.row(
+                        run,
+                        step_id="step",
+                        name="function",
+                        op=EngineOp.ENGINE,
+                        status=StepStatus.FAILED,
+                        started=now,
+                        ended=now,
+                        error=err,
+                    )
+                    self.runs.finish(run, RunStatus.FAILED, err)
         except Exception:
             log.exception("run_id=%s could not be marked failed either; it stays as it is", run_id)
 
@@ -201,7 +211,7 @@ class Executor:
         # Due before everything the run waits for: something asked for a call (a pause resumed
         # by an event or an invoked run, an answer, a reply that moved the run on).
         news = lost or (run.due is not None and (soonest is None or run.due < soonest))
-        ended = [p for p in run.pauses if p.get("deadline") is not None and p["deadline"] <= now]
+        ended = [p for p in run.pauses if (d := p.get("deadline")) is not None and d <= now]
         for pause in ended:
             self.runs.wake(run, pause)  # sleep over, wait or invoke timed out
         ready = run.ready_planned(now)
@@ -217,8 +227,8 @@ class Executor:
             if run.due is not None:
                 self.queue.schedule(run.run_id, run.due)
             return False
-        if run.status == "Scheduled":
-            run.status = "Running"
+        if run.status == RunStatus.SCHEDULED:
+            run.status = RunStatus.RUNNING
             self.flow.started(run, fn)
             log.info("run started run_id=%s fn=%s event_id=%s", run.run_id, run.function_slug, run.event_id)
         if ready or asking:
@@ -264,8 +274,8 @@ class Executor:
         latest.attempt = run.attempt
         if retrying:
             latest.retries.pop(FUNCTION_RETRY, None)
-        if latest.status == "Scheduled":
-            latest.status = "Running"
+        if latest.status == RunStatus.SCHEDULED:
+            latest.status = RunStatus.RUNNING
         again = self.outcomes.apply(latest, fn, "step", outcome, started)
         return again or self._has_news(run.run_id, seen)
 

@@ -23,6 +23,7 @@ from learninngest.engine.ids import UlidFactory, seeded_ids
 from learninngest.engine.run.lifecycle import RunLifecycle
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state.db import State
+from learninngest.engine.state.models import PauseKind
 from learninngest.engine.sync.functions import idempotency_key, name_matches
 from learninngest.engine.sync.registry import Registry
 
@@ -201,11 +202,11 @@ class Intake:
             # Each of the run's waits for this name is a pause of its own: one event may end
             # several of them (as on the real server, where each pause matches on its own).
             for pause in [
-                p for p in run.pauses if p.get("kind") == "wait" and p.get("event") == event["name"]
+                p for p in run.pauses if p["kind"] == PauseKind.WAIT and p.get("event") == event["name"]
             ]:
                 cond = pause.get("if")
                 if not cond or evaluate(cond, {"event": run.event, "async": event}):
-                    self.runs.resume(run, str(pause["step_id"]), event)
+                    self.runs.resume(run, pause["step_id"], event)
         return bool(waiting)
 
     def _cancel_runs(self, event: dict[str, Any], now: float) -> bool:

@@ -17,7 +17,8 @@ from learninngest.engine.ids import UlidFactory
 from learninngest.engine.internal_events import CANCELLED, FAILED, FINISHED, INVOKED
 from learninngest.engine.run.hooks import RunHooks
 from learninngest.engine.run.queue import RunQueue
-from learninngest.engine.state.db import Run, State
+from learninngest.engine.state.db import State
+from learninngest.engine.state.models import Pause, PauseKind, Run, RunStatus, StepStatus
 from learninngest.engine.sync.functions import FunctionDef
 from learninngest.engine.wire import protocol
 
@@ -144,13 +145,13 @@ class RunLifecycle:
         return run
 
     # --- waking up, events arriving, cancelling
-    def wake(self, run: Run, pause: dict[str, Any]) -> None:
+    def wake(self, run: Run, pause: Pause) -> None:
         """A pause's deadline passed: its sleep is over, or its wait / invoke timed out.
 
         The run's other pauses go on; the caller calls the function again."""
         value: Any = None
-        status = "Completed" if pause.get("kind") == "sleep" else "TimedOut"
-        if pause.get("kind") == "invoke":
+        status = StepStatus.COMPLETED if pause["kind"] == PauseKind.SLEEP else StepStatus.TIMED_OUT
+        if pause["kind"] == PauseKind.INVOKE:
             # What the real server memoizes; the SDK raises it in the parent as a StepError.
             value = {
                 "error": {
@@ -159,7 +160,7 @@ class RunLifecycle:
                     "message": INVOKE_TIMEOUT_MESSAGE,
                 }
             }
-        step_id = str(pause.get("step_id", ""))
+        step_id = pause["step_id"]
         with self.state.tx():
             run.end_pause(step_id)
             run.memoize(step_id, value)
@@ -167,7 +168,7 @@ class RunLifecycle:
             self.state.save_run(run)
         log.info("step woke run_id=%s step=%s status=%s", run.run_id, pause.get("name"), status)
 
-    def resume(self, run: Run, step_id: str, value: Any, status: str = "Completed") -> None:
+    def resume(self, run: Run, step_id: str, value: Any, status: StepStatus = StepStatus.COMPLETED) -> None:
         """A wait matched an event, or an invoked run finished: memoize and call again now.
 
         Only that pause ends; the run's other pauses go on."""
@@ -185,7 +186,7 @@ class RunLifecycle:
 
     def cancel(self, run: Run, reason: str) -> None:
         self.queue.unschedule(run.run_id)
-        self.finish(run, "Cancelled", None, reason=reason)
+        self.finish(run, RunStatus.CANCELLED, None, reason=reason)
 
     def cancel_by_id(self, run_id: str, reason: str) -> bool:
         """Cancel a run by its id (REST, the dashboard); False when it is unknown or over."""
@@ -197,29 +198,30 @@ class RunLifecycle:
 
     def fail_unsupported(self, run: Run, reason: str) -> None:
         log.error("run_id=%s fails: %s", run.run_id, reason)
-        self.finish(run, "Failed", protocol.error_object("Unsupported", reason))
+        self.finish(run, RunStatus.FAILED, protocol.error_object("Unsupported", reason))
 
     # --- the end of a run
     def finish(
-        self, run: Run, status: str, output: Any, reason: str = "", error_text: str | None = None
+        self, run: Run, status: RunStatus, output: Any, reason: str = "", error_text: str | None = None
     ) -> None:
         """End a run. `error_text`: the failure event's `data.error.error` (see failure_error)."""
+        status = RunStatus(status)
         now = self.clock.now()
         self.no_immediate.discard(run.run_id)
         with self.state.tx():
             # Every pause ends with the run (a sleep, a wait, an invoke still open).
             for pause in run.pauses:
-                self.state.update_step(pause.get("seq", 0), status="Cancelled", ended=now)
+                self.state.update_step(pause.get("seq", 0), status=StepStatus.CANCELLED, ended=now)
             run.status, run.ended, run.output = status, now, output
             run.pauses, run.due, run.planned, run.race, run.retries = [], None, [], [], {}
             self.state.save_run(run)
             self.hooks.finished(run.run_id)
-            if status == "Completed":
+            if status == RunStatus.COMPLETED:
                 log.info(
                     "run completed run_id=%s fn=%s event_id=%s", run.run_id, run.function_slug, run.event_id
                 )
                 self._finish_events(run, status, {"result": output})
-            elif status == "Failed":
+            elif status == RunStatus.FAILED:
                 err = output if isinstance(output, dict) else protocol.error_object("Error", str(output))
                 log.error(
                     "run failed run_id=%s fn=%s event_id=%s: %s",
@@ -241,7 +243,7 @@ class RunLifecycle:
                 # run that invoked this one memoizes the whole finished event (invoke_result).
                 self._finish_events(run, status, {})
 
-    def _finish_events(self, run: Run, status: str, outcome: dict[str, Any]) -> None:
+    def _finish_events(self, run: Run, status: RunStatus, outcome: dict[str, Any]) -> None:
         """`inngest/function.finished` (+ `.failed` / `.cancelled`), as the real server's finalize.
 
         One set for the run's first event and one for each other event of a batch that carries
@@ -269,8 +271,8 @@ class RunLifecycle:
             data["_inngest"] = {"status": status}  # Completed, Failed or Cancelled
             finished = {"name": FINISHED, "data": data}
             finished_id = self.hooks.emit(finished, True)
-            if status in ("Failed", "Cancelled"):
-                name = FAILED if status == "Failed" else CANCELLED
+            if status in (RunStatus.FAILED, RunStatus.CANCELLED):
+                name = FAILED if status == RunStatus.FAILED else CANCELLED
                 self.hooks.emit({"name": name, "id": run.run_id, "data": data}, True)
             if correlation is not None:
                 self._resume_invoker(self._stored(finished_id, finished))
@@ -303,21 +305,21 @@ class RunLifecycle:
         if parent is None or parent.finished:
             return  # the real server finds no pause either (its state is gone)
         pause = parent.pause(step_id)
-        if pause is None or pause.get("kind") != "invoke":
+        if pause is None or pause["kind"] != PauseKind.INVOKE:
             return
         value = invoke_result(finished)
-        self.resume(parent, step_id, value, "Failed" if "error" in value else "Completed")
+        self.resume(parent, step_id, value, StepStatus.FAILED if "error" in value else StepStatus.COMPLETED)
 
     def row(
         self,
         run: Run,
+        *,
         step_id: str,
         name: str,
         op: str,
-        status: str,
+        status: StepStatus,
         started: float,
         ended: float | None,
-        *,
         output: Any = None,
         error: Any = None,
         scheduled: float | None = None,
@@ -326,6 +328,7 @@ class RunLifecycle:
     ) -> int:
         """Add one row to the run's timeline; returns its seq (to update it later).
 
+        `op`: the step's opcode, or an EngineOp for the rows the engine writes itself.
         `attempt`: the step's own (an inference); by default the run's current one."""
         return self.state.add_step(
             run.run_id,
@@ -333,11 +336,25 @@ class RunLifecycle:
             name=name,
             op=op,
             attempt=run.attempt if attempt is None else attempt,
-            status=status,
+            status=str(status),
             started=started,
             ended=ended,
             output=output,
             error=error,
             scheduled_for_intended=scheduled,
             intended_delay_ms=delay_ms,
+        )
+
+    def step_row(
+        self,
+        run: Run,
+        o: protocol.Opcode,
+        status: StepStatus,
+        started: float,
+        ended: float | None,
+        **details: Any,
+    ) -> int:
+        """A timeline row for the step an opcode reports (its id, name and op)."""
+        return self.row(
+            run, step_id=o.id, name=o.user_id, op=o.op, status=status, started=started, ended=ended, **details
         )

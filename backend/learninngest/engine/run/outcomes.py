@@ -17,7 +17,16 @@ from learninngest.engine.internal_events import INVOKED
 from learninngest.engine.run.ai_steps import AiSteps
 from learninngest.engine.run.hooks import RunHooks
 from learninngest.engine.run.lifecycle import RunLifecycle
-from learninngest.engine.state.db import FUNCTION_RETRY, Run, State
+from learninngest.engine.state.db import State
+from learninngest.engine.state.models import (
+    FUNCTION_RETRY,
+    EngineOp,
+    Pause,
+    PauseKind,
+    Run,
+    RunStatus,
+    StepStatus,
+)
 from learninngest.engine.sync.functions import FunctionDef
 from learninngest.engine.wire import protocol, retries
 
@@ -81,12 +90,27 @@ class Outcomes:
         with self.state.tx():
             if isinstance(outcome, protocol.Completed):
                 self.runs.row(
-                    run, "step", "function", "RunComplete", "Completed", started, now, output=outcome.output
+                    run,
+                    step_id="step",
+                    name="function",
+                    op=EngineOp.RUN_COMPLETE,
+                    status=StepStatus.COMPLETED,
+                    started=started,
+                    ended=now,
+                    output=outcome.output,
                 )
-                self.runs.finish(run, "Completed", outcome.output)
+                self.runs.finish(run, RunStatus.COMPLETED, outcome.output)
                 return False
             if isinstance(outcome, protocol.Unsupported):
-                self.runs.row(run, target, "function", "Unsupported", "Failed", started, now)
+                self.runs.row(
+                    run,
+                    step_id=target,
+                    name="function",
+                    op=EngineOp.UNSUPPORTED,
+                    status=StepStatus.FAILED,
+                    started=started,
+                    ended=now,
+                )
                 self.runs.fail_unsupported(run, outcome.reason)
                 return False
             if isinstance(outcome, protocol.CallFailed):
@@ -135,7 +159,7 @@ class Outcomes:
                 run.race.append(o.id)
         for o in fresh:
             run.planned.append(o.id)
-            self.runs.row(run, o.id, o.user_id, o.op, "Planned", started, now)
+            self.runs.step_row(run, o, StepStatus.PLANNED, started, now)
         if planned:
             run.attempt = 0
         if target == "step":
@@ -176,7 +200,7 @@ class Outcomes:
     ) -> bool:
         if o.op == "StepRun":
             run.memoize(o.id, {"data": o.data})
-            self.runs.row(run, o.id, o.user_id, o.op, "Completed", started, now, output=o.data)
+            self.runs.step_row(run, o, StepStatus.COMPLETED, started, now, output=o.data)
             run.attempt = 0
             log.info("step done run_id=%s step=%s", run.run_id, o.user_id)
             return True
@@ -194,7 +218,7 @@ class Outcomes:
                 self._retry(run, target, o.id, o.user_id, o.op, err, decision.delay_s, started, now)
                 return False
             run.memoize(o.id, {"error": err})
-            self.runs.row(run, o.id, o.user_id, o.op, "Failed", started, now, error=err)
+            self.runs.step_row(run, o, StepStatus.FAILED, started, now, error=err)
             log.warning(
                 "step failed run_id=%s step=%s attempt=%d: %s (%s)",
                 run.run_id,
@@ -215,7 +239,7 @@ class Outcomes:
                     f"name={o.name!r}, opts={o.opts!r}",
                 )
                 return False
-            return self._wait(run, o, "sleep", "Sleeping", wake - now, started, now, {})
+            return self._wait(run, o, PauseKind.SLEEP, StepStatus.SLEEPING, wake - now, started, now)
         if o.op == "WaitForEvent":
             opts = o.opts or {}
             try:
@@ -228,7 +252,15 @@ class Outcomes:
             # The TypeScript SDK may name the event in opts.event (the real server reads it first).
             name = str(opts.get("event") or o.name)
             return self._wait(
-                run, o, "wait", "Waiting", timeout, started, now, {"event": name, "if": opts.get("if")}
+                run,
+                o,
+                PauseKind.WAIT,
+                StepStatus.WAITING,
+                timeout,
+                started,
+                now,
+                event=name,
+                if_exp=opts.get("if"),
             )
         if o.op == "InvokeFunction":
             return self._invoke(run, fn, o, started, now)
@@ -241,36 +273,40 @@ class Outcomes:
         self,
         run: Run,
         o: protocol.Opcode,
-        kind: str,
-        status: str,
+        kind: PauseKind,
+        status: StepStatus,
         delay: float | None,
         started: float,
         now: float,
-        extra: dict[str, Any],
+        *,
+        event: str | None = None,
+        if_exp: str | None = None,
+        invoke_event: str | None = None,
     ) -> bool:
+        """Start a pause (its timeline row and its deadline); the run goes on waiting."""
         intended = None if delay is None else max(0.0, delay)
-        seq = self.runs.row(
+        seq = self.runs.step_row(
             run,
-            o.id,
-            o.user_id,
-            o.op,
+            o,
             status,
             started,
             None,
             scheduled=None if intended is None else now + intended,
             delay_ms=None if intended is None else round(intended * 1000),
         )
-        deadline = None if intended is None else self.clock.due_after(intended)
-        run.pauses.append(
-            {
-                "kind": kind,
-                "step_id": o.id,
-                "name": o.user_id,
-                "seq": seq,
-                "deadline": deadline,  # real time; run.due may be earlier (planned steps, news)
-                **extra,
-            }
-        )
+        pause: Pause = {
+            "kind": kind,
+            "step_id": o.id,
+            "name": o.user_id,
+            "seq": seq,
+            # Real time; run.due may be earlier (planned steps, news).
+            "deadline": None if intended is None else self.clock.due_after(intended),
+        }
+        if kind == PauseKind.WAIT:
+            pause["event"], pause["if"] = str(event), if_exp
+        elif kind == PauseKind.INVOKE:
+            pause["invoke_event"] = str(invoke_event)
+        run.pauses.append(pause)
         run.due = run.next_due()
         run.attempt = 0
         if run.due is not None:
@@ -309,7 +345,7 @@ class Outcomes:
             event["v"] = payload["v"]
         event_id = self.hooks.emit(event, False)
         # The pause first: a child refused at once (unknown, rate limited) fails it right away.
-        self._wait(run, o, "invoke", "Waiting", timeout, started, now, {"invoke_event": event_id})
+        self._wait(run, o, PauseKind.INVOKE, StepStatus.WAITING, timeout, started, now, invoke_event=event_id)
         self.state.save_run(run)
         invoked = self.state.get_event_body(event_id)
         if target is None:
@@ -340,10 +376,21 @@ class Outcomes:
         )
         name = "function" if target == "step" else target
         if decision.retry:
-            self._retry(run, target, target, name, "Call", outcome.error, decision.delay_s, started, now)
+            self._retry(
+                run, target, target, name, EngineOp.CALL, outcome.error, decision.delay_s, started, now
+            )
             self.state.save_run(run)
             return False
-        self.runs.row(run, target, name, "Call", "Failed", started, now, error=outcome.error)
+        self.runs.row(
+            run,
+            step_id=target,
+            name=name,
+            op=EngineOp.CALL,
+            status=StepStatus.FAILED,
+            started=started,
+            ended=now,
+            error=outcome.error,
+        )
         log.warning(
             "run_id=%s gives up after attempt %d: %s (%s)",
             run.run_id,
@@ -351,7 +398,7 @@ class Outcomes:
             outcome.error["message"],
             decision.reason,
         )
-        self.runs.finish(run, "Failed", outcome.error, error_text=failure_text(outcome))
+        self.runs.finish(run, RunStatus.FAILED, outcome.error, error_text=failure_text(outcome))
         return False
 
     def _retry(
@@ -368,12 +415,12 @@ class Outcomes:
     ) -> None:
         self.runs.row(
             run,
-            step_id,
-            name,
-            op,
-            "Retrying",
-            started,
-            now,
+            step_id=step_id,
+            name=name,
+            op=op,
+            status=StepStatus.RETRYING,
+            started=started,
+            ended=now,
             error=err,
             scheduled=now + delay,
             delay_ms=round(delay * 1000),

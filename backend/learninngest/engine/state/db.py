@@ -12,193 +12,13 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-ACTIVE = ("Scheduled", "Running")
-# Key of `Run.retries` for a retry of the function's own call (`stepId=step`: a failed call, or
-# a step the call ran that errored), which waits beside the group's steps' and inferences'.
-FUNCTION_RETRY = "step"
+from learninngest.engine.state.models import ACTIVE, Run, StepRow, json_text, json_value
+
 DAY_S = 86400.0
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
-def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-@dataclass
-class Run:
-    run_id: str
-    function_slug: str
-    function_version: int
-    event_id: str
-    event: dict[str, Any]
-    events: list[dict[str, Any]]
-    status: str = "Scheduled"
-    started: float = 0.0
-    ended: float | None = None
-    output: Any = None
-    memo: dict[str, Any] = field(default_factory=dict)
-    stack: list[str] = field(default_factory=list)
-    planned: list[str] = field(default_factory=list)
-    attempt: int = 0
-    due: float | None = None
-    # Pauses in progress (sleep, wait_for_event, invoke, ai), in the order they began; each
-    # {"kind", "step_id", "name", "seq", "deadline", ...}. A run may keep any number of them.
-    pauses: list[dict[str, Any]] = field(default_factory=list)
-    # Planned step hashes of a parallel group in race mode (`opts.parallelMode: "race"`).
-    race: list[str] = field(default_factory=list)
-    # Steps of a group and inferences that failed and wait for their retry: step id ->
-    # {"attempt": the attempt the retry makes, "due": real time of the retry}. Each counts its
-    # own attempts and waits for its own backoff (the real server: one queue item per step).
-    retries: dict[str, dict[str, float]] = field(default_factory=dict)
-    parent_run_id: str | None = None
-    parent_step_id: str | None = None
-    cron: str | None = None
-    request_version: int = -1  # `version` sent to the SDK: -1 until its first 206 says which
-    # The (step id, event name) pairs of its waits as last loaded or saved: State.save_run
-    # rewrites the run's `run_waits` rows only when they change.
-    saved_waits: frozenset[tuple[str, str]] = field(default_factory=frozenset, repr=False, compare=False)
-
-    @property
-    def finished(self) -> bool:
-        return self.status not in ACTIVE
-
-    def memoize(self, step_hash: str, value: Any) -> None:
-        self.memo[step_hash] = value
-        if step_hash not in self.stack:
-            self.stack.append(step_hash)
-        if step_hash in self.planned:
-            self.planned.remove(step_hash)
-        if step_hash in self.race:
-            self.race.remove(step_hash)
-        self.retries.pop(step_hash, None)
-
-    def step_attempt(self, step_id: str) -> int:
-        """The attempt a call of this step (of a group, or an inference) makes, from 0."""
-        return int(self.retries.get(step_id, {}).get("attempt", 0))
-
-    def retry_waits(self, step_id: str, now: float) -> bool:
-        """The step failed and its retry is not due yet."""
-        entry = self.retries.get(step_id)
-        return entry is not None and float(entry["due"]) > now
-
-    def ready_planned(self, now: float) -> list[str]:
-        """Planned steps to call now: all but those waiting for their retry."""
-        return [t for t in self.planned if not self.retry_waits(t, now)]
-
-    def inference_retries_due(self, now: float) -> list[str]:
-        """Inferences whose retry is due: the function is called to ask for them again."""
-        return [
-            s
-            for s, entry in self.retries.items()
-            if s != FUNCTION_RETRY
-            and s not in self.planned
-            and self.pause(s) is None
-            and float(entry["due"]) <= now
-        ]
-
-    def pause(self, step_id: str) -> dict[str, Any] | None:
-        """The pause in progress for this step, if any."""
-        return next((p for p in self.pauses if p.get("step_id") == step_id), None)
-
-    def end_pause(self, step_id: str) -> dict[str, Any] | None:
-        """Drop the pause of this step (it ended); returns it."""
-        found = self.pause(step_id)
-        if found is not None:
-            self.pauses.remove(found)
-        return found
-
-    @property
-    def inferring(self) -> bool:
-        """A step.ai.infer request of the run is still to make (the engine makes it)."""
-        return any(p.get("kind") == "ai" for p in self.pauses)
-
-    def next_deadline(self) -> float | None:
-        """The earliest real time at which one of its pauses ends by itself (None: none does)."""
-        deadlines = [p["deadline"] for p in self.pauses if p.get("deadline") is not None]
-        return min(deadlines) if deadlines else None
-
-    def next_due(self) -> float | None:
-        """The earliest real time something of the run is due: a pause ends or a step retries."""
-        times = [float(e["due"]) for e in self.retries.values()]
-        deadline = self.next_deadline()
-        if deadline is not None:
-            times.append(deadline)
-        return min(times) if times else None
-
-    def waits(self) -> frozenset[tuple[str, str]]:
-        """(step id, event name) of every wait_for_event in progress."""
-        return frozenset(
-            (str(p.get("step_id")), str(p.get("event"))) for p in self.pauses if p.get("kind") == "wait"
-        )
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Run:
-        run = cls(
-            run_id=row["run_id"],
-            function_slug=row["function_slug"],
-            function_version=row["function_version"],
-            event_id=row["event_id"],
-            event=json.loads(row["event"]),
-            # "" = [event], the common case (one event started the run): see to_params.
-            events=json.loads(row["events"]) if row["events"] else [json.loads(row["event"])],
-            status=row["status"],
-            started=row["started"],
-            ended=row["ended"],
-            output=_loads(row["output"]),
-            memo=json.loads(row["memo"]),
-            stack=json.loads(row["stack"]),
-            planned=json.loads(row["planned"]),
-            attempt=row["attempt"],
-            due=row["due"],
-            pauses=_pauses(_loads(row["waiting"]), row["due"]),
-            race=json.loads(row["race"]),
-            retries=json.loads(row["retries"]),
-            parent_run_id=row["parent_run_id"],
-            parent_step_id=row["parent_step_id"],
-            cron=row["cron"],
-            request_version=row["request_version"],
-        )
-        run.saved_waits = run.waits()
-        return run
-
-    def to_params(self) -> dict[str, Any]:
-        # The first wait's event name (older engines looked runs up by it; run_waits has them all).
-        wait_event = next((p.get("event") for p in self.pauses if p.get("kind") == "wait"), None)
-        return {
-            "run_id": self.run_id,
-            "function_slug": self.function_slug,
-            "function_version": self.function_version,
-            "event_id": self.event_id,
-            "event": _dumps(self.event),
-            # Stored once, not twice, when the run's events are just its event (not a batch).
-            "events": "" if self.events == [self.event] else _dumps(self.events),
-            "status": self.status,
-            "started": self.started,
-            "ended": self.ended,
-            "output": None if self.output is None else _dumps(self.output),
-            "memo": _dumps(self.memo),
-            "stack": _dumps(self.stack),
-            "planned": _dumps(self.planned),
-            "attempt": self.attempt,
-            "due": self.due,
-            "waiting": _dumps(self.pauses) if self.pauses else None,
-            "race": _dumps(self.race),
-            "retries": _dumps(self.retries),
-            "wait_event": wait_event,
-            "parent_run_id": self.parent_run_id,
-            "parent_step_id": self.parent_step_id,
-            "cron": self.cron,
-            "request_version": self.request_version,
-        }
-
 
 _RUN_COLUMNS = [
     "run_id",
@@ -225,16 +45,6 @@ _RUN_COLUMNS = [
     "cron",
     "request_version",
 ]
-
-
-def _pauses(stored: Any, due: float | None) -> list[dict[str, Any]]:
-    """The `waiting` column: a list of pauses; engines before several pauses stored one object
-    (whose deadline, before it kept its own, was the run's due time)."""
-    if stored is None:
-        return []
-    if isinstance(stored, dict):
-        return [{"deadline": due} | stored]
-    return list(stored)
 
 
 # Columns added after the first release: (table, column, definition) for state files made before.
@@ -352,7 +162,7 @@ class State:
                 internal_id,
                 body["id"],
                 body["name"],
-                _dumps(body),
+                json_text(body),
                 body["ts"],
                 received,
                 source,
@@ -416,7 +226,14 @@ class State:
                 self._exec(
                     "INSERT INTO functions (slug, uuid, app_id, name, config, version)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    (fn["slug"], fn["uuid"], app["app_id"], fn["name"], _dumps(fn["config"]), fn["version"]),
+                    (
+                        fn["slug"],
+                        fn["uuid"],
+                        app["app_id"],
+                        fn["name"],
+                        json_text(fn["config"]),
+                        fn["version"],
+                    ),
                 )
 
     def list_functions(self) -> list[dict[str, Any]]:
@@ -511,7 +328,7 @@ class State:
             "error": None,
         } | fields
         for key in ("output", "error"):
-            row[key] = None if row[key] is None else _dumps(row[key])
+            row[key] = None if row[key] is None else json_text(row[key])
         cols = ", ".join(row)
         cur = self._exec(
             f"INSERT INTO steps ({cols}) VALUES ({', '.join('?' for _ in row)})", tuple(row.values())
@@ -521,13 +338,16 @@ class State:
     def update_step(self, seq: int, **fields: Any) -> None:
         for key in ("output", "error"):
             if key in fields and fields[key] is not None:
-                fields[key] = _dumps(fields[key])
+                fields[key] = json_text(fields[key])
         sets = ", ".join(f"{k} = ?" for k in fields)
         self._exec(f"UPDATE steps SET {sets} WHERE seq = ?", (*fields.values(), seq))
 
-    def steps_of(self, run_id: str) -> list[dict[str, Any]]:
+    def steps_of(self, run_id: str) -> list[StepRow]:
         rows = self._all("SELECT * FROM steps WHERE run_id = ? ORDER BY seq", (run_id,))
-        return [dict(r) | {"output": _loads(r["output"]), "error": _loads(r["error"])} for r in rows]
+        return [
+            StepRow(**(dict(r) | {"output": json_value(r["output"]), "error": json_value(r["error"])}))
+            for r in rows
+        ]
 
     # --- retention
     def purge(self, before: float, now: float) -> dict[str, int]:
