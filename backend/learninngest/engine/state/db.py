@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from learninngest.engine.state.models import ACTIVE, Run, StepRow, json_text, json_value
+from learninngest.migrations import Step, add_column, migrate_sqlite
 
 DAY_S = 86400.0
 
@@ -47,19 +48,21 @@ _RUN_COLUMNS = [
 ]
 
 
-# Columns added after the first release: (table, column, definition) for state files made before.
-_ADDED_COLUMNS = [
-    ("runs", "request_version", "INTEGER NOT NULL DEFAULT -1"),
-    ("runs", "race", "TEXT NOT NULL DEFAULT '[]'"),
-    ("runs", "retries", "TEXT NOT NULL DEFAULT '{}'"),
-]
-
-
-def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    for table, column, definition in _ADDED_COLUMNS:
-        have = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
-        if column not in have:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+# Changes to state files made by older engines (schema.sql is the current shape).
+MIGRATIONS = (
+    Step(
+        1,
+        "runs: the SDK's request version",
+        apply=add_column("runs", "request_version", "INTEGER NOT NULL DEFAULT -1"),
+    ),
+    Step(
+        2,
+        "runs: race mode of parallel groups",
+        apply=add_column("runs", "race", "TEXT NOT NULL DEFAULT '[]'"),
+    ),
+    Step(3, "runs: each step's own retry", apply=add_column("runs", "retries", "TEXT NOT NULL DEFAULT '{}'")),
+)
+SCHEMA = files("learninngest.engine.state").joinpath("schema.sql")  # the current shape
 
 
 class State:
@@ -87,10 +90,10 @@ class State:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
             had_waits = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'run_waits'").fetchone()
-            conn.executescript(files("learninngest.engine.state").joinpath("schema.sql").read_text())
-            _add_missing_columns(conn)
+            migrate_sqlite(conn, SCHEMA.read_text(), MIGRATIONS)
             if not had_waits:
-                # A state file from before several pauses: index its waiting runs' one wait.
+                # A state file from before several pauses (no run_waits index: the schema just
+                # made it): index its waiting runs' one wait. Derived data, rebuilt when missing.
                 conn.execute(
                     "INSERT OR IGNORE INTO run_waits (run_id, step_id, event)"
                     " SELECT run_id, json_extract(waiting, '$.step_id'), wait_event FROM runs"

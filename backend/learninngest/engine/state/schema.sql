@@ -1,5 +1,6 @@
 -- Run state of the local engine. Times are real unix seconds (REAL) unless named
--- *_intended; JSON columns hold text. Applied with CREATE ... IF NOT EXISTS at start-up.
+-- *_intended; JSON columns hold text. The current shape, applied with CREATE ... IF NOT
+-- EXISTS at every start-up; changes to older files are numbered steps (db.py MIGRATIONS).
 
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,
