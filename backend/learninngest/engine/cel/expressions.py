@@ -218,7 +218,7 @@ class _Program:
                 self._lenient = lenient.parse(self._text)
             except (lenient.ParseError, ValueError, IndexError):
                 self._lenient = False
-        return self._lenient or None
+        return self._lenient if isinstance(self._lenient, tuple) else None
 
     def _bent(self, env: Env) -> Any:
         """Plain CEL has no value: the Dev Server's answer (lenient_cel), None if none either."""

@@ -130,7 +130,9 @@ class Arrivals:
             first_at, now, db.period * scale, None if db.timeout is None else db.timeout * scale
         )
         # Only the last event's body is kept (the run gets it); earlier ones are ids for the log.
-        events = [(i, {}) for i, _ in (pending.events if pending else [])] + [(event_id, event)]
+        events: list[tuple[str, dict[str, Any]]] = [
+            (i, {}) for i, _ in (pending.events if pending else [])
+        ] + [(event_id, event)]
         self.store.save_pending(Pending("debounce", fn.slug, key, events, first_at, due))
         detail = f"debounce {db.period:g}s: the run starts with the last event of key {key!r}"
         self.store.log(now, event_id, fn.slug, "debounced", key, None, detail)

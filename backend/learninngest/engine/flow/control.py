@@ -53,13 +53,13 @@ class FlowControl:
         self.slots_held = Slots()
         self.throttled = Waiting()
         self._task: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
+        self._timer_wake: asyncio.Event | None = None
 
     # --- lifecycle (the executor starts and stops it with the run loop)
     def start(self) -> None:
         self.slots_held = Slots()
         self.throttled = Waiting()
-        self._wake = asyncio.Event()
+        self._timer_wake = asyncio.Event()
         self._task = asyncio.create_task(self._timer_loop(), name="engine-flow-timers")
 
     async def stop(self) -> None:
@@ -70,8 +70,8 @@ class FlowControl:
             self._task = None
 
     def _poke(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
+        if self._timer_wake is not None:
+            self._timer_wake.set()
 
     # --- intake: an event triggered `fn` (rate limit, debounce, batch, singleton: arrivals.py)
     def on_event(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> None:
@@ -246,7 +246,7 @@ class FlowControl:
         return min(times) if times else None
 
     async def _timer_loop(self) -> None:
-        assert self._wake is not None
+        assert self._timer_wake is not None
         while True:
             try:
                 self.tick()
@@ -258,5 +258,5 @@ class FlowControl:
                 TIMER_POLL_S if nxt is None else min(TIMER_POLL_S, max(TIMER_MIN_S, nxt - self.clock.now()))
             )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
-            self._wake.clear()
+                await asyncio.wait_for(self._timer_wake.wait(), wait)
+            self._timer_wake.clear()

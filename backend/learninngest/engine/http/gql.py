@@ -26,7 +26,7 @@ from learninngest.engine.flow import TIMELINE_OPS
 from learninngest.engine.ids import is_ulid
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state.db import State
-from learninngest.engine.state.models import Run
+from learninngest.engine.state.models import Run, StepRow
 from learninngest.engine.sync.functions import FunctionDef
 from learninngest.engine.sync.registry import Registry
 from learninngest.engine.wire import signing
@@ -385,7 +385,7 @@ class Resolver:
             "isUserland": False,
             "childrenSpans": [],
         }
-        steps: dict[str, list[dict[str, Any]]] = {}
+        steps: dict[str, list[StepRow]] = {}
         for row in rows:
             if row["step_id"] != "step":  # function-level rows (final call, errors) are the root
                 steps.setdefault(row["step_id"], []).append(row)
@@ -458,7 +458,7 @@ def _event_status(statuses: list[str]) -> str:
 def _errors(errors: list[GraphQLError], code: str | None = None) -> list[dict[str, Any]]:
     out = []
     for err in errors:
-        item = err.formatted
+        item = dict(err.formatted)
         if code:
             item = item | {"extensions": {"code": code}}
         out.append(item)

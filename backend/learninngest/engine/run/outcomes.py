@@ -331,7 +331,9 @@ class Outcomes:
             except ValueError as exc:
                 self.runs.fail_unsupported(run, f"InvokeFunction step {o.user_id}: {exc}")
                 return False
-        payload = opts.get("payload") if isinstance(opts.get("payload"), dict) else {}
+        payload = opts.get("payload")
+        if not isinstance(payload, dict):
+            payload = {}
         data = dict(payload.get("data") or {})
         data["_inngest"] = {
             "source_app_id": fn.app_id,

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from learninngest.engine.state.models import ACTIVE, Run, StepRow, json_text, json_value
 from learninngest.migrations import Step, add_column, migrate_sqlite
@@ -348,7 +348,7 @@ class State:
     def steps_of(self, run_id: str) -> list[StepRow]:
         rows = self._all("SELECT * FROM steps WHERE run_id = ? ORDER BY seq", (run_id,))
         return [
-            StepRow(**(dict(r) | {"output": json_value(r["output"]), "error": json_value(r["error"])}))
+            cast(StepRow, dict(r) | {"output": json_value(r["output"]), "error": json_value(r["error"])})
             for r in rows
         ]
 

@@ -56,7 +56,9 @@ def build_request(opts: dict[str, Any] | None) -> InferenceRequest:
         headers["x-api-key"] = key
     else:
         headers["authorization"] = f"Bearer {key}"
-    extra = opts.get("headers") if isinstance(opts.get("headers"), dict) else {}
+    extra = opts.get("headers")
+    if not isinstance(extra, dict):
+        extra = {}
     for name, value in extra.items():
         headers[str(name).lower()] = str(value)
     return InferenceRequest(url=url, headers=headers, body=json.dumps(body).encode())

@@ -202,7 +202,9 @@ def _header(headers: dict[str, str], name: str) -> str | None:
 def _opcode(raw: Any) -> Opcode:
     if not isinstance(raw, dict) or not isinstance(raw.get("op"), str) or not raw.get("id"):
         raise ValueError(f"not an opcode object: {str(raw)[:200]}")
-    userland = raw.get("userland") if isinstance(raw.get("userland"), dict) else {}
+    userland = raw.get("userland")
+    if not isinstance(userland, dict):
+        userland = {}
     opts = raw.get("opts") if isinstance(raw.get("opts"), dict) else None
     return Opcode(
         op=raw["op"],
@@ -211,7 +213,7 @@ def _opcode(raw: Any) -> Opcode:
         display_name=str(raw.get("displayName") or raw.get("name") or ""),
         opts=opts,
         data=raw.get("data"),
-        error=raw.get("error") if isinstance(raw.get("error"), dict) else None,
+        error=error if isinstance(error := raw.get("error"), dict) else None,
         user_id=str(userland.get("id") or raw.get("displayName") or raw.get("name") or ""),
     )
 
