@@ -24,7 +24,7 @@ from learninngest.engine.sync.flow_config import FlowConfig
 from learninngest.engine.sync.functions import idempotency_key
 
 if TYPE_CHECKING:
-    from learninngest.engine.run.lifecycle import RunLifecycle
+    from learninngest.engine.flow.runs import Runs
     from learninngest.engine.sync.functions import FunctionDef
     from learninngest.engine.sync.registry import Registry
 
@@ -50,7 +50,7 @@ class Arrivals:
         state: State,
         clock: Clock,
         registry: Registry,
-        runs: RunLifecycle,
+        runs: Runs,
         store: FlowStore,
         register: Register,
         poke: Callable[[], None],

@@ -32,7 +32,7 @@ from learninngest.engine.state.models import EngineOp, Run, RunStatus, StepStatu
 from learninngest.engine.sync.flow_config import Gcra
 
 if TYPE_CHECKING:
-    from learninngest.engine.run.lifecycle import RunLifecycle
+    from learninngest.engine.flow.runs import Runs
     from learninngest.engine.sync.functions import FunctionDef
     from learninngest.engine.sync.registry import Registry
 
@@ -43,7 +43,7 @@ TIMER_MIN_S = 0.002  # and at most this often
 
 
 class FlowControl:
-    def __init__(self, state: State, clock: Clock, registry: Registry, runs: RunLifecycle) -> None:
+    def __init__(self, state: State, clock: Clock, registry: Registry, runs: Runs) -> None:
         self.state = state
         self.clock = clock
         self.registry = registry
