@@ -239,3 +239,12 @@ def compile_expression(text: str) -> Compiled:
 def evaluate(text: str, env: Env) -> bool:
     """True only when the expression evaluates to exactly `true` (CEL semantics)."""
     return compile_expression(text)(env) is True
+
+
+def checked(where: str, text: str) -> str:
+    """The expression if the engine can run it; else ValueError naming `where` (app sync says it)."""
+    try:
+        compile_expression(text)
+    except ExpressionError as exc:
+        raise ValueError(f"{where} {text!r} is not supported ({exc})") from None
+    return text

@@ -68,13 +68,19 @@ class Arrivals:
         server, whose runner schedules that event like any other: the function's idempotency
         (which the real server turns into a rate limit of 1 per 24 h), rate limit, debounce,
         batch and singleton apply; a rate-limited invoke fails the invoking step."""
-        if fn.idempotency:
-            key = idempotency_key(fn.idempotency, event)
-            if not self.state.claim_idempotency(fn.slug, key, self.clock.now()):
-                log.info("fn=%s invoke event_id=%s: idempotency key %s seen", fn.slug, event_id, key)
-                self.runs.invoke_failed(event, dict(INVOKE_RATE_LIMITED))
-                return
+        if (key := self.repeated(fn, event)) is not None:
+            log.info("fn=%s invoke event_id=%s: idempotency key %s seen", fn.slug, event_id, key)
+            self.runs.invoke_failed(event, dict(INVOKE_RATE_LIMITED))
+            return
         self.on_event(fn, event, event_id)
+
+    def repeated(self, fn: FunctionDef, event: dict[str, Any]) -> str | None:
+        """The function's idempotency key for this event when it was seen in the last 24 h (the
+        event starts nothing); None when the function has none or this is its first time."""
+        if not fn.idempotency:
+            return None
+        key = idempotency_key(fn.idempotency, event)
+        return None if self.state.claim_idempotency(fn.slug, key, self.clock.now()) else key
 
     def on_event(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> None:
         cfg, now = fn.flow, self.clock.now()

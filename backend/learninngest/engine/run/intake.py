@@ -24,7 +24,7 @@ from learninngest.engine.run.lifecycle import RunLifecycle
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state.db import State
 from learninngest.engine.state.models import PauseKind
-from learninngest.engine.sync.functions import idempotency_key, name_matches
+from learninngest.engine.sync.functions import name_matches
 from learninngest.engine.sync.registry import Registry
 
 log = logging.getLogger("learninngest.engine")
@@ -241,11 +241,9 @@ class Intake:
             matched = matched or bool(named)
             if not any(t.matches(event) for t in named):
                 continue
-            if fn.idempotency:
-                key = idempotency_key(fn.idempotency, event)
-                if not self.state.claim_idempotency(fn.slug, key, now):
-                    log.info("fn=%s skips event_id=%s: idempotency key %s seen", fn.slug, internal_id, key)
-                    continue
+            if (key := self.flow.repeated(fn, event)) is not None:
+                log.info("fn=%s skips event_id=%s: idempotency key %s seen", fn.slug, internal_id, key)
+                continue
             self.flow.on_event(fn, event, internal_id)
         return matched
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from learninngest.engine.cel.expressions import ExpressionError, compile_expression
+from learninngest.engine.cel.expressions import checked
 from learninngest.engine.clock import parse_duration
 
 MAX_CONCURRENCY_ENTRIES = 2  # the real server's limit
@@ -83,11 +83,7 @@ def _expr(where: str, text: Any) -> str | None:
         return None
     if not isinstance(text, str):
         raise ValueError(f"{where} must be a string expression")
-    try:
-        compile_expression(text)
-    except ExpressionError as exc:
-        raise ValueError(f"{where} {text!r} is not supported ({exc})") from None
-    return text
+    return checked(where, text)
 
 
 def _duration(where: str, value: Any, required: bool = True) -> float | None:

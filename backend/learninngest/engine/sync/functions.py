@@ -14,7 +14,7 @@ from typing import Any
 
 from croniter import croniter
 
-from learninngest.engine.cel.expressions import ExpressionError, compile_expression, evaluate
+from learninngest.engine.cel.expressions import checked, compile_expression, evaluate
 from learninngest.engine.clock import parse_duration
 from learninngest.engine.sync.flow_config import FlowConfig, parse_flow
 from learninngest.engine.wire import retries
@@ -83,10 +83,9 @@ def _expr(slug: str, where: str, text: Any) -> str:
     if not isinstance(text, str):
         raise ConfigRefused(f"function {slug}: {where} must be a string")
     try:
-        compile_expression(text)
-    except ExpressionError as exc:
-        raise ConfigRefused(f"function {slug}: {where} {text!r} is not supported ({exc})") from None
-    return text
+        return checked(where, text)
+    except ValueError as exc:
+        raise ConfigRefused(f"function {slug}: {exc}") from None
 
 
 def _triggers(slug: str, raw: Any) -> list[Trigger]:
