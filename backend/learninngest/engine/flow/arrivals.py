@@ -20,8 +20,8 @@ from learninngest.engine.flow.store import FlowStore, Pending, RunFlow
 from learninngest.engine.internal_events import INVOKED
 from learninngest.engine.state.db import State
 from learninngest.engine.state.models import EngineOp, Run, RunStatus, StepStatus
-from learninngest.engine.sync.flow_config import FlowConfig
 from learninngest.engine.sync.functions import idempotency_key
+from learninngest.engine.sync.payload import FlowConfig
 
 if TYPE_CHECKING:
     from learninngest.engine.flow.runs import Runs

@@ -29,7 +29,7 @@ from learninngest.engine.flow.store import FlowStore, RunFlow
 from learninngest.engine.flow.waiting import Waiting
 from learninngest.engine.state.db import State
 from learninngest.engine.state.models import EngineOp, Run, RunStatus, StepStatus
-from learninngest.engine.sync.flow_config import Gcra
+from learninngest.engine.sync.payload import Gcra
 
 if TYPE_CHECKING:
     from learninngest.engine.flow.runs import Runs

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from learninngest.engine.cel.expressions import compile_expression
 
 if TYPE_CHECKING:
-    from learninngest.engine.sync.flow_config import Concurrency
+    from learninngest.engine.sync.payload import Concurrency
 
 
 class NoKey(Exception):

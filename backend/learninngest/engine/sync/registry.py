@@ -30,7 +30,8 @@ from fastapi.responses import JSONResponse
 from learninngest.engine.clock import Clock
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state.db import State
-from learninngest.engine.sync.functions import ConfigRefused, FunctionDef, parse_function
+from learninngest.engine.sync.functions import FunctionDef, parse_function
+from learninngest.engine.sync.payload import ConfigRefused, RegisterBody
 from learninngest.engine.wire import signing
 
 log = logging.getLogger("learninngest.engine")
@@ -105,17 +106,11 @@ class Registry:
                 "error": f"server kind mismatch: the app expects a {expected_kind} server but this engine "
                 f"runs as {kind} ({hint})"
             }
-        if not isinstance(body, dict):
-            return 400, {"error": "register body must be a JSON object"}
-        app_id = body.get("appname") or body.get("appName")
-        url = body.get("url")
-        if not isinstance(app_id, str) or not app_id:
-            return 400, {"error": "register body needs `appname` (or `appName`)"}
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            return 400, {"error": "register body needs the app's `url`"}
-        raw_functions = body.get("functions") or []
-        if not isinstance(raw_functions, list):
-            return 400, {"error": "`functions` must be a list"}
+        try:
+            payload = RegisterBody.read(body)
+        except ConfigRefused as exc:
+            return 400, {"error": str(exc)}
+        app_id, url, raw_functions = payload.app_name, payload.url, payload.functions
         checksum = hashlib.sha256(
             json.dumps(
                 {k: v for k, v in body.items() if k not in _VOLATILE} | {"app": app_id}, sort_keys=True
@@ -147,8 +142,8 @@ class Registry:
                 "app_id": app_id,
                 "uuid": app_uuid,
                 "url": url,
-                "sdk": body.get("sdk"),
-                "framework": body.get("framework"),
+                "sdk": payload.sdk,
+                "framework": payload.framework,
                 "checksum": checksum,
                 "synced": self.clock.now(),
             },
