@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from learninngest.engine.clock import Clock
 from learninngest.engine.compose import Engine
-from learninngest.engine.http import dashboard, gql_route, rest
+from learninngest.engine.http import dashboard, events, gql_route, rest, sync
 from learninngest.engine.http.dashboard_auth import DashboardAuth, dashboard_errors
 from learninngest.engine.http.problems import Problem, problem_response
 from learninngest.engine.settings import EngineSettings
@@ -67,8 +67,8 @@ def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> F
     app.add_exception_handler(Problem, problem_response)
     for error, handler in dashboard_errors.items():
         app.add_exception_handler(error, handler)  # type: ignore[arg-type]
-    app.include_router(engine.registry.router())
-    app.include_router(engine.intake.router())
+    app.include_router(sync.build_router(settings, engine.registry))
+    app.include_router(events.build_router(settings, engine.intake))
     app.include_router(
         rest.build_router(settings, engine.state, engine.clock, engine.registry, engine.runs, engine.flow)
     )

@@ -1,7 +1,8 @@
-"""Event API: accept events, de-duplicate by sender id, then wake waits, cancel runs, start runs.
+"""Events in: check a body of the event API, store its events, de-duplicate by sender id, then
+wake waits, cancel runs and hand triggered functions to flow control.
 
-`POST /e/{key}` takes one event object or an array and answers `{"ids", "status"}` with one
-internal ULID per event. Like the real server: ids come from the SDK's
+`POST /e/{key}` (http/events.py) takes one event object or an array and answers
+`{"ids", "status"}` with one internal ULID per event. Like the real server: ids come from the SDK's
 `x-inngest-event-id-seed` when it sends one (a retried send gets the same ids and starts
 nothing again), and an invalid event stops the body there: the events before it are stored
 and their ids come back with the error.
@@ -13,13 +14,10 @@ import json
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
-
 from learninngest.engine.cel.expressions import evaluate
 from learninngest.engine.clock import Clock
 from learninngest.engine.flow.control import FlowControl
-from learninngest.engine.ids import UlidFactory, seeded_ids
+from learninngest.engine.ids import UlidFactory
 from learninngest.engine.run.lifecycle import RunLifecycle
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state.db import State
@@ -246,31 +244,3 @@ class Intake:
                 continue
             self.flow.on_event(fn, event, internal_id)
         return matched
-
-    def router(self) -> APIRouter:
-        router = APIRouter()
-
-        @router.post("/e/{key}")
-        async def send_events(key: str, request: Request) -> JSONResponse:
-            if self.settings.event_key and key != self.settings.event_key:
-                return JSONResponse({"ids": [], "status": 401, "error": "event key not found"}, 401)
-            raw = await request.body()
-            seed = request.headers.get("x-inngest-event-id-seed")
-            try:
-                events = validate_events(raw)
-            except EventRefused as exc:
-                # Like the real server: the events before the bad one are kept, with their ids.
-                ids = self.ingest(exc.accepted, seeded=seeded_ids(seed, len(exc.accepted)))
-                log.warning("events refused: %s (%d before it accepted)", exc, len(ids))
-                # The Dev Server answers ids[0 : max+1] of a list it fills by index, so a body
-                # refused at its first event answers [""] (the 413 is the engine's own: []).
-                body = {
-                    "ids": ids or ([""] if exc.status == 400 else []),
-                    "status": exc.status,
-                    "error": str(exc),
-                }
-                return JSONResponse(body, exc.status)
-            ids = self.ingest(events, seeded=seeded_ids(seed, len(events)))
-            return JSONResponse({"ids": ids, "status": 200})
-
-        return router

@@ -24,8 +24,6 @@ import uuid
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from learninngest.engine.clock import Clock
 from learninngest.engine.settings import EngineSettings
@@ -157,28 +155,6 @@ class Registry:
         self._functions.update({fn.slug: fn for fn in functions})
         log.info("app synced app=%s functions=%d url=%s", app_id, len(functions), url)
         return 200, reply | {"modified": True}
-
-    def router(self) -> APIRouter:
-        router = APIRouter()
-
-        @router.post("/fn/register")
-        async def fn_register(request: Request) -> JSONResponse:
-            if self.settings.signing_key and not signing.check_bearer(
-                request.headers.get("authorization"), self.keys()
-            ):
-                return JSONResponse({"error": "unauthorized: missing or wrong signing key bearer"}, 401)
-            try:
-                body = json.loads(await request.body())
-            except ValueError:
-                return JSONResponse({"error": "register body is not valid JSON"}, 400)
-            status, reply = self.register(
-                body,
-                request.headers.get("x-inngest-expected-server-kind"),
-                request.query_params.get("deployId"),
-            )
-            return JSONResponse(reply, status)
-
-        return router
 
     def keys(self) -> list[str]:
         return [k for k in (self.settings.signing_key, self.settings.signing_key_fallback) if k]
