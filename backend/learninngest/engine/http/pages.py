@@ -29,8 +29,14 @@ templates.env.filters["iso"] = lambda t: iso(t) or ""
 
 
 def root_of(request: Request) -> str:
-    """The engine's root relative to the page asked for: `./` for /x, `../` for /x/y."""
-    depth = request.url.path.count("/") - 1
+    """The engine's root relative to the page asked for: `./` for /x, `../` for /x/y.
+
+    Counted on the path the engine serves (a proxy such as jupyter-server-proxy strips its
+    prefix; a mount leaves it in `root_path`), so the browser resolves it under the prefix."""
+    path, root_path = request.url.path, request.scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path) :]
+    depth = path.count("/") - 1
     return "../" * depth if depth > 0 else "./"
 
 
