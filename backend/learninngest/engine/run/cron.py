@@ -1,7 +1,8 @@
 """Cron triggers: compute each one's next fire time and start its run when it comes.
 
-Cron runs on real time (the engine's time scale does not apply), like the real server's
-schedules; a jitter from the trigger spreads a crowd of functions with the same schedule.
+Cron runs on the virtual clock (clock.virtual_now: the time scale applies, so `*/10 * * * *`
+fires every 6 s at a scale of 0.01), and so does the trigger's jitter, which spreads a crowd
+of functions with the same schedule. The event's `ts` is the cron time it fires for.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Cron:
         self.registry = registry
         self.runs = runs
         self.hooks = hooks
-        self._next: dict[tuple[str, str], float] = {}
+        self._next: dict[tuple[str, str], tuple[float, float]] = {}  # (cron time, due), virtual
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -50,19 +51,31 @@ class Cron:
                 await self._task
             self._task = None
 
-    def tick(self, now: float) -> None:
-        """Start the runs of every cron trigger whose time has come."""
+    def tick(self, now: float) -> float:
+        """Start the runs of every cron trigger whose time has come (`now`: virtual time);
+        returns the real seconds until the next one is due (at most POLL_S)."""
+        wake = POLL_S
         for fn in self.registry.all():
             for trigger in (t for t in fn.triggers if t.cron):
                 cron = str(trigger.cron)
                 key = (fn.slug, cron)
-                due = self._next.setdefault(key, cron_next(cron, now) + jitter.delay(trigger.jitter_s))
+                at, due = self._next.setdefault(key, _next_cron(cron, trigger.jitter_s, now))
                 if due <= now:
-                    self._next[key] = cron_next(cron, now) + jitter.delay(trigger.jitter_s)
-                    event_id = self.hooks.emit({"name": SCHEDULED, "data": {"cron": cron}}, False)
+                    ts = int(at * 1000)  # the cron time it fires for, on the virtual clock
+                    at, due = self._next[key] = _next_cron(cron, trigger.jitter_s, now)
+                    event = {"name": SCHEDULED, "data": {"cron": cron}, "ts": ts}
+                    event_id = self.hooks.emit(event, False)
                     self.runs.create_run(fn, self.state.get_event_body(event_id), event_id, cron=cron)
+                wake = min(wake, self.clock.real_delay(due - now))
+        return wake
 
     async def _loop(self) -> None:
-        while True:
-            self.tick(self.clock.now())
-            await asyncio.sleep(POLL_S)
+        # A timer, not a wait for an event: nothing but time wakes cron (stop() cancels it).
+        while True:  # noqa: ASYNC110
+            await asyncio.sleep(self.tick(self.clock.virtual_now()))
+
+
+def _next_cron(cron: str, jitter_s: float, now: float) -> tuple[float, float]:
+    """The next cron time after `now` (virtual) and when to fire for it (plus its jitter)."""
+    at = cron_next(cron, now)
+    return at, at + jitter.delay(jitter_s)
