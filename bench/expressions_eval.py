@@ -1,5 +1,5 @@
 """Expression speed: microseconds per `evaluate()` call for the expressions triggers, waits
-and cancels use (engine/expressions.py), on a small event and on a 256 KiB one.
+and cancels use (engine/cel/expressions.py), on a small event and on a 256 KiB one.
 
 Pure CPU, no servers. Usage:
     python bench/expressions_eval.py [--n 20000]
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from learninngest.engine.expressions import evaluate
+from learninngest.engine.cel.expressions import evaluate
 
 SMALL = {
     "name": "app/order.created",

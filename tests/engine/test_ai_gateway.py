@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from learninngest.engine import ai_gateway
+from learninngest.engine.wire import ai_gateway
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 

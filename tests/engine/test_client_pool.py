@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from learninngest.engine.client_pool import ClientPool
+from learninngest.engine.wire.client_pool import ClientPool
 
 
 def test_clients_are_reused_and_only_as_many_as_calls_at_once() -> None:

@@ -10,9 +10,9 @@ from typing import Any
 import inngest
 import pytest
 
-from learninngest.engine.executor import ENGINE_ERROR_LIMIT, Executor
-from learninngest.engine.functions import FunctionDef
-from learninngest.engine.state import Run
+from learninngest.engine.run.executor import ENGINE_ERROR_LIMIT, Executor
+from learninngest.engine.state.db import Run
+from learninngest.engine.sync.functions import FunctionDef
 from tests.engine.harness import EngineLog, local_engine, served
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from learninngest.engine.expressions import ExpressionError, compile_expression, evaluate
+from learninngest.engine.cel.expressions import ExpressionError, compile_expression, evaluate
 
 EVENT = {
     "data": {

@@ -10,11 +10,11 @@ import pytest
 
 from learninngest.engine.clock import Clock
 from learninngest.engine.flow.control import FlowControl
-from learninngest.engine.functions import FunctionDef, parse_function
 from learninngest.engine.ids import UlidFactory
-from learninngest.engine.queue import RunQueue
-from learninngest.engine.run_lifecycle import RunLifecycle
-from learninngest.engine.state import State
+from learninngest.engine.run.lifecycle import RunLifecycle
+from learninngest.engine.run.queue import RunQueue
+from learninngest.engine.state.db import State
+from learninngest.engine.sync.functions import FunctionDef, parse_function
 from tests.engine.harness import EngineLog
 
 URL = "http://127.0.0.1:1/api/inngest?fnId=app-fn&stepId=step"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from learninngest.engine.flow.config import Concurrency
 from learninngest.engine.flow.keys import NoKey, evaluate_key, slot_keys
+from learninngest.engine.sync.payload import Concurrency
 
 
 def test_values_become_key_text() -> None:

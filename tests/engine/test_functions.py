@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from learninngest.engine.functions import ConfigRefused, name_matches, parse_function
+from learninngest.engine.sync.functions import ConfigRefused, name_matches, parse_function
 
 URL = "http://127.0.0.1:1/api/inngest?fnId=app-fn&stepId=step"
 
@@ -123,7 +123,7 @@ def test_wildcards() -> None:
 
 def test_cron_next_is_the_next_minute_boundary() -> None:
     from learninngest.engine.clock import parse_iso
-    from learninngest.engine.executor import cron_next
+    from learninngest.engine.run.cron import cron_next
 
     now = parse_iso("2026-01-01T00:00:30Z")
     assert cron_next("* * * * *", now) == parse_iso("2026-01-01T00:01:00Z")

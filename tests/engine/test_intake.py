@@ -9,7 +9,7 @@ import inngest
 import pytest
 from inngest._internal.errors import SendEventsError  # not exported by inngest 0.5
 
-from learninngest.engine.intake import (
+from learninngest.engine.run.intake import (
     MAX_BODY_BYTES,
     MAX_EVENT_BYTES,
     MAX_EVENTS,

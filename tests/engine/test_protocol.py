@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from learninngest.engine import protocol
 from learninngest.engine.clock import parse_iso
+from learninngest.engine.wire import protocol
 
 
 def test_step_id_hash_matches_the_sdk() -> None:

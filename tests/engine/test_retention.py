@@ -10,7 +10,7 @@ from typing import Any
 import inngest
 import pytest
 
-from learninngest.engine.state import DAY_S, Run, State
+from learninngest.engine.state.db import DAY_S, Run, State
 from tests.engine.harness import local_engine, served
 from tests.support import wait_for
 

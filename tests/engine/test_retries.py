@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from learninngest.engine import retries
 from learninngest.engine.clock import parse_iso
+from learninngest.engine.wire import retries
 
 
 def test_max_attempts_is_retries_plus_one() -> None:

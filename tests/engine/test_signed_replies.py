@@ -16,7 +16,7 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from inngest._internal import transforms
 
-from learninngest.engine import signing
+from learninngest.engine.wire import signing
 from learninngest.kit.servers import BackgroundServer
 from tests.engine.harness import TEST_SIGNING_KEY, Host, local_engine
 from tests.support import wait_for

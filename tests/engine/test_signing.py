@@ -7,7 +7,7 @@ import hmac
 
 from inngest._internal import transforms
 
-from learninngest.engine import signing
+from learninngest.engine.wire import signing
 
 KEY = "signkey-test-" + "ab12" * 16
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from learninngest.engine.state import Run, State
+from learninngest.engine.state.db import Run, State
 
 
 def test_an_older_state_file_gets_the_request_version_column(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from learninngest.app import create_app
 from learninngest.config import get_settings
-from learninngest.engine import signing
+from learninngest.engine.wire import signing
 from learninngest.kit.servers import BackgroundServer, free_port
 from learninngest.worker.signature_window import stale
 from tests.engine.harness import local_engine

@@ -1,4 +1,4 @@
-"""create_engine_app(settings): wire state, registry, executor, intake and the HTTP routes.
+"""create_engine_app(settings): the engine (compose.py) behind its HTTP routes (http/).
 
 The lifespan opens the state, starts the run loop and syncs `settings.app_urls` in the
 background (the engine must already be listening when the app calls /fn/register back).
@@ -15,61 +15,16 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from learninngest.engine import clock_route, dashboard, gql_route, rest_api
-from learninngest.engine.apps import Registry
 from learninngest.engine.clock import Clock
-from learninngest.engine.executor import Executor
-from learninngest.engine.ids import UlidFactory
-from learninngest.engine.intake import Intake
-from learninngest.engine.retention import purge_periodically
+from learninngest.engine.compose import Engine
+from learninngest.engine.http import dashboard, events, gql_route, rest, sync
+from learninngest.engine.http.dashboard_auth import DashboardAuth, dashboard_errors
+from learninngest.engine.http.problems import Problem, problem_response
 from learninngest.engine.settings import EngineSettings
-from learninngest.engine.state import State
 
 log = logging.getLogger("learninngest.engine")
 _KIND_HEADER = (b"x-inngest-server-kind", b"dev")
 STARTUP_SYNC_ATTEMPTS = 20  # x 0.25 s: apps started at the same time get ~5 s to come up
-
-
-class Engine:
-    """The parts of one engine (`app.state.engine`); the state opens when the app starts."""
-
-    def __init__(self, settings: EngineSettings, clock: Clock | None = None) -> None:
-        self.settings = settings
-        self.clock = clock or Clock(settings.time_scale)
-        self.ids = UlidFactory()
-        self.state = State(settings.db_path)
-        self.registry = Registry(settings, self.state, self.clock)
-        self.executor = Executor(settings, self.state, self.clock, self.registry, self.ids)
-        self.intake = Intake(settings, self.state, self.clock, self.registry, self.executor, self.ids)
-        self.executor.runs.emit = self.intake.ingest_internal
-        self._purge: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self.state.open()
-        self.registry.load()
-        await self.executor.start()
-        self._purge = asyncio.create_task(
-            purge_periodically(self.state, self.clock, self.settings.retention_s), name="engine-purge"
-        )
-
-    def advance_clock(self, intended_s: float) -> float:
-        """Move the virtual clock on by `intended_s` and act on what fell due; real seconds added.
-
-        Called on the engine's event loop (the route below), where the loops wait.
-        """
-        moved = self.clock.advance(intended_s)
-        self.executor.wake()
-        return moved
-
-    async def stop(self) -> None:
-        """Stop calling apps; every run stays in the state where it was."""
-        if self._purge is not None:
-            self._purge.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._purge
-            self._purge = None
-        await self.executor.stop()
-        self.state.close()
 
 
 def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> FastAPI:
@@ -109,16 +64,25 @@ def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> F
         # task and a memory stream, ~0.3 ms of CPU per request for one header.
         app.add_middleware(DevServerKindHeader)
 
-    app.include_router(engine.registry.router())
-    app.include_router(engine.intake.router())
+    app.add_exception_handler(Problem, problem_response)
+    for error, handler in dashboard_errors.items():
+        app.add_exception_handler(error, handler)  # type: ignore[arg-type]
+    app.include_router(sync.build_router(settings, engine.registry))
+    app.include_router(events.build_router(settings, engine.intake))
     app.include_router(
-        rest_api.build_router(settings, engine.state, engine.clock, engine.registry, engine.executor)
+        rest.build_router(
+            settings,
+            engine.state,
+            engine.clock,
+            engine.registry,
+            engine.runs,
+            engine.flow,
+            engine.advance_clock,
+        )
     )
     app.include_router(gql_route.build_router(settings, engine.state, engine.registry))
-    app.include_router(
-        clock_route.build_router(settings, engine.registry, engine.clock, engine.advance_clock)
-    )
-    app.include_router(dashboard.build_router(engine))
+    auth = DashboardAuth(settings, engine.registry.keys)
+    app.include_router(dashboard.build_router(settings, engine.state, engine.registry, engine.flow, auth))
     return app
 
 

@@ -3,7 +3,7 @@
 A ChatOpenAI with its own HTTP client costs a few ms of CPU to build and a new TCP
 connection per call. The backend's lifespan opens a `ModelPool` for its event loop; calls
 on that loop then borrow a model (and its warm connection) and give it back. As in the
-engine's client pool (engine/client_pool.py), a model serves one call at a time, so its
+engine's client pool (engine/wire/client_pool.py), a model serves one call at a time, so its
 HTTP client's connection pool stays at one connection and httpcore's per-request walk over
 idle connections stays O(1). Calls on a loop without a pool (a notebook cell, a test, a
 script) build a model and close its client afterwards, as before: nothing outlives a loop.

@@ -23,6 +23,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from learninngest.migrations import pending
 from learninngest.retention import DEFAULT_RETENTION_S
 from learninngest.store.base import ChatRecord, Purged, Status, StoreUnavailable, Wakeups, utcnow
 from learninngest.store.finishing import check_finish_fields, finished, redact_url
@@ -295,13 +296,10 @@ async def _upgrade(conn: psycopg.AsyncConnection[Any]) -> list[int]:
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (ADVISORY_LOCK_ID,))
         await conn.execute(CREATE_VERSION_TABLE)
         rows = await (await conn.execute("SELECT version FROM learninngest_migrations")).fetchall()
-        done = {int(row[0]) for row in rows}
-        for version, sql in enumerate(MIGRATIONS, start=1):
-            if version in done:
-                continue
-            await conn.execute(sql)
-            await conn.execute("INSERT INTO learninngest_migrations (version) VALUES (%s)", (version,))
-            applied.append(version)
+        for step in pending(MIGRATIONS, (int(row[0]) for row in rows)):
+            await conn.execute(step.sql)
+            await conn.execute("INSERT INTO learninngest_migrations (version) VALUES (%s)", (step.version,))
+            applied.append(step.version)
     return applied
 
 

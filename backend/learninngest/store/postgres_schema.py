@@ -1,15 +1,20 @@
 """The Postgres store's schema, as numbered migrations a deploy can run (`learninngest db upgrade`).
 
-Each migration runs once, in order, in one transaction that also records its number in
-`learninngest_migrations`. An advisory lock serialises replicas that start together, so
-running the upgrade from every replica (the store does it on first use) is safe.
+Each migration (a migrations.Step, as for the SQLite stores) runs once, in order, in one
+transaction that also records its number in `learninngest_migrations`. An advisory lock
+serialises replicas that start together, so running the upgrade from every replica (the
+store does it on first use) is safe.
 """
 
 from __future__ import annotations
 
-MIGRATIONS: tuple[str, ...] = (
-    # 1: records, idempotency keys, rate-limit counters.
-    """
+from learninngest.migrations import Step
+
+MIGRATIONS: tuple[Step, ...] = (
+    Step(
+        1,
+        "records, idempotency keys, rate-limit counters",
+        """
     CREATE TABLE IF NOT EXISTS chat_records (
         request_id   TEXT PRIMARY KEY,
         status       TEXT NOT NULL,
@@ -43,6 +48,7 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at TIMESTAMPTZ NOT NULL
     );
     """,
+    ),
 )
 
 ADVISORY_LOCK_ID = 7_420_913_001

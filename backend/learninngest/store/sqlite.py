@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from learninngest.migrations import Step, add_column, migrate_sqlite
 from learninngest.retention import DEFAULT_RETENTION_S
 from learninngest.store.base import (
     ChatRecord,
@@ -66,9 +67,14 @@ CREATE TABLE IF NOT EXISTS rate_counters (
 -- the reconciler's question: which requests are still pending, oldest first
 CREATE INDEX IF NOT EXISTS chat_records_pending ON chat_records (status, created_at);
 """
-# Columns added after the first release: (table, column, type). _initialise adds what is missing,
-# so an old results.db keeps working.
-_ADDED_COLUMNS = (("chat_records", "owner", "TEXT"),)
+# Changes to results.db files made before (_SCHEMA is the current shape), so an old one keeps working.
+MIGRATIONS = (
+    Step(
+        1,
+        "chat_records: the process that owns a pending request",
+        apply=add_column("chat_records", "owner", "TEXT"),
+    ),
+)
 _COLUMNS = (
     "request_id, status, query, content, error, model, usage, attempts, event_ids, created_at, completed_at,"
     " owner"
@@ -124,12 +130,7 @@ class SQLiteStore:
             try:
                 # WAL lets readers (GET result) go on while a worker writes.
                 conn.execute("PRAGMA journal_mode = WAL")
-                conn.executescript(_SCHEMA)
-                for table, column, kind in _ADDED_COLUMNS:
-                    present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-                    if column not in present:
-                        with contextlib.suppress(sqlite3.OperationalError):  # another process won
-                            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                migrate_sqlite(conn, _SCHEMA, MIGRATIONS)  # one process at a time (BEGIN IMMEDIATE)
             finally:
                 conn.close()
             self._initialised = True

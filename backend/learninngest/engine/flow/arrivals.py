@@ -12,20 +12,21 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from learninngest.engine.cel.expressions import evaluate
 from learninngest.engine.clock import Clock
-from learninngest.engine.expressions import evaluate
 from learninngest.engine.flow import batch, debounce, gcra
-from learninngest.engine.flow.config import FlowConfig
 from learninngest.engine.flow.keys import NoKey, evaluate_key
 from learninngest.engine.flow.store import FlowStore, Pending, RunFlow
-from learninngest.engine.functions import idempotency_key
-from learninngest.engine.run_lifecycle import INVOKED
-from learninngest.engine.state import Run, State
+from learninngest.engine.internal_events import INVOKED
+from learninngest.engine.state.db import State
+from learninngest.engine.state.models import EngineOp, Run, RunStatus, StepStatus
+from learninngest.engine.sync.functions import idempotency_key
+from learninngest.engine.sync.payload import FlowConfig
 
 if TYPE_CHECKING:
-    from learninngest.engine.apps import Registry
-    from learninngest.engine.functions import FunctionDef
-    from learninngest.engine.run_lifecycle import RunLifecycle
+    from learninngest.engine.flow.runs import Runs
+    from learninngest.engine.sync.functions import FunctionDef
+    from learninngest.engine.sync.registry import Registry
 
 log = logging.getLogger("learninngest.engine")
 
@@ -49,7 +50,7 @@ class Arrivals:
         state: State,
         clock: Clock,
         registry: Registry,
-        runs: RunLifecycle,
+        runs: Runs,
         store: FlowStore,
         register: Register,
         poke: Callable[[], None],
@@ -67,13 +68,19 @@ class Arrivals:
         server, whose runner schedules that event like any other: the function's idempotency
         (which the real server turns into a rate limit of 1 per 24 h), rate limit, debounce,
         batch and singleton apply; a rate-limited invoke fails the invoking step."""
-        if fn.idempotency:
-            key = idempotency_key(fn.idempotency, event)
-            if not self.state.claim_idempotency(fn.slug, key, self.clock.now()):
-                log.info("fn=%s invoke event_id=%s: idempotency key %s seen", fn.slug, event_id, key)
-                self.runs.invoke_failed(event, dict(INVOKE_RATE_LIMITED))
-                return
+        if (key := self.repeated(fn, event)) is not None:
+            log.info("fn=%s invoke event_id=%s: idempotency key %s seen", fn.slug, event_id, key)
+            self.runs.invoke_failed(event, dict(INVOKE_RATE_LIMITED))
+            return
         self.on_event(fn, event, event_id)
+
+    def repeated(self, fn: FunctionDef, event: dict[str, Any]) -> str | None:
+        """The function's idempotency key for this event when it was seen in the last 24 h (the
+        event starts nothing); None when the function has none or this is its first time."""
+        if not fn.idempotency:
+            return None
+        key = idempotency_key(fn.idempotency, event)
+        return None if self.state.claim_idempotency(fn.slug, key, self.clock.now()) else key
 
     def on_event(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> None:
         cfg, now = fn.flow, self.clock.now()
@@ -129,7 +136,9 @@ class Arrivals:
             first_at, now, db.period * scale, None if db.timeout is None else db.timeout * scale
         )
         # Only the last event's body is kept (the run gets it); earlier ones are ids for the log.
-        events = [(i, {}) for i, _ in (pending.events if pending else [])] + [(event_id, event)]
+        events: list[tuple[str, dict[str, Any]]] = [
+            (i, {}) for i, _ in (pending.events if pending else [])
+        ] + [(event_id, event)]
         self.store.save_pending(Pending("debounce", fn.slug, key, events, first_at, due))
         detail = f"debounce {db.period:g}s: the run starts with the last event of key {key!r}"
         self.store.log(now, event_id, fn.slug, "debounced", key, None, detail)
@@ -178,15 +187,15 @@ class Arrivals:
         # Intended time, like every delay in the timeline: the due time, not when the timer woke.
         until = now if why == "full" else min(now, pending.due)
         delay_ms = round((until - pending.first_at) / self.clock.scale * 1000)
-        op = "Debounce" if pending.kind == "debounce" else "Batch"
+        op = EngineOp.DEBOUNCE if pending.kind == "debounce" else EngineOp.BATCH
         self.runs.row(
             run,
-            pending.kind,
-            pending.kind,
-            op,
-            "Completed",
-            pending.first_at,
-            now,
+            step_id=pending.kind,
+            name=pending.kind,
+            op=op,
+            status=StepStatus.COMPLETED,
+            started=pending.first_at,
+            ended=now,
             output=what,
             delay_ms=delay_ms,
         )
@@ -216,12 +225,12 @@ class Arrivals:
                 why = f"singleton: replaced by a newer run (event {event_id}, key {singleton_key!r})"
                 self.runs.row(
                     other,
-                    "singleton",
-                    "singleton",
-                    "Singleton",
-                    "Cancelled",
-                    now,
-                    now,
+                    step_id="singleton",
+                    name="singleton",
+                    op=EngineOp.SINGLETON,
+                    status=StepStatus.CANCELLED,
+                    started=now,
+                    ended=now,
                     output={"reason": why},
                 )
                 self.runs.cancel(other, why)
@@ -234,13 +243,13 @@ class Arrivals:
     ) -> None:
         """singleton mode skip: record a finished `Skipped` run saying which run it yielded to."""
         run = Run(
-            run_id=self.runs.ids.new(),
+            run_id=self.runs.new_id(),
             function_slug=fn.slug,
             function_version=fn.version,
             event_id=event_id,
             event=event,
             events=[event],
-            status="Skipped",
+            status=RunStatus.SKIPPED,
             started=now,
             ended=now,
         )
@@ -248,7 +257,14 @@ class Arrivals:
         with self.state.tx():
             self.state.insert_run(run)
             self.runs.row(
-                run, "singleton", "singleton", "Singleton", "Skipped", now, now, output={"reason": reason}
+                run,
+                step_id="singleton",
+                name="singleton",
+                op=EngineOp.SINGLETON,
+                status=StepStatus.SKIPPED,
+                started=now,
+                ended=now,
+                output={"reason": reason},
             )
             self.store.log(now, event_id, fn.slug, "skipped", key, run.run_id, reason)
         log.info("fn=%s event_id=%s skipped: %s", fn.slug, event_id, reason)

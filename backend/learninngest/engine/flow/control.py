@@ -24,16 +24,17 @@ from typing import TYPE_CHECKING, Any
 from learninngest.engine.clock import Clock
 from learninngest.engine.flow import gcra, keys, priority, timeouts
 from learninngest.engine.flow.arrivals import Arrivals, key_of
-from learninngest.engine.flow.config import Gcra
 from learninngest.engine.flow.slots import Slots
 from learninngest.engine.flow.store import FlowStore, RunFlow
 from learninngest.engine.flow.waiting import Waiting
-from learninngest.engine.state import Run, State
+from learninngest.engine.state.db import State
+from learninngest.engine.state.models import EngineOp, Run, RunStatus, StepStatus
+from learninngest.engine.sync.payload import Gcra
 
 if TYPE_CHECKING:
-    from learninngest.engine.apps import Registry
-    from learninngest.engine.functions import FunctionDef
-    from learninngest.engine.run_lifecycle import RunLifecycle
+    from learninngest.engine.flow.runs import Runs
+    from learninngest.engine.sync.functions import FunctionDef
+    from learninngest.engine.sync.registry import Registry
 
 log = logging.getLogger("learninngest.engine")
 
@@ -42,7 +43,7 @@ TIMER_MIN_S = 0.002  # and at most this often
 
 
 class FlowControl:
-    def __init__(self, state: State, clock: Clock, registry: Registry, runs: RunLifecycle) -> None:
+    def __init__(self, state: State, clock: Clock, registry: Registry, runs: Runs) -> None:
         self.state = state
         self.clock = clock
         self.registry = registry
@@ -52,13 +53,13 @@ class FlowControl:
         self.slots_held = Slots()
         self.throttled = Waiting()
         self._task: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
+        self._timer_wake: asyncio.Event | None = None
 
     # --- lifecycle (the executor starts and stops it with the run loop)
     def start(self) -> None:
         self.slots_held = Slots()
         self.throttled = Waiting()
-        self._wake = asyncio.Event()
+        self._timer_wake = asyncio.Event()
         self._task = asyncio.create_task(self._timer_loop(), name="engine-flow-timers")
 
     async def stop(self) -> None:
@@ -69,8 +70,8 @@ class FlowControl:
             self._task = None
 
     def _poke(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
+        if self._timer_wake is not None:
+            self._timer_wake.set()
 
     def wake(self) -> None:
         """Look at the timers again now (the clock was moved on)."""
@@ -80,9 +81,17 @@ class FlowControl:
     def on_event(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> None:
         self.arrivals.on_event(fn, event, event_id)
 
+    def repeated(self, fn: FunctionDef, event: dict[str, Any]) -> str | None:
+        """The function's idempotency key for this event if it was seen in the last 24 h."""
+        return self.arrivals.repeated(fn, event)
+
     def on_invoke(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> None:
         """`step.invoke` started `fn`: its flow control applies as to any event (arrivals.py)."""
         self.arrivals.on_invoke(fn, event, event_id)
+
+    def decisions(self, event_id: str) -> list[dict[str, Any]]:
+        """What flow control decided for one event (REST and the dashboard show them)."""
+        return self.store.decisions(event_id)
 
     def register(self, run: Run, fn: FunctionDef, singleton_key: str | None = None) -> RunFlow:
         """Compute and store what flow control needs to know about a new run."""
@@ -161,12 +170,12 @@ class FlowControl:
             shape = {"key": rf.throttle_key, "limit": th.limit, "period_s": th.period, "burst": th.burst}
             rf.throttled_seq = self.runs.row(
                 run,
-                "throttle",
-                "throttle",
-                "Throttle",
-                "Throttled",
-                now,
-                None,
+                step_id="throttle",
+                name="throttle",
+                op=EngineOp.THROTTLE,
+                status=StepStatus.THROTTLED,
+                started=now,
+                ended=None,
                 output=shape,
                 scheduled=now + wait_s,
                 delay_ms=int(wait_s * 1000),
@@ -177,13 +186,12 @@ class FlowControl:
 
     def _still_queued(self, run_id: str) -> bool:
         run = self.state.get_run(run_id)
-        return run is not None and not run.finished and run.status == "Scheduled"
+        return run is not None and not run.finished and run.status == RunStatus.SCHEDULED
 
     def _wake(self, run_id: str, now: float) -> None:
         """Activate a queued run now (unless it is being activated already)."""
-        queue = self.runs.queue
-        if not queue.is_active(run_id):
-            queue.schedule(run_id, now)
+        if not self.runs.is_active(run_id):
+            self.runs.schedule(run_id, now)
 
     def started(self, run: Run, fn: FunctionDef) -> None:
         """The run's first call begins: close its waits, start its finish timeout."""
@@ -202,7 +210,7 @@ class FlowControl:
             waited_s = max(0.0, now - run.started) / self.clock.scale
             self.state.update_step(
                 rf.throttled_seq,
-                status="Completed",
+                status=StepStatus.COMPLETED,
                 ended=now,
                 scheduled_for_intended=run.started + waited_s,
                 intended_delay_ms=int(waited_s * 1000),
@@ -238,7 +246,16 @@ class FlowControl:
         now = self.clock.now()
         with self.state.tx():
             err = {"name": "FunctionTimeout", "message": why}
-            self.runs.row(run, "timeout", f"timeouts.{which}", "Timeout", "Cancelled", now, now, error=err)
+            self.runs.row(
+                run,
+                step_id="timeout",
+                name=f"timeouts.{which}",
+                op=EngineOp.TIMEOUT,
+                status=StepStatus.CANCELLED,
+                started=now,
+                ended=now,
+                error=err,
+            )
             self.runs.cancel(run, why)
 
     def next_wake(self) -> float | None:
@@ -246,7 +263,7 @@ class FlowControl:
         return min(times) if times else None
 
     async def _timer_loop(self) -> None:
-        assert self._wake is not None
+        assert self._timer_wake is not None
         while True:
             try:
                 self.tick()
@@ -258,5 +275,5 @@ class FlowControl:
                 TIMER_POLL_S if nxt is None else min(TIMER_POLL_S, max(TIMER_MIN_S, nxt - self.clock.now()))
             )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
-            self._wake.clear()
+                await asyncio.wait_for(self._timer_wake.wait(), wait)
+            self._timer_wake.clear()

@@ -6,10 +6,10 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from learninngest.engine.expressions import compile_expression
+from learninngest.engine.cel.expressions import compile_expression
 
 if TYPE_CHECKING:
-    from learninngest.engine.flow.config import Concurrency
+    from learninngest.engine.sync.payload import Concurrency
 
 
 class NoKey(Exception):

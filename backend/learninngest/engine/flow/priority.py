@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from learninngest.engine.expressions import compile_expression
+from learninngest.engine.cel.expressions import compile_expression
 
 FACTOR_MIN, FACTOR_MAX = -600, 600
 

@@ -9,7 +9,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from learninngest.engine.state import ACTIVE, Run, State
+from learninngest.engine.state.db import State
+from learninngest.engine.state.models import ACTIVE, Run
 
 
 @dataclass

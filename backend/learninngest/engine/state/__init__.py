@@ -1,0 +1,1 @@
+"""Persistent run state (SQLite): events, apps, runs, steps; retention of finished runs."""

@@ -1,0 +1,67 @@
+"""The driver: how the run loop calls a function of an app, without knowing how it is reached.
+
+`Driver` is all the executor sees: `call(url, body)` answers a `protocol.Outcome`. `HttpDriver`
+POSTs to the app's /api/inngest: it signs the body, sends it on a client lent by the pool,
+verifies a signed reply and parses it. A connect (WebSocket) gateway will be a second driver.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import httpx
+
+from learninngest.engine.settings import EngineSettings
+from learninngest.engine.wire import protocol, signing
+from learninngest.engine.wire.client_pool import ClientPool
+
+
+class Driver(Protocol):
+    async def call(self, url: str, body: bytes) -> protocol.Outcome:
+        """Call one function (the SDK request body, encoded) and return what its reply means."""
+        ...
+
+
+class HttpDriver:
+    """The app is reached over HTTP: POST to its serve URL (`?fnId=…&stepId=…`)."""
+
+    def __init__(self, settings: EngineSettings, pool: ClientPool) -> None:
+        self.settings = settings
+        self.pool = pool
+        self._headers = {
+            "content-type": "application/json",
+            "user-agent": "learninngest-engine",
+            "x-inngest-server-kind": settings.server_kind,
+        }
+
+    async def call(self, url: str, body: bytes) -> protocol.Outcome:
+        headers = self._headers
+        key = self.settings.signing_key
+        if key:
+            headers = {**headers, "x-inngest-signature": signing.sign(body, key)}
+        try:
+            async with self.pool.lend() as client:
+                resp = await client.post(url, content=body, headers=headers)
+        except httpx.TimeoutException:
+            return protocol.CallFailed(
+                protocol.error_object(
+                    "CallTimeout", f"no answer from {url} within {self.settings.call_timeout_s:g}s"
+                )
+            )
+        except httpx.HTTPError as exc:
+            return protocol.CallFailed(
+                protocol.error_object(
+                    type(exc).__name__, f"could not reach {url}: {exc or 'connection error'}"
+                )
+            )
+        if key and resp.status_code in (200, 206, 500):
+            keys = [k for k in (key, self.settings.signing_key_fallback) if k]
+            bad = signing.problem(resp.content, resp.headers.get("x-inngest-signature"), keys)
+            if bad is not None:
+                why = (
+                    f"the reply from {url} is not signed with this engine's signing key ({bad})"
+                    if not bad.startswith("signature ")
+                    else f"the reply from {url} has a stale {bad}"
+                )
+                return protocol.CallFailed(protocol.error_object("InvalidSignature", why))
+        return protocol.parse_reply(resp.status_code, dict(resp.headers), resp.content)
