@@ -37,7 +37,7 @@ try:
 except ImportError:  # httptools not installed: h11 is the fallback
     HttpToolsProtocol = None  # type: ignore[assignment,misc]
 
-from learninngest.body_timeout import DEFAULT_BODY_TIMEOUT_S, BodyTimeout
+from learninngest.serving.body_timeout import DEFAULT_BODY_TIMEOUT_S, BodyTimeout
 
 log = logging.getLogger("learninngest.server")
 
