@@ -21,7 +21,7 @@ __all__ = ["BackgroundServer", "ServerStartError", "free_port", "port_in_use"]
 
 class _ThreadServer(uvicorn.Server):
     # Signal handlers can only be installed in the main thread; the owner stops us instead.
-    def install_signal_handlers(self) -> None:  # type: ignore[override]
+    def install_signal_handlers(self) -> None:
         return None
 
 

@@ -40,7 +40,7 @@ STARTUP_FAILURE = 3
 
 class _ChildServer(uvicorn.Server):
     @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # type: ignore[override]
+    def capture_signals(self) -> Iterator[None]:
         # uvicorn's own would also take SIGINT and re-raise the signal after shutdown; here a
         # stop by SIGTERM is a normal end (exit 0), and Ctrl-C is the parent's business.
         previous = {
