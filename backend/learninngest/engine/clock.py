@@ -5,22 +5,31 @@ Also the few time formats the engine speaks (RFC 3339 with ms, Inngest duration 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 
 class Clock:
-    """Wall clock plus a scale for waits. Nothing global: each engine has its own."""
+    """Wall clock plus a scale for waits. Nothing global: each engine has its own.
+
+    A test may move it on (`advance`) instead of waiting: what fell due meanwhile is due at
+    once, because the engine's loops that sleep until a due time register with `on_advance`.
+    """
 
     def __init__(self, scale: float = 1.0) -> None:
         if scale <= 0:
             raise ValueError("time_scale must be > 0")
         self.scale = scale
+        self.ahead = 0.0
+        """Real seconds `advance` moved this clock past the wall clock."""
+        self._wakers: list[tuple[asyncio.AbstractEventLoop, Callable[[], None]]] = []
 
     def now(self) -> float:
-        """Real unix time in seconds."""
-        return time.time()
+        """Real unix time in seconds (plus what `advance` added)."""
+        return time.time() + self.ahead
 
     def real_delay(self, intended_s: float) -> float:
         return max(0.0, intended_s) * self.scale
@@ -28,6 +37,19 @@ class Clock:
     def due_after(self, intended_s: float) -> float:
         """Real unix time at which an intended delay from now is over."""
         return self.now() + self.real_delay(intended_s)
+
+    def advance(self, intended_s: float) -> None:
+        """Move time on by an intended span, from any thread (tests drive time this way)."""
+        self.ahead += self.real_delay(intended_s)
+        for loop, wake in list(self._wakers):
+            try:
+                loop.call_soon_threadsafe(wake)
+            except RuntimeError:  # that loop is closed: its engine stopped
+                self._wakers.remove((loop, wake))
+
+    def on_advance(self, wake: Callable[[], None]) -> None:
+        """Call `wake` on the running loop each time the clock is moved on."""
+        self._wakers.append((asyncio.get_running_loop(), wake))
 
 
 def iso(ts: float | None) -> str | None:

@@ -87,6 +87,7 @@ class Executor:
         self._tasks = set()
         self._stopping = False
         self._http = ClientPool(self.settings.call_timeout_s)
+        self.clock.on_advance(self.queue.wake)  # a test moved time on: look at what is due
         # Work that was due, retrying or sleeping when the engine stopped carries on.
         for run_id, due in self.state.due_runs():
             self.queue.schedule(run_id, due)

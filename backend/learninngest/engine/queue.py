@@ -33,6 +33,10 @@ class RunQueue:
             heapq.heappush(self._heap, (due, next(self._seq), run_id))
         self._event().set()
 
+    def wake(self) -> None:
+        """Make `wait` return now: the clock moved on, so what is due may have changed."""
+        self._event().set()
+
     def unschedule(self, run_id: str) -> None:
         self._due.pop(run_id, None)
 

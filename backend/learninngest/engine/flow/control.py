@@ -59,6 +59,7 @@ class FlowControl:
         self.slots_held = Slots()
         self.throttled = Waiting()
         self._wake = asyncio.Event()
+        self.clock.on_advance(self._poke)  # a test moved time on: look at the timers
         self._task = asyncio.create_task(self._timer_loop(), name="engine-flow-timers")
 
     async def stop(self) -> None:
