@@ -3,14 +3,18 @@ and pass a solved one: each check is run here on both, on a real stack."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import threading
 
 import inngest
 import pytest
 
 from learninngest import kit
 from learninngest.kit import checks
+from learninngest.kit.runs import runs_of_event
 from learninngest.kit.stack import Stack
+from tests.support import wait_for
 
 
 def test_two_steps(stack: Stack) -> None:
@@ -144,7 +148,8 @@ def test_approval(stack: Stack) -> None:
                 "wait-for-approval",
                 event="exercise/expense.approved",
                 if_exp=if_exp,
-                timeout=datetime.timedelta(minutes=5),  # 3 s at the fixture's time scale
+                # 36 s at the fixture's time scale: the check's approval comes long before.
+                timeout=datetime.timedelta(hours=1),
             )
             return "expired" if approval is None else f"approved by {approval.data['by']}"
 
@@ -153,4 +158,29 @@ def test_approval(stack: Stack) -> None:
     with pytest.raises(checks.NotYet, match="took the approval of another expense: add if_exp="):
         checks.approval(waiting(None))
     solved = waiting("async.data.expense_id == event.data.expense_id")
+    # The check's last run waits with no approval to come: once it waits, the hour passes.
+    expire = threading.Thread(target=_advance_once_waiting, args=(stack, "-late", 3600), daemon=True)
+    expire.start()
     assert checks.approval(solved) == "passed: approved by Grace; without an approval: expired"
+    expire.join(30)
+
+
+def _advance_once_waiting(stack: Stack, expense_suffix: str, seconds: float) -> None:
+    """Move the engine's clock on once the run of that expense waits for its approval."""
+
+    def waiting() -> None:
+        events = [
+            e
+            for e in kit.recent_events(50, stack=stack)
+            if str((e.get("data") or {}).get("expense_id", "")).endswith(expense_suffix)
+        ]
+        assert events, "not sent yet"
+        runs = runs_of_event(events[0]["internal_id"], stack=stack)
+        assert runs, "no run yet"
+        steps = kit.steps_of(runs[0]["run_id"], stack=stack)
+        assert any(s["op"] == "WaitForEvent" and s["status"] == "Waiting" for s in steps), steps
+
+    with contextlib.suppress(Exception):  # a failure here shows as the check's own NotYet
+        wait_for(waiting, timeout=60, interval=0.1)
+        assert stack.engine is not None
+        stack.engine.app.state.engine.clock.advance(seconds)
