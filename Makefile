@@ -77,10 +77,13 @@ hub-proxy: $(HUB_STAMP)
 run: venv-run
 	$(BIN)/learninngest up
 
+# pytest in 2 worker processes (pytest-xdist; idle ones take tests from busy ones): the tests
+# spend most of their time waiting on servers they started, so 2 workers pay even on 2 cores.
+# The notebooks run after, one at a time (they share notebooks/.learninngest/).
 test: venv-dev $(TS_STAMP) $(HUB_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist worksteal
 	KIT_PROXY_URL=off LEARNINNGEST_SMALL=1 $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider --ignore=notebooks/exercises.ipynb --ignore=notebooks/examples notebooks/
 
 lint: venv-dev

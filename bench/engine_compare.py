@@ -32,8 +32,8 @@ from typing import Any
 
 import httpx
 
-from learninngest.child_process import stop_child
 from learninngest.kit.servers import free_port
+from learninngest.serving.child_process import stop_child
 
 THROUGHPUT = Path(__file__).with_name("engine_throughput.py")
 

@@ -32,10 +32,10 @@ import inngest
 import inngest.fast_api
 from fastapi import FastAPI
 
-from learninngest.child_process import stop_child
 from learninngest.engine.app import create_engine_app
 from learninngest.engine.settings import EngineSettings
 from learninngest.kit.servers import BackgroundServer, free_port
+from learninngest.serving.child_process import stop_child
 
 CONCURRENCY = (1, 32)
 CALLS_PER_RUN = 3  # two steps + the final call

@@ -101,7 +101,7 @@ def serve(port: int, stats_path: str) -> None:
         await backend(scope, receive, send_timed)
 
     try:  # the kit's limits when this version has them (a "before" checkout may not)
-        from learninngest.server_limits import ServerLimits, uvicorn_config
+        from learninngest.serving.limits import ServerLimits, uvicorn_config
 
         limits = ServerLimits.from_settings(settings)
         config = uvicorn_config(timed, host="127.0.0.1", port=port, limits=limits, log_level="warning")

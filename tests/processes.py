@@ -36,7 +36,7 @@ class Process:
                 stderr=subprocess.STDOUT,
             )
 
-    def wait_ready(self, path: str, timeout: float = 30.0) -> Process:
+    def wait_ready(self, path: str, timeout: float = 90.0) -> Process:
         deadline = time.monotonic() + timeout
         while True:
             if self.popen.poll() is not None:

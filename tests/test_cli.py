@@ -292,7 +292,7 @@ def test_up_with_two_workers_finishes_chats_across_them_and_sigterm_stops_every_
     env = {"ENGINE_DB": "memory", "LONG_POLL_REREAD_S": "30", "OFFLINE_LATENCY_MEAN_MS": "1000"}
     with running_up(tmp_path, env=env, args=("--workers", "2")) as up:
         base = f"http://127.0.0.1:{up.port}"
-        workers = children_running(up.proc.pid, b"learninngest.kit.backend_child")
+        workers = children_running(up.proc.pid, b"learninngest.serving.backend_child")
         assert len(workers) == 2
         line = next(line for line in up.stdout().splitlines() if "backend processes" in line)
         assert line.split("pids")[0].split() == ["processes", "2", "backend", "processes,"]
@@ -323,7 +323,7 @@ def test_up_with_two_workers_finishes_chats_across_them_and_sigterm_stops_every_
 @pytest.mark.timeout(240)
 def test_up_stops_everything_when_one_of_its_backend_processes_dies(tmp_path: Path) -> None:
     with running_up(tmp_path, env={"ENGINE_DB": "memory"}, args=("--workers", "2")) as up:
-        workers = children_running(up.proc.pid, b"learninngest.kit.backend_child")
+        workers = children_running(up.proc.pid, b"learninngest.serving.backend_child")
         engines = engine_children(up.proc.pid)
         os.kill(workers[0], signal.SIGKILL)
         assert up.proc.wait(60) == 1

@@ -93,9 +93,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from learninngest.kit.servers import port_in_use
     from learninngest.kit.stack import Stack, StackError
     from learninngest.logs import setup_logging
+    from learninngest.serving.ports import port_in_use
 
     settings = _settings(args)
     for port, flag in ((settings.port, "--port"), (args.engine_port, "--engine-port")):
@@ -156,8 +156,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from learninngest.app import create_app
-    from learninngest.kit.servers import port_in_use
-    from learninngest.server_limits import ServerLimits, uvicorn_config
+    from learninngest.serving.limits import ServerLimits, uvicorn_config
+    from learninngest.serving.ports import port_in_use
 
     settings = _settings(args)
     if port_in_use(settings.port, settings.host):

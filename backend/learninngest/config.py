@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False
     log_level: str = "INFO"
-    # Limits of every HTTP server the kit starts (server_limits.py); a proxy may add its own.
+    # Limits of every HTTP server the kit starts (serving/limits.py); a proxy may add its own.
     server_timeout_keep_alive_s: int = Field(5, ge=1, le=3600)
     server_header_timeout_s: float = Field(10.0, gt=0, le=3600)
     server_body_timeout_s: float = Field(30.0, gt=0, le=3600)
@@ -129,7 +129,7 @@ class Settings(BaseSettings):
     inngest_cli: str | None = None  # path of the real `inngest` / `inngest-cli` binary
     engine_time_scale: float = Field(1.0, gt=0, le=10)
     engine_db: str | None = DEFAULT_ENGINE_DB  # "" or "memory" for a throwaway engine
-    # `learninngest up` serves the backend from this many processes on one port (kit/backend_processes.py)
+    # `learninngest up` serves the backend from this many processes on one port (serving/backend_processes.py)
     backend_workers: int = Field(1, ge=1, le=64)
     engine_retention_s: float = Field(7 * 86_400, gt=0)  # the stack's engine: finished runs kept this long
     # How a browser reaches the kit's servers (browser_urls.py): "auto" (JupyterHub, Binder,

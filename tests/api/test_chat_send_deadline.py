@@ -49,7 +49,7 @@ def test_a_frozen_engine_gets_a_quick_503_and_the_late_event_still_finishes_the_
     )
     with BackgroundServer(create_app(settings), name="backend", port=settings.port) as backend:
         engine = processes.engine(engine_port, f"{backend.url}/api/inngest")
-        wait_for(lambda: httpx.get(f"{backend.url}/readyz").raise_for_status(), timeout=30)
+        wait_for(lambda: httpx.get(f"{backend.url}/readyz").raise_for_status(), timeout=90)
 
         engine.signal(signal.SIGSTOP)
         try:

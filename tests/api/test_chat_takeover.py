@@ -64,7 +64,7 @@ def test_a_post_killed_before_sending_its_event_is_taken_over_by_its_replay(
     # A long send deadline: the first POST is still sending to the frozen engine when it dies.
     backend = processes.backend(backend_port, engine_port, store, event_send_timeout_s=25)
     engine = processes.engine(engine_port, f"{backend.url}/api/inngest")
-    wait_for(lambda: httpx.get(f"{backend.url}/readyz").raise_for_status(), timeout=30)
+    wait_for(lambda: httpx.get(f"{backend.url}/readyz").raise_for_status(), timeout=90)
 
     engine.signal(signal.SIGSTOP)
     first = threading.Thread(target=post_ignoring_errors, args=(backend.url, "k1"), daemon=True)
@@ -76,7 +76,7 @@ def test_a_post_killed_before_sending_its_event_is_taken_over_by_its_replay(
 
     backend = processes.backend(backend_port, engine_port, store)
     processes.engine(engine_port, f"{backend.url}/api/inngest")
-    wait_for(lambda: httpx.get(f"{backend.url}/readyz").raise_for_status(), timeout=30)
+    wait_for(lambda: httpx.get(f"{backend.url}/readyz").raise_for_status(), timeout=90)
 
     replay = replay_until_accepted(backend.url, "k1")
     assert replay.json()["request_id"] == request_id

@@ -202,7 +202,7 @@ def test_a_finish_here_is_relayed_to_sibling_processes_and_a_relayed_one_wakes_h
     async def scenario() -> tuple[list[str], bool]:
         waiters = ResultWaiters(open_store("memory://"))
         relayed: list[str] = []
-        waiters.relay = relayed.append  # what kit/backend_child.py sets under `up --workers N`
+        waiters.relay = relayed.append  # what serving/backend_child.py sets under `up --workers N`
         async with waiters.watch("r2") as waiter:
             waiters.notify("r1")  # this process's worker finished r1: the siblings hear of it
             waiters.notify_here("r2")  # a sibling finished r2: wake here, relay nothing back

@@ -53,10 +53,10 @@ def test_long_poll_answers_as_soon_as_the_result_is_final(
 
     threading.Thread(target=finish_soon).start()
     started = time.monotonic()
-    body = http.get("/api/v1/chat/result/r2", params={"wait": 10}).json()
+    body = http.get("/api/v1/chat/result/r2", params={"wait": 25}).json()
     assert body["status"] == "done"
     assert body["content"] == "Paris"
-    assert time.monotonic() - started < 5  # woken, not timed out
+    assert time.monotonic() - started < 20  # woken, not timed out (room for a loaded machine)
 
 
 def test_long_poll_sees_a_result_written_by_another_process(

@@ -41,7 +41,7 @@ def test_post_answers_503_with_retry_after_until_the_stack_has_synced(tmp_path: 
             return stack.backend.url
 
         backend = wait_for(backend_started, timeout=30)
-        wait_for(lambda: httpx.get(f"{backend}/healthz").raise_for_status(), timeout=30)
+        wait_for(lambda: httpx.get(f"{backend}/healthz").raise_for_status(), timeout=90)
 
         early = httpx.post(f"{backend}/api/v1/chat", json={"query": "What is the capital of France?"})
         assert early.status_code == 503

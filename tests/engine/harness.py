@@ -22,6 +22,7 @@ import inngest.fast_api
 from fastapi import FastAPI
 
 from learninngest.engine.app import create_engine_app
+from learninngest.engine.clock import Clock
 from learninngest.engine.settings import EngineSettings
 from learninngest.kit.servers import BackgroundServer, free_port
 from tests.support import LogLines, wait_for
@@ -34,6 +35,23 @@ EngineLog = LogLines
 """Lines of the `learninngest.engine` logger as `LEVEL message` (fixture `engine_log`)."""
 
 
+class PausedClock(Clock):
+    """Engine time that stands still until the test moves it on with `advance` (scale 1).
+
+    A state the test wants to look at lasts until it has looked, however slow the machine;
+    a timeout, a backoff or a throttle's period passes when the test says so. Times the SDK
+    sends as absolute (a sleep's wake-up time, Retry-After) are the app's wall clock, which
+    goes on meanwhile: a test that needs those exact uses the scaled clock instead.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(1.0)
+        self._at = time.time()
+
+    def now(self) -> float:
+        return self._at + self.ahead
+
+
 @dataclass
 class Host:
     """An Inngest server the cases run against: the local engine or a real Dev Server."""
@@ -42,6 +60,7 @@ class Host:
     url: str
     signing_key: str | None = None
     server: BackgroundServer | None = None
+    clock: Clock | None = None  # the engine's, for tests that move time on
 
     def rest(self) -> httpx.Client:
         headers = {"authorization": f"Bearer {self.signing_key}"} if self.signing_key else {}
@@ -54,11 +73,13 @@ def engine_settings(**overrides: Any) -> EngineSettings:
 
 
 @contextlib.contextmanager
-def local_engine(**overrides: Any) -> Iterator[Host]:
+def local_engine(*, paused: bool = False, **overrides: Any) -> Iterator[Host]:
+    """An engine in a thread; `paused`: its time moves only when the test advances it."""
     settings = engine_settings(**overrides)
-    server = BackgroundServer(create_engine_app(settings), name="engine", port=settings.port)
+    clock = PausedClock() if paused else Clock(settings.time_scale)
+    server = BackgroundServer(create_engine_app(settings, clock=clock), name="engine", port=settings.port)
     with server:
-        yield Host("engine", server.url, settings.signing_key, server)
+        yield Host("engine", server.url, settings.signing_key, server, clock)
 
 
 @contextlib.contextmanager
@@ -108,6 +129,12 @@ class CaseContext:
             resp = rest.get(f"/v1/events/{event_id}/flow")
             resp.raise_for_status()
             return list(resp.json()["data"])
+
+    def advance(self, engine_s: float) -> None:
+        """Move the engine's time on by `engine_s` intended seconds. A real Dev Server's time
+        goes on by itself: there this does nothing, and the waits' patience covers it."""
+        if self.host.clock is not None:
+            self.host.clock.advance(engine_s)
 
     def patience(self, engine_s: float) -> float:
         """Seconds to wait: the engine's virtual clock is fast; a real Dev Server waits real time."""

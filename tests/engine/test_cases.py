@@ -22,8 +22,10 @@ def test_local_engine(case: ModuleType) -> None:
     overrides = dict(getattr(case, "ENGINE", {}))
     if signed:
         overrides.setdefault("signing_key", TEST_SIGNING_KEY)
+    # PAUSED_CLOCK: the case moves the engine's time itself (ctx.advance); nothing waits on it.
+    paused = getattr(case, "PAUSED_CLOCK", False)
     with (
-        local_engine(**overrides) as host,
+        local_engine(paused=paused, **overrides) as host,
         served(host, case.APP_ID, case.functions, signing_key=TEST_SIGNING_KEY if signed else None) as ctx,
     ):
         case.check(ctx)

@@ -7,6 +7,7 @@ whose started/ended times are those of each call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import inngest
@@ -16,14 +17,19 @@ from tests.engine.harness import CaseContext, local_engine, served
 
 
 def make_functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:
-    box.update(active=0, max_active=0, calls={})
+    box.update(active=0, max_active=0, calls={}, patience=0.2, met=asyncio.Event())
 
     async def slow(name: str) -> str:
         box["calls"][name] = box["calls"].get(name, 0) + 1
         box["active"] += 1
         box["max_active"] = max(box["max_active"], box["active"])
+        if box["active"] == 2:
+            box["met"].set()
         try:
-            await asyncio.sleep(0.2)
+            # Stay in the step until the other one comes in, for at most `patience` seconds:
+            # steps that may overlap then meet however slow the machine is.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(box["met"].wait(), box["patience"])
         finally:
             box["active"] -= 1
         return name
@@ -78,6 +84,7 @@ def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
 def test_planned_steps_of_a_group_overlap() -> None:
     with local_engine() as host, served(host, "parallel", make_functions) as ctx:
+        ctx.box["patience"] = 30.0  # each step waits for the other: they overlap, or this fails
         run = ctx.wait_run(ctx.send("parallel/pair"), "Completed")
         assert run["output"] == ["one", "two"]
         spans = _intervals(ctx, run["run_id"])

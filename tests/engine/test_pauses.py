@@ -170,8 +170,17 @@ def test_rest_cancel_ends_every_pause(ctx: CaseContext) -> None:
     assert _statuses(ctx, run_id)["wait"] == "Cancelled"
 
 
-def test_finish_timeout_ends_every_pause(ctx: CaseContext) -> None:
-    run_id = _paused(ctx, "pauses/three-in-time")
+@pytest.fixture
+def paused_ctx() -> Iterator[CaseContext]:
+    """An engine whose clock stands still until the test moves it on."""
+    with local_engine(paused=True) as host, served(host, "pauses-app", make_functions) as context:
+        yield context
+
+
+def test_finish_timeout_ends_every_pause(paused_ctx: CaseContext) -> None:
+    ctx = paused_ctx
+    run_id = _paused(ctx, "pauses/three-in-time")  # however long it takes to see all three
+    ctx.advance(30)  # the finish timeout
     ctx.wait_step(run_id, "timeouts.finish", "Cancelled", timeout=15)
     assert ctx.run(run_id)["status"] == "Cancelled"
     assert _statuses(ctx, run_id) == {"nap": "Cancelled", "wait": "Cancelled", "call": "Cancelled"}

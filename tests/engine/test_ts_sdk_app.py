@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from learninngest.child_process import stop_child
 from learninngest.kit.servers import free_port
+from learninngest.serving.child_process import stop_child
 from tests.engine.harness import Host, local_engine
 from tests.support import wait_for
 

@@ -37,7 +37,7 @@ def test_a_step_repeated_after_an_engine_crash_counts_two_attempts(
     with BackgroundServer(create_app(settings), name="backend", port=settings.port) as backend:
         app_url = f"{backend.url}/api/inngest"
         engine = processes.engine(engine_port, app_url, db=engine_db)
-        wait_for(lambda: httpx.get(f"{backend.url}/readyz").raise_for_status(), timeout=30)
+        wait_for(lambda: httpx.get(f"{backend.url}/readyz").raise_for_status(), timeout=90)
 
         accepted = httpx.post(
             f"{backend.url}/api/v1/chat", json={"query": "[fault:slow=20000] What is the capital of France?"}

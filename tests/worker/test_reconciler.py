@@ -48,7 +48,7 @@ def test_a_run_that_failed_while_the_backend_was_down_ends_after_its_restart(
     env = {"worker_retries": 0, "offline_latency_mean_ms": 0, **RECONCILE_FAST}
     backend = processes.backend(backend_port, engine_port, store, **env)
     engine = processes.engine(engine_port, f"{backend.url}/api/inngest")
-    wait_for(lambda: httpx.get(f"{backend.url}/readyz").raise_for_status(), timeout=30)
+    wait_for(lambda: httpx.get(f"{backend.url}/readyz").raise_for_status(), timeout=90)
 
     accepted = httpx.post(
         f"{backend.url}/api/v1/chat", json={"query": "[fault:slow=20000] What is the capital of France?"}

@@ -5,7 +5,7 @@ starts no run. `learninngest up` and the kit's Stack start the backend first and
 it after, so they build it with the gate closed and open it once the sync succeeded;
 until then POST answers 503 with Retry-After. With `up --workers N` every backend process
 has its own gate; the parent syncs once and then tells each process to open it
-(kit/backend_processes.py). `learninngest serve` cannot know when an
+(serving/backend_processes.py). `learninngest serve` cannot know when an
 outside server (Dev Server, Cloud) syncs, so its gate is open from the start; a request
 sent before that sync is finished as `error` by the reconciler (worker/reconciler.py).
 """

@@ -12,7 +12,7 @@ How a waiter hears of a finish depends on the store (`store.wakeups`):
   id's waiters at once, so 1,000 waiters on one request cost one read per period, not 1,000.
 
 Under `learninngest up --workers N` the sibling processes also pass every finish on to
-each other (`relay`, set by kit/backend_child.py), so a long-poll on another process than
+each other (`relay`, set by serving/backend_child.py), so a long-poll on another process than
 the run's wakes at once, whatever the store.
 
 The number of waiters per process is capped (`max_waiters`): past it, `watch()` raises
@@ -74,7 +74,7 @@ class ResultWaiters:
         self._listener: asyncio.Task[None] | None = None
         self.subscribed = False  # publish mode: the finish channel is being heard
         self.relay: Callable[[str], None] | None = None
-        """Also tell these request ids to sibling processes (kit/backend_child.py), if set."""
+        """Also tell these request ids to sibling processes (serving/backend_child.py), if set."""
 
     @property
     def wakeups(self) -> Wakeups:

@@ -77,7 +77,7 @@ def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> F
             engine.registry,
             engine.runs,
             engine.flow,
-            engine.advance_clock,
+            engine.clock.advance,
         )
     )
     app.include_router(gql_route.build_router(settings, engine.state, engine.registry))

@@ -8,16 +8,19 @@ Also the few time formats the engine speaks (RFC 3339 with ms, Inngest duration 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 
 class Clock:
     """Wall clock plus a scale for waits. Nothing global: each engine has its own.
 
-    `advance()` moves it forward by hand (tests, exercises): what would fall due within
-    that virtual time is due at once, without waiting for it in real time.
+    `advance()` moves it on by hand (tests, the exercises' checks) instead of waiting: what
+    fell due meanwhile is due at once, because the engine's loops that sleep until a due time
+    register with `on_advance` (the composer does, at start).
     """
 
     def __init__(self, scale: float = 1.0) -> None:
@@ -25,22 +28,30 @@ class Clock:
             raise ValueError("time_scale must be > 0")
         self.scale = scale
         self.origin = time.time()  # not self.now(): a subclass may set up its own now() after this
-        self._moved = 0.0  # real seconds added by advance()
+        self.ahead = 0.0
+        """Real seconds `advance` moved this clock past the wall clock."""
+        self._wakers: list[tuple[asyncio.AbstractEventLoop, Callable[[], None]]] = []
 
     def now(self) -> float:
-        """Real unix time in seconds (plus whatever advance() added)."""
-        return time.time() + self._moved
+        """Real unix time in seconds (plus what `advance` added)."""
+        return time.time() + self.ahead
 
     def advance(self, intended_s: float) -> float:
-        """Move the clock on by `intended_s` virtual seconds; returns the real seconds added.
-
-        Whoever waits for a due time must be woken afterwards (`Engine.advance_clock`).
-        """
+        """Move time on by `intended_s` virtual seconds, from any thread; the real seconds added."""
         if intended_s < 0:
             raise ValueError("the clock only moves forward: give a duration >= 0")
         moved = self.real_delay(intended_s)
-        self._moved += moved
+        self.ahead += moved
+        for loop, wake in list(self._wakers):
+            try:
+                loop.call_soon_threadsafe(wake)
+            except RuntimeError:  # that loop is closed: its engine stopped
+                self._wakers.remove((loop, wake))
         return moved
+
+    def on_advance(self, wake: Callable[[], None]) -> None:
+        """Call `wake` on the running loop each time the clock is moved on."""
+        self._wakers.append((asyncio.get_running_loop(), wake))
 
     def virtual_now(self) -> float:
         """Virtual unix time: the real time elapsed since the clock was made, divided by the scale."""

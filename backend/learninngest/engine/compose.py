@@ -78,16 +78,6 @@ class Engine:
     def _run_finished(self, run_id: str) -> None:
         self.ai.forget(run_id)
 
-    def advance_clock(self, intended_s: float) -> float:
-        """Move the virtual clock on by `intended_s` and act on what fell due; real seconds added.
-
-        Called on the engine's event loop (POST /v1/clock/advance), where the loops wait.
-        """
-        moved = self.clock.advance(intended_s)
-        self.queue.wake()
-        self.flow.wake()
-        return moved
-
     # --- lifecycle
     async def start(self) -> None:
         self.state.open()
@@ -96,6 +86,9 @@ class Engine:
         await self.executor.start()
         self.cron.start()
         self.flow.start()
+        # A moved clock (a test, POST /v1/clock/advance) wakes whoever sleeps until a due time.
+        self.clock.on_advance(self.queue.wake)
+        self.clock.on_advance(self.flow.wake)
         self._purge = asyncio.create_task(
             purge_periodically(self.state, self.clock, self.settings.retention_s), name="engine-purge"
         )

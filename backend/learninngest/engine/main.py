@@ -99,9 +99,9 @@ def run_engine(args: argparse.Namespace) -> int:
     import uvicorn
 
     from learninngest.engine.app import create_engine_app
-    from learninngest.parent_death import follow_parent
-    from learninngest.ports import port_in_use
-    from learninngest.server_limits import uvicorn_config
+    from learninngest.serving.limits import uvicorn_config
+    from learninngest.serving.parent_death import follow_parent
+    from learninngest.serving.ports import port_in_use
 
     settings = settings_from_args(args)
     if settings.time_scale <= 0:
@@ -125,7 +125,7 @@ def run_engine(args: argparse.Namespace) -> int:
         f"LearnInngest engine ({mode}) on http://{settings.host}:{settings.port}  dashboard: /{login}",
         file=sys.stderr,
     )
-    # The same limits as every kit server (server_limits.py): slow requests cannot pile up.
+    # The same limits as every kit server (serving/limits.py): slow requests cannot pile up.
     config = uvicorn_config(
         create_engine_app(settings),
         host=settings.host,

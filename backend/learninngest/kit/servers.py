@@ -13,15 +13,15 @@ from typing import Any
 
 import uvicorn
 
-from learninngest.ports import free_port, port_in_use
-from learninngest.server_limits import ServerLimits, uvicorn_config
+from learninngest.serving.limits import ServerLimits, uvicorn_config
+from learninngest.serving.ports import free_port, port_in_use
 
 __all__ = ["BackgroundServer", "ServerStartError", "free_port", "port_in_use"]
 
 
 class _ThreadServer(uvicorn.Server):
     # Signal handlers can only be installed in the main thread; the owner stops us instead.
-    def install_signal_handlers(self) -> None:  # type: ignore[override]
+    def install_signal_handlers(self) -> None:
         return None
 
 
@@ -32,7 +32,7 @@ class ServerStartError(RuntimeError):
 class BackgroundServer:
     """Run `app` on 127.0.0.1:`port` (0 = a free port) in a daemon thread.
 
-    It runs with `limits` (server_limits.py; the defaults when None): slow or unfinished
+    It runs with `limits` (serving/limits.py; the defaults when None): slow or unfinished
     requests are cut off and the number of connections is bounded.
     """
 

@@ -29,13 +29,13 @@ import httpx
 from learninngest import browser_urls
 from learninngest.app import create_app
 from learninngest.browser_urls import DIRECT, BrowserUrls
-from learninngest.child_process import stop_child
 from learninngest.config import DEFAULT_ENGINE_DB, DEFAULT_RESULT_STORE_URL, Settings, get_settings
 from learninngest.kit import state_folder
-from learninngest.kit.backend_processes import BackendProcessError, BackendProcesses
 from learninngest.kit.servers import BackgroundServer, ServerStartError, free_port
-from learninngest.parent_death import env_for_child
-from learninngest.server_limits import ServerLimits
+from learninngest.serving.backend_processes import BackendProcessError, BackendProcesses
+from learninngest.serving.child_process import stop_child
+from learninngest.serving.limits import ServerLimits
+from learninngest.serving.parent_death import env_for_child
 from learninngest.worker.serve import SERVE_PATH
 
 if TYPE_CHECKING:
@@ -209,7 +209,7 @@ class Stack:
         cmd += ["--retention", str(self.settings.engine_retention_s)]
         cmd += ["--log-level", self.settings.log_level]
         # Output goes where ours goes (the terminal of `learninngest up`). The engine stops
-        # when this process dies, even by SIGKILL (parent_death.py, Linux).
+        # when this process dies, even by SIGKILL (serving/parent_death.py, Linux).
         self._cli_process = subprocess.Popen(cmd, env=env_for_child())
         self._wait_for_health(port, "the local engine", "its output above")
 

@@ -11,6 +11,9 @@ import inngest
 from tests.engine.harness import CaseContext
 
 APP_ID = "case-cel"
+# The wait's 5 minutes would be 3 s of real time at the tests' scale; on a stopped clock
+# it lasts until the matching event, however slow the machine.
+PAUSED_CLOCK = True
 
 
 def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:

@@ -19,6 +19,10 @@ import inngest
 from tests.engine.harness import CaseContext, wait_for
 
 APP_ID = "case-function-retry-beside-step-retry"
+# Half speed: the step's 20 retries half a second apart give the test 10 s to send the wait's
+# event (at the tests' usual scale, 0.2 s: a loaded machine missed it). The clock cannot be
+# moved on instead: Retry-After comes from the SDK as a wall-clock time.
+ENGINE = {"time_scale": 0.5}
 
 
 def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:

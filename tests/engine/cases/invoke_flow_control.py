@@ -13,8 +13,13 @@ from typing import Any
 import inngest
 
 from tests.engine.harness import CaseContext
+from tests.support import wait_for
 
 APP_ID = "case-invoke-flow-control"
+# The batch's 60 s timeout would be 0.6 s of real time at the tests' scale, and two invokes
+# a slow machine sends further apart would each run alone: the clock stands still instead,
+# and the test moves it past the debounce's period once both invokes wait for it.
+PAUSED_CLOCK = True
 
 
 def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:
@@ -47,6 +52,16 @@ def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Func
 
 def check(ctx: CaseContext) -> None:
     first, second = ctx.send_many("case/invoke-flow", [{"n": 1}, {"n": 2}])
+    if ctx.host.kind == "engine":
+        for event_id in (first, second):
+            run = ctx.wait_run(event_id, "Running")
+            ctx.wait_step(run["run_id"], "debounce", "Waiting", timeout=30)
+
+        def debounced_ran() -> None:
+            ctx.advance(2)  # the debounce's period (each time: nothing else here waits on time)
+            assert [r["status"] for e in (first, second) for r in ctx.runs(e)] == ["Completed"] * 2
+
+        wait_for(debounced_ran, timeout=30, interval=0.2)
     a = ctx.wait_run(first, "Completed", timeout=30)
     b = ctx.wait_run(second, "Completed", timeout=30)
     # One batch run for both invokes; each parent got its output.

@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from learninngest.parent_death import PARENT_PID_ENV, follow_parent
+from learninngest.serving.parent_death import PARENT_PID_ENV, follow_parent
 from tests.support import wait_until
 
 CHILD = """
 import time
-from learninngest.parent_death import follow_parent
+from learninngest.serving.parent_death import follow_parent
 print(follow_parent(), flush=True)
 time.sleep(120)
 """
 PARENT = f"""
 import subprocess, sys, time
-from learninngest.parent_death import env_for_child
+from learninngest.serving.parent_death import env_for_child
 child = subprocess.Popen([sys.executable, "-c", {CHILD!r}], env=env_for_child(), stdout=sys.stdout)
 print(child.pid, flush=True)
 time.sleep(120)

@@ -1,6 +1,6 @@
-"""One backend process of `learninngest up --workers N` (started by kit/backend_processes.py).
+"""One backend process of `learninngest up --workers N` (started by serving/backend_processes.py).
 
-Run as `python -m learninngest.kit.backend_child --listen-fd L --control-fd C`: it serves
+Run as `python -m learninngest.serving.backend_child --listen-fd L --control-fd C`: it serves
 the backend on the listening socket it inherited (the parent bound it, so the port is
 checked once and every process serves the same one) and talks to its parent over a
 socket pair, one line at a time:
@@ -40,7 +40,7 @@ STARTUP_FAILURE = 3
 
 class _ChildServer(uvicorn.Server):
     @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # type: ignore[override]
+    def capture_signals(self) -> Iterator[None]:
         # uvicorn's own would also take SIGINT and re-raise the signal after shutdown; here a
         # stop by SIGTERM is a normal end (exit 0), and Ctrl-C is the parent's business.
         previous = {
@@ -92,7 +92,7 @@ class _Parent:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="learninngest.kit.backend_child", description=__doc__)
+    parser = argparse.ArgumentParser(prog="learninngest.serving.backend_child", description=__doc__)
     parser.add_argument("--listen-fd", type=int, required=True)
     parser.add_argument("--control-fd", type=int, required=True)
     args = parser.parse_args(argv)
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from learninngest.app import create_app
     from learninngest.config import Settings
-    from learninngest.server_limits import ServerLimits, uvicorn_config
+    from learninngest.serving.limits import ServerLimits, uvicorn_config
 
     parent = _Parent(args.control_fd)
     hello = parent.lines.readline()

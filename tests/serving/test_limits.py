@@ -1,4 +1,4 @@
-"""Server limits (server_limits.py, body_timeout.py) against a real backend and raw sockets.
+"""Server limits (serving/limits.py, serving/body_timeout.py) against a real backend and raw sockets.
 
 Slow clients are simulated with plain sockets on loopback: a bounded number of them (50),
 each closed by the test at the end whatever happens. Every test runs with both of uvicorn's
@@ -18,7 +18,7 @@ import pytest
 from learninngest.app import create_app
 from learninngest.config import get_settings
 from learninngest.kit.servers import BackgroundServer, free_port
-from learninngest.server_limits import ServerLimits
+from learninngest.serving.limits import ServerLimits
 from tests.support import wait_for
 
 SLOW_CLIENTS = 50
@@ -171,7 +171,7 @@ def test_httptools_is_the_default_protocol_when_installed_and_h11_the_fallback()
     from uvicorn.protocols.http.h11_impl import H11Protocol
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    from learninngest.server_limits import bounded_protocol
+    from learninngest.serving.limits import bounded_protocol
 
     assert issubclass(bounded_protocol(ServerLimits()), HttpToolsProtocol)  # a dependency of the kit
     assert issubclass(bounded_protocol(ServerLimits(), "h11"), H11Protocol)

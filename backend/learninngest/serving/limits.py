@@ -37,7 +37,7 @@ try:
 except ImportError:  # httptools not installed: h11 is the fallback
     HttpToolsProtocol = None  # type: ignore[assignment,misc]
 
-from learninngest.body_timeout import DEFAULT_BODY_TIMEOUT_S, BodyTimeout
+from learninngest.serving.body_timeout import DEFAULT_BODY_TIMEOUT_S, BodyTimeout
 
 log = logging.getLogger("learninngest.server")
 
@@ -73,7 +73,7 @@ class _HeadDeadlineAndCap:
         loop: asyncio.AbstractEventLoop
         cycle: Any
 
-    def connection_made(self, transport: asyncio.Transport) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
         limit = self._limits.limit_concurrency
         if len(self.connections) > limit:
@@ -123,7 +123,7 @@ def bounded_httptools_protocol(limits: ServerLimits) -> type[asyncio.Protocol]:
     if HttpToolsProtocol is None:
         raise RuntimeError("httptools is not installed: pip install httptools")
 
-    class BoundedHttpToolsProtocol(_HeadDeadlineAndCap, HttpToolsProtocol):  # type: ignore[misc,valid-type]
+    class BoundedHttpToolsProtocol(_HeadDeadlineAndCap, HttpToolsProtocol):
         _limits = limits
         _awaiting_head = True
         _head_bytes = 0

@@ -1,4 +1,4 @@
-"""BackendProcesses: N real backend processes on one port (kit/backend_processes.py).
+"""BackendProcesses: N real backend processes on one port (serving/backend_processes.py).
 
 No Inngest server here: these tests look at the processes themselves (who answers, the
 sync gate of each, how they stop). `tests/test_cli.py` runs `up --workers 2` end to end.
@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from learninngest.config import get_settings
-from learninngest.kit.backend_processes import BackendProcesses
 from learninngest.kit.servers import free_port, port_in_use
+from learninngest.serving.backend_processes import BackendProcesses
 from tests.support import wait_for
 
 

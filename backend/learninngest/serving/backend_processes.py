@@ -1,10 +1,10 @@
 """BackendProcesses: the backend served by N processes on one port (`learninngest up --workers N`).
 
-Each process is `python -m learninngest.kit.backend_child` (see there for its side). It
+Each process is `python -m learninngest.serving.backend_child` (see there for its side). It
 builds its own app and uvicorn server, with the kit's server limits, from the settings the
 parent sends it, exactly as `learninngest serve` does. uvicorn's own `--workers` is not
 used: it starts its children with multiprocessing and pickles the config, and neither the
-kit's protocol subclass (server_limits.py builds it in a closure, per settings) nor an
+kit's protocol subclass (serving/limits.py builds it in a closure, per settings) nor an
 app built from a Settings object travels that way; it would need an import string and
 settings re-read from the environment.
 
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("learninngest.kit")
 
-CHILD_MODULE = "learninngest.kit.backend_child"
+CHILD_MODULE = "learninngest.serving.backend_child"
 BACKLOG = 2048
 
 
