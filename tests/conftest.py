@@ -33,6 +33,9 @@ _PREFIXES = (
     "RECONCILE_",
     "EVENT_SEND",
     "BACKEND_",
+    "REDIS_",
+    "TRUSTED_PROXIES",
+    "AUTH_FAILURE",
 )
 
 

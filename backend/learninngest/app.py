@@ -44,12 +44,13 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
     """
     settings = settings or get_settings()
     setup_logging(settings.log_level)
-    store = open_store(settings.result_store_url, retention_s=settings.result_retention_s)
+    pool = {"max_connections": settings.redis_pool_size, "pool_timeout_s": settings.redis_pool_timeout_s}
+    store = open_store(settings.result_store_url, retention_s=settings.result_retention_s, **pool)
     waiters = ResultWaiters(
         store, max_waiters=settings.long_poll_max_waiters, reread_s=settings.long_poll_reread_s
     )
     client = build_inngest_client(settings)
-    channel = open_channel(settings.result_store_url, ttl_s=settings.stream_ttl_s)
+    channel = open_channel(settings.result_store_url, ttl_s=settings.stream_ttl_s, **pool)
     reconciler = Reconciler(settings, store, waiters.notify)
 
     @asynccontextmanager

@@ -132,6 +132,10 @@ class Settings(BaseSettings):
 
     # --- results
     result_store_url: str = "sqlite:///.learninngest/results.db"
+    # Connections each Redis pool of a process (the store's, the streams') may open; 0: as many
+    # as SERVER_LIMIT_CONCURRENCY. Past it a request waits up to REDIS_POOL_TIMEOUT_S, then 503.
+    redis_max_connections: int = Field(0, ge=0, le=100_000)
+    redis_pool_timeout_s: float = Field(5.0, gt=0, le=60)
     idempotency_ttl_s: int = Field(86_400, ge=1)
     result_retention_s: int = Field(7 * 86_400, ge=1)  # final records are purged this long after
     long_poll_max_waiters: int = Field(300, ge=1)  # ?wait= requests held at once, per process
@@ -242,6 +246,11 @@ class Settings(BaseSettings):
             return None, None
         prefix = urlsplit(self.public_url).path.rstrip("/")
         return _origin(self.public_url), prefix or None
+
+    @property
+    def redis_pool_size(self) -> int:
+        """The most connections one Redis pool opens (REDIS_MAX_CONNECTIONS, or the connection cap)."""
+        return self.redis_max_connections or self.server_limit_concurrency
 
     @property
     def own_url(self) -> str:

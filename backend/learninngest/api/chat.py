@@ -104,7 +104,14 @@ async def _enqueue(
                 with contextlib.suppress(Exception):
                     await store.release_idempotency_key(idempotency_key, request_id)
             raise
-        await store.add_event_ids(request_id, event_ids)
+        try:
+            await store.add_event_ids(request_id, event_ids)
+        except Exception as exc:
+            # The event is sent and will run: answering an error now would tell the client it
+            # was not. The record lacks only the ids; the reconciler looks them up by request id.
+            log.error(
+                "request enqueued, but its event ids were not recorded (%s: %s)", type(exc).__name__, exc
+            )
         log.info("request enqueued: event %s", ",".join(event_ids))
     return ChatRecord(request_id=request_id, event_ids=event_ids)
 
@@ -130,6 +137,20 @@ async def _send(
             "result, or retry with the same Idempotency-Key (no second run)."
         )
         log.error("enqueue unconfirmed: no answer from the Inngest server within %g s", timeout)
+        raise SendUnconfirmed(message, request_id=payload.request_id) from exc
+    except asyncio.CancelledError as exc:
+        # The server is stopping and its graceful-shutdown deadline cancelled this request in
+        # the middle of the send: as on our own deadline, the event may have arrived, so the
+        # request stays pending and the client gets a 503 it can act on, not a 500.
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        message = (
+            "The backend stopped while sending the event to the Inngest server. The request stays "
+            "pending: it runs if the event arrived, else it ends as error within RECONCILE_AFTER_S + "
+            "RECONCILE_INTERVAL_S. Read its result, or retry with the same Idempotency-Key (no second run)."
+        )
+        log.error("enqueue unconfirmed: the backend stopped during the send")
         raise SendUnconfirmed(message, request_id=payload.request_id) from exc
     except Exception as exc:  # the SDK raises several types; all mean "not enqueued"
         message = (

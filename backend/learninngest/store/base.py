@@ -70,6 +70,10 @@ class StoreUnavailable(RuntimeError):
     """The store cannot be reached; the message names the URL."""
 
 
+class StoreBusy(StoreUnavailable):
+    """The store is up, but every connection this process may open stayed in use too long."""
+
+
 class ResultStore(Protocol):
     """Async result store. Implementations must be safe to share between threads/tasks."""
 

@@ -27,7 +27,13 @@ from redis.exceptions import WatchError
 from learninngest.retention import DEFAULT_RETENTION_S
 from learninngest.store.base import ChatRecord, Purged, StoreUnavailable, Wakeups
 from learninngest.store.finishing import check_finish_fields, finished, redact_url
-from learninngest.store.redis_clients import CONNECT_TIMEOUT_S, LoopClients
+from learninngest.store.redis_clients import (
+    CONNECT_TIMEOUT_S,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_POOL_TIMEOUT_S,
+    LoopClients,
+    PoolExhausted,
+)
 
 T = TypeVar("T")
 
@@ -45,12 +51,23 @@ class RedisStore:
     wakeups = Wakeups.publish
 
     def __init__(
-        self, url: str, *, prefix: str = DEFAULT_PREFIX, retention_s: float = DEFAULT_RETENTION_S
+        self,
+        url: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        retention_s: float = DEFAULT_RETENTION_S,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        pool_timeout_s: float = DEFAULT_POOL_TIMEOUT_S,
     ) -> None:
         self.url = url
         self.prefix = prefix
         self.retention_s = retention_s
-        self._clients = LoopClients(url, socket_timeout_s=CONNECT_TIMEOUT_S * 2)
+        self._clients = LoopClients(
+            url,
+            socket_timeout_s=CONNECT_TIMEOUT_S * 2,
+            max_connections=max_connections,
+            pool_timeout_s=pool_timeout_s,
+        )
 
     def _client(self) -> aioredis.Redis:
         return self._clients.get()
@@ -72,6 +89,8 @@ class RedisStore:
     def _reachable(self) -> Iterator[None]:
         try:
             yield
+        except PoolExhausted as exc:
+            raise PoolExhausted(f"result store {redact_url(self.url)} is busy: {exc}") from exc
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise StoreUnavailable(f"result store {redact_url(self.url)} is unreachable: {exc}") from exc
 

@@ -16,7 +16,12 @@ import redis.asyncio as aioredis
 
 from learninngest.store.finishing import redact_url
 from learninngest.store.redis import DEFAULT_PREFIX
-from learninngest.store.redis_clients import CONNECT_TIMEOUT_S, LoopClients
+from learninngest.store.redis_clients import (
+    CONNECT_TIMEOUT_S,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_POOL_TIMEOUT_S,
+    LoopClients,
+)
 from learninngest.stream.base import EventType, StreamEvent
 
 MAX_EVENTS = 100_000
@@ -27,11 +32,26 @@ _ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
 
 
 class RedisChannel:
-    def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX, ttl_s: float = 3600) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        ttl_s: float = 3600,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        pool_timeout_s: float = DEFAULT_POOL_TIMEOUT_S,
+    ) -> None:
         self.url = url
         self.prefix = prefix
         self.ttl_s = ttl_s
-        self._clients = LoopClients(url, socket_timeout_s=BLOCK_S + CONNECT_TIMEOUT_S)
+        # Each open stream holds one connection while its XREAD blocks (up to BLOCK_S): a pool
+        # of SERVER_LIMIT_CONCURRENCY connections never makes a stream wait for another.
+        self._clients = LoopClients(
+            url,
+            socket_timeout_s=BLOCK_S + CONNECT_TIMEOUT_S,
+            max_connections=max_connections,
+            pool_timeout_s=pool_timeout_s,
+        )
 
     def _client(self) -> aioredis.Redis:
         return self._clients.get()
