@@ -44,13 +44,20 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
     """
     settings = settings or get_settings()
     setup_logging(settings.log_level)
-    pool = {"max_connections": settings.redis_pool_size, "pool_timeout_s": settings.redis_pool_timeout_s}
-    store = open_store(settings.result_store_url, retention_s=settings.result_retention_s, **pool)
+    size, wait = settings.redis_pool_size, settings.redis_pool_timeout_s  # Redis pools only
+    store = open_store(
+        settings.result_store_url,
+        retention_s=settings.result_retention_s,
+        max_connections=size,
+        pool_timeout_s=wait,
+    )
     waiters = ResultWaiters(
         store, max_waiters=settings.long_poll_max_waiters, reread_s=settings.long_poll_reread_s
     )
     client = build_inngest_client(settings)
-    channel = open_channel(settings.result_store_url, ttl_s=settings.stream_ttl_s, **pool)
+    channel = open_channel(
+        settings.result_store_url, ttl_s=settings.stream_ttl_s, max_connections=size, pool_timeout_s=wait
+    )
     reconciler = Reconciler(settings, store, waiters.notify)
 
     @asynccontextmanager

@@ -178,11 +178,12 @@ class RedisStore:
         return record
 
     async def pending_before(self, cutoff: datetime, limit: int) -> list[ChatRecord]:
-        ids = await self._call(
+        found = await self._call(
             lambda r: r.zrangebyscore(
                 self._pending_key(), "-inf", f"({cutoff.timestamp()}", start=0, num=limit
             )
         )
+        ids = [str(i) for i in found]  # decode_responses: the members are str
         if not ids:
             return []
         raws = await self._call(lambda r: r.mget([self._record_key(i) for i in ids]))

@@ -61,7 +61,7 @@ class RedisChannel:
 
     async def publish(self, request_id: str, type: EventType, data: dict[str, Any]) -> str:
         key = self._key(request_id)
-        fields = {"type": str(type), "data": json.dumps(data, separators=(",", ":"))}
+        fields: dict[Any, Any] = {"type": str(type), "data": json.dumps(data, separators=(",", ":"))}
         async with self._client().pipeline(transaction=True) as pipe:
             pipe.xadd(key, fields, maxlen=MAX_EVENTS, approximate=True)
             pipe.expire(key, max(1, int(self.ttl_s)))
@@ -71,7 +71,8 @@ class RedisChannel:
     async def read(self, request_id: str, *, after: str | None, wait: float) -> list[StreamEvent]:
         key = self._key(request_id)
         block = None if wait <= 0 else max(1, int(min(wait, BLOCK_S) * 1000))
-        reply = await self._client().xread({key: after or "0-0"}, block=block)
+        # [[stream, [(id, {field: value})…]]] (decode_responses: all str); redis-py types it loosely.
+        reply: Any = await self._client().xread({key: after or "0-0"}, block=block)
         events: list[StreamEvent] = []
         for _stream, entries in reply or []:
             for event_id, fields in entries:
