@@ -9,13 +9,13 @@ import time
 from datetime import UTC, datetime
 
 import inngest
-from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi import APIRouter, Header, Response, status
 from ulid import ULID
 
-from learninngest.api.auth import CallerDep
+from learninngest.api.auth import Caller, CallerDep
 from learninngest.api.deps import InngestDep, SettingsDep, StoreDep
 from learninngest.api.errors import IdempotencyConflict, InngestUnavailable, SendUnconfirmed, for_client
-from learninngest.api.rate_limit import limit_pending
+from learninngest.api.rate_limit import max_pending, too_many_pending
 from learninngest.api.schemas import ChatAccepted, ChatRequest, Problem
 from learninngest.api.sync_gate import SyncedDep
 from learninngest.config import Settings
@@ -40,7 +40,7 @@ def result_path(request_id: str) -> str:
     "/chat",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ChatAccepted,
-    dependencies=[SyncedDep, Depends(limit_pending)],
+    dependencies=[SyncedDep],
     responses={
         409: {"model": Problem, "description": "The same Idempotency-Key is still being accepted"},
         503: {
@@ -74,9 +74,9 @@ async def enqueue_chat(
             if record is None:  # its first POST died before sending: this one sends it
                 with request_context(bound):
                     log.warning("idempotent replay: the first POST never sent its event; sending it now")
-                record = await _enqueue(client, settings, store, bound, body, idempotency_key, caller.owner)
+                record = await _enqueue(client, settings, store, bound, body, idempotency_key, caller)
             return _accepted(response, record)
-    record = await _enqueue(client, settings, store, request_id, body, idempotency_key, caller.owner)
+    record = await _enqueue(client, settings, store, request_id, body, idempotency_key, caller)
     return _accepted(response, record)
 
 
@@ -87,12 +87,19 @@ async def _enqueue(
     request_id: str,
     body: ChatRequest,
     idempotency_key: str | None,
-    owner: str | None,
+    caller: Caller,
 ) -> ChatRecord:
-    """Record the request as pending (unless it is already) and send its event (id = request id)."""
+    """Record the request as pending (unless it is already) and send its event (id = request id).
+
+    Recording it also takes one of its key's RATE_LIMIT_MAX_PENDING slots, atomically (429
+    when none is free, before anything is sent); finishing the record frees it.
+    """
     with request_context(request_id):
         try:
-            await store.create(ChatRecord(request_id=request_id, query=body.query, owner=owner))
+            record = ChatRecord(request_id=request_id, query=body.query, owner=caller.owner)
+            most = max_pending(settings, caller)
+            if not await store.create(record, max_pending=most):
+                raise too_many_pending(caller.owner or "", most)
             event_ids = await _send(
                 client, settings, store, ChatRequested(request_id=request_id, **body.model_dump())
             )

@@ -25,7 +25,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
 from learninngest.retention import DEFAULT_RETENTION_S
-from learninngest.store.base import ChatRecord, Purged, StoreUnavailable, Wakeups
+from learninngest.store.base import ChatRecord, Purged, Status, StoreUnavailable, Wakeups
 from learninngest.store.finishing import check_finish_fields, finished, redact_url
 from learninngest.store.redis_clients import (
     CONNECT_TIMEOUT_S,
@@ -44,6 +44,22 @@ DEFAULT_PREFIX = "learninngest:"
 _RELEASE_IF_BOUND_TO = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+"""
+
+
+# KEYS: the record, the pending index[, the owner's pending set]; ARGV: JSON, id, created, max.
+# A record that exists is left as it is (and was counted when it was made): 1. At the limit: 0.
+_CREATE_WITHIN_LIMIT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[2])
+  return 1
+end
+local most = tonumber(ARGV[4])
+if KEYS[3] and most > 0 and redis.call('SCARD', KEYS[3]) >= most then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[2])
+if KEYS[3] then redis.call('SADD', KEYS[3], ARGV[2]) end
+return 1
 """
 
 
@@ -128,19 +144,19 @@ class RedisStore:
     def _pending_key(self) -> str:
         return f"{self.prefix}pending"  # sorted set: request id -> created_at (unix s)
 
-    async def create(self, record: ChatRecord) -> None:
-        key = self._record_key(record.request_id)
-
-        async def operation(r: aioredis.Redis) -> None:
-            async with r.pipeline(transaction=True) as pipe:
-                pipe.set(key, record.model_dump_json(), nx=True)
-                # Also when the SET found the record: pending_before drops ids that are final.
-                pipe.zadd(self._pending_key(), {record.request_id: record.created_at.timestamp()}, nx=True)
-                if record.owner is not None:  # what RATE_LIMIT_MAX_PENDING counts
-                    pipe.sadd(self._owner_pending_key(record.owner), record.request_id)
-                await pipe.execute()
-
-        await self._call(operation)
+    async def create(self, record: ChatRecord, *, max_pending: int = 0) -> bool:
+        keys = [self._record_key(record.request_id), self._pending_key()]
+        if record.owner is not None and record.status is Status.pending:  # what the limit counts
+            keys.append(self._owner_pending_key(record.owner))
+        args: list[str | float] = [
+            record.model_dump_json(),
+            record.request_id,
+            record.created_at.timestamp(),
+            max_pending,
+        ]
+        # One script: Redis runs it alone, so the count and the insert cannot be split by another.
+        created = await self._call(lambda r: r.eval(_CREATE_WITHIN_LIMIT, len(keys), *keys, *args))
+        return bool(created)
 
     async def get(self, request_id: str) -> ChatRecord | None:
         raw = await self._call(lambda r: r.get(self._record_key(request_id)))
