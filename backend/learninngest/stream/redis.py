@@ -28,7 +28,7 @@ MAX_EVENTS = 100_000
 """Per request (tokens, mostly): XADD trims older ones beyond it."""
 BLOCK_S = 5.0
 """Longest XREAD BLOCK: below the connection's read timeout, so a quiet stream is not an error."""
-_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
+_ID = re.compile(r"[0-9]{1,20}(-[0-9]{1,20})?")  # ASCII digits (\d is any script's), fullmatch
 
 
 class RedisChannel:
@@ -84,7 +84,7 @@ class RedisChannel:
         return events
 
     def valid_id(self, event_id: str) -> bool:
-        return bool(_ID.match(event_id))
+        return bool(_ID.fullmatch(event_id))
 
     async def close(self) -> None:
         await self._clients.close()
