@@ -228,7 +228,7 @@ class _Program:
                 self._lenient = lenient_cel.parse(self._text)
             except (lenient_cel.ParseError, ValueError, IndexError, RecursionError):
                 self._lenient = False
-        return self._lenient or None
+        return None if isinstance(self._lenient, bool) else self._lenient
 
     def _bent(self, env: Env) -> Any:
         """Plain CEL has no value: the Dev Server's answer (lenient_cel), None if none either."""
