@@ -28,6 +28,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from learninngest.engine import signing
+from learninngest.engine.json_depth import loads_bounded
 from learninngest.engine.clock import Clock
 from learninngest.engine.functions import ConfigRefused, FunctionDef, parse_function
 from learninngest.engine.settings import EngineSettings
@@ -173,7 +174,7 @@ class Registry:
             ):
                 return JSONResponse({"error": "unauthorized: missing or wrong signing key bearer"}, 401)
             try:
-                body = json.loads(await request.body())
+                body = loads_bounded(await request.body())
             except ValueError:
                 return JSONResponse({"error": "register body is not valid JSON"}, 400)
             status, reply = self.register(

@@ -22,6 +22,7 @@ from learninngest.engine.executor import Executor
 from learninngest.engine.expressions import evaluate
 from learninngest.engine.functions import idempotency_key, name_matches
 from learninngest.engine.ids import UlidFactory, seeded_ids
+from learninngest.engine.json_depth import loads_bounded
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state import State
 
@@ -50,7 +51,7 @@ def validate_events(raw: bytes) -> list[dict[str, Any]]:
     if len(raw) > MAX_BODY_BYTES:
         raise EventRefused(f"body is {len(raw)} bytes; this engine's limit is {MAX_BODY_BYTES}", 413)
     try:
-        payload = json.loads(raw)
+        payload = loads_bounded(raw)  # a body nested 100,000 deep is a 400, not a RecursionError
     except ValueError as exc:
         raise EventRefused(f"body is not valid JSON: {exc}") from None
     items = payload if isinstance(payload, list) else [payload]
