@@ -105,7 +105,8 @@ def _raw_sizes(raw: bytes, is_list: bool) -> list[int]:
     text = raw.decode()
     if not is_list:
         return [len(text.strip().encode())]
-    decoder, sizes, pos = json.JSONDecoder(), [], text.index("[") + 1
+    decoder, pos = json.JSONDecoder(), text.index("[") + 1
+    sizes: list[int] = []
     while True:
         while text[pos] in " \t\r\n,":
             pos += 1
