@@ -23,6 +23,7 @@ from learninngest.api.waiters import ResultWaiters
 from learninngest.config import OFFLINE_MOUNT_PATH, Settings, get_settings
 from learninngest.llm.models import pooled_models
 from learninngest.logs import setup_logging
+from learninngest.security_headers import DOCS, SWAGGER_PAGES, SecurityHeaders
 from learninngest.store import open_store
 from learninngest.store.purging import purge_periodically
 from learninngest.stream import open_channel
@@ -114,6 +115,9 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "Idempotency-Key", "Authorization", "Last-Event-ID"],
         )
+    # CSP and friends on every answer; the Swagger page's one inline script is allowed by hash.
+    docs = {path: DOCS for path in ("/docs", "/redoc")}
+    app.add_middleware(SecurityHeaders, by_prefix=docs, hashed_paths=SWAGGER_PAGES)
     install_error_handlers(app)
     # Every /api/v1 route authenticates and counts against the rate limit (both are no-ops
     # in dev mode): a router added to this tuple is covered without saying so.

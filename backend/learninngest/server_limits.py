@@ -38,6 +38,7 @@ except ImportError:  # httptools not installed: h11 is the fallback
     HttpToolsProtocol = None  # type: ignore[assignment,misc]
 
 from learninngest.body_timeout import DEFAULT_BODY_TIMEOUT_S, BodyTimeout
+from learninngest.host_header import RequireHost
 
 log = logging.getLogger("learninngest.server")
 
@@ -178,7 +179,7 @@ def uvicorn_config(
     """
     limits = limits or ServerLimits()
     return uvicorn.Config(
-        BodyTimeout(app, limits.body_timeout_s),
+        RequireHost(BodyTimeout(app, limits.body_timeout_s)),
         host=host,
         port=port,
         http=bounded_protocol(limits, protocol),

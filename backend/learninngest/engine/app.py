@@ -24,6 +24,7 @@ from learninngest.engine.intake import Intake
 from learninngest.engine.retention import purge_periodically
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state import State
+from learninngest.security_headers import INLINE_STYLES, SecurityHeaders
 
 log = logging.getLogger("learninngest.engine")
 _KIND_HEADER = (b"x-inngest-server-kind", b"dev")
@@ -93,6 +94,7 @@ def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> F
         title="LearnInngest engine", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.engine = engine
+    app.add_middleware(SecurityHeaders, default=INLINE_STYLES)  # the dashboard styles itself inline
 
     if not settings.signing_key:
         # Dev mode, like the real Dev Server: every response says so. A plain ASGI

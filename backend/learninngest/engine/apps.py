@@ -28,9 +28,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from learninngest.engine import signing
-from learninngest.engine.json_depth import loads_bounded
 from learninngest.engine.clock import Clock
 from learninngest.engine.functions import ConfigRefused, FunctionDef, parse_function
+from learninngest.engine.json_depth import loads_bounded
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state import State
 
