@@ -14,6 +14,7 @@ from fastapi_offline import FastAPIOffline
 
 from learninngest import __version__
 from learninngest.api import chat, health, results, runs, stream
+from learninngest.api.auth_failures import AuthFailures
 from learninngest.api.errors import install_error_handlers
 from learninngest.api.keys import KeyRing
 from learninngest.api.rate_limit import limit_requests
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
     app.state.waiters = waiters
     app.state.channel = channel
     app.state.keys = KeyRing(settings.load_api_keys())  # empty (auth off) unless API_KEYS is set
+    app.state.auth_failures = AuthFailures(store, settings.auth_failure_limit)
     app.state.reconciler = reconciler
     app.state.sync_gate = SyncGate(open_=not wait_for_sync)
 

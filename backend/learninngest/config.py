@@ -151,6 +151,7 @@ class Settings(BaseSettings):
     rate_limit_requests: int = Field(0, ge=0, le=1_000_000)  # per key (or address) per window; 0: off
     rate_limit_window_s: int = Field(60, ge=1, le=86_400)
     rate_limit_max_pending: int = Field(0, ge=0, le=100_000)  # pending requests per key; 0: off
+    auth_failure_limit: int = Field(10, ge=0, le=100_000)  # failed keys per address a minute, then 429
 
     @field_validator("cors_origins", mode="before")
     @classmethod

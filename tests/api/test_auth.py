@@ -180,3 +180,37 @@ def test_every_api_v1_route_authenticates_and_is_rate_limited(
 def test_dev_mode_needs_no_key(http: httpx.Client) -> None:
     reply = http.get("/api/v1/chat/result/nope")
     assert reply.status_code == 404  # not 401: no API_KEYS, no authentication
+
+
+def test_failed_authentications_are_limited_per_address_and_logged_sparingly(
+    sqlite_path: Path,
+    dead_inngest_url: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from learninngest.api import auth_failures
+
+    monkeypatch.setattr(auth_failures, "LOG_INTERVAL_S", 3600.0)  # one line for the whole test
+    settings = get_settings(
+        port=free_port(),
+        inngest_base_url=dead_inngest_url,
+        result_store_url=f"sqlite:///{sqlite_path}",
+        api_keys=f"bob={BOB}",
+        auth_failure_limit=10,
+    )
+    with (
+        caplog.at_level(logging.WARNING, logger="learninngest.api"),
+        BackgroundServer(create_app(settings), name="backend", port=settings.port) as server,
+        httpx.Client(base_url=server.url, timeout=30) as http,
+    ):
+        wrong = [http.get("/api/v1/chat/result/x", headers=bearer(f"wrong-key-{n:08d}")) for n in range(40)]
+        still_bob = http.get("/api/v1/chat/result/x", headers=bearer(BOB))
+
+    statuses = [reply.status_code for reply in wrong]
+    assert statuses[:10] == [401] * 10 and statuses[10:] == [429] * 30
+    refused = wrong[-1]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "Too many requests without a valid API key" in refused.json()["detail"]
+    assert still_bob.status_code == 404  # a valid key from the same address still passes
+    lines = [r.getMessage() for r in caplog.records if "unauthorized" in r.getMessage()]
+    assert len(lines) == 1, lines
