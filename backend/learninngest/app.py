@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from learninngest import __version__
 from learninngest.api import chat, health, results, runs, stream
@@ -120,6 +121,9 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
     # CSP and friends on every answer; the Swagger page's one inline script is allowed by hash.
     docs = {path: DOCS for path in ("/docs", "/redoc")}
     app.add_middleware(SecurityHeaders, by_prefix=docs, hashed_paths=SWAGGER_PAGES)
+    if settings.trusted_proxies:
+        # Only these may say who the client is (X-Forwarded-For): the address rate limits count.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     install_error_handlers(app)
     # Every /api/v1 route authenticates and counts against the rate limit (both are no-ops
     # in dev mode): a router added to this tuple is covered without saying so.

@@ -10,6 +10,7 @@ in `notebooks/` read the same file.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -152,6 +153,9 @@ class Settings(BaseSettings):
     rate_limit_window_s: int = Field(60, ge=1, le=86_400)
     rate_limit_max_pending: int = Field(0, ge=0, le=100_000)  # pending requests per key; 0: off
     auth_failure_limit: int = Field(10, ge=0, le=100_000)  # failed keys per address a minute, then 429
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed ("10.0.0.5,10.1.0.0/16" or "*");
+    # empty: none, the client address is the connection's (uvicorn alone trusts 127.0.0.1).
+    trusted_proxies: str = ""
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -184,6 +188,20 @@ class Settings(BaseSettings):
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ValueError("must be an http:// or https:// URL")
         return value.strip()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        for item in items:
+            if item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{item!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/8, *)"
+                    ) from None
+        return ",".join(items)
 
     @field_validator("inngest_dev")
     @classmethod

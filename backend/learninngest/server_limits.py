@@ -178,6 +178,9 @@ def uvicorn_config(
     `protocol`: "httptools" or "h11"; None picks httptools when it is installed.
     """
     limits = limits or ServerLimits()
+    # uvicorn would believe X-Forwarded-For from 127.0.0.1 (anyone on this host could forge a
+    # client address); an app that sits behind a proxy says so itself (TRUSTED_PROXIES).
+    options.setdefault("proxy_headers", False)
     return uvicorn.Config(
         RequireHost(BodyTimeout(app, limits.body_timeout_s)),
         host=host,
