@@ -18,6 +18,7 @@ from learninngest.api import chat, health, results, runs, stream
 from learninngest.api.auth_failures import AuthFailures
 from learninngest.api.errors import install_error_handlers
 from learninngest.api.keys import KeyRing
+from learninngest.api.openapi import declare_keys_only_when_set
 from learninngest.api.rate_limit import limit_requests
 from learninngest.api.schemas import Problem
 from learninngest.api.sync_gate import SyncGate
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
     for module in (chat, results, runs, stream):
         v1.include_router(module.router)
     app.include_router(v1)
+    declare_keys_only_when_set(app, app.state.keys.enabled)  # dev mode: no bearer in the schema
     app.include_router(health.router)
 
     # app.state.functions: what /api/inngest serves; the kit adds functions written in cells.

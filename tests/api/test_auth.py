@@ -214,3 +214,13 @@ def test_failed_authentications_are_limited_per_address_and_logged_sparingly(
     assert still_bob.status_code == 404  # a valid key from the same address still passes
     lines = [r.getMessage() for r in caplog.records if "unauthorized" in r.getMessage()]
     assert len(lines) == 1, lines
+
+
+def test_without_keys_the_schema_declares_no_bearer(http: httpx.Client) -> None:
+    spec = http.get("/openapi.json").json()
+    assert "securitySchemes" not in spec.get("components", {})
+    operations = [op for path in spec["paths"].values() for op in path.values()]
+    assert operations and not any("security" in op for op in operations)
+    assert not any("401" in op.get("responses", {}) for op in operations)
+    assert "429" in spec["paths"]["/api/v1/chat"]["post"]["responses"]  # per-address limits still apply
+    assert http.get("/api/v1/chat/result/x").status_code == 404  # and indeed no key is asked for
