@@ -15,11 +15,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import threading
-import time
-from collections.abc import Callable
 
 from learninngest.api.errors import ApiError
+from learninngest.log_budget import LogBudget
 from learninngest.store.base import ResultStore, StoreUnavailable
 
 log = logging.getLogger("learninngest.api")
@@ -34,34 +32,11 @@ class TooManyFailures(ApiError):
     status_code = 429
 
 
-class LogBudget:
-    """At most one line per `interval_s`; the lines held back are counted into the next one."""
-
-    def __init__(self, interval_s: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
-        self.interval_s = interval_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._next_at = 0.0
-        self._held = 0
-
-    def take(self) -> int | None:
-        """None: stay quiet (counted); else the number of lines held back since the last one."""
-        with self._lock:
-            now = self._clock()
-            if now < self._next_at:
-                self._held += 1
-                return None
-            held, self._held = self._held, 0
-            interval = LOG_INTERVAL_S if self.interval_s is None else self.interval_s
-            self._next_at = now + interval
-            return held
-
-
 class AuthFailures:
     def __init__(self, store: ResultStore, limit: int, budget: LogBudget | None = None) -> None:
         self.store = store
         self.limit = limit
-        self.budget = budget or LogBudget()
+        self.budget = budget or LogBudget(lambda: LOG_INTERVAL_S)
 
     async def refuse(
         self, method: str, path: str, address: str, reason: str, unauthorized: ApiError
