@@ -149,10 +149,13 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
     mount_web(app, settings)  # the chat page at / (static files, no CDN)
 
     if settings.resolved_provider == "offline" and not settings.offline_model_url:
+        from learninngest.offline_model.access import KeyRequired, accepting, internal_key
         from learninngest.offline_model.app import OfflineModelConfig, create_offline_model_app
 
-        app.mount(
-            OFFLINE_MOUNT_PATH,
-            create_offline_model_app(OfflineModelConfig.from_settings(settings)),
-        )
+        offline = create_offline_model_app(OfflineModelConfig.from_settings(settings))
+        ring: KeyRing = app.state.keys
+        if ring.enabled:  # with API keys, the model is not open to anyone either
+            own = internal_key(key.digest for key in settings.load_api_keys())
+            offline = KeyRequired(offline, accepting(own, ring.owner_of))  # type: ignore[assignment]
+        app.mount(OFFLINE_MOUNT_PATH, offline)
     return app
