@@ -77,7 +77,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope.get("path", "")
+        path = _route_path(scope)
         policy = self.policy_for(path)
         if path in self.hashed_paths:
             await self._hashed(scope, receive, send, policy)
@@ -118,6 +118,12 @@ class SecurityHeaders:
             await send({"type": "http.response.body", "body": held, "more_body": more})
 
         await self.app(scope, receive, holding)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path without the root path a proxy's prefix put in front (forwarded_prefix.py)."""
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    return (path[len(root) :] or "/") if root and path.startswith(root) else path
 
 
 def _add(start: Message, policy: str) -> Message:
