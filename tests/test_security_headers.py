@@ -35,7 +35,7 @@ def assert_secured(reply: httpx.Response) -> str:
     assert reply.headers["x-frame-options"] == "DENY"
     assert reply.headers["referrer-policy"] == "same-origin"
     policy = reply.headers["content-security-policy"]
-    for directive in ("default-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"):
+    for directive in ("default-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'self'"):
         assert directive in policy, (reply.url, policy)
     return policy
 

@@ -1,7 +1,7 @@
 """Security headers on every HTTP answer of the backend and the engine (an ASGI middleware).
 
 - `Content-Security-Policy`: scripts, styles, images and connections from the page's own
-  origin only, no plugins, no `<base>`, forms posting back to it, and `frame-ancestors
+  origin only, no plugins, a `<base>` of its own origin only, forms posting back to it, and `frame-ancestors
   'none'`: no other site may frame a page (clickjacking the engine's login, say).
 - `X-Frame-Options: DENY`: the same for browsers without CSP level 2.
 - `X-Content-Type-Options: nosniff`: a JSON answer is never run as a script or style.
@@ -26,8 +26,9 @@ from collections.abc import Mapping
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # data: images: the pages' empty favicon (`data:,`), so the browser asks for no /favicon.ico.
+# base-uri 'self': the dashboard's <base href="../"> (pages under a proxy's prefix), never elsewhere.
 _COMMON = (
-    "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+    "img-src 'self' data:; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
 )
 STRICT = f"default-src 'self'; {_COMMON}"
 """No inline code at all: the chat page, JSON answers."""

@@ -78,7 +78,7 @@ class _HeadDeadlineAndCap:
         loop: asyncio.AbstractEventLoop
         cycle: Any
 
-    def connection_made(self, transport: asyncio.Transport) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
         limit = self._limits.limit_concurrency
         if len(self.connections) >= limit and not make_room(self.connections, limit):
@@ -135,7 +135,7 @@ def bounded_httptools_protocol(limits: ServerLimits) -> type[asyncio.Protocol]:
     if HttpToolsProtocol is None:
         raise RuntimeError("httptools is not installed: pip install httptools")
 
-    class BoundedHttpToolsProtocol(_HeadDeadlineAndCap, HttpToolsProtocol):  # type: ignore[misc,valid-type]
+    class BoundedHttpToolsProtocol(_HeadDeadlineAndCap, HttpToolsProtocol):
         _limits = limits
         _awaiting_head = True
         _head_bytes = 0
