@@ -33,6 +33,9 @@ _PREFIXES = (
     "RECONCILE_",
     "EVENT_SEND",
     "BACKEND_",
+    "REDIS_",
+    "TRUSTED_PROXIES",
+    "AUTH_FAILURE",
     # A hosted Jupyter server's variables change the links the kit prints (browser_urls.py):
     # `make test` run inside JupyterHub, Binder or Codespaces must see a laptop's defaults.
     "KIT_",

@@ -38,7 +38,7 @@ def test_the_compose_file_follows_the_compose_specification() -> None:
 
 def test_the_backend_is_configured_with_real_settings_only() -> None:
     services = compose()["services"]
-    fields = {name.upper() for name in Settings.model_fields} | {"FORWARDED_ALLOW_IPS"}  # uvicorn's
+    fields = {name.upper() for name in Settings.model_fields}
     for name in ("backend", "migrate"):
         environment = services[name]["environment"]
         assert set(environment) <= fields, set(environment) - fields
@@ -47,6 +47,7 @@ def test_the_backend_is_configured_with_real_settings_only() -> None:
     assert backend["INNGEST_DEV"] == "0"
     assert backend["RESULT_STORE_URL"].startswith("postgresql://")
     assert "API_KEYS" in backend and "PUBLIC_URL" in backend
+    assert backend["TRUSTED_PROXIES"] == "*"  # nginx says who the client is, for per-address limits
     assert services["backend"]["deploy"]["replicas"] > 1
 
 

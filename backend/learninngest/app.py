@@ -11,11 +11,14 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from learninngest import __version__
 from learninngest.api import chat, health, results, runs, stream
+from learninngest.api.auth_failures import AuthFailures
 from learninngest.api.errors import install_error_handlers
 from learninngest.api.keys import KeyRing
+from learninngest.api.openapi import declare_keys_only_when_set
 from learninngest.api.rate_limit import limit_requests
 from learninngest.api.schemas import Problem
 from learninngest.api.sync_gate import SyncGate
@@ -24,6 +27,7 @@ from learninngest.config import OFFLINE_MOUNT_PATH, Settings, get_settings
 from learninngest.forwarded_prefix import ForwardedPrefix
 from learninngest.llm.models import pooled_models
 from learninngest.logs import setup_logging
+from learninngest.serving.security_headers import DOCS, SWAGGER_PAGES, SecurityHeaders
 from learninngest.store import open_store
 from learninngest.store.purging import purge_periodically
 from learninngest.stream import open_channel
@@ -45,12 +49,20 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
     """
     settings = settings or get_settings()
     setup_logging(settings.log_level)
-    store = open_store(settings.result_store_url, retention_s=settings.result_retention_s)
+    size, wait = settings.redis_pool_size, settings.redis_pool_timeout_s  # Redis pools only
+    store = open_store(
+        settings.result_store_url,
+        retention_s=settings.result_retention_s,
+        max_connections=size,
+        pool_timeout_s=wait,
+    )
     waiters = ResultWaiters(
         store, max_waiters=settings.long_poll_max_waiters, reread_s=settings.long_poll_reread_s
     )
     client = build_inngest_client(settings)
-    channel = open_channel(settings.result_store_url, ttl_s=settings.stream_ttl_s)
+    channel = open_channel(
+        settings.result_store_url, ttl_s=settings.stream_ttl_s, max_connections=size, pool_timeout_s=wait
+    )
     reconciler = Reconciler(settings, store, waiters.notify)
 
     @asynccontextmanager
@@ -95,6 +107,7 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
     app.state.waiters = waiters
     app.state.channel = channel
     app.state.keys = KeyRing(settings.load_api_keys())  # empty (auth off) unless API_KEYS is set
+    app.state.auth_failures = AuthFailures(store, settings.auth_failure_limit)
     app.state.reconciler = reconciler
     app.state.sync_gate = SyncGate(open_=not wait_for_sync)
 
@@ -107,6 +120,12 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "Idempotency-Key", "Authorization", "Last-Event-ID"],
         )
+    # CSP and friends on every answer; the Swagger page's one inline script is allowed by hash.
+    docs = {path: DOCS for path in ("/docs", "/redoc")}
+    app.add_middleware(SecurityHeaders, by_prefix=docs, hashed_paths=SWAGGER_PAGES)
+    if settings.trusted_proxies:
+        # Only these may say who the client is (X-Forwarded-For): the address rate limits count.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     # Behind jupyter-server-proxy (hosted Jupyter) its X-Forwarded-Prefix becomes the root
     # path: Swagger's page and assets load from the prefix the browser sees.
     app.add_middleware(ForwardedPrefix)
@@ -123,6 +142,7 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
     for module in (chat, results, runs, stream):
         v1.include_router(module.router)
     app.include_router(v1)
+    declare_keys_only_when_set(app, app.state.keys.enabled)  # dev mode: no bearer in the schema
     app.include_router(health.router)
 
     # app.state.functions: what /api/inngest serves; the kit adds functions written in cells.
@@ -133,10 +153,13 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
     mount_web(app, settings)  # the chat page at / (static files, no CDN)
 
     if settings.resolved_provider == "offline" and not settings.offline_model_url:
+        from learninngest.offline_model.access import KeyRequired, accepting, internal_key
         from learninngest.offline_model.app import OfflineModelConfig, create_offline_model_app
 
-        app.mount(
-            OFFLINE_MOUNT_PATH,
-            create_offline_model_app(OfflineModelConfig.from_settings(settings)),
-        )
+        offline = create_offline_model_app(OfflineModelConfig.from_settings(settings))
+        ring: KeyRing = app.state.keys
+        if ring.enabled:  # with API keys, the model is not open to anyone either
+            own = internal_key(key.digest for key in settings.load_api_keys())
+            offline = KeyRequired(offline, accepting(own, ring.owner_of))  # type: ignore[assignment]
+        app.mount(OFFLINE_MOUNT_PATH, offline)
     return app

@@ -10,6 +10,7 @@ in `notebooks/` read the same file.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -138,6 +139,10 @@ class Settings(BaseSettings):
 
     # --- results
     result_store_url: str = DEFAULT_RESULT_STORE_URL
+    # Connections each Redis pool of a process (the store's, the streams') may open; 0: as many
+    # as SERVER_LIMIT_CONCURRENCY. Past it a request waits up to REDIS_POOL_TIMEOUT_S, then 503.
+    redis_max_connections: int = Field(0, ge=0, le=100_000)
+    redis_pool_timeout_s: float = Field(5.0, gt=0, le=60)
     idempotency_ttl_s: int = Field(86_400, ge=1)
     result_retention_s: int = Field(7 * 86_400, ge=1)  # final records are purged this long after
     long_poll_max_waiters: int = Field(300, ge=1)  # ?wait= requests held at once, per process
@@ -153,6 +158,10 @@ class Settings(BaseSettings):
     rate_limit_requests: int = Field(0, ge=0, le=1_000_000)  # per key (or address) per window; 0: off
     rate_limit_window_s: int = Field(60, ge=1, le=86_400)
     rate_limit_max_pending: int = Field(0, ge=0, le=100_000)  # pending requests per key; 0: off
+    auth_failure_limit: int = Field(10, ge=0, le=100_000)  # failed keys per address a minute, then 429
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed ("10.0.0.5,10.1.0.0/16" or "*");
+    # empty: none, the client address is the connection's (uvicorn alone trusts 127.0.0.1).
+    trusted_proxies: str = ""
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -185,6 +194,20 @@ class Settings(BaseSettings):
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ValueError("must be an http:// or https:// URL")
         return value.strip()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        for item in items:
+            if item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{item!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/8, *)"
+                    ) from None
+        return ",".join(items)
 
     @field_validator("kit_proxy_url")
     @classmethod
@@ -255,6 +278,11 @@ class Settings(BaseSettings):
             return None, None
         prefix = urlsplit(self.public_url).path.rstrip("/")
         return _origin(self.public_url), prefix or None
+
+    @property
+    def redis_pool_size(self) -> int:
+        """The most connections one Redis pool opens (REDIS_MAX_CONNECTIONS, or the connection cap)."""
+        return self.redis_max_connections or self.server_limit_concurrency
 
     @property
     def own_url(self) -> str:

@@ -15,6 +15,7 @@ from learninngest.app import create_app
 from learninngest.config import get_settings
 from learninngest.kit.servers import BackgroundServer, free_port
 from learninngest.store.base import ChatRecord, Status
+from tests.support import capture_log
 
 ALICE_OLD = "alice-old-key-0123456789"
 ALICE_NEW = "alice-new-key-9876543210"  # rotation: same name, both valid
@@ -180,3 +181,46 @@ def test_every_api_v1_route_authenticates_and_is_rate_limited(
 def test_dev_mode_needs_no_key(http: httpx.Client) -> None:
     reply = http.get("/api/v1/chat/result/nope")
     assert reply.status_code == 404  # not 401: no API_KEYS, no authentication
+
+
+def test_failed_authentications_are_limited_per_address_and_logged_sparingly(
+    sqlite_path: Path, dead_inngest_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from learninngest.api import auth_failures
+
+    monkeypatch.setattr(auth_failures, "LOG_INTERVAL_S", 3600.0)  # one line for the whole test
+    settings = get_settings(
+        port=free_port(),
+        inngest_base_url=dead_inngest_url,
+        result_store_url=f"sqlite:///{sqlite_path}",
+        api_keys=f"bob={BOB}",
+        auth_failure_limit=10,
+    )
+    with (
+        capture_log("learninngest.api") as log,
+        BackgroundServer(create_app(settings), name="backend", port=settings.port) as server,
+        httpx.Client(base_url=server.url, timeout=30) as http,
+    ):
+        wrong = [http.get("/api/v1/chat/result/x", headers=bearer(f"wrong-key-{n:08d}")) for n in range(40)]
+        still_bob = http.get("/api/v1/chat/result/x", headers=bearer(BOB))
+
+    statuses = [reply.status_code for reply in wrong]
+    assert statuses[:10] == [401] * 10 and statuses[10:] == [429] * 30
+    refused = wrong[-1]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "Too many requests without a valid API key" in refused.json()["detail"]
+    assert still_bob.status_code == 404  # a valid key from the same address still passes
+    lines = [line for line in log.lines if "unauthorized" in line]
+    assert lines == [
+        "WARNING learninngest.api [-] unauthorized GET /api/v1/chat/result/x from 127.0.0.1: unknown API key"
+    ]
+
+
+def test_without_keys_the_schema_declares_no_bearer(http: httpx.Client) -> None:
+    spec = http.get("/openapi.json").json()
+    assert "securitySchemes" not in spec.get("components", {})
+    operations = [op for path in spec["paths"].values() for op in path.values()]
+    assert operations and not any("security" in op for op in operations)
+    assert not any("401" in op.get("responses", {}) for op in operations)
+    assert "429" in spec["paths"]["/api/v1/chat"]["post"]["responses"]  # per-address limits still apply
+    assert http.get("/api/v1/chat/result/x").status_code == 404  # and indeed no key is asked for

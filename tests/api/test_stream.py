@@ -137,6 +137,19 @@ def test_unknown_request_is_404_and_a_bad_last_event_id_is_400(stack: Stack) -> 
     bad = httpx.get(f"{stack.backend_url}/api/v1/chat/{request_id}/stream", headers={"Last-Event-ID": "../x"})
     assert bad.status_code == 400
     assert "reconnect without it" in bad.json()["detail"]
+    # A non-ASCII digit used to pass the check, then break every read of the stream.
+    superscript = httpx.get(
+        f"{stack.backend_url}/api/v1/chat/{request_id}/stream",
+        headers={"Last-Event-ID": b"\xb2"},  # latin-1 "²"
+    )
+    assert superscript.status_code == 400
+    # The header is not echoed back, whatever its length.
+    long = "9" * 5000 + "x"
+    echoed = httpx.get(
+        f"{stack.backend_url}/api/v1/chat/{request_id}/stream", headers={"Last-Event-ID": long}
+    )
+    assert echoed.status_code == 400
+    assert long not in echoed.text and len(echoed.text) < 300
 
 
 def test_streams_past_the_waiter_cap_still_end_with_the_result(tmp_path: Path) -> None:

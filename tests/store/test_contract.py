@@ -305,6 +305,44 @@ async def test_count_pending_counts_only_the_owners_pending_records(store: Resul
     assert record is not None and record.owner == "alice"
 
 
+async def test_a_burst_of_creates_never_passes_the_pending_limit(store: ResultStore, store_url: str) -> None:
+    # A second store on the same URL stands for another replica (memory:// lives in one process).
+    other = store if store_url.startswith("memory") else open_store(store_url)
+    try:
+        burst = [
+            (store if n % 2 else other).create(ChatRecord(request_id=f"a{n}", owner="alice"), max_pending=5)
+            for n in range(50)
+        ]
+        accepted = await asyncio.gather(*burst)
+
+        assert accepted.count(True) == 5
+        assert await store.count_pending("alice") == 5
+        taken = [f"a{n}" for n, ok in enumerate(accepted) if ok]
+        refused = [f"a{n}" for n, ok in enumerate(accepted) if not ok]
+        assert [await store.get(request_id) for request_id in refused] == [None] * 45
+        # Another key has slots of its own; a request without a key is not counted.
+        assert await store.create(ChatRecord(request_id="b1", owner="bob"), max_pending=5)
+        assert await store.create(ChatRecord(request_id="n1"), max_pending=5)
+        # Creating a record that exists again (a replay's takeover) is no new reservation.
+        assert await store.create(ChatRecord(request_id=taken[0], owner="alice"), max_pending=5)
+        assert await store.count_pending("alice") == 5
+    finally:
+        if other is not store:
+            await other.close()
+
+
+async def test_finishing_a_record_frees_its_pending_slot(store: ResultStore) -> None:
+    for n in range(2):
+        assert await store.create(ChatRecord(request_id=f"a{n}", owner="alice"), max_pending=2)
+    assert not await store.create(ChatRecord(request_id="a2", owner="alice"), max_pending=2)
+
+    await store.finish("a0", status=Status.error, error="the send failed")
+
+    assert await store.create(ChatRecord(request_id="a2", owner="alice"), max_pending=2)
+    assert not await store.create(ChatRecord(request_id="a3", owner="alice"), max_pending=2)
+    assert await store.create(ChatRecord(request_id="a3", owner="alice"))  # no limit asked: no limit
+
+
 async def test_finish_keeps_the_owner(store: ResultStore) -> None:
     await store.create(ChatRecord(request_id="r1", owner="alice"))
     with pytest.raises(ValueError, match="owner"):

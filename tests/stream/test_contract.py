@@ -72,7 +72,8 @@ async def test_several_readers_all_get_every_event(channel: Channel) -> None:
 
 
 async def test_a_malformed_id_is_not_valid(channel: Channel) -> None:
-    for bad in ("", "abc", "1-2-3", "-1", "1 OR 1"):
+    # Digits of other scripts pass str.isdigit() or \d but not int() or Redis: never valid.
+    for bad in ("", "abc", "1-2-3", "-1", "1 OR 1", "²", "1²", "٣", "１", "1\n", "1-٣"):
         assert not channel.valid_id(bad)
 
 

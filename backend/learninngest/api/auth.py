@@ -4,7 +4,8 @@ With no API_KEYS / API_KEYS_FILE (dev mode) every caller is let in and owns noth
 before. With keys, a request without a valid key gets 401 and `WWW-Authenticate: Bearer`;
 a valid key's name becomes the caller's `owner`: requests it creates carry it, and another
 key asking for them gets 404, as if they did not exist (an id reveals nothing). The key
-is never logged; only its name is.
+is never logged; only its name is. Failures are counted per address, limited (429) and
+logged at a bounded rate (api/auth_failures.py).
 
 app.py adds `authenticate` (through rate_limit.limit_requests) to the /api/v1 router, so a
 route added there is covered without saying so; a route that needs the caller asks for
@@ -20,6 +21,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from learninngest.api.auth_failures import AuthFailures
 from learninngest.api.errors import ApiError
 from learninngest.api.keys import KeyRing
 
@@ -57,18 +59,29 @@ async def authenticate(
     address = request.client.host if request.client else "unknown"
     if not ring.enabled:
         return Caller(owner=None, address=address)
+    failures: AuthFailures = request.app.state.auth_failures  # counted per address, logged sparingly
     if credentials is None:
-        log.warning("unauthorized %s %s from %s: no API key", request.method, request.url.path, address)
-        raise Unauthorized(
-            "This backend needs an API key: send 'Authorization: Bearer <key>'.",
-            headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'},
+        raise await failures.refuse(
+            request.method,
+            request.url.path,
+            address,
+            "no API key",
+            Unauthorized(
+                "This backend needs an API key: send 'Authorization: Bearer <key>'.",
+                headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'},
+            ),
         )
     owner = ring.owner_of(credentials.credentials)
     if owner is None:
-        log.warning("unauthorized %s %s from %s: unknown API key", request.method, request.url.path, address)
-        raise Unauthorized(
-            "The API key is not valid (revoked or mistyped): check the Authorization header.",
-            headers={"WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token"'},
+        raise await failures.refuse(
+            request.method,
+            request.url.path,
+            address,
+            "unknown API key",
+            Unauthorized(
+                "The API key is not valid (revoked or mistyped): check the Authorization header.",
+                headers={"WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token"'},
+            ),
         )
     return Caller(owner=owner, address=address)
 

@@ -9,13 +9,13 @@ import time
 from datetime import UTC, datetime
 
 import inngest
-from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi import APIRouter, Header, Response, status
 from ulid import ULID
 
-from learninngest.api.auth import CallerDep
+from learninngest.api.auth import Caller, CallerDep
 from learninngest.api.deps import InngestDep, SettingsDep, StoreDep
 from learninngest.api.errors import IdempotencyConflict, InngestUnavailable, SendUnconfirmed, for_client
-from learninngest.api.rate_limit import limit_pending
+from learninngest.api.rate_limit import max_pending, too_many_pending
 from learninngest.api.schemas import ChatAccepted, ChatRequest, Problem
 from learninngest.api.sync_gate import SyncedDep
 from learninngest.config import Settings
@@ -40,7 +40,7 @@ def result_path(request_id: str) -> str:
     "/chat",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ChatAccepted,
-    dependencies=[SyncedDep, Depends(limit_pending)],
+    dependencies=[SyncedDep],
     responses={
         409: {"model": Problem, "description": "The same Idempotency-Key is still being accepted"},
         503: {
@@ -74,9 +74,9 @@ async def enqueue_chat(
             if record is None:  # its first POST died before sending: this one sends it
                 with request_context(bound):
                     log.warning("idempotent replay: the first POST never sent its event; sending it now")
-                record = await _enqueue(client, settings, store, bound, body, idempotency_key, caller.owner)
+                record = await _enqueue(client, settings, store, bound, body, idempotency_key, caller)
             return _accepted(response, record)
-    record = await _enqueue(client, settings, store, request_id, body, idempotency_key, caller.owner)
+    record = await _enqueue(client, settings, store, request_id, body, idempotency_key, caller)
     return _accepted(response, record)
 
 
@@ -87,12 +87,19 @@ async def _enqueue(
     request_id: str,
     body: ChatRequest,
     idempotency_key: str | None,
-    owner: str | None,
+    caller: Caller,
 ) -> ChatRecord:
-    """Record the request as pending (unless it is already) and send its event (id = request id)."""
+    """Record the request as pending (unless it is already) and send its event (id = request id).
+
+    Recording it also takes one of its key's RATE_LIMIT_MAX_PENDING slots, atomically (429
+    when none is free, before anything is sent); finishing the record frees it.
+    """
     with request_context(request_id):
         try:
-            await store.create(ChatRecord(request_id=request_id, query=body.query, owner=owner))
+            record = ChatRecord(request_id=request_id, query=body.query, owner=caller.owner)
+            most = max_pending(settings, caller)
+            if not await store.create(record, max_pending=most):
+                raise too_many_pending(caller.owner or "", most)
             event_ids = await _send(
                 client, settings, store, ChatRequested(request_id=request_id, **body.model_dump())
             )
@@ -104,7 +111,14 @@ async def _enqueue(
                 with contextlib.suppress(Exception):
                     await store.release_idempotency_key(idempotency_key, request_id)
             raise
-        await store.add_event_ids(request_id, event_ids)
+        try:
+            await store.add_event_ids(request_id, event_ids)
+        except Exception as exc:
+            # The event is sent and will run: answering an error now would tell the client it
+            # was not. The record lacks only the ids; the reconciler looks them up by request id.
+            log.error(
+                "request enqueued, but its event ids were not recorded (%s: %s)", type(exc).__name__, exc
+            )
         log.info("request enqueued: event %s", ",".join(event_ids))
     return ChatRecord(request_id=request_id, event_ids=event_ids)
 
@@ -130,6 +144,20 @@ async def _send(
             "result, or retry with the same Idempotency-Key (no second run)."
         )
         log.error("enqueue unconfirmed: no answer from the Inngest server within %g s", timeout)
+        raise SendUnconfirmed(message, request_id=payload.request_id) from exc
+    except asyncio.CancelledError as exc:
+        # The server is stopping and its graceful-shutdown deadline cancelled this request in
+        # the middle of the send: as on our own deadline, the event may have arrived, so the
+        # request stays pending and the client gets a 503 it can act on, not a 500.
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        message = (
+            "The backend stopped while sending the event to the Inngest server. The request stays "
+            "pending: it runs if the event arrived, else it ends as error within RECONCILE_AFTER_S + "
+            "RECONCILE_INTERVAL_S. Read its result, or retry with the same Idempotency-Key (no second run)."
+        )
+        log.error("enqueue unconfirmed: the backend stopped during the send")
         raise SendUnconfirmed(message, request_id=payload.request_id) from exc
     except Exception as exc:  # the SDK raises several types; all mean "not enqueued"
         message = (

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from learninngest.config import Settings
-from learninngest.store.base import StoreUnavailable
+from learninngest.store.base import StoreBusy, StoreUnavailable
 
 log = logging.getLogger("learninngest.api")
 
@@ -66,6 +66,8 @@ class RunsUnavailable(InngestUnavailable):
 
 
 STORE_GENERIC = "The result store is unavailable. Retry in a moment."
+STORE_BUSY_GENERIC = "The server is busy. Retry in a moment."
+BUSY_RETRY_AFTER_S = 1
 
 
 def for_client(settings: Settings, detail: str, generic: str) -> str:
@@ -116,11 +118,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreUnavailable)
     async def _store_down(request: Request, exc: StoreUnavailable) -> Response:
+        settings = request.app.state.settings
+        if isinstance(exc, StoreBusy):  # up, but every connection in use: not an outage
+            log.warning("result store busy: %s", exc)
+            detail = f"The result store is busy ({exc}). Retry in a moment."
+            reply = JSONResponse(
+                {"detail": for_client(settings, detail, STORE_BUSY_GENERIC)},
+                status_code=503,
+                headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+            )
+            return _counted(request, reply)
         log.error("result store unavailable: %s", exc)
         detail = f"The result store is unavailable ({exc}). Check RESULT_STORE_URL and that the store is up."
-        reply = JSONResponse(
-            {"detail": for_client(request.app.state.settings, detail, STORE_GENERIC)}, status_code=503
-        )
+        reply = JSONResponse({"detail": for_client(settings, detail, STORE_GENERIC)}, status_code=503)
         return _counted(request, reply)
 
     @app.exception_handler(RequestValidationError)

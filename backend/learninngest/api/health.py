@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from learninngest.api.deps import SettingsDep, StoreDep
 from learninngest.config import Settings
-from learninngest.store.base import ResultStore
+from learninngest.store.base import ResultStore, StoreBusy
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("learninngest.api")
@@ -29,6 +29,8 @@ async def healthz() -> dict[str, str]:
 async def _check_store(store: ResultStore) -> str:
     try:
         await store.ping()
+    except StoreBusy as exc:
+        return f"ok (busy: {exc})"  # up and answering others: restarting the replica would not help
     except Exception as exc:
         return f"not ready: {exc}"
     return "ok"

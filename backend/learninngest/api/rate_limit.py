@@ -6,8 +6,11 @@
   RateLimit-Limit / -Remaining / -Reset and RateLimit-Policy (IETF draft
   "RateLimit header fields for HTTP"); past the limit, 429 with Retry-After.
 - RATE_LIMIT_MAX_PENDING: POST /chat is refused (429) while the key already has that many
-  requests pending (store.count_pending()). Two POSTs arriving at the same instant may both
-  pass the check, so the bound can be exceeded by the number of simultaneous POSTs.
+  requests pending. The check is the insert itself: store.create(record, max_pending=N)
+  counts and inserts in one atomic step (a lock, a transaction or a Lua script, per store),
+  so a burst of simultaneous POSTs cannot pass it together; finishing the record, however
+  the request ends, frees the slot. An idempotent replay creates nothing, so it is never
+  refused by this limit.
 
 Why not a library: `limits` (behind slowapi) is maintained and has fixed and moving
 windows, but no PostgreSQL or SQLite storage; the store already is the one place every
@@ -70,18 +73,15 @@ async def limit_requests(
     return caller
 
 
-async def limit_pending(request: Request, caller: Annotated[Caller, Depends(authenticate)]) -> None:
-    """POST /chat only: refuse a new request while the key has too many pending."""
-    settings: Settings = request.app.state.settings
-    most = settings.rate_limit_max_pending
-    if not most or caller.owner is None:
-        return
-    store: ResultStore = request.app.state.store
-    pending = await store.count_pending(caller.owner)
-    if pending >= most:
-        log.warning("rate limited %s: %d requests pending (limit %d)", caller.owner, pending, most)
-        raise RateLimited(
-            f"This API key already has {pending} requests pending (limit {most}): read their "
-            f"results first, or retry after {PENDING_RETRY_AFTER_S} s.",
-            headers={"Retry-After": str(PENDING_RETRY_AFTER_S)},
-        )
+def max_pending(settings: Settings, caller: Caller) -> int:
+    """How many pending requests the caller's key may have (0: no limit, e.g. without keys)."""
+    return settings.rate_limit_max_pending if caller.owner is not None else 0
+
+
+def too_many_pending(owner: str, most: int) -> RateLimited:
+    log.warning("rate limited %s: %d requests pending (limit %d)", owner, most, most)
+    return RateLimited(
+        f"This API key already has {most} requests pending (limit {most}): read their "
+        f"results first, or retry after {PENDING_RETRY_AFTER_S} s.",
+        headers={"Retry-After": str(PENDING_RETRY_AFTER_S)},
+    )

@@ -87,9 +87,10 @@ async def chat_stream(
     """Follow a request: its status, its answer token by token, then its stored result."""
     await load(store, request_id, caller)  # 404 now (also another key's request), before the stream starts
     if last_event_id is not None and not channel.valid_id(last_event_id):
+        # Not echoed: the header is the client's, of any length (only its length is said).
         raise BadRequest(
-            f"Last-Event-ID {last_event_id!r} is not an id this stream sent; reconnect without it "
-            "to start from the beginning."
+            f"The Last-Event-ID header ({len(last_event_id)} characters) is not an id this stream "
+            "sent; reconnect without it to start from the beginning."
         )
     events = follow(request_id, store, channel, waiters, settings, last_event_id, caller)
     return StreamingResponse(

@@ -21,6 +21,7 @@ from learninngest.engine.http import dashboard, events, gql_route, rest, sync
 from learninngest.engine.http.dashboard_auth import DashboardAuth, dashboard_errors
 from learninngest.engine.http.problems import Problem, problem_response
 from learninngest.engine.settings import EngineSettings
+from learninngest.serving.security_headers import INLINE_STYLES, SecurityHeaders
 
 log = logging.getLogger("learninngest.engine")
 _KIND_HEADER = (b"x-inngest-server-kind", b"dev")
@@ -57,6 +58,7 @@ def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> F
         title="LearnInngest engine", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.engine = engine
+    app.add_middleware(SecurityHeaders, default=INLINE_STYLES)  # the dashboard styles itself inline
 
     if not settings.signing_key:
         # Dev mode, like the real Dev Server: every response says so. A plain ASGI

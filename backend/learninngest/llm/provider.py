@@ -12,6 +12,7 @@ from langchain_openai import ChatOpenAI
 
 from learninngest.config import OFFLINE_MODEL_NAME, Settings
 from learninngest.llm.errors import LLMError
+from learninngest.offline_model.access import internal_key
 
 OFFLINE_API_KEY = "offline"
 NO_KEY_PLACEHOLDER = "not-needed"
@@ -50,6 +51,9 @@ def base_url(settings: Settings) -> str:
 def _api_key(settings: Settings) -> str:
     provider = settings.resolved_provider
     if provider == "offline":
+        if settings.offline_model_url is None and (settings.api_keys or settings.api_keys_file):
+            # The model mounted on this backend admits only API keys, and this derived one.
+            return internal_key(key.digest for key in settings.load_api_keys())
         return OFFLINE_API_KEY
     if provider == "openrouter":
         if not settings.openrouter_api_key:

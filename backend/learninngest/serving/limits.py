@@ -10,7 +10,8 @@ notebooks' and tests' BackgroundServer) therefore run with:
   after the connection opened or the previous response ended, else the connection is closed;
 - `body_timeout_s`: the body must then arrive within this, else 408 (body_timeout.py);
 - `limit_concurrency`: past this many connections or requests, uvicorn answers 503, and a
-  connection opened beyond it is closed at once (so file descriptors stay bounded);
+  connection opened beyond it is closed at once (so file descriptors stay bounded), unless
+  an idle keep-alive connection can be closed to make room for it (idle_connections.py);
 - `max_incomplete_event_bytes`: the bound on a request head being buffered; past it the
   connection is answered 400 and closed.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +40,8 @@ except ImportError:  # httptools not installed: h11 is the fallback
     HttpToolsProtocol = None  # type: ignore[assignment,misc]
 
 from learninngest.serving.body_timeout import DEFAULT_BODY_TIMEOUT_S, BodyTimeout
+from learninngest.serving.host_header import RequireHost
+from learninngest.serving.idle_connections import make_room
 
 log = logging.getLogger("learninngest.server")
 
@@ -67,6 +71,7 @@ class _HeadDeadlineAndCap:
 
     _limits: ServerLimits
     _head_timer: asyncio.TimerHandle | None = None
+    idle_since: float | None = None  # between two requests (idle_connections.py may close it)
     if TYPE_CHECKING:  # provided by the uvicorn protocol this is mixed into
         connections: set[Any]
         transport: asyncio.Transport
@@ -76,16 +81,23 @@ class _HeadDeadlineAndCap:
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
         limit = self._limits.limit_concurrency
-        if len(self.connections) > limit:
-            # Beyond the cap, refuse at once: holding it would hold a file descriptor.
+        if len(self.connections) >= limit and not make_room(self.connections, limit):
+            # Beyond the cap, with no idle connection to close for it, refuse at once:
+            # holding it would hold a file descriptor.
             log.warning("connection refused: %d open (limit %d)", len(self.connections), limit)
             transport.close()
             return
         self._arm_head_timer()
 
+    def data_received(self, data: bytes) -> None:
+        self.idle_since = None
+        super().data_received(data)  # type: ignore[misc]
+
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
         if not self.transport.is_closing():
+            if self.cycle is None or self.cycle.response_complete:  # no pipelined request started
+                self.idle_since = time.monotonic()
             self._arm_head_timer()  # the next request's head gets the same deadline
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -177,8 +189,11 @@ def uvicorn_config(
     `protocol`: "httptools" or "h11"; None picks httptools when it is installed.
     """
     limits = limits or ServerLimits()
+    # uvicorn would believe X-Forwarded-For from 127.0.0.1 (anyone on this host could forge a
+    # client address); an app that sits behind a proxy says so itself (TRUSTED_PROXIES).
+    options.setdefault("proxy_headers", False)
     return uvicorn.Config(
-        BodyTimeout(app, limits.body_timeout_s),
+        RequireHost(BodyTimeout(app, limits.body_timeout_s)),
         host=host,
         port=port,
         http=bounded_protocol(limits, protocol),

@@ -22,10 +22,18 @@ from learninngest.store.finishing import redact_url
 __all__ = ["ChatRecord", "Purged", "ResultStore", "Status", "StoreUnavailable", "Wakeups", "open_store"]
 
 
-def open_store(url: str, *, retention_s: float = DEFAULT_RETENTION_S) -> ResultStore:
+def open_store(
+    url: str,
+    *,
+    retention_s: float = DEFAULT_RETENTION_S,
+    max_connections: int | None = None,
+    pool_timeout_s: float | None = None,
+) -> ResultStore:
     """The store for `url` (no IO yet: the first operation, or `ping()`, connects).
 
     Final records are kept `retention_s` seconds after they finished (see purge()).
+    Redis: its pool opens at most `max_connections` and a command waits up to
+    `pool_timeout_s` for a free one (REDIS_MAX_CONNECTIONS, REDIS_POOL_TIMEOUT_S).
     """
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme == "sqlite":
@@ -39,11 +47,17 @@ def open_store(url: str, *, retention_s: float = DEFAULT_RETENTION_S) -> ResultS
     if scheme in {"redis", "rediss"}:
         try:
             from learninngest.store.redis import RedisStore
+            from learninngest.store.redis_clients import DEFAULT_MAX_CONNECTIONS, DEFAULT_POOL_TIMEOUT_S
         except ImportError as exc:  # redis is an optional extra
             raise ValueError(
                 f"RESULT_STORE_URL={url!r} needs the redis package: pip install 'learninngest[redis]'"
             ) from exc
-        return RedisStore(url, retention_s=retention_s)
+        return RedisStore(
+            url,
+            retention_s=retention_s,
+            max_connections=max_connections or DEFAULT_MAX_CONNECTIONS,
+            pool_timeout_s=pool_timeout_s or DEFAULT_POOL_TIMEOUT_S,
+        )
     if scheme in {"postgresql", "postgres"}:
         try:
             from learninngest.store.postgres import PostgresStore

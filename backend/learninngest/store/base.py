@@ -70,6 +70,10 @@ class StoreUnavailable(RuntimeError):
     """The store cannot be reached; the message names the URL."""
 
 
+class StoreBusy(StoreUnavailable):
+    """The store is up, but every connection this process may open stayed in use too long."""
+
+
 class ResultStore(Protocol):
     """Async result store. Implementations must be safe to share between threads/tasks."""
 
@@ -78,8 +82,15 @@ class ResultStore(Protocol):
     """Final records older than this (since completed_at) are removed by purge()."""
     wakeups: Wakeups
 
-    async def create(self, record: ChatRecord) -> None:
-        """Insert a new pending record (replacing nothing: request ids are unique)."""
+    async def create(self, record: ChatRecord, *, max_pending: int = 0) -> bool:
+        """Insert a new pending record (replacing nothing: request ids are unique).
+
+        With `max_pending` > 0 and an owner, the insert also reserves one of the owner's
+        `max_pending` slots (RATE_LIMIT_MAX_PENDING), atomically: concurrent creates, in
+        this process or another, never leave the owner more pending records than that. The
+        slot is released when the record is finished, however it ends. False: refused, the
+        owner is at the limit (nothing written); True: the record exists (now or already).
+        """
 
     async def get(self, request_id: str) -> ChatRecord | None: ...
 

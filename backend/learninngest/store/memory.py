@@ -12,7 +12,7 @@ from learninngest.store.base import ChatRecord, Purged, Status, Wakeups, utcnow
 from learninngest.store.finishing import check_finish_fields, finished
 
 _FIELDS = tuple(ChatRecord.model_fields)
-_STATUS, _OWNER = _FIELDS.index("status"), _FIELDS.index("owner")
+_STATUS = _FIELDS.index("status")
 _CREATED, _COMPLETED = _FIELDS.index("created_at"), _FIELDS.index("completed_at")
 _Packed = tuple[Any, ...]
 
@@ -54,12 +54,21 @@ class MemoryStore:
         self._records: dict[str, _Packed] = {}
         self._keys: dict[str, tuple[str, float]] = {}  # key -> (request_id, expires at, monotonic)
         self._counters: dict[str, tuple[int, int, float]] = {}  # bucket -> (window no, hits, ends at)
+        self._pending_of: dict[str, set[str]] = {}  # owner -> ids of its pending records
 
-    async def create(self, record: ChatRecord) -> None:
+    async def create(self, record: ChatRecord, *, max_pending: int = 0) -> bool:
         with self._lock:
             # Copies in and out: a caller mutating its object must not change the stored one.
-            if record.request_id not in self._records:
-                self._records[record.request_id] = _pack(record)
+            if record.request_id in self._records:
+                return True
+            owner, pending = record.owner, record.status is Status.pending
+            if owner is not None and pending:
+                held = self._pending_of.setdefault(owner, set())
+                if max_pending and len(held) >= max_pending:
+                    return False  # checked and reserved under one lock: a burst cannot pass it
+                held.add(record.request_id)
+            self._records[record.request_id] = _pack(record)
+            return True
 
     async def get(self, request_id: str) -> ChatRecord | None:
         with self._lock:
@@ -105,6 +114,8 @@ class MemoryStore:
                 return None
             record = finished(_unpack(packed), fields)
             self._records[request_id] = _pack(record)
+            if record.owner is not None and record.final:  # its pending slot is free again
+                self._pending_of.get(record.owner, set()).discard(request_id)
             return _unpack(self._records[request_id])
 
     async def claim_idempotency_key(self, key: str, request_id: str, ttl_s: int) -> str:
@@ -124,7 +135,7 @@ class MemoryStore:
 
     async def count_pending(self, owner: str) -> int:
         with self._lock:
-            return sum(1 for p in self._records.values() if p[_OWNER] == owner and not _final(p))
+            return len(self._pending_of.get(owner, ()))
 
     async def hit(self, bucket: str, window_s: int) -> tuple[int, float]:
         now = time.time()  # wall clock, like the shared stores: windows are aligned on the epoch

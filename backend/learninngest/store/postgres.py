@@ -34,6 +34,9 @@ T = TypeVar("T")
 CONNECT_TIMEOUT_S = 3
 """An unreachable database must fail a readiness check quickly, not hang the request."""
 POOL_MAX_SIZE = 10
+PENDING_LOCK_CLASS = 742_091
+"""First key of the per-owner advisory locks of create(max_pending=…); the migrations' lock is
+a single 64-bit key, a space the two-key form does not share."""
 FINISHED_CHANNEL = "learninngest_finished"
 
 _COLUMNS = (
@@ -111,12 +114,33 @@ class PostgresStore:
         return applied
 
     # --- the ResultStore interface
-    async def create(self, record: ChatRecord) -> None:
+    async def create(self, record: ChatRecord, *, max_pending: int = 0) -> bool:
         sql = (
             f"INSERT INTO chat_records ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
             " ON CONFLICT (request_id) DO NOTHING"
         )
-        await self._call(lambda conn: conn.execute(sql, _to_row(record)))
+        if not max_pending or record.owner is None:
+            await self._call(lambda conn: conn.execute(sql, _to_row(record)))
+            return True
+        owner = record.owner
+
+        async def reserve(conn: psycopg.AsyncConnection[Any]) -> bool:
+            # Under READ COMMITTED two transactions could both count N-1: a per-owner advisory
+            # lock, held until commit, makes every replica's reservations for one owner queue.
+            async with conn.transaction():
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (PENDING_LOCK_CLASS, owner)
+                )
+                if await _select(conn, record.request_id) is not None:
+                    return True
+                count = "SELECT count(*) FROM chat_records WHERE owner = %s AND status = 'pending'"
+                row = await (await conn.execute(count, (owner,))).fetchone()
+                if row is not None and int(row[0]) >= max_pending:
+                    return False
+                await conn.execute(sql, _to_row(record))
+                return True
+
+        return await self._call(reserve)
 
     async def get(self, request_id: str) -> ChatRecord | None:
         async def operation(conn: psycopg.AsyncConnection[Any]) -> ChatRecord | None:

@@ -25,9 +25,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
 from learninngest.retention import DEFAULT_RETENTION_S
-from learninngest.store.base import ChatRecord, Purged, StoreUnavailable, Wakeups
+from learninngest.store.base import ChatRecord, Purged, Status, StoreUnavailable, Wakeups
 from learninngest.store.finishing import check_finish_fields, finished, redact_url
-from learninngest.store.redis_clients import CONNECT_TIMEOUT_S, LoopClients
+from learninngest.store.redis_clients import (
+    CONNECT_TIMEOUT_S,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_POOL_TIMEOUT_S,
+    LoopClients,
+    PoolExhausted,
+)
 
 T = TypeVar("T")
 
@@ -41,16 +47,43 @@ return 0
 """
 
 
+# KEYS: the record, the pending index[, the owner's pending set]; ARGV: JSON, id, created, max.
+# A record that exists is left as it is (and was counted when it was made): 1. At the limit: 0.
+_CREATE_WITHIN_LIMIT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[2])
+  return 1
+end
+local most = tonumber(ARGV[4])
+if KEYS[3] and most > 0 and redis.call('SCARD', KEYS[3]) >= most then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[2])
+if KEYS[3] then redis.call('SADD', KEYS[3], ARGV[2]) end
+return 1
+"""
+
+
 class RedisStore:
     wakeups = Wakeups.publish
 
     def __init__(
-        self, url: str, *, prefix: str = DEFAULT_PREFIX, retention_s: float = DEFAULT_RETENTION_S
+        self,
+        url: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        retention_s: float = DEFAULT_RETENTION_S,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        pool_timeout_s: float = DEFAULT_POOL_TIMEOUT_S,
     ) -> None:
         self.url = url
         self.prefix = prefix
         self.retention_s = retention_s
-        self._clients = LoopClients(url, socket_timeout_s=CONNECT_TIMEOUT_S * 2)
+        self._clients = LoopClients(
+            url,
+            socket_timeout_s=CONNECT_TIMEOUT_S * 2,
+            max_connections=max_connections,
+            pool_timeout_s=pool_timeout_s,
+        )
 
     def _client(self) -> aioredis.Redis:
         return self._clients.get()
@@ -72,6 +105,8 @@ class RedisStore:
     def _reachable(self) -> Iterator[None]:
         try:
             yield
+        except PoolExhausted as exc:
+            raise PoolExhausted(f"result store {redact_url(self.url)} is busy: {exc}") from exc
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise StoreUnavailable(f"result store {redact_url(self.url)} is unreachable: {exc}") from exc
 
@@ -109,19 +144,19 @@ class RedisStore:
     def _pending_key(self) -> str:
         return f"{self.prefix}pending"  # sorted set: request id -> created_at (unix s)
 
-    async def create(self, record: ChatRecord) -> None:
-        key = self._record_key(record.request_id)
-
-        async def operation(r: aioredis.Redis) -> None:
-            async with r.pipeline(transaction=True) as pipe:
-                pipe.set(key, record.model_dump_json(), nx=True)
-                # Also when the SET found the record: pending_before drops ids that are final.
-                pipe.zadd(self._pending_key(), {record.request_id: record.created_at.timestamp()}, nx=True)
-                if record.owner is not None:  # what RATE_LIMIT_MAX_PENDING counts
-                    pipe.sadd(self._owner_pending_key(record.owner), record.request_id)
-                await pipe.execute()
-
-        await self._call(operation)
+    async def create(self, record: ChatRecord, *, max_pending: int = 0) -> bool:
+        keys = [self._record_key(record.request_id), self._pending_key()]
+        if record.owner is not None and record.status is Status.pending:  # what the limit counts
+            keys.append(self._owner_pending_key(record.owner))
+        args: list[str | float] = [
+            record.model_dump_json(),
+            record.request_id,
+            record.created_at.timestamp(),
+            max_pending,
+        ]
+        # One script: Redis runs it alone, so the count and the insert cannot be split by another.
+        created = await self._call(lambda r: r.eval(_CREATE_WITHIN_LIMIT, len(keys), *keys, *args))
+        return bool(created)
 
     async def get(self, request_id: str) -> ChatRecord | None:
         raw = await self._call(lambda r: r.get(self._record_key(request_id)))
@@ -159,11 +194,12 @@ class RedisStore:
         return record
 
     async def pending_before(self, cutoff: datetime, limit: int) -> list[ChatRecord]:
-        ids = await self._call(
+        found = await self._call(
             lambda r: r.zrangebyscore(
                 self._pending_key(), "-inf", f"({cutoff.timestamp()}", start=0, num=limit
             )
         )
+        ids = [str(i) for i in found]  # decode_responses: the members are str
         if not ids:
             return []
         raws = await self._call(lambda r: r.mget([self._record_key(i) for i in ids]))

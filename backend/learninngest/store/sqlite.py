@@ -158,10 +158,26 @@ class SQLiteStore:
         return await asyncio.to_thread(self._call, operation, True)
 
     # --- the ResultStore interface
-    async def create(self, record: ChatRecord) -> None:
+    async def create(self, record: ChatRecord, *, max_pending: int = 0) -> bool:
         row = _to_row(record)
         sql = f"INSERT OR IGNORE INTO chat_records ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})"
-        await self._write(lambda conn: conn.execute(sql, row))
+        if not max_pending or record.owner is None:
+            await self._write(lambda conn: conn.execute(sql, row))
+            return True
+
+        def reserve(conn: sqlite3.Connection) -> bool:
+            # BEGIN IMMEDIATE holds the file's write lock from the count to the insert, so no
+            # other writer (thread or process) can slip a record in between.
+            with _write_transaction(conn):
+                if _select(conn, record.request_id) is not None:
+                    return True
+                count = "SELECT COUNT(*) FROM chat_records WHERE owner = ? AND status = 'pending'"
+                if int(conn.execute(count, (record.owner,)).fetchone()[0]) >= max_pending:
+                    return False
+                conn.execute(sql, row)
+                return True
+
+        return await self._write(reserve)
 
     async def get(self, request_id: str) -> ChatRecord | None:
         return await self._run(lambda conn: _select(conn, request_id))

@@ -94,7 +94,8 @@ class MemoryChannel:
             return _unpack(log.events, start)
 
     def valid_id(self, event_id: str) -> bool:
-        return event_id.isdigit() and len(event_id) < 12
+        # ASCII only: str.isdigit() is also true for '²' or '٣', which int() then refuses.
+        return event_id.isascii() and event_id.isdigit() and len(event_id) < 12
 
     def _expire(self) -> None:
         """Drop logs untouched for ttl_s (and the oldest beyond MAX_REQUESTS). Under the lock."""

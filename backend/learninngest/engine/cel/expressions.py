@@ -39,6 +39,7 @@ if "cel" not in sys.modules:
 import cel  # noqa: E402 - after the stand-in above
 
 from learninngest.engine.cel import lenient
+from learninngest.engine.cel.bounds import bound_problem
 
 Env = Mapping[str, Any]
 Compiled = Callable[[Env], Any]
@@ -177,6 +178,11 @@ class _Program:
             self._program = cel.compile(text)
         except ValueError as exc:
             raise ExpressionError(f"invalid expression {text!r}: {str(exc).splitlines()[0]}") from exc
+        except BaseException as exc:
+            # A Rust panic reaches Python as pyo3's PanicException, a BaseException.
+            if not is_panic(exc):
+                raise
+            raise ExpressionError(f"invalid expression {_short(text)}: the CEL library failed on it") from exc
         names = set(self._program.variables())
         undeclared = names - DECLARED - set(_MACRO_VAR.findall(_STRING.sub("''", text)))
         if undeclared:
@@ -210,21 +216,28 @@ class _Program:
             return self._program.execute(variables)
         except _RUNTIME_ERRORS:
             return self._bent(env)
+        except BaseException as exc:
+            if not is_panic(exc):
+                raise
+            return None  # the library failed on this data: no value, so nothing matches
 
     def _lenient_tree(self) -> lenient.Node | None:
         """The expression parsed for the fallback, once; None when the fallback cannot read it."""
         if self._lenient is None:
             try:
                 self._lenient = lenient.parse(self._text)
-            except (lenient.ParseError, ValueError, IndexError):
+            except (lenient.ParseError, ValueError, IndexError, RecursionError):
                 self._lenient = False
-        return self._lenient if isinstance(self._lenient, tuple) else None
+        return None if isinstance(self._lenient, bool) else self._lenient
 
     def _bent(self, env: Env) -> Any:
         """Plain CEL has no value: the Dev Server's answer (lenient_cel), None if none either."""
         tree = self._lenient_tree() or ("lit", None)  # CEL the fallback cannot read: no value
         roots = {k: env[k] for k in self._roots if k in env}
-        value = lenient.evaluate(tree, roots, DECLARED, self._functions or FUNCTIONS)
+        try:
+            value = lenient.evaluate(tree, roots, DECLARED, self._functions or FUNCTIONS)
+        except RecursionError:  # a tree deeper than this stack allows (bounded by MAX_DEPTH)
+            return None
         return None if value is lenient.UNKNOWN or isinstance(value, lenient.Error) else value
 
 
@@ -233,7 +246,18 @@ def compile_expression(text: str) -> Compiled:
     """Parse once; raises ExpressionError for anything the Dev Server would refuse."""
     if not text or not text.strip():
         raise ExpressionError("empty expression")
+    if problem := bound_problem(text):  # before the native parser, which may crash on it
+        raise ExpressionError(f"invalid expression {_short(text)}: {problem}")
     return _Program(text)
+
+
+def is_panic(exc: BaseException) -> bool:
+    """pyo3's PanicException (a Rust panic inside the CEL library): not importable by name."""
+    return type(exc).__name__ == "PanicException"
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 80 else f"{text[:60]}… ({len(text)} characters)")
 
 
 def evaluate(text: str, env: Env) -> bool:

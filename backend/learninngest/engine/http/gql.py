@@ -12,6 +12,7 @@ a resolver failed, e.g. an unknown run), never 500.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -19,10 +20,11 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from graphql import GraphQLError, build_schema, graphql_sync, parse, validate
+from graphql import GraphQLError, build_schema, execute_sync
 
 from learninngest.engine.clock import iso
 from learninngest.engine.flow import TIMELINE_OPS
+from learninngest.engine.http.gql_bounds import prepare_query
 from learninngest.engine.ids import is_ulid
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state.db import State
@@ -456,9 +458,9 @@ def _event_status(statuses: list[str]) -> str:
 
 
 def _errors(errors: list[GraphQLError], code: str | None = None) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for err in errors:
-        item = dict(err.formatted)
+        item: dict[str, Any] = dict(err.formatted)
         if code:
             item = item | {"extensions": {"code": code}}
         out.append(item)
@@ -487,14 +489,16 @@ def endpoint(
         except (ValueError, KeyError, TypeError, AttributeError):
             message = 'body must be JSON {"query": "...", "variables": {...}}'
             return JSONResponse({"errors": [{"message": message}], "data": None}, 400)
-        try:
-            document = parse(source)
-        except GraphQLError as exc:
-            return JSONResponse({"errors": _errors([exc], "GRAPHQL_PARSE_FAILED"), "data": None}, 422)
-        if invalid := validate(SCHEMA, document):
-            return JSONResponse({"errors": _errors(invalid, "GRAPHQL_VALIDATION_FAILED"), "data": None}, 422)
-        result = graphql_sync(
-            SCHEMA, source, root_value=resolver.root(), variable_values=variables, operation_name=operation
+        # Parsed, bounded and validated in a worker thread: a huge query never holds the loop.
+        prepared = await asyncio.to_thread(prepare_query, SCHEMA, source)
+        if prepared.document is None:
+            return JSONResponse({"errors": _errors(prepared.errors, prepared.code), "data": None}, 422)
+        result = execute_sync(
+            SCHEMA,
+            prepared.document,
+            root_value=resolver.root(),
+            variable_values=variables,
+            operation_name=operation,
         )
         out: dict[str, Any] = {"data": result.data}
         if result.errors:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from learninngest.engine.json_depth import loads_bounded
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.sync.registry import Registry
 from learninngest.engine.wire import signing
@@ -22,7 +21,7 @@ def build_router(settings: EngineSettings, registry: Registry) -> APIRouter:
         ):
             return JSONResponse({"error": "unauthorized: missing or wrong signing key bearer"}, 401)
         try:
-            body = json.loads(await request.body())
+            body = loads_bounded(await request.body())  # nested 100,000 deep: a 400, not a crash
         except ValueError:
             return JSONResponse({"error": "register body is not valid JSON"}, 400)
         status, reply = registry.register(

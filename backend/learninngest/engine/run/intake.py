@@ -18,6 +18,7 @@ from learninngest.engine.cel.expressions import evaluate
 from learninngest.engine.clock import Clock
 from learninngest.engine.flow.control import FlowControl
 from learninngest.engine.ids import UlidFactory
+from learninngest.engine.json_depth import loads_bounded
 from learninngest.engine.run.lifecycle import RunLifecycle
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state.db import State
@@ -50,7 +51,7 @@ def validate_events(raw: bytes) -> list[dict[str, Any]]:
     if len(raw) > MAX_BODY_BYTES:
         raise EventRefused(f"body is {len(raw)} bytes; this engine's limit is {MAX_BODY_BYTES}", 413)
     try:
-        payload = json.loads(raw)
+        payload = loads_bounded(raw)  # a body nested 100,000 deep is a 400, not a RecursionError
     except ValueError as exc:
         raise EventRefused(f"body is not valid JSON: {exc}") from None
     items = payload if isinstance(payload, list) else [payload]
