@@ -20,7 +20,7 @@ import pytest
 from learninngest.app import create_app
 from learninngest.config import get_settings
 from learninngest.kit.servers import BackgroundServer, free_port
-from learninngest.server_limits import ServerLimits
+from learninngest.serving.limits import ServerLimits
 from learninngest.store import ChatRecord, open_store
 from tests.support import wait_for
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from learninngest.engine.cel.bounds import MAX_CHARS, MAX_DEPTH, bound_problem, expression_depth
-from learninngest.engine.expressions import ExpressionError, compile_expression, evaluate
+from learninngest.engine.cel.expressions import ExpressionError, compile_expression, evaluate
 from learninngest.kit.servers import free_port
 from tests.processes import Processes
 

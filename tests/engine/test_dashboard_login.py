@@ -7,8 +7,8 @@ import time
 import httpx
 import pytest
 
-from learninngest.engine import dashboard_auth
-from learninngest.engine.dashboard_auth import (
+from learninngest.engine.http import dashboard_auth
+from learninngest.engine.http.dashboard_auth import (
     COOKIE,
     LOGIN_FAILURES,
     LOGIN_WINDOW_S,

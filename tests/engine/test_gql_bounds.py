@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from learninngest.engine.gql import SCHEMA
+from learninngest.engine.http.gql import SCHEMA
 from learninngest.engine.http.gql_bounds import MAX_CHARS, MAX_DEPTH, MAX_FIELDS, MAX_TOKENS, prepare_query
 from tests.engine.harness import local_engine
 
