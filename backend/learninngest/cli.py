@@ -6,21 +6,27 @@ import argparse
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from learninngest import __version__
+
+if TYPE_CHECKING:  # imported lazily at run time: `engine` processes never load the backend's settings
+    from learninngest.config import Settings
 
 # httpx imports its own command-line tool whenever click is installed (uvicorn brings it):
 # click, rich and pygments, ~3 MiB of RSS in each process `up` starts, never used by them. A
 # None entry in sys.modules makes that import fail the documented way; httpx then defines a
 # stub `httpx.main`. Only before httpx is first imported, i.e. in the CLI's own processes.
 if "httpx" not in sys.modules:
-    sys.modules.setdefault("httpx._main", None)
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None: "not importable"
 
+# Ready to paste as printed: the shell keeps the request id for the next two commands.
 CURL_EXAMPLE = """\
-  curl -s -X POST {backend}/api/v1/chat -H 'Content-Type: application/json' \\
-       -d '{{"query": "What is the capital of France?"}}'
-  curl -s '{backend}/api/v1/chat/result/<request_id>?wait=10'
-  curl -N '{backend}/api/v1/chat/<request_id>/stream'      # the answer token by token (SSE)
+  id=$(curl -s -X POST {backend}/api/v1/chat -H 'Content-Type: application/json' \\
+       -d '{{"query": "What is the capital of France?"}}' \\
+       | python3 -c 'import json, sys; print(json.load(sys.stdin)["request_id"])')
+  curl -s -w '\\n' "{backend}/api/v1/chat/result/$id?wait=10"
+  curl -sN "{backend}/api/v1/chat/$id/stream"      # the answer token by token (SSE)
 Or open the chat page: {backend}/"""
 
 
@@ -70,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace):  # noqa: ANN202 - Settings, imported lazily
+def _settings(args: argparse.Namespace) -> Settings:
     """Settings from env and `.env`; a flag given on the command line wins over its variable."""
     from learninngest.config import SettingsError, get_settings
 
@@ -136,7 +142,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warn_about_streams(settings) -> None:  # noqa: ANN001 - Settings, imported lazily
+def _warn_about_streams(settings: Settings) -> None:
     if not settings.result_store_url.startswith(("redis://", "rediss://")):
         logging.getLogger("learninngest.kit").warning(
             "several backend processes with RESULT_STORE_URL=%s: a token stream (…/stream) shows the "

@@ -5,6 +5,8 @@ The event id is the request id, so Inngest de-duplicates a re-sent request.
 
 from __future__ import annotations
 
+from typing import Any, TypedDict
+
 from pydantic import BaseModel, ConfigDict
 
 CHAT_REQUESTED = "app/chat.requested"
@@ -23,6 +25,14 @@ class ChatRequested(BaseModel):
     clean: bool = True
 
 
-def chat_event(payload: ChatRequested) -> dict[str, object]:
+class ChatEvent(TypedDict):
+    """The keyword arguments of `inngest.Event` for one chat request."""
+
+    id: str
+    name: str
+    data: dict[str, Any]
+
+
+def chat_event(payload: ChatRequested) -> ChatEvent:
     """The event to send for one chat request: `id` = request id (Inngest de-duplicates it)."""
     return {"id": payload.request_id, "name": CHAT_REQUESTED, "data": payload.model_dump()}

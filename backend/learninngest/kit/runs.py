@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from learninngest.kit.stack import Stack
 
 
-FINAL = ("Completed", "Failed", "Cancelled")
+FINAL = ("Completed", "Failed", "Cancelled", "Skipped")  # Skipped: a singleton in skip mode
 
 
 def runs_of_event(event_id: str, *, stack: Stack | None = None) -> list[dict[str, Any]]:

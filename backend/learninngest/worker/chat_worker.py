@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import inngest
@@ -46,13 +46,15 @@ def to_inngest_error(exc: LLMError, *, dev: bool = True) -> Exception:
     return RuntimeError(message)
 
 
-def failure_message(error: dict[str, Any]) -> str:
+def failure_message(error: Any) -> str:
     """The sentence stored for a failed request, from the failure event's `error` object."""
+    if not isinstance(error, Mapping):
+        return str(error) if error else "the run failed"
     message = str(error.get("message") or error.get("error") or "the run failed")
     return message
 
 
-def request_id_of(failure_event_data: dict[str, Any]) -> str:
+def request_id_of(failure_event_data: Mapping[str, Any]) -> str:
     """The request id inside an `inngest/function.failed|cancelled` event (its original event)."""
     original = failure_event_data.get("event") or {}
     return str((original.get("data") or {}).get("request_id", "?"))

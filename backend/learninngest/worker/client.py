@@ -41,7 +41,7 @@ def bind_to_serving_loop(client: inngest.Inngest) -> httpx.AsyncClient | None:
 
     http = getattr(client, "_http_client", None)
     current = getattr(http, "_http_client", None)
-    if not isinstance(current, net.ThreadAwareAsyncHTTPClient) or current.is_same_thread():
+    if http is None or not isinstance(current, net.ThreadAwareAsyncHTTPClient) or current.is_same_thread():
         return None  # another SDK layout, or already this thread's
     http._http_client = net.ThreadAwareAsyncHTTPClient().initialize()
     return http._http_client

@@ -37,11 +37,11 @@ def error_message(output: Any) -> str:
 
 def verdict(runs: list[dict[str, Any]], *, event_found: bool) -> Verdict | None:
     """The final record for a request whose event started `runs`, or None while one is not over."""
-    if any(run.get("status") not in FINAL_RUN_STATUSES for run in runs):
+    if any(each.get("status") not in FINAL_RUN_STATUSES for each in runs):
         return None
     by_status: dict[str, dict[str, Any]] = {}
-    for run in runs:
-        by_status.setdefault(str(run.get("status")), run)
+    for each in runs:
+        by_status.setdefault(str(each.get("status")), each)
     if (run := by_status.get("Completed")) is not None:
         output = run.get("output")
         if isinstance(output, dict) and isinstance(output.get("content"), str):

@@ -95,7 +95,8 @@ def mount_inngest(
     served = ServedFunctions(client, settings)
     served.set(functions)
     # A non-function endpoint is an ASGI app to Starlette: each request goes to the current list.
-    app.add_route(SERVE_PATH, served, methods=["GET", "POST", "PUT"], include_in_schema=False)
+    # Starlette takes an ASGI app as an endpoint at run time; its annotation names only functions.
+    app.add_route(SERVE_PATH, served, methods=["GET", "POST", "PUT"], include_in_schema=False)  # type: ignore[arg-type]
     if not settings.is_dev:
         app.add_middleware(SignatureWindow, path=SERVE_PATH)
     return served
