@@ -133,13 +133,16 @@ class Hub:
             raise
         return self
 
-    def start_server(self, user: str) -> None:
-        """Start a student's server (as their "Start My Server" button does); wait until it is ready."""
+    def request_server(self, user: str) -> None:
+        """Ask the hub to start a student's server, as their "Start My Server" button does."""
         reply = httpx.post(f"{self.url}/hub/api/users/{user}/server", headers=self.headers, timeout=30)
         if reply.status_code not in (201, 202):
             raise HostedError(
                 f"could not start {user}'s server: {reply.status_code} {reply.text}\n{self.log()}"
             )
+
+    def wait_for_server(self, user: str) -> None:
+        """Wait until a requested server is ready (and note its pid, to stop it for sure)."""
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             model = httpx.get(f"{self.url}/hub/api/users/{user}", headers=self.headers, timeout=10).json()

@@ -250,9 +250,7 @@ class Kernel:
         return out
 
     def close(self) -> None:
-        """Stop the kernel (its stack stops with it: `kit.down()` runs first)."""
-        with contextlib.suppress(Exception):
-            self.run("from learninngest import kit\nkit.down()", timeout=30)
+        """Shut the kernel down, as closing the notebook's session does: its stack ends with it."""
         with contextlib.suppress(Exception):
             self.ws.close()
         with contextlib.suppress(httpx.HTTPError):

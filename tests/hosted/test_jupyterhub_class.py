@@ -87,7 +87,9 @@ def students(hub: Hub) -> Iterator[dict[str, Student]]:
     started: dict[str, Student] = {}
     try:
         for name in ("ana", "ben"):
-            hub.start_server(name)
+            hub.request_server(name)  # both servers start at once
+        for name in ("ana", "ben"):  # the stacks one after the other: ana's comes up first
+            hub.wait_for_server(name)
             kernel = Kernel(hub.user_url(name), hub.headers, "lesson.ipynb")
             display = kernel.run(FIRST_CELL)
             facts = json.loads(kernel.run(FACTS).text)
