@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from learninngest.engine import dashboard, gql_route, rest_api
 from learninngest.engine.apps import Registry
 from learninngest.engine.clock import Clock
+from learninngest.engine.connect import Connect
 from learninngest.engine.executor import Executor
 from learninngest.engine.ids import UlidFactory
 from learninngest.engine.intake import Intake
@@ -39,7 +40,10 @@ class Engine:
         self.ids = UlidFactory()
         self.state = State(settings.db_path)
         self.registry = Registry(settings, self.state, self.clock)
-        self.executor = Executor(settings, self.state, self.clock, self.registry, self.ids)
+        self.connect = Connect(settings, self.registry, self.ids)
+        self.executor = Executor(
+            settings, self.state, self.clock, self.registry, self.ids, connect=self.connect.router
+        )
         self.intake = Intake(settings, self.state, self.clock, self.registry, self.executor, self.ids)
         self.executor.runs.emit = self.intake.ingest_internal
         self._purge: asyncio.Task[None] | None = None
@@ -48,6 +52,7 @@ class Engine:
         self.state.open()
         self.registry.load()
         await self.executor.start()
+        await self.connect.start()
         self._purge = asyncio.create_task(
             purge_periodically(self.state, self.clock, self.settings.retention_s), name="engine-purge"
         )
@@ -59,6 +64,7 @@ class Engine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._purge
             self._purge = None
+        await self.connect.stop()
         await self.executor.stop()
         self.state.close()
 
@@ -102,6 +108,7 @@ def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> F
 
     app.include_router(engine.registry.router())
     app.include_router(engine.intake.router())
+    app.include_router(engine.connect.routes())
     app.include_router(
         rest_api.build_router(settings, engine.state, engine.clock, engine.registry, engine.executor)
     )

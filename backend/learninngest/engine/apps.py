@@ -111,7 +111,8 @@ class Registry:
         url = body.get("url")
         if not isinstance(app_id, str) or not app_id:
             return 400, {"error": "register body needs `appname` (or `appName`)"}
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        # ws(s)://connect…: an app synced by a connect worker (engine/connect/gateway.py).
+        if not isinstance(url, str) or not url.startswith(("http://", "https://", "ws://", "wss://")):
             return 400, {"error": "register body needs the app's `url`"}
         raw_functions = body.get("functions") or []
         if not isinstance(raw_functions, list):

@@ -35,6 +35,7 @@ from learninngest.engine.state import FUNCTION_RETRY, Run, State
 
 if TYPE_CHECKING:
     from learninngest.engine.apps import Registry
+    from learninngest.engine.connect import ConnectRouter
 
 log = logging.getLogger("learninngest.engine")
 
@@ -58,9 +59,16 @@ def _may_retry(outcome: protocol.Outcome) -> bool:
 
 class Executor:
     def __init__(
-        self, settings: EngineSettings, state: State, clock: Clock, registry: Registry, ids: UlidFactory
+        self,
+        settings: EngineSettings,
+        state: State,
+        clock: Clock,
+        registry: Registry,
+        ids: UlidFactory,
+        connect: ConnectRouter | None = None,
     ) -> None:
         self.settings = settings
+        self.connect = connect  # calls to apps synced by a connect worker go through it
         self.state = state
         self.clock = clock
         self.registry = registry
@@ -465,6 +473,8 @@ class Executor:
         return moved
 
     async def _call(self, url: str, body: bytes) -> protocol.Outcome:
+        if self.connect is not None and url.startswith(("ws://", "wss://")):
+            return await self.connect.call(url, body)  # a connect worker's app: over its socket
         assert self._http is not None, "executor not started"
         headers = {
             "content-type": "application/json",

@@ -150,8 +150,8 @@ def parse_function(app_id: str, raw: Any, version: int = 1) -> FunctionDef:
         )
     step = (raw.get("steps") or {}).get("step") or {}
     url = ((step.get("runtime") or {}).get("url")) if isinstance(step, dict) else None
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ConfigRefused(f"function {slug}: steps.step.runtime.url must be an http(s) URL")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://", "ws://", "wss://")):
+        raise ConfigRefused(f"function {slug}: steps.step.runtime.url must be an http(s) or ws(s) URL")
     idem = raw.get("idempotency")
     try:
         flow = parse_flow(raw)
