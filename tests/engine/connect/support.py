@@ -135,36 +135,34 @@ class TcpProxy:
             started.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._server.serve_forever()
+            # Let the aborted connections' pipes see their end before the loop goes.
+            await asyncio.sleep(0.2)
 
         self._thread = threading.Thread(target=asyncio.run, args=(serve(),), name="tcp-proxy", daemon=True)
         self._thread.start()
         started.wait(10)
         return self
 
-    def cut(self) -> None:
-        def drop() -> None:
-            self.blocked = True
-            for writer in list(self._writers):
-                transport = writer.transport
-                transport.abort()
+    def _drop(self) -> None:
+        self.blocked = True
+        for writer in list(self._writers):
+            writer.transport.abort()
 
+    def cut(self) -> None:
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(drop)
+        self._loop.call_soon_threadsafe(self._drop)
 
     def restore(self) -> None:
         self.blocked = False
 
     def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._server is not None:
-            self._loop.call_soon_threadsafe(self._server.close)
-            self.cut()
+        def shut() -> None:
+            self._drop()
+            if self._server is not None:
+                self._server.close()
+
         if self._loop is not None:
-            loop = self._loop
-
-            def stop_all() -> None:
-                for task in asyncio.all_tasks(loop):
-                    task.cancel()
-
-            loop.call_soon_threadsafe(stop_all)
+            with contextlib.suppress(RuntimeError):  # the loop already ended
+                self._loop.call_soon_threadsafe(shut)
         if self._thread is not None:
             self._thread.join(10)

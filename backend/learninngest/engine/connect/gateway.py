@@ -112,6 +112,10 @@ class Gateway:
 
     async def _handshake(self, ws: WebSocket, send: Any) -> Worker:
         kind, payload = await _receive(ws)
+        while kind == codec.Kind.WORKER_HEARTBEAT:
+            # The SDK's heartbeat timer may tick on a new socket before its connect message
+            # (the real gateway refuses the socket then; the SDK only reconnects).
+            kind, payload = await _receive(ws)
         if kind != codec.Kind.WORKER_CONNECT:
             raise Refused("Invalid first message, expected sdk-connect")
         try:
