@@ -168,6 +168,7 @@ class Stack:
         cmd += ["--db", db] if db else ["--memory"]
         cmd += ["--retention", str(self.settings.engine_retention_s)]
         cmd += ["--log-level", self.settings.log_level]
+        cmd += ["--connect-gateway-port", "0"]  # the gateway on --port only: port + 1 may be taken
         # Output goes where ours goes (the terminal of `learninngest up`). The engine stops
         # when this process dies, even by SIGKILL (parent_death.py, Linux).
         self._cli_process = subprocess.Popen(cmd, env=env_for_child())
