@@ -235,11 +235,7 @@ class Stack:
 
     def _wait_for_connect(self, timeout: float) -> dict[str, object]:
         """The app synced by its connect worker(s); the SDK retries its start every 5 s."""
-        if (
-            self.processes is not None
-            and self._external_url is None
-            and self.settings.kit_inngest_server != "local"
-        ):
+        if self.processes is not None and self.settings.kit_inngest_server != "local":
             raise StackError("INNGEST_CONNECT with several backend processes needs the local engine")
         deadline = time.monotonic() + timeout
         last = "no connect worker yet"
