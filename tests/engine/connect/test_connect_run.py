@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import inngest
 import pytest
 
 from learninngest.engine.connect.router import ACCOUNT_ID
 from tests.engine.connect.support import ThreadWorker
 from tests.engine.connect.worker_app import client_for, make_functions
-from tests.engine.harness import CaseContext, close_sdk_client, local_engine
+from tests.engine.harness import TEST_SIGNING_KEY, CaseContext, close_sdk_client, local_engine
 from tests.support import wait_for
 
 
@@ -63,3 +64,54 @@ def test_flush_wants_a_reply(path: str) -> None:
         resp = httpx.post(f"{host.url}{path}", content=b"")
         assert resp.status_code == 400
         assert "SDKResponse" in resp.json()["error"]
+
+
+def test_signed_engine_wants_the_signing_key(tmp_path: Path) -> None:
+    """Cloud mode: /v0/connect/start and /flush want the key's bearer; the SDK sends it."""
+    with local_engine(signing_key=TEST_SIGNING_KEY) as host:
+        resp = httpx.post(f"{host.url}/v0/connect/start", content=b"")
+        assert resp.status_code == 401
+        assert "signing key" in resp.json()["error"]
+        assert httpx.post(f"{host.url}/v0/connect/flush", content=b"x").status_code == 401
+        client = inngest.Inngest(
+            app_id="connect-signed",
+            is_production=True,
+            signing_key=TEST_SIGNING_KEY,
+            event_key="test-event-key",
+            api_base_url=host.url,
+            event_api_base_url=host.url,
+        )
+        try:
+            with ThreadWorker(client, make_functions(client, "w1", tmp_path), "w1"):
+                ctx = CaseContext(host, client, app_url="")
+                run = ctx.wait_run(ctx.send("test/connect.steps", {"n": 2}))
+                assert run["output"]["second"] == 30
+        finally:
+            close_sdk_client(client)
+
+
+def test_a_socket_without_a_session_token_is_refused() -> None:
+    """Only a worker that called /v0/connect/start may connect (its one-time session token)."""
+    import asyncio
+
+    import websockets
+
+    from learninngest.engine.connect import codec
+
+    async def handshake(url: str) -> str:
+        async with websockets.connect(url, subprotocols=[websockets.Subprotocol(codec.SUBPROTOCOL)]) as ws:
+            hello = codec.parse(codec.ConnectMessage, await ws.recv())
+            assert codec.kind_name(hello.kind) == "GATEWAY_HELLO"
+            data = codec.WorkerConnectRequestData(connection_id="01JZ0000000000000000000000", instance_id="i")
+            await ws.send(codec.encode(codec.Kind.WORKER_CONNECT, data))
+            try:
+                await ws.recv()
+            except websockets.ConnectionClosed as closed:
+                return (
+                    f"{closed.rcvd.code if closed.rcvd else None} {closed.rcvd.reason if closed.rcvd else ''}"
+                )
+            return "not closed"
+
+    with local_engine() as host:
+        outcome = asyncio.run(handshake(host.url.replace("http://", "ws://") + "/v0/connect"))
+    assert outcome.startswith("1008 Authentication failed"), outcome
