@@ -58,11 +58,19 @@ class ThreadWorker:
         wait_for(lambda: _assert_state(self.conn, ConnectionState.ACTIVE), timeout=20)
         return self
 
+    def close_later(self) -> None:
+        """Start the SDK's graceful shutdown (pause, finish the calls in hand, close)."""
+        if self._loop is None or self.conn is None:
+            return
+        closing = self.conn.close()
+        try:
+            asyncio.run_coroutine_threadsafe(closing, self._loop)
+        except RuntimeError:  # the loop already ended: the connection is closed
+            closing.close()
+
     def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self.conn is not None:
-            # conn.start() returns once the connection is closed, which ends the thread.
-            with contextlib.suppress(RuntimeError):  # the loop already ended
-                asyncio.run_coroutine_threadsafe(self.conn.close(), self._loop)
+        # conn.start() returns once the connection is closed, which ends the thread.
+        self.close_later()
         if self._thread is not None:
             self._thread.join(30)
 
