@@ -157,8 +157,13 @@ class TcpProxy:
             writer.transport.abort()
 
     def cut(self) -> None:
+        """Returns once every connection is dropped."""
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._drop)
+
+        async def drop() -> None:
+            self._drop()
+
+        asyncio.run_coroutine_threadsafe(drop(), self._loop).result(5)
 
     def restore(self) -> None:
         self.blocked = False

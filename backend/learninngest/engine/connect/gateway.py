@@ -98,8 +98,10 @@ class Gateway:
             log.warning("connect handshake refused: %s", exc)
             with contextlib.suppress(Exception):
                 await ws.close(POLICY_VIOLATION, str(exc).encode()[:_MAX_REASON].decode(errors="ignore"))
-        except (WebSocketDisconnect, RuntimeError):
-            pass  # the worker went away (RuntimeError: sending on a socket that just closed)
+        except (WebSocketDisconnect, OSError, RuntimeError) as exc:
+            # The worker went away; sending on a socket that just closed raises OSError
+            # (uvicorn's ClientDisconnected) or Starlette's RuntimeError.
+            log.debug("connect socket ended: %s", exc or type(exc).__name__)
         finally:
             if worker is not None:
                 self.router.workers.remove(worker.conn_id)
