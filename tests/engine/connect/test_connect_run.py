@@ -8,7 +8,7 @@ import httpx
 import inngest
 import pytest
 
-from learninngest.engine.connect.router import ACCOUNT_ID
+from learninngest.engine.connect.router import ACCOUNT_ID, ENV_ID
 from tests.engine.connect.support import ThreadWorker
 from tests.engine.connect.worker_app import client_for, make_functions
 from tests.engine.harness import TEST_SIGNING_KEY, CaseContext, close_sdk_client, local_engine
@@ -20,6 +20,9 @@ def test_steps_run_over_the_socket(tmp_path: Path) -> None:
         client = client_for(host.url, "connect-app")
         try:
             with ThreadWorker(client, make_functions(client, "w1", tmp_path), "w1"):
+                # Listed as the Dev Server lists its connections (the SDK's tests read this).
+                conns = httpx.get(f"{host.url}/v0/connect/envs/{ENV_ID}/conns").json()["data"]
+                assert [(c["instance_id"], c["status"]) for c in conns] == [("w1", 1)]  # READY
                 ctx = CaseContext(host, client, app_url="")
                 run = ctx.wait_run(ctx.send("test/connect.steps", {"n": 4}))
                 assert run["output"] == {"first": 5, "second": 50, "worker": "w1"}

@@ -141,6 +141,9 @@ class Gateway:
             apps={app.app_name for app in data.apps},
             send=send,
             max_concurrency=limit if limit > 0 else None,
+            sdk_language=data.sdk_language,
+            sdk_version=data.sdk_version,
+            last_heartbeat=time.time(),
         )
         ready = codec.GatewayConnectionReadyData(
             heartbeat_interval=f"{int(self.settings.connect_heartbeat_s)}s",
@@ -200,6 +203,7 @@ class Gateway:
                 return
             if kind == codec.Kind.WORKER_HEARTBEAT:
                 last_heartbeat = time.monotonic()
+                worker.last_heartbeat = time.time()
                 await send(codec.encode(codec.Kind.GATEWAY_HEARTBEAT))
             elif kind == codec.Kind.WORKER_READY:
                 worker.ready = True

@@ -86,6 +86,16 @@ def build_router(gateway: Gateway, registry: Registry, ids: UlidFactory) -> APIR
             codec.FlushResponse(request_id=reply.request_id).SerializeToString(), media_type=PROTOBUF
         )
 
+    @router.get("/v0/connect/envs/{env_id}/conns")
+    async def conns(request: Request, env_id: str, app_id: str | None = None) -> Response:
+        """The connected workers (all, or those of one app), as the Dev Server lists them."""
+        if (denied := refused(request)) is not None:
+            return denied
+        workers = gateway.router.workers.all()
+        if app_id is not None:
+            workers = [w for w in workers if app_id in w.apps]
+        return JSONResponse({"data": [w.metadata() for w in workers]})
+
     @router.websocket("/v0/connect")
     async def socket(ws: WebSocket) -> None:
         await gateway.serve(ws)

@@ -24,6 +24,24 @@ class Worker:
     draining: bool = False  # WORKER_PAUSE: finishes what it holds, gets nothing new
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     inflight: set[str] = field(default_factory=set)
+    sdk_language: str = ""
+    sdk_version: str = ""
+    last_heartbeat: float = 0.0  # unix seconds
+
+    def metadata(self) -> dict[str, object]:
+        """The worker as the Dev Server's `GET /v0/connect/envs/{env}/conns` lists it (ConnMetadata)."""
+        status = 2 if self.draining else 1 if self.ready else 0  # DRAINING, READY, CONNECTED
+        return {
+            "id": self.conn_id,
+            "gateway_id": "gw-dev",
+            "instance_id": self.instance_id,
+            "all_worker_groups": {app: app for app in sorted(self.apps)},
+            "synced_worker_groups": {app: app for app in sorted(self.apps)},
+            "status": status,
+            "last_heartbeat_at": {"seconds": int(self.last_heartbeat)},
+            "sdk_language": self.sdk_language,
+            "sdk_version": self.sdk_version,
+        }
 
     @property
     def takes_calls(self) -> bool:
