@@ -3,38 +3,56 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
-# Every command needing .venv depends on $(STAMP): check the interpreters first, then install
-# if pyproject.toml changed. A phony step plus a sub-make, because make would not notice a
-# .venv removed by the check once it has looked at the files.
-STAMP := venv
+# One .venv, installed in three levels, each a stamp file: `make run` installs the service
+# alone (pyproject's dependencies), `make lab` adds the notebooks' extra (JupyterLab, pandas,
+# matplotlib…), `make test` the dev extra (pytest, ruff, selenium, psycopg…, and the notebooks'
+# extra). A level's stamp marks the levels below it done too; each is redone when pyproject.toml
+# changes. A command depends on its level's phony `venv-LEVEL` step: check the interpreters
+# first, then install through a sub-make, because make would not notice a .venv removed by the
+# check once it has looked at the files.
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_LAB := $(VENV)/.installed-lab
+STAMP_DEV := $(VENV)/.installed-dev
 LAB_PORT ?= 8888
 LAB_ARGS ?=
 BEFORE ?=  # an older checkout: `make bench BEFORE=../old` adds its pipeline to the comparison
 comma := ,
 USER_ID ?= $(shell id -u)
 
-.PHONY: run test lint format check lab bench clean install notebooks handout exercises venv ts-app
+.PHONY: run test lint format check lab bench clean reset install notebooks handout exercises ts-app \
+	venv-run venv-lab venv-dev hub-proxy
 
 # The TypeScript-SDK app of the engine tests (inngest 3.x on Node): `npm ci` from its lock file.
 TS_APP := tests/engine/ts_app
 TS_STAMP := $(TS_APP)/node_modules/.installed
 
-$(STAMP):
+venv-run venv-lab venv-dev:
 	@sh tools/check_python.sh "$(PYTHON)" "$(VENV)" "$(origin PYTHON)" "$(firstword $(MAKECMDGOALS) run)"
-	@$(MAKE) -s --no-print-directory $(INSTALLED)
+	@$(MAKE) -s --no-print-directory $(VENV)/.installed-$(@:venv-%=%)
 
-$(INSTALLED): pyproject.toml
+# $(call install,what it is for,pip target,stamps to touch)
+define install
 	@test -x $(BIN)/python || { \
 	  echo "creating $(VENV) with $(PYTHON) ($$($(PYTHON) --version 2>&1))"; \
 	  $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }; }
-	@echo "installing dependencies into $(VENV) (the first time takes a few minutes)..."
+	@echo "installing $(1) into $(VENV) (the first time takes a few minutes)..."
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -e ".[dev]"
-	@touch $(INSTALLED)
-	@echo "$(VENV) is ready"
+	$(BIN)/python -m pip install -e "$(2)"
+	@touch $(3)
+	@echo "$(VENV) is ready for $(1)"
+endef
 
-install: $(STAMP)
+$(STAMP_RUN): pyproject.toml
+	$(call install,the service,.,$(STAMP_RUN))
+
+$(STAMP_LAB): pyproject.toml
+	$(call install,the notebooks,.[notebooks],$(STAMP_RUN) $(STAMP_LAB))
+
+$(STAMP_DEV): pyproject.toml
+	$(call install,development and tests,.[dev],$(STAMP_RUN) $(STAMP_LAB) $(STAMP_DEV))
+
+# Everything: the service, the notebooks and the test tools.
+install: venv-dev
 
 # Without npm this only says so: the TypeScript-SDK app tests then report themselves skipped.
 $(TS_STAMP): $(TS_APP)/package-lock.json
@@ -44,35 +62,47 @@ $(TS_STAMP): $(TS_APP)/package-lock.json
 
 ts-app: $(TS_STAMP)
 
-run: $(STAMP)
+# configurable-http-proxy, the proxy of the real JupyterHub in tests/hosted (npm registry only,
+# from its lock file). Without npm the JupyterHub test reports itself skipped and says why.
+HUB_PROXY := tests/hosted/hub_proxy
+HUB_STAMP := $(HUB_PROXY)/node_modules/.installed
+
+$(HUB_STAMP): $(HUB_PROXY)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd $(HUB_PROXY) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch node_modules/.installed; \
+	else echo "npm not found: the JupyterHub test (tests/hosted) will be skipped (CI installs Node.js)"; fi
+
+hub-proxy: $(HUB_STAMP)
+
+run: venv-run
 	$(BIN)/learninngest up
 
-test: $(STAMP) $(TS_STAMP)
+test: venv-dev $(TS_STAMP) $(HUB_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
-	LEARNINNGEST_SMALL=1 $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider --ignore=notebooks/exercises.ipynb notebooks/
+	KIT_PROXY_URL=off LEARNINNGEST_SMALL=1 $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider --ignore=notebooks/exercises.ipynb --ignore=notebooks/examples notebooks/
 
-lint: $(STAMP)
+lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(STAMP)
+format: venv-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 check: lint test
 
 # JupyterLab refuses to start as root (containers, Binder) unless told it may.
-lab: $(STAMP)
+lab: venv-lab
 	$(BIN)/jupyter lab notebooks/ --port $(LAB_PORT)$(if $(filter 0,$(USER_ID)), --allow-root) $(LAB_ARGS)
 
 # Rebuild each notebook from its paired percent script (notebooks/NAME.py, the source to edit)
 # and execute it in place: outputs are committed, as nbval compares the checked cells.
 # One notebook only: `make notebooks LESSONS=learning`. teacher/solutions is the exercises'
 # solved copy, executed like a lesson.
-LESSONS := learning inngest_functions results teacher/solutions
-notebooks: $(STAMP)
+LESSONS := learning inngest_functions flow_control more_inngest results teacher/solutions
+notebooks: venv-lab
 	cd notebooks && for nb in $(LESSONS); do \
 		../$(BIN)/jupytext -q --to ipynb --set-kernel python3 $$nb.py && \
 		../$(BIN)/jupyter nbconvert --log-level WARN --to notebook --execute --inplace $$nb.ipynb || exit 1; \
@@ -81,16 +111,16 @@ notebooks: $(STAMP)
 # The exercises handed to students, notebooks/exercises.ipynb, built from teacher/exercises.py
 # (which students do not edit, so tests rely on it) and not executed: they start clean.
 # Apart from `make notebooks`, so that re-running the lessons never overwrites a student's work.
-handout: $(STAMP)
+handout: venv-lab
 	cd notebooks && ../$(BIN)/jupytext -q --to ipynb --set-kernel python3 --output exercises.ipynb teacher/exercises.py
 
 # A student's exercises: run the notebook, list per task passed or what is still wrong;
 # fails while any task is unsolved (a class repository's CI runs this).
 EXERCISES ?= notebooks/exercises.ipynb
-exercises: $(STAMP)
+exercises: venv-lab
 	$(BIN)/python -m learninngest.kit.grade $(EXERCISES)
 
-bench: $(STAMP)
+bench: venv-dev
 	$(BIN)/python bench/engine_throughput.py
 	$(BIN)/python bench/backend_responsiveness.py
 	$(BIN)/python bench/long_poll_waiters.py
@@ -100,5 +130,12 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python bench/pipeline.py --systems inline,background,celery,arq,learninngest$(if $(BEFORE),$(comma)learninngest-before --before $(BEFORE))
 
+# Between two classes: remove every stack's state (the `.learninngest/` folders of `make run`
+# and of the notebooks' kernels, notebooks/output/), never a notebook; refuses while a stack
+# still runs. Plain python3, no .venv needed. Other folders: `make reset STATE_ROOTS="DIR ..."`.
+STATE_ROOTS ?=
+reset:
+	@$(PYTHON) tools/reset.py $(STATE_ROOTS)
+
 clean:
-	rm -rf $(VENV) .learninngest .pytest_cache .ruff_cache notebooks/output $(TS_APP)/node_modules
+	rm -rf $(VENV) .learninngest .pytest_cache .ruff_cache notebooks/output $(TS_APP)/node_modules $(HUB_PROXY)/node_modules

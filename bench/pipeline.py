@@ -9,7 +9,9 @@ its CPU is not counted):
 - learninngest: `learninngest up` (POST → event → local engine → /api/inngest calls → LLM
   → store → GET), memory engine and store; `learninngest-durable`: SQLite engine and store;
   `-sqlite` / `-redis`: that result store (engine in memory); `-2p`: `up --workers 2`, the
-  backend in two processes (e.g. learninngest-sqlite-2p, learninngest-durable-2p);
+  backend in two processes (e.g. learninngest-sqlite-2p, learninngest-durable-2p); `-stream`:
+  LLM_STREAM=true, tokens streamed to the stream channel (every other system: LLM_STREAM=false,
+  so all make the same non-streaming call);
 - learninngest-before: the same with the code of `--before DIR` (PYTHONPATH=DIR/backend);
   learninngest-nouvloop: with uvloop hidden, so uvicorn runs the asyncio loop.
 
@@ -122,6 +124,9 @@ def start_system(name: str, model_url: str, redis_url: str, work: Path, before: 
         "WORKER_CONCURRENCY": "64",
         "RESULT_STORE_URL": "memory://",
         "ENGINE_DB": "memory",
+        # Every system makes the same call: ainvoke/invoke, not a token stream (the baselines do
+        # not stream). `learninngest-stream` measures what streaming tokens to the channel costs.
+        "LLM_STREAM": "false",
     }
     folder = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=work))  # no .env, own files
     log = folder / "server.log"
@@ -129,6 +134,8 @@ def start_system(name: str, model_url: str, redis_url: str, work: Path, before: 
     system = System(name, f"http://127.0.0.1:{port}")
     if name.startswith("learninngest"):
         parts = name.split("-")[1:]
+        if "stream" in parts:
+            env["LLM_STREAM"] = "true"
         if "durable" in parts:
             env["ENGINE_DB"] = str(folder / "engine.db")
         if "durable" in parts or "sqlite" in parts:

@@ -1,13 +1,18 @@
 """The baselines of bench/pipeline.py: the same API shape, the same LangChain call, other plumbing.
 
 Each serves `POST /api/v1/chat` (202, `result_url`) and `GET /api/v1/chat/result/{id}?wait=S`
-like the backend, and makes the same LLM call (`learninngest.llm.complete`: ChatOpenAI to the
-offline model given by OFFLINE_MODEL_URL):
+like the backend, and makes the same LLM call as the backend with LLM_STREAM=false: ChatOpenAI
+(built from the same settings by `learninngest.llm.provider.build_chat_model`, the backend's
+request defaults) to the offline model given by OFFLINE_MODEL_URL, the same messages, `user` =
+request id. Each is written the way its own users write it: ONE chat model per process, built at
+import and shared by every call (as LangChain's docs and the Celery/arq guides do), not one per call:
 
-- inline: the POST handler awaits the call itself, then answers (the result is ready at once);
-- background: FastAPI BackgroundTasks run the call after the 202;
-- celery-api / celery-worker: the POST queues a Celery task (Redis broker and results);
-- arq-api / arq-worker: the POST queues an arq job (Redis), the worker awaits the call.
+- inline: the POST handler awaits `llm.ainvoke` itself, then answers (the result is ready at once);
+- background: FastAPI BackgroundTasks run `llm.ainvoke` after the 202;
+- celery-api / celery-worker: the POST queues a Celery task (Redis broker and results); the
+  thread-pool worker calls the sync `llm.invoke` (no event loop per task);
+- arq-api / arq-worker: the POST queues an arq job (Redis); the worker awaits `llm.ainvoke` on
+  arq's own loop.
 
 A GET on a Redis-backed result re-reads it every 10 ms until done or `wait` is over.
 Usage (bench/pipeline.py starts these): python bench/pipeline_baselines.py KIND --port P
@@ -18,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import functools
 import os
 import sys
 import time
@@ -27,35 +31,50 @@ from typing import Any
 
 import uvicorn
 from fastapi import BackgroundTasks, FastAPI
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
+from learninngest.api.schemas import ChatRequest as BackendChatRequest
 from learninngest.config import get_settings
-from learninngest.llm.complete import complete
+from learninngest.llm.cleaning import clean_text
+from learninngest.llm.complete import CLEAN_SYSTEM_PROMPT
+from learninngest.llm.provider import build_chat_model
 
 POLL_S = 0.01
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+DEFAULTS = BackendChatRequest(query="-")  # the backend's request defaults, so the call is the same
 
-
-settings = functools.cache(get_settings)  # built once, as the backend does
+# One shared model per process, as users write it (bench/pipeline.py posts the defaults only).
+llm = build_chat_model(get_settings(), temperature=DEFAULTS.temperature, max_tokens=DEFAULTS.max_tokens)
 
 
 class ChatRequest(BaseModel):
     query: str
-    temperature: float = 0.7
-    max_tokens: int = 256
-    clean: bool = False
+    clean: bool = DEFAULTS.clean
+
+
+def _messages(body: dict[str, Any]) -> list[BaseMessage]:
+    messages: list[BaseMessage] = [HumanMessage(body["query"])]
+    if body["clean"]:
+        messages.insert(0, SystemMessage(CLEAN_SYSTEM_PROMPT))
+    return messages
+
+
+def _result(message: BaseMessage, body: dict[str, Any]) -> dict[str, Any]:
+    text = str(message.content)
+    return {
+        "status": "done",
+        "content": clean_text(text) if body["clean"] else text,
+        "model": message.response_metadata.get("model_name"),
+    }
 
 
 async def call_model(body: dict[str, Any], request_id: str) -> dict[str, Any]:
-    completion = await complete(
-        settings(),
-        query=body["query"],
-        temperature=body["temperature"],
-        max_tokens=body["max_tokens"],
-        clean=body["clean"],
-        user=request_id,
-    )
-    return {"status": "done", "content": completion.text, "model": completion.model}
+    return _result(await llm.ainvoke(_messages(body), user=request_id), body)
+
+
+def call_model_sync(body: dict[str, Any], request_id: str) -> dict[str, Any]:
+    return _result(llm.invoke(_messages(body), user=request_id), body)
 
 
 def _accepted(request_id: str) -> dict[str, Any]:
@@ -102,8 +121,8 @@ def celery_app() -> Any:
 
     @app.task(name="bench.chat")
     def chat(body: dict[str, Any], request_id: str) -> dict[str, Any]:
-        # A thread-pool worker runs sync tasks: one event loop per call (what asyncio.run does).
-        return asyncio.run(call_model(body, request_id))
+        # A thread-pool worker runs sync tasks: the sync call on the shared model.
+        return call_model_sync(body, request_id)
 
     return app
 

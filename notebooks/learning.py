@@ -318,13 +318,16 @@ assert len(failed) == 1
 
 # %% [markdown]
 # The failure event started a run of its own: the handler, with the id the SDK gave it
-# (`<function id>-failure`). Here it is, with its one step and its dashboard page.
+# (`<function id>-failure`). Here it is, with its dashboard page. It has no step of its
+# own: the handler records the error in a single call, the `function` / `RunComplete`
+# row (the last row of every run: the call in which the function returned).
 
 # %%
 handler_run = kit.wait_for_run(failed[0]["internal_id"])
 kit.print_run(handler_run)
 assert handler_run["function_slug"] == "learninngest-chat-worker-failure"
 assert handler_run["status"] == "Completed"
+assert [step["op"] for step in kit.steps_of(handler_run["run_id"])] == ["RunComplete"]
 
 # %% [markdown]
 # ## 8. Idempotency: the same request twice, one run
@@ -366,10 +369,11 @@ assert kit.runs_of_event(again[0]) == [] and len(kit.runs_of_event(original["int
 # %% [markdown]
 # ## 9. Many requests at once, and the concurrency limit
 #
-# `chat_worker` is declared with `concurrency=[Concurrency(limit=4)]`
-# (`WORKER_CONCURRENCY`). Send 10 requests at once: the engine starts four runs,
-# queues the rest, and starts the next as one finishes. The `generate` steps in
-# the timeline never overlap more than four deep.
+# `chat_worker` is declared with `concurrency=[Concurrency(limit=settings.worker_concurrency)]`
+# (the `WORKER_CONCURRENCY` setting, 4 unless set; the cell below prints it). Send 10
+# requests at once: the engine starts that many runs, queues the rest, and starts the
+# next as one finishes. The `generate` steps in the timeline never overlap more than
+# that many deep.
 
 # %%
 kit.show(
@@ -380,6 +384,8 @@ kit.show(
 )
 
 # %%
+LIMIT = stack.settings.worker_concurrency
+print("WORKER_CONCURRENCY:", LIMIT)
 ids = [kit.send(f"Question number {n}: what is a background job?")["request_id"] for n in range(10)]
 results = [kit.wait_for_result(i) for i in ids]
 print(sum(r["status"] == "done" for r in results), "of", len(results), "requests done")
@@ -395,8 +401,8 @@ spans = kit.as_table(rows)
 spans["start"] = spans["start"].astype("datetime64[ns, UTC]")
 spans["end"] = spans["end"].astype("datetime64[ns, UTC]")
 most = max(((spans["start"] <= t) & (spans["end"] > t)).sum() for t in spans["start"])
-print(f"most generate steps running at once: {most} (limit {stack.settings.worker_concurrency})")
-assert most <= stack.settings.worker_concurrency
+print(f"most generate steps running at once: {most} (limit {LIMIT})")
+assert most <= LIMIT
 
 # %%
 import matplotlib.pyplot as plt
@@ -404,10 +410,18 @@ import matplotlib.pyplot as plt
 t0 = spans["start"].min()
 fig, ax = plt.subplots(figsize=(7, 3))
 for row, span in enumerate(spans.sort_values("start").itertuples()):
-    ax.barh(row, (span.end - span.start).total_seconds(), left=(span.start - t0).total_seconds())
+    label = "a generate step (the model call)" if row == 0 else "_nolegend_"
+    ax.barh(
+        row,
+        (span.end - span.start).total_seconds(),
+        left=(span.start - t0).total_seconds(),
+        color="C0",
+        label=label,
+    )
 ax.set_xlabel("seconds since the first run started")
-ax.set_ylabel("request")
-ax.set_title("generate steps: at most 4 at once")
+ax.set_ylabel("request, in start order")
+ax.set_title(f"10 requests at once: at most {LIMIT} generate steps at a time")
+ax.legend(loc="lower right", fontsize=8)
 plt.show()
 
 

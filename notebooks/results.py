@@ -19,6 +19,7 @@ import httpx
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
+from matplotlib.patches import Patch
 from tqdm import tqdm
 
 from learninngest import kit
@@ -193,14 +194,19 @@ assert table["names_it"].all(), table.loc[~table["names_it"], ["question", "answ
 
 # %%
 fig, (hist, cdf) = plt.subplots(1, 2, figsize=(10, 3.5))
-hist.hist(table["total_ms"], bins=15)
+hist.hist(table["total_ms"], bins=15, label=f"{len(table)} answered requests")
+hist.axvline(table["total_ms"].median(), color="C3", linestyle="--", label="median")
 hist.set_xlabel("total ms (POST → result saved)")
 hist.set_ylabel("requests")
+hist.set_title("How long a request took, POST to saved result")
+hist.legend(fontsize=8)
 ordered = table["total_ms"].sort_values().reset_index(drop=True)
-cdf.plot(ordered, (ordered.index + 1) / len(ordered))
+cdf.plot(ordered, (ordered.index + 1) / len(ordered), label="share finished within x ms")
 cdf.set_xlabel("total ms")
 cdf.set_ylabel("share of requests")
+cdf.set_title("The same, cumulative")
 cdf.grid(True)
+cdf.legend(fontsize=8, loc="lower right")
 plt.show()
 
 # %%
@@ -254,15 +260,28 @@ for row, r in enumerate(table.sort_values("received_at").itertuples()):
     runs_ax.barh(row, end - start, left=start, color="C1" if r.attempts > 1 else "C0")
 runs_ax.set_xlabel("seconds since the first event")
 runs_ax.set_ylabel("request, in arrival order")
+runs_ax.invert_yaxis()  # the first request on top
+runs_ax.set_title("Each run: queued, then in flight")
+runs_ax.legend(
+    handles=[
+        Patch(color="0.85", label="queued"),
+        Patch(color="C0", label="in flight"),
+        Patch(color="C1", label="in flight, retried"),
+    ],
+    fontsize=8,
+)
 slots_ax.step(secs(executing.index), executing.values, where="post", label="step calls executing")
 slots_ax.step(secs(in_flight.index), in_flight.values, where="post", label="runs in flight", alpha=0.6)
 slots_ax.axhline(LIMIT, color="red", linestyle="--", label=f"limit {LIMIT}")
 slots_ax.set_xlabel("seconds since the first event")
 slots_ax.set_ylabel("at the same time")
+slots_ax.set_title("Step calls and runs at once")
 slots_ax.legend(fontsize=8)
-wait_ax.scatter(table["queued_ahead"], table["queue_wait_ms"])
+wait_ax.scatter(table["queued_ahead"], table["queue_wait_ms"], label="a request")
 wait_ax.set_xlabel("runs queued ahead when the event arrived")
 wait_ax.set_ylabel("queue wait ms")
+wait_ax.set_title("Queue wait against the queue ahead")
+wait_ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 
@@ -391,30 +410,44 @@ assert (stream_rows["first word ms"] < stream_rows["total ms"]).all()
 # ## Read a previous run
 #
 # Each run saves its table as a CSV under `notebooks/output/` (git-ignored). This
-# section sets this run beside the newest one an earlier run saved, if there is one;
-# it needs no stack, so after the first cell it can be run on its own to study a
-# saved run.
+# section reads the newest saved run (this one, when the notebook ran from the top) and
+# sets it beside the one saved before it, if there is one. It needs no stack and no
+# variable but the first cell's, so after the first cell it can be run on its own to
+# study saved runs.
 
 # %%
-saved_columns = list(pd.read_csv(CSV, nrows=0).columns)
-earlier = [f for f in sorted(OUTPUT.glob("results-*.csv")) if f != CSV]
-earlier = [f for f in earlier if list(pd.read_csv(f, nrows=0).columns) == saved_columns]  # same layout
-if not earlier:
-    print("No previous run to compare with: this is the first (run the notebook again to compare two).")
+saved = sorted(OUTPUT.glob("results-*.csv"))  # the names sort by time
+if not saved:
+    print("No saved run yet: run the notebook from the top once (its 'One row per request' cell saves one).")
 else:
-    previous = pd.read_csv(earlier[-1])
-    print(f"read {earlier[-1].name}: {len(previous)} requests")
-    display(
-        pd.DataFrame(
-            {"this run": table["total_ms"].describe(), f"{earlier[-1].name}": previous["total_ms"].describe()}
-        ).round(0)
-    )
+    newest = pd.read_csv(saved[-1])
+    same_layout = [f for f in saved[:-1] if list(pd.read_csv(f, nrows=0).columns) == list(newest.columns)]
+    print(f"read {saved[-1].name}: {len(newest)} requests")
+    if not same_layout:
+        print("No earlier run to compare with (run the notebook again to compare two).")
+    else:
+        previous = pd.read_csv(same_layout[-1])
+        print(f"read {same_layout[-1].name}: {len(previous)} requests")
+        display(
+            pd.DataFrame(
+                {
+                    saved[-1].name: newest["total_ms"].describe(),
+                    same_layout[-1].name: previous["total_ms"].describe(),
+                }
+            ).round(0)
+        )
 
 # %%
 # NBVAL_CHECK_OUTPUT
-# The saved table reads back with the columns it was written with.
-assert saved_columns == [c for c in table.columns if c not in ("names_it", "queued_ahead")]
-"same columns"
+# A saved run reads back with what each row recorded.
+assert saved, "no saved run"
+assert {"request_id", "enqueue_ms", "queue_wait_ms", "model_ms", "total_ms", "attempts", "tokens"} <= set(
+    newest.columns
+)
+"the saved run reads back"
+
+# %% [markdown]
+# ## Stop the stack
 
 # %%
 # NBVAL_CHECK_OUTPUT

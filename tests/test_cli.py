@@ -93,6 +93,7 @@ def started_up(
     sigint_ignored: bool = False,
     env: dict[str, str] | None = None,
     args: tuple[str, ...] = (),
+    python: str = sys.executable,
 ) -> Iterator[Up]:
     """`learninngest up` in its own process group, just started (not yet ready).
 
@@ -100,7 +101,7 @@ def started_up(
     """
     port, engine_port = free_port(), free_port()
     command = [
-        sys.executable,
+        python,
         "-m",
         "learninngest",
         "up",
@@ -135,9 +136,10 @@ def running_up(
     sigint_ignored: bool = False,
     env: dict[str, str] | None = None,
     args: tuple[str, ...] = (),
+    python: str = sys.executable,
 ) -> Iterator[Up]:
     """`learninngest up` (see started_up), ready: it said so and /readyz answers."""
-    with started_up(tmp_path, sigint_ignored=sigint_ignored, env=env, args=args) as up:
+    with started_up(tmp_path, sigint_ignored=sigint_ignored, env=env, args=args, python=python) as up:
 
         def ready() -> None:
             if up.proc.poll() is not None:

@@ -1,4 +1,5 @@
-"""The README's configuration table and .env.example list every setting, and nothing else."""
+"""The README's configuration table and .env.example list every setting, and nothing else;
+docs/setup.md's Windows line runs what `make test` runs; every link between the docs works."""
 
 from __future__ import annotations
 
@@ -36,11 +37,11 @@ def _makefile_recipe(target: str) -> list[str]:
     ]
 
 
-def test_readme_windows_test_line_runs_the_makefile_test_commands() -> None:
+def test_the_windows_test_line_runs_the_makefile_test_commands() -> None:
     # The PowerShell line is maintained by hand: it must run the same pytest commands as
     # `make test` (same arguments, same environment), or Windows users grade something else.
     windows = next(
-        line for line in (ROOT / "README.md").read_text().splitlines() if line.endswith("# make test")
+        line for line in (ROOT / "docs" / "setup.md").read_text().splitlines() if line.endswith("# make test")
     )
     windows = windows.split("#", 1)[0]
     for command in _makefile_recipe("test"):
@@ -49,5 +50,19 @@ def test_readme_windows_test_line_runs_the_makefile_test_commands() -> None:
         env, _, args = command.partition("$(BIN)/pytest")
         for assignment in env.split():
             name, value = assignment.split("=", 1)
-            assert f"$env:{name}={value};" in windows, f"README's Windows line lacks {name}={value}"
-        assert f".venv\\Scripts\\pytest{args}" in windows, f"README's Windows line lacks: pytest{args}"
+            assert f"$env:{name}={value};" in windows, f"setup.md's Windows line lacks {name}={value}"
+        assert f".venv\\Scripts\\pytest{args}" in windows, f"setup.md's Windows line lacks: pytest{args}"
+
+
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("page", DOCS, ids=lambda page: page.name)
+def test_every_relative_link_leads_to_a_file(page: Path) -> None:
+    # The README points into docs/ and the docs at each other: a moved or renamed page
+    # must not leave a link behind.
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text())
+    for link in links:
+        if "://" in link or link.startswith("mailto:"):
+            continue
+        assert (page.parent / link).exists(), f"{page.relative_to(ROOT)} links to {link}, which is not there"

@@ -83,5 +83,7 @@ def test_the_students_notebook_has_the_handouts_check_cells() -> None:
     student = {source for kind, source in cells(nbformat.read(STUDENT, as_version=4)) if kind == "code"}
     for check in handed_out:
         assert check in student, (
-            f"{name(STUDENT)} lacks the check cell {check!r}: run `make handout`, or restore it"
+            f"{name(STUDENT)} lacks the check cell {check!r} as it was handed out: add a code cell "
+            "with exactly that text back under its task, keeping your answers (not `make handout`, "
+            "which rebuilds the whole notebook)"
         )

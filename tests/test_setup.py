@@ -192,8 +192,8 @@ def test_make_rebuilds_a_bad_venv_and_says_what_it_does(bin_dir: Path, tmp_path:
         f"removing {venv}: it was made by Python 3.10.12, older than 3.11; "
         "it will be made again with python3.12 (Python 3.12.4)",
         f"creating {venv} with python3.12 (Python 3.12.4)",
-        f"installing dependencies into {venv} (the first time takes a few minutes)...",
-        f"{venv} is ready",
+        f"installing development and tests into {venv} (the first time takes a few minutes)...",
+        f"{venv} is ready for development and tests",
     ]
     calls = (tmp_path / "calls.log").read_text().splitlines()
     # pip shows its progress: only the pip upgrade is quiet.
@@ -205,6 +205,74 @@ def test_make_rebuilds_a_bad_venv_and_says_what_it_does(bin_dir: Path, tmp_path:
     # Up to date now: the next command only checks.
     again = make(bin_dir, tmp_path, "install", f"VENV={venv}")
     assert (again.returncode, again.stdout) == (0, "")
+
+
+# A program of .venv/bin that only records how it was called, in $FAKE_LOG.
+FAKE_PROGRAM = """#!/bin/sh
+echo "${0##*/} $*" >> "$FAKE_LOG"
+"""
+
+
+def fake_programs(venv: Path, *recipes: str) -> None:
+    """Every `$(BIN)/NAME` the recipes of these Makefile targets run, as a recording fake."""
+    for target in recipes:
+        for name in re.findall(r"\$\(BIN\)/([\w.-]+)", "\n".join(makefile_recipe(target))):
+            if name != "python":
+                (venv / "bin" / name).write_text(FAKE_PROGRAM)
+                (venv / "bin" / name).chmod(0o755)
+
+
+def makefile_recipe(target: str) -> list[str]:
+    lines = (ROOT / "Makefile").read_text().split(f"\n{target}:", 1)[1].splitlines()[1:]
+    return lines[: next(i for i, line in enumerate(lines) if not line.startswith("\t"))]
+
+
+def calls_since_last_look(tmp_path: Path) -> tuple[list[str], list[str]]:
+    """What pip was asked to install, and which programs ran; the log is emptied."""
+    log = tmp_path / "calls.log"
+    calls = log.read_text().splitlines() if log.exists() else []
+    log.write_text("")
+    installs = [call.split("install ", 1)[1] for call in calls if call.startswith("-m pip install")]
+    programs = [call for call in calls if not call.startswith("-m ")]
+    return installs, programs
+
+
+def test_each_command_installs_only_what_it_needs_once(bin_dir: Path, tmp_path: Path) -> None:
+    # `make run` must not pull in JupyterLab, selenium, ruff, psycopg…: the service's own
+    # dependencies only; `make lab` and `make test` add their extras, and a command whose
+    # level is installed (by itself or by a higher one) installs nothing.
+    venv = fake_venv(tmp_path / ".venv", "3.12.4")
+    fake_programs(venv, "run", "lab", "test")
+
+    def make_ok(target: str) -> tuple[list[str], list[str]]:
+        proc = make(bin_dir, tmp_path, target, f"VENV={venv}")
+        assert proc.returncode == 0, proc.stderr
+        return calls_since_last_look(tmp_path)
+
+    assert make_ok("run") == (["-q --upgrade pip", "-e ."], ["learninngest up"])
+    assert make_ok("run") == ([], ["learninngest up"])
+    installs, programs = make_ok("lab")
+    assert installs == ["-q --upgrade pip", "-e .[notebooks]"]
+    assert programs[0].startswith("jupyter lab notebooks/")
+    assert make_ok("run")[0] == [] and make_ok("lab")[0] == []
+    assert make_ok("test")[0] == ["-q --upgrade pip", "-e .[dev]"]
+    for target in ("run", "lab", "test", "lint", "install"):
+        assert make_ok(target)[0] == [], target
+
+
+def test_the_first_command_installs_the_levels_below_its_own(bin_dir: Path, tmp_path: Path) -> None:
+    # `make test` first (CI, a fresh worktree): then `make run` and `make lab` need nothing.
+    venv = fake_venv(tmp_path / ".venv", "3.11.9")
+    fake_programs(venv, "run", "lab", "test")
+    proc = make(bin_dir, tmp_path, "test", f"VENV={venv}")
+    assert proc.returncode == 0, proc.stderr
+    installs, programs = calls_since_last_look(tmp_path)
+    assert installs == ["-q --upgrade pip", "-e .[dev]"]
+    assert any(program.startswith("pytest") for program in programs)  # the recipe ran after it
+    for target in ("run", "lab"):
+        proc = make(bin_dir, tmp_path, target, f"VENV={venv}")
+        assert proc.returncode == 0, proc.stderr
+        assert calls_since_last_look(tmp_path)[0] == [], target
 
 
 @pytest.mark.parametrize(("user_id", "allow_root"), [("0", True), ("1000", False)])

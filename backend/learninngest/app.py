@@ -21,6 +21,7 @@ from learninngest.api.schemas import Problem
 from learninngest.api.sync_gate import SyncGate
 from learninngest.api.waiters import ResultWaiters
 from learninngest.config import OFFLINE_MOUNT_PATH, Settings, get_settings
+from learninngest.forwarded_prefix import ForwardedPrefix
 from learninngest.llm.models import pooled_models
 from learninngest.logs import setup_logging
 from learninngest.store import open_store
@@ -114,6 +115,9 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "Idempotency-Key", "Authorization", "Last-Event-ID"],
         )
+    # Behind jupyter-server-proxy (hosted Jupyter) its X-Forwarded-Prefix becomes the root
+    # path: Swagger's page and assets load from the prefix the browser sees.
+    app.add_middleware(ForwardedPrefix)
     install_error_handlers(app)
     # Every /api/v1 route authenticates and counts against the rate limit (both are no-ops
     # in dev mode): a router added to this tuple is covered without saying so.

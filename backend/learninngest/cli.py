@@ -20,11 +20,13 @@ if TYPE_CHECKING:  # imported lazily at run time: `engine` processes never load 
 if "httpx" not in sys.modules:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None: "not importable"
 
+# Ready to paste as printed: the shell keeps the request id for the next two commands.
 CURL_EXAMPLE = """\
-  curl -s -X POST {backend}/api/v1/chat -H 'Content-Type: application/json' \\
-       -d '{{"query": "What is the capital of France?"}}'
-  curl -s '{backend}/api/v1/chat/result/<request_id>?wait=10'
-  curl -N '{backend}/api/v1/chat/<request_id>/stream'      # the answer token by token (SSE)
+  id=$(curl -s -X POST {backend}/api/v1/chat -H 'Content-Type: application/json' \\
+       -d '{{"query": "What is the capital of France?"}}' \\
+       | python3 -c 'import json, sys; print(json.load(sys.stdin)["request_id"])')
+  curl -s -w '\\n' "{backend}/api/v1/chat/result/$id?wait=10"
+  curl -sN "{backend}/api/v1/chat/$id/stream"      # the answer token by token (SSE)
 Or open the chat page: {backend}/"""
 
 

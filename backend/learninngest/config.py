@@ -29,6 +29,9 @@ OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 OFFLINE_MODEL_NAME = "learninngest-offline-1"
 OFFLINE_MOUNT_PATH = "/offline"
 
+DEFAULT_ENGINE_DB = ".learninngest/engine.db"
+DEFAULT_RESULT_STORE_URL = "sqlite:///.learninngest/results.db"
+
 DEV_SERVER_URL = "http://127.0.0.1:8288"
 CLOUD_API_URL = "https://api.inngest.com"
 CLOUD_EVENT_URL = "https://inn.gs"
@@ -128,13 +131,16 @@ class Settings(BaseSettings):
     kit_inngest_server: str = "local"  # "local" engine, "cli" (a real inngest-cli binary), or a URL
     inngest_cli: str | None = None  # path of the real `inngest` / `inngest-cli` binary
     engine_time_scale: float = Field(1.0, gt=0, le=10)
-    engine_db: str | None = ".learninngest/engine.db"  # "" or "memory" for a throwaway engine
+    engine_db: str | None = DEFAULT_ENGINE_DB  # "" or "memory" for a throwaway engine
     # `learninngest up` serves the backend from this many processes on one port (kit/backend_processes.py)
     backend_workers: int = Field(1, ge=1, le=64)
     engine_retention_s: float = Field(7 * 86_400, gt=0)  # the stack's engine: finished runs kept this long
+    # How a browser reaches the kit's servers (browser_urls.py): "auto" (JupyterHub, Binder,
+    # Codespaces detected), "off" (127.0.0.1), or a template such as /user/ana/proxy/{port}/
+    kit_proxy_url: str = "auto"
 
     # --- results
-    result_store_url: str = "sqlite:///.learninngest/results.db"
+    result_store_url: str = DEFAULT_RESULT_STORE_URL
     idempotency_ttl_s: int = Field(86_400, ge=1)
     result_retention_s: int = Field(7 * 86_400, ge=1)  # final records are purged this long after
     long_poll_max_waiters: int = Field(300, ge=1)  # ?wait= requests held at once, per process
@@ -182,6 +188,13 @@ class Settings(BaseSettings):
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ValueError("must be an http:// or https:// URL")
         return value.strip()
+
+    @field_validator("kit_proxy_url")
+    @classmethod
+    def _proxy_template(cls, value: str) -> str:
+        from learninngest.browser_urls import check_template
+
+        return check_template(value)
 
     @field_validator("inngest_dev")
     @classmethod

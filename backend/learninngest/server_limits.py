@@ -19,7 +19,7 @@ a C parser), else its h11 one; both get the same limits. httptools has no head-s
 its own, so `BoundedHttpToolsProtocol` counts the bytes received while a head is incomplete
 and answers as h11 does past the bound (uvicorn's 400 "Invalid HTTP request received.").
 
-In production a reverse proxy (nginx, Caddy) in front adds its own; see the README.
+In production a reverse proxy (nginx, Caddy) in front adds its own; see docs/production.md.
 """
 
 from __future__ import annotations

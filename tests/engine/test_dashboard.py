@@ -35,7 +35,7 @@ def test_pages_show_apps_events_runs_and_timeline() -> None:
         assert "<b>escaped</b>" not in page.text
         assert "No run" in httpx.get(f"{host.url}/runs/nope").text
         resync = httpx.post(f"{host.url}/dashboard/sync", data={"url": ctx.app_url})
-        assert resync.status_code == 303 and resync.headers["location"] == "/"
+        assert resync.status_code == 303 and resync.headers["location"] == "../"
         assert ctx.app_url in httpx.get(f"{host.url}/").text
 
 
@@ -158,7 +158,7 @@ def test_runs_come_first_newest_on_top_with_their_request_id() -> None:
         assert "req-first" in home and "req-second" in home
         # An event links to the run it started.
         events = home.split("<h2>Recent events</h2>", 1)[1]
-        assert f"<a href='/runs/{first['run_id']}'>" in events
+        assert f"<a href='runs/{first['run_id']}'>" in events
 
 
 def test_a_failed_run_links_to_its_handler_and_shows_its_error_readably() -> None:
@@ -178,12 +178,12 @@ def test_a_failed_run_links_to_its_handler_and_shows_its_error_readably() -> Non
         error = page.split("<h2>Error</h2>", 1)[1].split("<h2>Timeline</h2>", 1)[0]
         assert "&quot;stack&quot;" not in error and "<summary>stack trace</summary>" in error
         assert "NonRetriableError: the model said no\nsecond line" in error  # the stack, line by line
-        handler_id = page.split("its failure handler: run <a href='/runs/", 1)[1].split("'", 1)[0]
+        handler_id = page.split("its failure handler: run <a href='runs/", 1)[1].split("'", 1)[0]
         handler = httpx.get(f"{host.url}/runs/{handler_id}").text
-        assert f"handles the end of run <a href='/runs/{failed['run_id']}'>" in handler
+        assert f"handles the end of run <a href='runs/{failed['run_id']}'>" in handler
         assert "request <code>req-broken</code>" in handler
         home = httpx.get(f"{host.url}/").text
-        assert f"→ handler <a href='/runs/{handler_id}'>" in home
+        assert f"→ handler <a href='runs/{handler_id}'>" in home
 
 
 def make_sleeper(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:

@@ -110,6 +110,27 @@ def test_throttle_answers_when_to_ask_again_and_keeps_one_timeline_row(state: St
     assert (row["op"], row["status"], row["intended_delay_ms"]) == ("Throttle", "Completed", 60_000)
 
 
+def test_a_throttled_run_s_row_ends_with_the_wait_it_had_not_the_first_estimate(state: State) -> None:
+    flow, fn, clock = flow_for(state, throttle={"limit": 1, "period": "60s", "burst": 0})
+    for _ in range(3):
+        send(flow, fn, state, {})
+    first, second, third = sorted(state.list_runs(), key=lambda r: r.run_id)
+    assert flow.before_start(first, fn) is None
+    flow.started(first, fn)
+    assert flow.before_start(second, fn) == clock.t + 60
+    assert flow.before_start(third, fn) == clock.t + 60  # when the throttle has room, not its turn
+    assert state.steps_of(third.run_id)[0]["intended_delay_ms"] == 60_000
+    clock.t += 60
+    assert flow.before_start(second, fn) is None
+    flow.started(second, fn)
+    assert flow.before_start(third, fn) is not None
+    clock.t += 60
+    assert flow.before_start(third, fn) is None
+    flow.started(third, fn)
+    (row,) = state.steps_of(third.run_id)
+    assert (row["op"], row["status"], row["intended_delay_ms"]) == ("Throttle", "Completed", 120_000)
+
+
 def test_start_timeout_cancels_a_run_still_queued(state: State) -> None:
     flow, fn, clock = flow_for(state, timeouts={"start": "10s", "finish": "1m"})
     send(flow, fn, state, {})

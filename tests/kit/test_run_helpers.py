@@ -44,3 +44,25 @@ def test_waiting_for_a_run_that_never_comes_says_what_it_saw(stack: Stack) -> No
     event_id = kit.send_event("demo/nobody-listens", {})[0]
     with pytest.raises(TimeoutError, match="no run of learninngest-ghost in .* after 0.2 s \\(no run\\)"):
         kit.wait_for_run(event_id, "ghost", timeout=0.2)
+
+
+def test_a_skipped_run_is_final_and_recent_events_filter_by_name(stack: Stack) -> None:
+    @stack.function(
+        fn_id="lonely",
+        trigger=inngest.TriggerEvent(event="demo/lonely"),
+        singleton=inngest.Singleton(key="event.data.user", mode="skip"),
+    )
+    async def lonely(ctx: inngest.Context) -> str:
+        await ctx.step.wait_for_event(
+            "hold", event="demo/lonely.release", timeout=datetime.timedelta(hours=1)
+        )
+        return "done"
+
+    first = kit.send_event("demo/lonely", {"user": "ana"})[0]
+    kit.wait_for_step(first, lonely, "hold")
+    second = kit.send_event("demo/lonely", {"user": "ana"})[0]
+    assert kit.wait_for_run(second, lonely)["status"] == "Skipped"  # final: no waiting for more
+    kit.send_event("demo/lonely.release", {})
+    assert kit.wait_for_run(first, lonely)["status"] == "Completed"
+    named = kit.recent_events(limit=10, name="demo/lonely")
+    assert [e["internal_id"] for e in named] == [second, first]  # newest first, only that name

@@ -100,6 +100,59 @@ def test_a_retry_drops_the_partial_text_and_says_so(browser: Any, stack: Stack) 
     assert console_errors(browser) == []
 
 
+# When the notice of a retry appears, in the page's own clock from the moment Send is pressed.
+WATCH_RETRY = """
+window.__retryAt = null;
+document.getElementById('ask').addEventListener(
+  'submit', () => { window.__sentAt = performance.now(); }, true);
+new MutationObserver(() => {
+  if (window.__retryAt === null && document.getElementById('notice').textContent)
+    window.__retryAt = performance.now();
+}).observe(document.getElementById('notice'), {childList: true, characterData: true, subtree: true});
+"""
+
+
+def seconds_of(cell: str) -> float:
+    return float(cell.removesuffix(" s"))
+
+
+def test_after_a_retry_the_first_token_is_the_answering_attempts(browser: Any, stack: Stack) -> None:
+    browser.get(f"{stack.backend_url}/")
+    browser.execute_script(WATCH_RETRY)
+    ask(browser, stack, f"{FRANCE} [fault:500,after=4]")
+    retry_at = browser.execute_script("return (window.__retryAt - window.__sentAt) / 1000")
+    row = browser.find_elements(By.CSS_SELECTOR, "#timings tbody tr[data-mode='stream'] td")
+    first_token, total = seconds_of(row[2].text), seconds_of(row[3].text)
+    # Attempt 1 streamed four tokens before it failed; those do not count: the first token
+    # shown is attempt 2's, which came after the page said attempt 1 failed (the table
+    # rounds to 0.01 s).
+    assert first_token >= round(retry_at, 2) - 0.01, (first_token, retry_at)
+    assert first_token <= total
+    assert console_errors(browser) == []
+
+
+def test_the_page_does_not_scroll_sideways_at_400_px(browser: Any, stack: Stack) -> None:
+    # A phone's width (headless Chromium's window is at least 500 px wide: emulate the screen).
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 400, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+    )
+    try:
+        browser.get(f"{stack.backend_url}/")
+        for mode in ("stream", "poll"):  # the timings table then holds two long request ids
+            ask(browser, stack, FRANCE, mode)
+        wait_until(browser, lambda d: d.find_element(By.ID, "run-link").is_displayed())
+        screenshot(browser, "chat-page-400px")
+        widths = browser.execute_script(
+            "const root = document.documentElement;"
+            "return [window.innerWidth, root.scrollWidth, root.clientWidth]"
+        )
+        assert widths[0] == 400
+        assert widths[1] <= widths[2], f"the page is {widths[1]} px wide in a {widths[2]} px window"
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
 def test_long_poll_and_polling_give_the_same_answer_and_timings(browser: Any, stack: Stack) -> None:
     browser.get(f"{stack.backend_url}/")
     for mode in ("long-poll", "poll"):

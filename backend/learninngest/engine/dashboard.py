@@ -6,6 +6,10 @@ it started; a failed run links to its failure handler's run. Errors show their m
 and a folded, readable stack trace. Pages refresh every few seconds with a meta tag (a
 run's page only while the run is active). In signed mode every page and POST needs the
 signing key (`dashboard_auth`), and re-sync only reaches the engine's `-u` URLs.
+
+Links are relative to the dashboard's root (a page one level down says so with
+`<base href="../">`), so the pages work under a proxy's path prefix too
+(jupyter-server-proxy's `/user/<name>/proxy/<port>/` on a hosted Jupyter server).
 """
 
 from __future__ import annotations
@@ -42,8 +46,9 @@ SCANNED_RUNS = 500
 """How many recent runs are searched for a failed run's handler (a dashboard, not an index)."""
 
 
-def _page(title: str, body: str, refresh: bool = True, status: int = 200) -> HTMLResponse:
+def _page(title: str, body: str, refresh: bool = True, status: int = 200, base: str = "") -> HTMLResponse:
     meta = '<meta http-equiv="refresh" content="3">' if refresh else ""
+    meta += f"<base href='{base}'>" if base else ""  # `base`: the way up to the dashboard's root
     return HTMLResponse(
         # An empty icon: without it the browser asks for /favicon.ico and logs a 404.
         f"<!doctype html><html><head><meta charset='utf-8'>{meta}<title>{escape(title)}</title>"
@@ -103,7 +108,7 @@ def _handlers(runs: list[Run]) -> dict[str, list[Run]]:
 
 
 def _run_link(run_id: str) -> str:
-    return f"<a href='/runs/{escape(run_id)}'><code>{escape(run_id)}</code></a>"
+    return f"<a href='runs/{escape(run_id)}'><code>{escape(run_id)}</code></a>"
 
 
 def _ms(start: float | None, end: float | None) -> str:
@@ -114,7 +119,7 @@ def _flow_notes(engine: Engine, event_id: str) -> str:
     """Flow control's word on an event: debounced, batched, rate_limited, skipped (and its run)."""
     notes = []
     for d in engine.executor.flow.store.decisions(event_id):
-        run = f" → <a href='/runs/{d['run_id']}'>run</a>" if d["run_id"] else ""
+        run = f" → <a href='runs/{d['run_id']}'>run</a>" if d["run_id"] else ""
         notes.append(
             f"<span title='{escape(d['detail'])}'>{escape(d['function_slug'])}: "
             f"{_status(d['decision'])}</span>{run}"
@@ -165,9 +170,9 @@ def build_router(engine: Engine) -> APIRouter:
                  _flow_notes(engine, e["internal_id"])])) or "no run"]
             for e in state.list_events(limit=20)
         ]  # fmt: skip
-        resync = "<form method='post' action='/dashboard/sync'><button>Re-sync apps</button></form>"
+        resync = "<form method='post' action='dashboard/sync'><button>Re-sync apps</button></form>"
         if engine.settings.signed:
-            resync += "<form method='post' action='/dashboard/logout'><button>Log out</button></form>"
+            resync += "<form method='post' action='dashboard/logout'><button>Log out</button></form>"
         body = (
             f"<h1>LearnInngest engine</h1><p>{engine.settings.server_kind} mode · time scale "
             f"{engine.settings.time_scale:g} · state: {escape(engine.settings.db_path or 'memory')}</p>"
@@ -190,12 +195,13 @@ def build_router(engine: Engine) -> APIRouter:
             return _page(
                 "re-sync refused",
                 f"<p>Re-sync refused: {escape(url)} is not one of this engine's app URLs "
-                f"(-u: {escape(known)}). <a href='/'>back</a></p>",
+                f"(-u: {escape(known)}). <a href='./'>back</a></p>",
                 refresh=False,
                 status=400,
+                base="../",
             )
         await engine.registry.sync_all([url] if url else None)
-        return RedirectResponse("/", status_code=303)
+        return RedirectResponse("../", status_code=303)  # relative: right under a path prefix too
 
     @router.get("/runs/{run_id}", response_class=HTMLResponse)
     async def run_page(run_id: str, request: Request) -> Response:
@@ -204,7 +210,10 @@ def build_router(engine: Engine) -> APIRouter:
         run = engine.state.get_run(run_id) if is_ulid(run_id) else None
         if run is None:
             return _page(
-                "run not found", f"<p>No run {escape(run_id)}. <a href='/'>back</a></p>", refresh=False
+                "run not found",
+                f"<p>No run {escape(run_id)}. <a href='./'>back</a></p>",
+                refresh=False,
+                base="../",
             )
         rows = [
             [escape(s["name"]), escape(s["op"]), str(s["attempt"]), _status(s["status"]),
@@ -223,7 +232,7 @@ def build_router(engine: Engine) -> APIRouter:
         for handler in _handlers(engine.state.list_runs(limit=SCANNED_RUNS)).get(run.run_id, []):
             links.append(f"its failure handler: run {_run_link(handler.run_id)} ({_status(handler.status)})")
         body = (
-            f"<p><a href='/'>← engine</a></p><h1>Run <code>{run.run_id}</code></h1>"
+            f"<p><a href='./'>← engine</a></p><h1>Run <code>{run.run_id}</code></h1>"
             f"<p>{escape(run.function_slug)} · {_status(run.status)} · event <code>{run.event_id}</code> · "
             f"started {iso(run.started)} · took {_ms(run.started, run.ended) or '…'}</p>"
             + "".join(f"<p>{link}</p>" for link in links)
@@ -247,6 +256,6 @@ def build_router(engine: Engine) -> APIRouter:
             # A failed run's output is its error, shown readably above.
             + ("" if run.status == "Failed" else f"<h2>Output</h2>{_json(run.output, 4000)}")
         )
-        return _page(f"run {run.run_id}", body, refresh=not run.finished)
+        return _page(f"run {run.run_id}", body, refresh=not run.finished, base="../")
 
     return router

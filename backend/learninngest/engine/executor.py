@@ -80,7 +80,7 @@ class Executor:
         self._http: ClientPool | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._cron_task: asyncio.Task[None] | None = None
-        self._cron_next: dict[tuple[str, str], float] = {}
+        self._cron_next: dict[tuple[str, str], tuple[float, float]] = {}  # (cron time, due), virtual
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(1)
         self._engine_errors: dict[str, int] = {}
@@ -134,23 +134,30 @@ class Executor:
             await self.queue.wait(None if nxt is None else max(0.0, nxt - self.clock.now()))
 
     async def _cron_loop(self) -> None:
-        """Start cron-triggered runs on time (real time: the time scale does not apply to cron)."""
+        """Start cron-triggered runs on time, on the virtual clock (the time scale applies)."""
         while not self._stopping:
-            now = self.clock.now()
+            now = self.clock.virtual_now()
+            wake = 1.0  # real seconds; at least every second, so functions synced meanwhile are picked up
             for fn in self.registry.all():
                 for trigger in (t for t in fn.triggers if t.cron):
                     cron = str(trigger.cron)
                     key = (fn.slug, cron)
-                    due = self._cron_next.setdefault(
-                        key, cron_next(cron, now) + jitter.delay(trigger.jitter_s)
-                    )
+                    at, due = self._cron_next.setdefault(key, self._next_cron(cron, trigger.jitter_s, now))
                     if due <= now:
-                        self._cron_next[key] = cron_next(cron, now) + jitter.delay(trigger.jitter_s)
-                        event = {"name": "inngest/scheduled.timer", "data": {"cron": cron}}
+                        # The event's time is the cron time it fires for, on the virtual clock.
+                        ts = int(at * 1000)
+                        at, due = self._cron_next[key] = self._next_cron(cron, trigger.jitter_s, now)
+                        event = {"name": "inngest/scheduled.timer", "data": {"cron": cron}, "ts": ts}
                         event_id = self.runs.emit(event, False)
                         self.runs.create_run(fn, self.state.get_event_body(event_id), event_id, cron=cron)
-            # Wake at least every second so functions synced meanwhile are picked up.
-            await asyncio.sleep(1.0)
+                    wake = min(wake, self.clock.real_delay(due - now))
+            await asyncio.sleep(wake)
+
+    @staticmethod
+    def _next_cron(cron: str, jitter_s: float, now: float) -> tuple[float, float]:
+        """The next cron time after `now` (virtual) and when to fire for it (plus its jitter)."""
+        at = cron_next(cron, now)
+        return at, at + jitter.delay(jitter_s)
 
     # --- one activation of one run
     async def _activate(self, run_id: str) -> None:

@@ -42,7 +42,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=1.0,
         metavar="F",
-        help="real wait = intended delay x F for backoff, sleeps and timeouts (e.g. 0.01)",
+        help="real wait = intended delay x F for backoff, sleeps, timeouts and cron schedules (e.g. 0.01)",
     )
     parser.add_argument("--max-concurrency", type=int, default=64, help="runs called at once (default 64)")
     parser.add_argument(

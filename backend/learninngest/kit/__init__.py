@@ -21,6 +21,7 @@ from learninngest.kit.cells import (
 from learninngest.kit.runs import print_run, run_url, runs_of_event, wait_for_run, wait_for_step
 from learninngest.kit.source import show
 from learninngest.kit.stack import Stack, StackError
+from learninngest.kit.timelines import event_runs, flow_of, plot_event_runs
 
 __all__ = [
     "Stack",
@@ -29,7 +30,10 @@ __all__ = [
     "current",
     "down",
     "event",
+    "event_runs",
+    "flow_of",
     "nest_asyncio_applied",
+    "plot_event_runs",
     "print_run",
     "recent_events",
     "run_url",

@@ -116,10 +116,13 @@ def event(event_id: str, *, stack: Stack | None = None) -> dict[str, Any]:
     return _data(httpx.get(f"{s.inngest_url}/v1/events/{event_id}"))["data"]
 
 
-def recent_events(limit: int = 10, *, stack: Stack | None = None) -> list[dict[str, Any]]:
-    """The newest events the Inngest server received (REST v1 /v1/events)."""
+def recent_events(
+    limit: int = 10, *, name: str | None = None, stack: Stack | None = None
+) -> list[dict[str, Any]]:
+    """The newest events the Inngest server received (REST v1 /v1/events), only `name` if given."""
     s = _stack(stack)
-    return _data(httpx.get(f"{s.inngest_url}/v1/events", params={"limit": limit}))["data"]
+    params: dict[str, Any] = {"limit": limit} | ({"name": name} if name else {})
+    return _data(httpx.get(f"{s.inngest_url}/v1/events", params=params))["data"]
 
 
 TIMELINE_COLUMNS = [

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from learninngest.kit.stack import Stack
 
 
-FINAL = ("Completed", "Failed", "Cancelled")
+FINAL = ("Completed", "Failed", "Cancelled", "Skipped")  # Skipped: a singleton in skip mode
 
 
 def runs_of_event(event_id: str, *, stack: Stack | None = None) -> list[dict[str, Any]]:
@@ -88,10 +88,10 @@ def wait_for_step(
 
 
 def run_url(run: dict[str, Any] | str, *, stack: Stack | None = None) -> str:
-    """The run's page on the engine's dashboard (its step timeline)."""
+    """The run's page on the engine's dashboard (its step timeline), as a browser opens it."""
     s = _stack(stack)
     run_id = run if isinstance(run, str) else run["run_id"]
-    return f"{s.inngest_url}/runs/{run_id}"
+    return s.browser.url(f"{s.inngest_url}/runs/{run_id}")
 
 
 def print_run(run: dict[str, Any], *, stack: Stack | None = None) -> None:

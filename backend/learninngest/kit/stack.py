@@ -2,7 +2,11 @@
 
 `Stack.up()` starts the backend (with the offline model mounted on it), then the
 Inngest server (the local engine by default), then syncs the app; it is
-idempotent, and `down()` frees the threads and ports. Its display lists the URLs.
+idempotent, and `down()` frees the threads and ports. Its display lists the URLs:
+the pages as the browser opens them (through a hosted Jupyter server's proxy when
+there is one, browser_urls.py), the servers as code in this process reaches them.
+Several stacks on one machine never share a port (free ports) or a state file
+(state_folder.py).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import atexit
 import html
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -21,9 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from learninngest import browser_urls
 from learninngest.app import create_app
+from learninngest.browser_urls import DIRECT, BrowserUrls
 from learninngest.child_process import stop_child
-from learninngest.config import Settings, get_settings
+from learninngest.config import DEFAULT_ENGINE_DB, DEFAULT_RESULT_STORE_URL, Settings, get_settings
+from learninngest.kit import state_folder
 from learninngest.kit.backend_processes import BackendProcessError, BackendProcesses
 from learninngest.kit.servers import BackgroundServer, ServerStartError, free_port
 from learninngest.parent_death import env_for_child
@@ -36,6 +44,8 @@ if TYPE_CHECKING:
     from learninngest.worker.serve import ServedFunctions
 
 log = logging.getLogger("learninngest.kit")
+BROWSER_PAGES = ("chat page", "swagger", "dashboard")
+"""The entries of `urls` a person opens in a browser (the others are for code in this process)."""
 
 
 class StackError(RuntimeError):
@@ -57,6 +67,10 @@ class Stack:
     backend: BackgroundServer | None = None
     processes: BackendProcesses | None = None
     engine: BackgroundServer | None = None
+    state: state_folder.StateFolder | None = None
+    """The folder of this stack's state files, locked while it runs (None: no files)."""
+    browser: BrowserUrls = DIRECT
+    """How a browser reaches the pages: directly, or through a hosted Jupyter server's proxy."""
     _cli_process: subprocess.Popen[bytes] | None = None
     _external_url: str | None = None
 
@@ -71,6 +85,11 @@ class Stack:
         settings = base.model_copy(
             update={"port": backend_port, "inngest_base_url": inngest_url, "inngest_dev": "1"}
         )
+        self.browser = browser_urls.detect(settings.kit_proxy_url, os.environ)
+        try:
+            settings = self._own_state(settings)
+        except state_folder.StateFolderError as exc:
+            raise StackError(str(exc)) from exc
         self.settings = settings
         try:
             # Closed gate: POST /chat answers 503 until sync() below has registered the functions.
@@ -106,6 +125,9 @@ class Stack:
             self.processes.stop()
         self.engine = self.backend = self.processes = None
         self._cli_process = None
+        if self.state is not None:
+            self.state.release()  # another stack in this folder may use it now
+            self.state = None
 
     @property
     def running(self) -> bool:
@@ -122,6 +144,24 @@ class Stack:
             ended = self.processes.wait()
             if ended:
                 return ended
+
+    def _own_state(self, settings: Settings) -> Settings:
+        """`settings` whose default state files lie in a folder no other running stack uses."""
+        engine_file = settings.kit_inngest_server == "local" and settings.engine_db == DEFAULT_ENGINE_DB
+        store_file = settings.result_store_url == DEFAULT_RESULT_STORE_URL
+        if not (engine_file or store_file or settings.kit_inngest_server == "cli"):
+            return settings  # state in memory, or in files somebody chose on purpose
+        self.state = state_folder.claim()
+        if self.state.path == state_folder.ROOT:
+            return settings
+        folder = self.state.path
+        log.info("stack state in %s: another stack uses %s", folder, state_folder.ROOT)
+        update: dict[str, object] = {}
+        if engine_file:
+            update["engine_db"] = str(folder / "engine.db")
+        if store_file:
+            update["result_store_url"] = f"sqlite:///{folder / 'results.db'}"
+        return settings.model_copy(update=update)
 
     # --- the Inngest server
     def _inngest_url(self, engine_port: int) -> str:
@@ -185,7 +225,7 @@ class Stack:
             )
         cmd = [binary, "dev", "--no-discovery", "--port", str(port)] + (["-u", app_url] if app_url else [])
         # Its log goes to a file: a pipe nobody reads would block the Dev Server once full.
-        log_path = Path(".learninngest") / "inngest-cli.log"
+        log_path = (self.state.path if self.state else state_folder.ROOT) / "inngest-cli.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as log_file:
             self._cli_process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT)
@@ -333,25 +373,44 @@ class Stack:
 
     @property
     def urls(self) -> dict[str, str]:
+        """Pages (BROWSER_PAGES) as a browser opens them; servers as this process reaches them."""
+        page = self.browser.url
         return {
-            "chat page": f"{self.backend_url}/",
+            "chat page": page(f"{self.backend_url}/"),
             "backend": self.backend_url,
-            "swagger": f"{self.backend_url}/docs",
+            "swagger": page(f"{self.backend_url}/docs"),
             "offline model": self.settings.offline_base_url,
             "inngest": self.inngest_url,
-            "dashboard": f"{self.inngest_url}/",
+            "dashboard": page(f"{self.inngest_url}/"),
         }
+
+    def _notes(self) -> list[str]:
+        """What a person needs to read the URLs right; nothing for a lone stack on a laptop."""
+        notes = []
+        if self.browser.hosted:
+            notes.append(
+                f"pages open through {self.browser.source}; backend, offline model and inngest "
+                "are addresses for code in this kernel"
+            )
+        if self.state is not None and self.state.path != state_folder.ROOT:
+            notes.append(f"state in {self.state.path} (another stack uses {state_folder.ROOT})")
+        return notes
 
     def __repr__(self) -> str:
         state = "up" if self.running else "down"
         lines = [f"Stack ({state})"] + [f"  {name:<14} {url}" for name, url in self.urls.items()]
-        return "\n".join(lines)
+        return "\n".join(lines + [f"  ({note})" for note in self._notes()])
 
     def _repr_html_(self) -> str:
         state = "up" if self.running else "down"
         rows = "".join(
-            f"<tr><td>{html.escape(name)}</td><td><a href='{html.escape(url)}' target='_blank'>"
-            f"{html.escape(url)}</a></td></tr>"
+            f"<tr><td>{html.escape(name)}</td><td>{self._cell(name, url)}</td></tr>"
             for name, url in self.urls.items()
         )
-        return f"<b>Stack ({state})</b><table>{rows}</table>"
+        notes = "".join(f"<p><i>{html.escape(note)}</i></p>" for note in self._notes())
+        return f"<b>Stack ({state})</b><table>{rows}</table>{notes}"
+
+    def _cell(self, name: str, url: str) -> str:
+        if self.browser.hosted and name not in BROWSER_PAGES:
+            return f"<code>{html.escape(url)}</code>"  # the kernel's address: no use as a link
+        return f"<a href='{html.escape(url)}' target='_blank'>{html.escape(url)}</a>"

@@ -193,7 +193,16 @@ class FlowControl:
             rf.finish_by = timeouts.finish_deadline(now, rf.finish_s, self.clock.scale)
             self._poke()
         if rf.throttled_seq is not None:
-            self.state.update_step(rf.throttled_seq, status="Completed", ended=now)
+            # The row said when the throttle would next have room; it now says how long this run
+            # waited from being queued, in virtual time (runs further back in line wait longer).
+            waited_s = max(0.0, now - run.started) / self.clock.scale
+            self.state.update_step(
+                rf.throttled_seq,
+                status="Completed",
+                ended=now,
+                scheduled_for_intended=run.started + waited_s,
+                intended_delay_ms=int(waited_s * 1000),
+            )
         self.store.save_run(rf)
 
     # --- executor: around every call

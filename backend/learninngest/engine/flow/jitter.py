@@ -1,6 +1,6 @@
 """Pure: cron `jitter` — each cron run starts a random delay (0 to jitter seconds) after its time.
 
-Cron is real time (the time scale does not apply), so neither does its jitter.
+Cron runs on the virtual clock (the time scale applies), and so does its jitter.
 """
 
 from __future__ import annotations

@@ -81,6 +81,7 @@ function viaStream(requestId, answer, started) {
     source.addEventListener("retry", (e) => {
       const data = JSON.parse(e.data);
       answer.textContent = ""; // the failed attempt's partial text is not the answer
+      firstAt = null; // nor is its first token: time to first token counts the attempt that answers
       notice(`Attempt ${data.attempt - 1} failed mid-answer: its text was dropped, attempt ${data.attempt} starts.`);
     });
     source.addEventListener("token", (e) => {
