@@ -34,6 +34,7 @@ from learninngest.stream import open_channel
 from learninngest.web import mount_web
 from learninngest.worker.chat_worker import build_chat_functions
 from learninngest.worker.client import bind_to_serving_loop, build_inngest_client
+from learninngest.worker.connect_worker import ConnectWorker
 from learninngest.worker.reconciler import Reconciler
 from learninngest.worker.serve import SERVE_PATH, mount_inngest
 from learninngest.worker.serve_guard import guard_sdk_routes
@@ -77,12 +78,19 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
         sdk_http = bind_to_serving_loop(client)  # `send` on this loop, not via a thread
         purge = asyncio.create_task(purge_periodically(store), name="result-store:purge")
         sweeping = None
+        worker = None
+        if settings.inngest_connect:  # calls come over an outbound socket, not /api/inngest
+            worker = ConnectWorker(client, _app.state.functions.functions)
+            await worker.start()
+        _app.state.connect_worker = worker
         if settings.reconcile_interval_s > 0:
             sweeping = asyncio.create_task(reconciler.run_forever(), name="reconciler")
         try:
             async with pooled_models():  # LLM calls on this loop reuse warm models
                 yield
         finally:
+            if worker is not None:
+                await worker.stop()
             for task in (purge, sweeping):
                 if task is not None:
                     task.cancel()

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     inngest_signing_key_fallback: str | None = None
     inngest_event_key: str | None = None
     inngest_serve_origin: str | None = None
+    # True: take calls as a connect worker (an outbound WebSocket, worker/connect_worker.py)
+    # instead of on /api/inngest; `learninngest up` then syncs through the worker.
+    inngest_connect: bool = False
     worker_retries: int = Field(3, ge=0, le=20)
     worker_concurrency: int = Field(4, ge=1, le=1000)
     # POST /chat waits this long for the send; at most 25 s, below the SDK's own 30 s per try,

@@ -41,3 +41,23 @@ def test_retention_flag_defaults_to_a_week_and_must_be_positive(capsys: pytest.C
     assert settings_from_args(parse("--retention", "60")).retention_s == 60
     assert run_engine(parse("--retention", "0", "--memory")) == 2
     assert "--retention must be greater than 0" in capsys.readouterr().err
+
+
+def test_connect_gateway_on_port_plus_one_like_the_dev_server(capsys: pytest.CaptureFixture[str]) -> None:
+    assert settings_from_args(parse("--port", "9000")).connect_gateway_port == 9001
+    assert settings_from_args(parse("--connect-gateway-port", "7000")).connect_gateway_port == 7000
+    assert settings_from_args(parse("--connect-gateway-port", "0")).connect_gateway_port is None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        taken = sock.getsockname()[1]
+        free = _free_port()
+        assert run_engine(parse("--port", str(free), "--connect-gateway-port", str(taken), "--memory")) == 2
+    err = capsys.readouterr().err.strip()
+    assert str(taken) in err and "--connect-gateway-port" in err and "\n" not in err
+
+
+def _free_port() -> int:
+    from learninngest.kit.servers import free_port
+
+    return free_port()

@@ -14,6 +14,7 @@ import contextlib
 from typing import Any
 
 from learninngest.engine.clock import Clock
+from learninngest.engine.connect import Connect
 from learninngest.engine.flow.control import FlowControl
 from learninngest.engine.ids import UlidFactory
 from learninngest.engine.run.ai_steps import AiSteps
@@ -30,7 +31,7 @@ from learninngest.engine.state.retention import purge_periodically
 from learninngest.engine.sync.functions import FunctionDef
 from learninngest.engine.sync.registry import Registry
 from learninngest.engine.wire.client_pool import ClientPool
-from learninngest.engine.wire.driver import HttpDriver
+from learninngest.engine.wire.driver import ByScheme, HttpDriver
 
 
 class Engine:
@@ -48,7 +49,8 @@ class Engine:
         self.queue = RunQueue()
         self.runs = RunLifecycle(self.state, self.clock, self.queue, self.ids, self.hooks)
         self.http = ClientPool(settings.call_timeout_s)
-        self.driver = HttpDriver(settings, self.http)
+        self.connect = Connect(settings, self.registry, self.ids)
+        self.driver = ByScheme(http=HttpDriver(settings, self.http), connect=self.connect.router)
         self.ai = AiSteps(self.state, self.clock, self.runs, self.http, settings.call_timeout_s)
         self.outcomes = Outcomes(self.state, self.clock, self.runs, self.registry, self.ai, self.hooks)
         self.flow = FlowControl(self.state, self.clock, self.registry, self.runs)
@@ -86,6 +88,7 @@ class Engine:
         await self.executor.start()
         self.cron.start()
         self.flow.start()
+        await self.connect.start()
         # A moved clock (a test, POST /v1/clock/advance) wakes whoever sleeps until a due time.
         self.clock.on_advance(self.queue.wake)
         self.clock.on_advance(self.flow.wake)
@@ -100,6 +103,7 @@ class Engine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._purge
             self._purge = None
+        await self.connect.stop()
         await self.executor.stop()
         await self.flow.stop()
         await self.cron.stop()

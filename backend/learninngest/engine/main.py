@@ -63,6 +63,21 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         help="larger call bodies go with use_api: the SDK fetches the run state (default 1 MiB)",
     )
     parser.add_argument(
+        "--connect-gateway-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="connect workers' WebSocket gateway (default: --port + 1, as the Dev Server; "
+        "0: only on --port, at /v0/connect)",
+    )
+    parser.add_argument(
+        "--connect-lease",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="seconds a connect worker holds a call without extending it (default 120)",
+    )
+    parser.add_argument(
         "--log-level",
         default="INFO",
         type=str.upper,
@@ -91,7 +106,16 @@ def settings_from_args(args: argparse.Namespace) -> EngineSettings:
         call_timeout_s=args.call_timeout,
         retention_s=args.retention,
         inline_state_limit=args.inline_state_limit,
+        connect_gateway_port=_gateway_port(args),
+        connect_lease_s=getattr(args, "connect_lease", 120.0),
     )
+
+
+def _gateway_port(args: argparse.Namespace) -> int | None:
+    port = getattr(args, "connect_gateway_port", None)
+    if port is None:
+        return int(args.port) + 1
+    return port or None
 
 
 def run_engine(args: argparse.Namespace) -> int:
@@ -112,6 +136,17 @@ def run_engine(args: argparse.Namespace) -> int:
         return 2
     if port_in_use(settings.port, settings.host):
         print(f"error: port {settings.port} is already in use; pick another with --port", file=sys.stderr)
+        return 2
+    gateway = settings.connect_gateway_port
+    if gateway and port_in_use(gateway, settings.host):
+        print(
+            f"error: port {gateway} (the connect gateway) is already in use; pick another with "
+            "--connect-gateway-port (0: serve it on --port only)",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.connect_lease_s < 1:
+        print("error: --connect-lease must be at least 1 second", file=sys.stderr)
         return 2
     if not logging.getLogger().handlers:
         logging.basicConfig(

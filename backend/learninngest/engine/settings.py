@@ -36,6 +36,16 @@ class EngineSettings:
     # does so past its 4 MiB request limit; 1 MiB keeps calls under small body limits
     # (Django's default is 2.5 MiB) and long runs from resending megabytes at every step.
     inline_state_limit: int = 1024 * 1024
+    # Connect workers (engine/connect/). The gateway's socket is served on the engine's port
+    # at /v0/connect, and also on this port when set (the Dev Server uses its port + 1).
+    connect_gateway_port: int | None = None
+    # Real seconds a worker's hold on a call lasts unless it extends it (every lease / 4):
+    # a worker gone for longer has its call retried. The real server: 2 minutes.
+    connect_lease_s: float = 120.0
+    # The heartbeat interval told to workers; MISSED_HEARTBEATS of them missed closes the socket.
+    connect_heartbeat_s: float = 10.0
+    # How long a call waits for a live worker of its app before it fails (and is retried).
+    connect_wait_s: float = 10.0
 
     @property
     def signed(self) -> bool:

@@ -103,7 +103,8 @@ class Stack:
                     port=backend_port,
                     limits=ServerLimits.from_settings(settings),
                 ).start()
-            app_url = f"{self.backend_url}{SERVE_PATH}"
+            # A connect worker syncs itself over its socket: the server gets no app URL.
+            app_url = "" if settings.inngest_connect else f"{self.backend_url}{SERVE_PATH}"
             self._start_inngest(engine_port, app_url)
             self.sync()
         except (ServerStartError, StackError, BackendProcessError) as exc:
@@ -191,7 +192,7 @@ class Stack:
         engine_settings = EngineSettings(
             host=self.settings.host,
             port=port,
-            app_urls=[app_url],
+            app_urls=[app_url] if app_url else [],
             db_path=db if db and db != "memory" else None,
             time_scale=self.settings.engine_time_scale,
             retention_s=self.settings.engine_retention_s,
@@ -203,11 +204,13 @@ class Stack:
 
     def _start_engine_process(self, port: int, app_url: str, db: str | None) -> None:
         """`learninngest engine` as a child: its own GIL, so engine and backend use two cores."""
-        cmd = [sys.executable, "-m", "learninngest", "engine", "-u", app_url, "--host", self.settings.host]
+        cmd = [sys.executable, "-m", "learninngest", "engine", "--host", self.settings.host]
+        cmd += ["-u", app_url] if app_url else []
         cmd += ["--port", str(port), "--time-scale", str(self.settings.engine_time_scale)]
         cmd += ["--db", db] if db else ["--memory"]
         cmd += ["--retention", str(self.settings.engine_retention_s)]
         cmd += ["--log-level", self.settings.log_level]
+        cmd += ["--connect-gateway-port", "0"]  # the gateway on --port only: port + 1 may be taken
         # Output goes where ours goes (the terminal of `learninngest up`). The engine stops
         # when this process dies, even by SIGKILL (serving/parent_death.py, Linux).
         self._cli_process = subprocess.Popen(cmd, env=env_for_child())
@@ -220,7 +223,7 @@ class Stack:
                 "KIT_INNGEST_SERVER=cli but no inngest-cli binary was found: set INNGEST_CLI "
                 "to its path, or use KIT_INNGEST_SERVER=local."
             )
-        cmd = [binary, "dev", "-u", app_url, "--no-discovery", "--port", str(port)]
+        cmd = [binary, "dev", "--no-discovery", "--port", str(port)] + (["-u", app_url] if app_url else [])
         # Its log goes to a file: a pipe nobody reads would block the Dev Server once full.
         log_path = (self.state.path if self.state else state_folder.ROOT) / "inngest-cli.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -242,8 +245,12 @@ class Stack:
         raise StackError(f"{what} did not answer on port {port} within 30 s; see {log_hint}")
 
     def sync(self, timeout: float = 15.0) -> dict[str, object]:
-        """PUT the backend's /api/inngest: the SDK registers its functions with the server."""
+        """PUT the backend's /api/inngest: the SDK registers its functions with the server.
+
+        With INNGEST_CONNECT the connect worker registers them in its handshake: wait for it."""
         assert self.backend is not None or self.processes is not None
+        if self.settings.inngest_connect:
+            return self._wait_for_connect(max(timeout, 30.0))
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
@@ -265,6 +272,33 @@ class Stack:
                 last = f"{type(exc).__name__}: {exc}"
             time.sleep(0.1)
         raise StackError(f"could not sync the app with {self.inngest_url}: {last}")
+
+    def _wait_for_connect(self, timeout: float) -> dict[str, object]:
+        """The app synced by its connect worker(s); the SDK retries its start every 5 s."""
+        if self.processes is not None and self.settings.kit_inngest_server != "local":
+            raise StackError("INNGEST_CONNECT with several backend processes needs the local engine")
+        deadline = time.monotonic() + timeout
+        last = "no connect worker yet"
+        while time.monotonic() < deadline:
+            if self.processes is None and self.backend is not None:
+                worker = self.backend.app.state.connect_worker
+                ready = worker is not None and worker.active
+            else:  # several processes: the local engine lists the app once a worker synced it
+                try:
+                    apps = httpx.get(f"{self.inngest_url}/v1/apps", timeout=5).json()["data"]["apps"]
+                except (httpx.HTTPError, ValueError, KeyError) as exc:
+                    apps, last = [], f"{type(exc).__name__}: {exc}"
+                ready = any(
+                    a.get("app_id") == self.settings.inngest_app_id and str(a.get("url", "")).startswith("ws")
+                    for a in apps
+                )
+            if ready:
+                self._open_gates()
+                return {"ok": True, "connect": True}
+            time.sleep(0.1)
+        raise StackError(
+            f"the connect worker did not connect to {self.inngest_url} within {timeout:g}s: {last}"
+        )
 
     def _open_gates(self) -> None:
         if self.processes is not None:

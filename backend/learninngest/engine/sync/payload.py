@@ -328,8 +328,9 @@ class FunctionConfig(_Model):
             raise ValueError(f"{', '.join(refused)} {verb} not supported by the LearnInngest engine")
         step = (raw.get("steps") or {}).get("step") or {}
         url = ((step.get("runtime") or {}).get("url")) if isinstance(step, dict) else None
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ValueError("steps.step.runtime.url must be an http(s) URL")
+        # ws(s)://connect…: a function of an app synced by a connect worker (engine/connect/).
+        if not isinstance(url, str) or not url.startswith(("http://", "https://", "ws://", "wss://")):
+            raise ValueError("steps.step.runtime.url must be an http(s) or ws(s) URL")
         flow = FlowConfig.read(raw)
         triggers = raw.get("triggers")
         if not isinstance(triggers, list) or not triggers:
@@ -377,7 +378,8 @@ class RegisterBody(_Model):
         url = body.get("url")
         if not isinstance(app_name, str) or not app_name:
             raise ValueError("register body needs `appname` (or `appName`)")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        # ws(s)://connect…: an app synced by a connect worker (engine/connect/gateway.py).
+        if not isinstance(url, str) or not url.startswith(("http://", "https://", "ws://", "wss://")):
             raise ValueError("register body needs the app's `url`")
         functions = body.get("functions") or []
         if not isinstance(functions, list):

@@ -2,7 +2,8 @@
 
 `Driver` is all the executor sees: `call(url, body)` answers a `protocol.Outcome`. `HttpDriver`
 POSTs to the app's /api/inngest: it signs the body, sends it on a client lent by the pool,
-verifies a signed reply and parses it. A connect (WebSocket) gateway will be a second driver.
+verifies a signed reply and parses it. The connect gateway (engine/connect/) is a second
+driver, for apps whose workers dialled in over a WebSocket; `ByScheme` picks one per URL.
 """
 
 from __future__ import annotations
@@ -20,6 +21,19 @@ class Driver(Protocol):
     async def call(self, url: str, body: bytes) -> protocol.Outcome:
         """Call one function (the SDK request body, encoded) and return what its reply means."""
         ...
+
+
+class ByScheme:
+    """ws(s):// URLs (an app synced by a connect worker) go to `connect`, the others to `http`."""
+
+    def __init__(self, http: Driver, connect: Driver) -> None:
+        self.http = http
+        self.connect = connect
+
+    async def call(self, url: str, body: bytes) -> protocol.Outcome:
+        if url.startswith(("ws://", "wss://")):
+            return await self.connect.call(url, body)
+        return await self.http.call(url, body)
 
 
 class HttpDriver:
