@@ -13,6 +13,7 @@ counters under `<prefix>rate:<bucket>:<window>` that expire with their window.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -136,9 +137,12 @@ class RedisStore:
                     except WatchError:
                         continue  # someone wrote between our read and our write: read again
 
-    async def _call(self, operation: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
+    async def _call(self, operation: Callable[[aioredis.Redis], Awaitable[T] | T]) -> T:
+        # redis-py annotates a command as "awaitable or not" (one stub for its sync and asyncio
+        # clients); on the asyncio client it is always awaitable.
         with self._reachable():
-            return await operation(self._client())
+            result = operation(self._client())
+            return await result if inspect.isawaitable(result) else result
 
     # --- the ResultStore interface
     def _pending_key(self) -> str:
@@ -148,11 +152,11 @@ class RedisStore:
         keys = [self._record_key(record.request_id), self._pending_key()]
         if record.owner is not None and record.status is Status.pending:  # what the limit counts
             keys.append(self._owner_pending_key(record.owner))
-        args: list[str | float] = [
+        args = [
             record.model_dump_json(),
             record.request_id,
-            record.created_at.timestamp(),
-            max_pending,
+            repr(record.created_at.timestamp()),
+            str(max_pending),
         ]
         # One script: Redis runs it alone, so the count and the insert cannot be split by another.
         created = await self._call(lambda r: r.eval(_CREATE_WITHIN_LIMIT, len(keys), *keys, *args))

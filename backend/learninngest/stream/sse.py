@@ -41,7 +41,8 @@ class Message:
 
 def parse(lines: Iterable[str]) -> Iterator[Message]:
     """Events from a text/event-stream's lines (as httpx's iter_lines gives them), as they come."""
-    event, data, event_id = "message", [], None
+    data: list[str] = []
+    event, event_id = "message", None
     for line in lines:
         if line == "":
             if data:
