@@ -76,7 +76,8 @@ class Processes:
         self.started: list[Process] = []
 
     def engine(self, port: int, app_url: str | None = None, db: Path | None = None) -> Process:
-        args = ["engine", "--port", str(port), "--time-scale", "0.01"]
+        # The connect gateway on --port only: port + 1 may be taken by another test.
+        args = ["engine", "--port", str(port), "--connect-gateway-port", "0", "--time-scale", "0.01"]
         args += ["--db", str(db)] if db else ["--memory"]
         args += ["-u", app_url] if app_url else []
         return self._start(Process("engine", args, self.folder, {}, port), "/health")
