@@ -68,7 +68,14 @@ class Host:
 
 
 def engine_settings(**overrides: Any) -> EngineSettings:
-    values: dict[str, Any] = {"port": free_port(), "db_path": None, "time_scale": TIME_SCALE}
+    # connect_wait_s: how long a call waits for a connect worker to take it (10 s by default, a
+    # real-time window): a worker still starting on a loaded machine gets a minute.
+    values: dict[str, Any] = {
+        "port": free_port(),
+        "db_path": None,
+        "time_scale": TIME_SCALE,
+        "connect_wait_s": 60.0,
+    }
     return EngineSettings(**(values | overrides))
 
 
