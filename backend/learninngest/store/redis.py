@@ -13,7 +13,6 @@ counters under `<prefix>rate:<bucket>:<window>` that expire with their window.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -137,12 +136,9 @@ class RedisStore:
                     except WatchError:
                         continue  # someone wrote between our read and our write: read again
 
-    async def _call(self, operation: Callable[[aioredis.Redis], Awaitable[T] | T]) -> T:
-        # redis-py annotates a command as "awaitable or not" (one stub for its sync and asyncio
-        # clients); on the asyncio client it is always awaitable.
+    async def _call(self, operation: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
         with self._reachable():
-            result = operation(self._client())
-            return await result if inspect.isawaitable(result) else result
+            return await operation(self._client())
 
     # --- the ResultStore interface
     def _pending_key(self) -> str:
