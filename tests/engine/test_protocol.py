@@ -149,7 +149,30 @@ def test_call_body_with_use_api_leaves_events_and_steps_to_the_api() -> None:
     )
     assert body["use_api"] is True and body["ctx"]["use_api"] is True
     assert body["events"] == [] and body["steps"] == {} and body["event"]["name"] == "a"
-    assert body["version"] == 2 and "fn_id" not in body["ctx"]  # fn_id would turn on TS checkpointing
+    assert body["version"] == 2 and "fn_id" not in body["ctx"]  # none given: none sent
+
+
+def test_the_call_names_its_function_and_queue_item_as_the_real_executor() -> None:
+    body = protocol.build_call_body(
+        event={"name": "a", "data": {}},
+        events=[{"name": "a", "data": {}}],
+        memo={},
+        run_id="01R",
+        attempt=0,
+        max_attempts=5,
+        stack=[],
+        fn_id="6f1c6a52-7f0e-4a57-9d1b-2a1f3c9e0b11",
+        qi_id="01R",
+    )
+    # With ctx.fn_id the TypeScript SDK 4.x checkpoints the steps it runs (run/checkpoint.py).
+    assert body["ctx"]["fn_id"] == "6f1c6a52-7f0e-4a57-9d1b-2a1f3c9e0b11"
+    assert body["ctx"]["qi_id"] == "01R"
+
+
+def test_a_durable_endpoints_run_complete_comes_as_one_object() -> None:
+    reply = protocol.parse_reply(206, {}, b'{"id": "h", "op": "RunComplete", "data": {"status": 200}}')
+    assert isinstance(reply, protocol.Ops)
+    assert [(o.op, o.data) for o in reply.ops] == [("RunComplete", {"status": 200})]
 
 
 def test_a_new_run_is_called_with_version_minus_one() -> None:

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from learninngest.engine.clock import Clock
 from learninngest.engine.compose import Engine
-from learninngest.engine.http import dashboard, events, gql_route, rest, sync
+from learninngest.engine.http import checkpoint, dashboard, events, gql_route, rest, sync
 from learninngest.engine.http.dashboard_auth import DashboardAuth, dashboard_errors
 from learninngest.engine.http.problems import Problem, problem_response
 from learninngest.engine.settings import EngineSettings
@@ -83,6 +83,7 @@ def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> F
             engine.clock.advance,
         )
     )
+    app.include_router(checkpoint.build_router(settings, engine.state, engine.registry, engine.checkpoints))
     app.include_router(gql_route.build_router(settings, engine.state, engine.registry))
     auth = DashboardAuth(settings, engine.registry.keys)
     app.include_router(dashboard.build_router(settings, engine.state, engine.registry, engine.flow, auth))

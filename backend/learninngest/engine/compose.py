@@ -18,6 +18,7 @@ from learninngest.engine.connect import Connect
 from learninngest.engine.flow.control import FlowControl
 from learninngest.engine.ids import UlidFactory
 from learninngest.engine.run.ai_steps import AiSteps
+from learninngest.engine.run.checkpoint import Checkpoints
 from learninngest.engine.run.cron import Cron
 from learninngest.engine.run.executor import Executor
 from learninngest.engine.run.hooks import RunHooks
@@ -32,6 +33,7 @@ from learninngest.engine.sync.functions import FunctionDef
 from learninngest.engine.sync.registry import Registry
 from learninngest.engine.wire.client_pool import ClientPool
 from learninngest.engine.wire.driver import ByScheme, HttpDriver
+from learninngest.engine.wire.endpoint_driver import EndpointDriver
 
 
 class Engine:
@@ -50,7 +52,13 @@ class Engine:
         self.runs = RunLifecycle(self.state, self.clock, self.queue, self.ids, self.hooks)
         self.http = ClientPool(settings.call_timeout_s)
         self.connect = Connect(settings, self.registry, self.ids)
-        self.driver = ByScheme(http=HttpDriver(settings, self.http), connect=self.connect.router)
+        self.driver = EndpointDriver(
+            settings,
+            ByScheme(http=HttpDriver(settings, self.http), connect=self.connect.router),
+            self.http,
+            self.state,
+            self.registry,
+        )
         self.ai = AiSteps(self.state, self.clock, self.runs, self.http, settings.call_timeout_s)
         self.outcomes = Outcomes(self.state, self.clock, self.runs, self.registry, self.ai, self.hooks)
         self.flow = FlowControl(self.state, self.clock, self.registry, self.runs)
@@ -65,6 +73,9 @@ class Engine:
             self.ai,
             self.flow,
             self.driver,
+        )
+        self.checkpoints = Checkpoints(
+            self.state, self.clock, self.registry, self.runs, self.outcomes, self._emit, settings.signing_key
         )
         self.cron = Cron(self.state, self.clock, self.registry, self.runs, self.hooks)
         self.intake = Intake(settings, self.state, self.clock, self.registry, self.runs, self.flow, self.ids)

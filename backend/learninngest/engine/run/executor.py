@@ -284,6 +284,8 @@ class Executor:
         is memoized but the app did not see it, so call the function again now rather than at
         the next deadline."""
         latest = self.state.get_run(run_id)
+        # Steps the call checkpointed (run/checkpoint.py) were run by the app itself: not news.
+        seen = seen | self.runs.checkpointed.pop(run_id, set())
         return latest is not None and not latest.finished and bool(set(latest.memo) - seen)
 
     def _body(self, run: Run, fn: FunctionDef) -> bytes:
@@ -300,6 +302,8 @@ class Executor:
                     version=run.request_version,
                     use_api=use_api,
                     disable_immediate_execution=run.run_id in self.runs.no_immediate,
+                    fn_id=fn.uuid,
+                    qi_id=run.run_id,  # the run is the engine's queue item
                 )
             )
 

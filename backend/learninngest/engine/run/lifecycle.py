@@ -85,6 +85,9 @@ class RunLifecycle:
         # `disable_immediate_execution` for the rest of the run (in memory: after a restart
         # the run sends false until its next group).
         self.no_immediate: set[str] = set()
+        # Steps each run's call in flight checkpointed (run/checkpoint.py): the app ran them
+        # itself, so the executor does not count them as news to call it again for.
+        self.checkpointed: dict[str, set[str]] = {}
 
     def _store_unmatched(self, event: dict[str, Any], match: bool) -> str:
         event_id, now = self.ids.new(), self.clock.now()
@@ -208,6 +211,7 @@ class RunLifecycle:
         status = RunStatus(status)
         now = self.clock.now()
         self.no_immediate.discard(run.run_id)
+        self.checkpointed.pop(run.run_id, None)
         with self.state.tx():
             # Every pause ends with the run (a sleep, a wait, an invoke still open).
             for pause in run.pauses:

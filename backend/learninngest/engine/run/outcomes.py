@@ -144,7 +144,8 @@ class Outcomes:
             and not (o.op == "AIGateway" and run.retry_waits(o.id, real_now))
         ]
         planned = [o for o in ops if o.op == "StepPlanned"]
-        others = [o for o in ops if o.op != "StepPlanned"]
+        # RunComplete last: the steps checkpointed with it are memoized before the run ends.
+        others = sorted((o for o in ops if o.op != "StepPlanned"), key=lambda o: o.op == "RunComplete")
         if planned and target != "step":
             self.runs.fail_unsupported(run, f"the app planned steps again when asked to run step {target}")
             return False
@@ -266,6 +267,23 @@ class Outcomes:
             return self._invoke(run, fn, o, started, now)
         if o.op == "AIGateway":
             return self.ai.start(run, o, now)
+        if o.op == "RunComplete":
+            # The TypeScript SDK 4.x checkpointed its steps (run/checkpoint.py) and reports
+            # the function's return value as an opcode: the run is over, as with a 200.
+            self.runs.row(
+                run,
+                step_id="step",
+                name="function",
+                op=EngineOp.RUN_COMPLETE,
+                status=StepStatus.COMPLETED,
+                started=started,
+                ended=now,
+                output=o.data,
+            )
+            self.runs.finish(run, RunStatus.COMPLETED, o.data)
+            return False
+        if o.op == "DiscoveryRequest":
+            return True  # the SDK stopped after checkpointing: call it again
         self.runs.fail_unsupported(run, f"opcode {o.op} is not supported by the LearnInngest engine")
         return False
 

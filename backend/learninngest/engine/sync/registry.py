@@ -28,6 +28,7 @@ import httpx
 from learninngest.engine.clock import Clock
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state.db import State
+from learninngest.engine.sync.endpoints import FRAMEWORK, endpoint_function, is_endpoint
 from learninngest.engine.sync.functions import FunctionDef, parse_function
 from learninngest.engine.sync.payload import ConfigRefused, RegisterBody
 from learninngest.engine.wire import signing
@@ -43,6 +44,10 @@ def same_url(a: str, b: str) -> bool:
     return a.split("?", 1)[0].rstrip("/") == b.split("?", 1)[0].rstrip("/")
 
 
+def _base(url: str) -> str:
+    return url.split("?", 1)[0].rstrip("/")
+
+
 class Registry:
     """The functions of every synced app, in memory, backed by the state."""
 
@@ -51,6 +56,8 @@ class Registry:
         self.state = state
         self.clock = clock
         self._functions: dict[str, FunctionDef] = {}
+        # The URLs of durable endpoints (sync/endpoints.py): their calls replay a request.
+        self._endpoint_urls: set[str] = set()
         # Last result of syncing each URL (start-up, REST, dashboard): shown by /v1/apps.
         self.sync_results: dict[str, dict[str, Any]] = {}
         # deployId tokens of syncs this engine started for its -u URLs, with their expiry.
@@ -59,9 +66,16 @@ class Registry:
     def load(self) -> None:
         """Read the functions synced before (the state must be open)."""
         self._functions.clear()
+        self._endpoint_urls.clear()
         for row in self.state.list_functions():
             try:
-                self._functions[row["slug"]] = parse_function(row["app_id"], row["config"], row["version"])
+                if is_endpoint(row["config"]):  # a durable endpoint (sync/endpoints.py)
+                    fn = endpoint_function(row["app_id"], row["config"], row["version"])
+                else:
+                    fn = parse_function(row["app_id"], row["config"], row["version"])
+                self._functions[row["slug"]] = fn
+                if is_endpoint(fn.config):
+                    self._endpoint_urls.add(_base(fn.url))
             except ConfigRefused as exc:  # stored by an older engine that accepted more
                 log.error("stored function %s is not usable any more: %s", row["slug"], exc)
 
@@ -155,6 +169,48 @@ class Registry:
         self._functions.update({fn.slug: fn for fn in functions})
         log.info("app synced app=%s functions=%d url=%s", app_id, len(functions), url)
         return 200, reply | {"modified": True}
+
+    def upsert_endpoint(self, app_id: str, config: dict[str, Any]) -> FunctionDef:
+        """Record a durable endpoint's app and function (its first checkpoint names them); the
+        same config again changes nothing. ValueError if a synced function has that id."""
+        slug = str(config["id"])
+        known = self._functions.get(slug)
+        if known is not None and not is_endpoint(known.config):
+            raise ValueError(f"function id {slug!r} belongs to synced app {known.app_id}")
+        if known is not None and known.config == config and known.app_id == app_id:
+            return known
+        fn = endpoint_function(app_id, config, 1 if known is None else known.version + 1)
+        if known is not None and known.app_id != app_id and (old := self.state.get_app(known.app_id)):
+            # Served from another origin now (another port): the old app row lets it go.
+            self.state.save_app(old, [self._row(f) for f in self._of_app(known.app_id) if f.slug != slug])
+        others = [f for f in self._of_app(app_id) if f.slug != slug]
+        self.state.save_app(
+            {
+                "app_id": app_id,
+                "uuid": str(uuid.uuid5(_APP_NS, app_id)),
+                "url": app_id,
+                "sdk": "",
+                "framework": FRAMEWORK,
+                "checksum": "",
+                "synced": self.clock.now(),
+            },
+            [self._row(f) for f in [*others, fn]],
+        )
+        self._functions[slug] = fn
+        self._endpoint_urls.add(_base(fn.url))
+        log.info("durable endpoint recorded app=%s fn=%s url=%s", app_id, slug, fn.url)
+        return fn
+
+    def is_endpoint_url(self, url: str) -> bool:
+        """A call of this URL is a call of a durable endpoint."""
+        return bool(self._endpoint_urls) and _base(url) in self._endpoint_urls
+
+    def _of_app(self, app_id: str) -> list[FunctionDef]:
+        return [f for f in self._functions.values() if f.app_id == app_id]
+
+    @staticmethod
+    def _row(f: FunctionDef) -> dict[str, Any]:
+        return {"slug": f.slug, "uuid": f.uuid, "name": f.name, "config": f.config, "version": f.version}
 
     def keys(self) -> list[str]:
         return [k for k in (self.settings.signing_key, self.settings.signing_key_fallback) if k]

@@ -25,6 +25,8 @@ SUPPORTED_OPS = {
     "StepError",
     "StepFailed",
     "AIGateway",  # step.ai.infer: the engine makes the request (ai_steps.py)
+    "RunComplete",  # the function's return value, after steps it checkpointed (run/checkpoint.py)
+    "DiscoveryRequest",  # the SDK asks to be called again (it checkpointed and stopped)
 }
 # Opcodes that make the run wait (a sleep, an event, an invoked run); at most one per run.
 WAIT_OPS = {"Sleep", "WaitForEvent", "InvokeFunction"}
@@ -57,13 +59,17 @@ def build_call_body(
     version: int = VERSION_UNSET,
     use_api: bool = False,
     disable_immediate_execution: bool = False,
+    fn_id: str = "",
+    qi_id: str = "",
 ) -> dict[str, Any]:
     """The request body the SDK validates strictly: ints are ints, use_api top-level, stack an object.
 
     `use_api`: like the real server past its size limit, send no `events` and no `steps`;
     the SDK fetches them from GET /v0/runs/{id}/batch and /v0/runs/{id}/actions.
     `version`: -1 on a run's first call, then what the SDK answered (x-inngest-req-version).
-    No `ctx.fn_id`: the TypeScript SDK 4.x turns checkpointing on when it is present.
+    `fn_id` / `qi_id`: the function's UUID and the call's queue item, as the real executor
+    sends them; with them the TypeScript SDK 4.x checkpoints the steps it runs in one call
+    (POST /v1/checkpoint/{run_id}/async, run/checkpoint.py). Left out when empty.
     `disable_immediate_execution`: set once a reply held several opcodes (a parallel group),
     as the real executor does; the SDK then reports each new step as planned.
     """
@@ -72,6 +78,8 @@ def build_call_body(
         "events": [] if use_api else events,
         "steps": {} if use_api else memo,
         "ctx": {
+            **({"fn_id": fn_id} if fn_id else {}),
+            **({"qi_id": qi_id} if qi_id else {}),
             "run_id": run_id,
             "attempt": int(attempt),
             "max_attempts": int(max_attempts),
@@ -192,6 +200,11 @@ def sleep_until(op: Opcode, now: float) -> float:
     return now + parse_duration(value)
 
 
+def parse_opcode(raw: Any) -> Opcode:
+    """One opcode object as the SDK sends it (a reply, a checkpoint); ValueError if it is not one."""
+    return _opcode(raw)
+
+
 def _header(headers: dict[str, str], name: str) -> str | None:
     for key, value in headers.items():
         if key.lower() == name:
@@ -239,6 +252,8 @@ def parse_reply(status: int, headers: dict[str, str], body: bytes) -> Outcome:
             )
         return Completed(payload)
     if status == 206:
+        if isinstance(payload, dict) and "op" in payload:
+            payload = [payload]  # a durable endpoint's RunComplete comes as one object
         if not isinstance(payload, list) or not payload:
             return CallFailed(error_object("InvalidReply", "app answered 206 without a list of opcodes"))
         try:
