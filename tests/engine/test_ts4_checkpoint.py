@@ -1,0 +1,83 @@
+"""Checkpointing with a real TypeScript SDK 4.x app (tests/engine/ts_app4/features/checkpointing.js).
+
+The engine's call carries `ctx.fn_id` and `ctx.qi_id`, so the SDK runs the steps it finds in
+that one call, checkpoints each (POST /v1/checkpoint/{run_id}/async) and ends the run with a
+RunComplete opcode: fewer calls, the same run and the same timeline as step by step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.engine.harness import local_engine
+from tests.engine.ts4_app import Ts4App, started
+from tests.support import wait_for
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[Ts4App]:
+    with local_engine(paused=True) as host, started(host) as ts:
+        yield ts
+
+
+def ops(steps: list[dict]) -> list[tuple[str, str, str]]:
+    return [(s["name"], s["op"], s["status"]) for s in steps]
+
+
+def test_steps_run_in_one_call_and_are_checkpointed(app: Ts4App) -> None:
+    run = app.wait_run(app.send("ts4/three-steps"), "Completed")
+    assert run["output"] == {"letters": "ABC"}
+    assert ops(app.steps(run["run_id"])) == [
+        ("a", "StepRun", "Completed"),
+        ("b", "StepRun", "Completed"),
+        ("c", "StepRun", "Completed"),
+        ("function", "RunComplete", "Completed"),
+    ]
+    # Step by step it takes four calls; checkpointing, one.
+    assert app.seen()["calls"]["ts-app4-three-steps"] == 1
+
+
+def test_a_sleep_ends_the_call_and_the_next_call_checkpoints_again(app: Ts4App) -> None:
+    event_id = app.send("ts4/steps-around-sleep")
+
+    def sleeping() -> str:
+        (run,) = app.runs_of(event_id)
+        steps = ops(app.steps(run["run_id"]))
+        assert steps == [("before", "StepRun", "Completed"), ("nap", "Sleep", "Sleeping")], steps
+        return str(run["run_id"])
+
+    run_id = wait_for(sleeping, timeout=30)
+    assert app.seen()["calls"]["ts-app4-steps-around-sleep"] == 1  # no extra call for the checkpoint
+    app.advance(10)
+    run = app.wait_status(run_id, "Completed")
+    assert run["output"] == ["before", "after"]
+    assert ops(app.steps(run_id)) == [
+        ("before", "StepRun", "Completed"),
+        ("nap", "Sleep", "Completed"),
+        ("after", "StepRun", "Completed"),
+        ("function", "RunComplete", "Completed"),
+    ]
+    assert app.seen()["calls"]["ts-app4-steps-around-sleep"] == 2
+
+
+def test_a_failing_step_is_retried_then_checkpointing_goes_on(app: Ts4App) -> None:
+    event_id = app.send("ts4/flaky-step")
+
+    def retrying() -> str:
+        (run,) = app.runs_of(event_id)
+        assert ("flaky", "StepError", "Retrying") in ops(app.steps(run["run_id"]))
+        return str(run["run_id"])
+
+    run_id = wait_for(retrying, timeout=30)
+    app.advance(60)  # past the step's backoff
+    run = app.wait_status(run_id, "Completed")
+    assert run["output"] == ["first", "worked"]
+    assert ops(app.steps(run_id)) == [
+        ("first", "StepRun", "Completed"),
+        ("flaky", "StepError", "Retrying"),
+        ("flaky", "StepRun", "Completed"),
+        ("function", "RunComplete", "Completed"),
+    ]
+    assert app.seen()["notes"]["flaky"] == 2

@@ -1,0 +1,70 @@
+// A TypeScript-SDK 4.x app (plain JavaScript) the engine tests run against: served by the
+// SDK's Node handler on PORT at /api/inngest, registering with the engine at ENGINE_URL.
+//
+// Each file in features/ adds what it tests: `module.exports = ({ inngest, seen }) =>
+// ({ functions: [...], routes: { "/path": webHandler } })`. Functions are served at
+// /api/inngest; a route is a Web API handler (Request -> Response), e.g. a durable endpoint.
+// GET /seen answers what the app saw: `calls` (the engine's calls per function id) and what
+// the features noted.
+"use strict";
+
+const http = require("node:http");
+const { Readable } = require("node:stream");
+const { Inngest } = require("inngest");
+const { serve, serveEndpoint, endpointAdapter } = require("inngest/node");
+
+const FEATURES = ["./features/checkpointing", "./features/endpoints"];
+
+const seen = { calls: {}, notes: {} };
+// note(name): count one more of `name` in seen.notes; returns the new count.
+const note = (name) => (seen.notes[name] = (seen.notes[name] || 0) + 1);
+
+const inngest = new Inngest({
+  id: "ts-app4",
+  isDev: true,
+  baseUrl: process.env.ENGINE_URL,
+  endpointAdapter,
+});
+
+const functions = [];
+const routes = {};
+for (const path of FEATURES) {
+  const feature = require(path)({ inngest, seen, note });
+  functions.push(...(feature.functions || []));
+  for (const [route, handler] of Object.entries(feature.routes || {})) {
+    routes[route] = serveEndpoint(handler);
+  }
+}
+
+const handler = serve({ client: inngest, functions });
+
+http
+  .createServer((req, res) => {
+    const url = new URL(req.url, "http://app");
+    if (url.pathname === "/seen") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(seen));
+      return;
+    }
+    if (routes[url.pathname]) {
+      routes[url.pathname](req, res);
+      return;
+    }
+    if (url.pathname !== "/api/inngest") {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    // Count the engine's calls per function, then hand the SDK the same request.
+    const chunks = [];
+    req.on("data", (chunk) => chunks.push(chunk));
+    req.on("end", () => {
+      const raw = Buffer.concat(chunks);
+      const fnId = url.searchParams.get("fnId");
+      if (req.method === "POST" && fnId) seen.calls[fnId] = (seen.calls[fnId] || 0) + 1;
+      const copy = Readable.from([raw]);
+      Object.assign(copy, { headers: req.headers, method: req.method, url: req.url, socket: req.socket });
+      handler(copy, res);
+    });
+  })
+  .listen(Number(process.env.PORT), "127.0.0.1");

@@ -1,0 +1,40 @@
+// Checkpointing (inngest 4.x): with the call's ctx.fn_id the SDK runs the steps it finds in
+// one call and reports each to POST /v1/checkpoint/{runId}/async, then ends the run with a
+// RunComplete opcode (or replies with what it cannot run itself: a sleep, a failed step).
+"use strict";
+
+module.exports = ({ inngest, note }) => {
+  const threeSteps = inngest.createFunction(
+    { id: "three-steps", triggers: [{ event: "ts4/three-steps" }] },
+    async ({ step }) => {
+      const a = await step.run("a", () => "A");
+      const b = await step.run("b", () => `${a}B`);
+      const c = await step.run("c", () => `${b}C`);
+      return { letters: c };
+    },
+  );
+
+  const stepsAroundSleep = inngest.createFunction(
+    { id: "steps-around-sleep", triggers: [{ event: "ts4/steps-around-sleep" }] },
+    async ({ step }) => {
+      const before = await step.run("before", () => "before");
+      await step.sleep("nap", "10s");
+      const after = await step.run("after", () => "after");
+      return [before, after];
+    },
+  );
+
+  const flakyStep = inngest.createFunction(
+    { id: "flaky-step", retries: 2, triggers: [{ event: "ts4/flaky-step" }] },
+    async ({ step }) => {
+      const first = await step.run("first", () => "first");
+      const flaky = await step.run("flaky", () => {
+        if (note("flaky") === 1) throw new Error("not yet");
+        return "worked";
+      });
+      return [first, flaky];
+    },
+  );
+
+  return { functions: [threeSteps, stepsAroundSleep, flakyStep] };
+};
