@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from learninngest.engine.wire import signing
 from learninngest.kit.servers import free_port
 from learninngest.serving.child_process import stop_child
 from tests.engine.harness import Host
@@ -93,12 +94,20 @@ def started(host: Host) -> Iterator[Ts4App]:
     """The app on a free port, synced with the engine at `host`; stopped on the way out."""
     node = ensure_node_modules()
     port = free_port()
-    env = dict(os.environ, PORT=str(port), ENGINE_URL=host.url, INNGEST_DEV="1")
+    env = dict(os.environ, PORT=str(port), ENGINE_URL=host.url)
+    if host.signing_key:  # Cloud mode: the SDK signs, and checks the engine's signatures
+        env.update(INNGEST_SIGNING_KEY=host.signing_key, INNGEST_DEV="0")
+    else:
+        env["INNGEST_DEV"] = "1"
     proc = subprocess.Popen([node, "app.js"], cwd=APP_DIR, env=env)
     try:
         app = Ts4App(host, port)
         wait_for(app.seen, timeout=30, interval=0.1)
-        resp = httpx.put(f"{app.url}/api/inngest", timeout=15)  # what `-u URL` does at start-up
+        # What `-u URL` does at start-up (signed in Cloud mode).
+        headers = {"x-inngest-server-kind": "cloud" if host.signing_key else "dev"}
+        if host.signing_key:
+            headers["x-inngest-signature"] = signing.sign(b"", host.signing_key)
+        resp = httpx.put(f"{app.url}/api/inngest", headers=headers, timeout=15)
         assert resp.status_code == 200, resp.text
         yield app
     finally:

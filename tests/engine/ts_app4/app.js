@@ -21,7 +21,8 @@ const note = (name) => (seen.notes[name] = (seen.notes[name] || 0) + 1);
 
 const inngest = new Inngest({
   id: "ts-app4",
-  isDev: true,
+  // Dev mode, unless the test gives a signing key (INNGEST_SIGNING_KEY): then Cloud mode, signed.
+  isDev: !process.env.INNGEST_SIGNING_KEY,
   baseUrl: process.env.ENGINE_URL,
   endpointAdapter,
 });
