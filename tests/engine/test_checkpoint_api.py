@@ -198,3 +198,16 @@ def test_a_retried_step_error_moves_the_run_to_the_background() -> None:
         wait_for(retrying, timeout=10)
         run = rest.get(f"/v1/runs/{run_id}").json()["data"]
         assert run["status"] == "Running"  # the engine calls the endpoint back after the backoff
+
+
+def test_an_endpoints_run_shows_in_graphql_and_the_dashboard(host: Host) -> None:
+    with host.rest() as rest:
+        run_id = new_run(rest, [step_run("reserve", 1), run_complete(200, '{"order": 8}')])["run_id"]
+    query = "query($id: String!) { run(runID: $id) { status output } runTrigger(runID: $id) { eventName } }"
+    resp = httpx.post(f"{host.url}/v0/gql", json={"query": query, "variables": {"id": run_id}})
+    assert resp.status_code == 200 and "errors" not in resp.json(), resp.text
+    data = resp.json()["data"]
+    assert data["run"]["status"] == "COMPLETED" and data["runTrigger"]["eventName"] == "inngest/http.request"
+    page = httpx.get(f"{host.url}/runs/{run_id}")
+    assert page.status_code == 200 and "POST /api/orders" in page.text
+    assert httpx.get(f"{host.url}/").status_code == 200
