@@ -81,3 +81,10 @@ def test_a_failing_step_is_retried_then_checkpointing_goes_on(app: Ts4App) -> No
         ("function", "RunComplete", "Completed"),
     ]
     assert app.seen()["notes"]["flaky"] == 2
+
+
+def test_a_parallel_group_is_called_step_by_step_beside_checkpointing(app: Ts4App) -> None:
+    run = app.wait_run(app.send("ts4/group-then-step"), "Completed")
+    assert run["output"] == "LR"
+    done = sorted(name for name, op, status in ops(app.steps(run["run_id"])) if op == "StepRun")
+    assert done == ["join", "left", "right"]

@@ -36,5 +36,18 @@ module.exports = ({ inngest, note }) => {
     },
   );
 
-  return { functions: [threeSteps, stepsAroundSleep, flakyStep] };
+  // A parallel group: the SDK plans both steps (no checkpoint: the engine calls each), then
+  // the engine sets disable_immediate_execution, as the real executor does.
+  const groupThenStep = inngest.createFunction(
+    { id: "group-then-step", triggers: [{ event: "ts4/group-then-step" }] },
+    async ({ step }) => {
+      const [left, right] = await Promise.all([
+        step.run("left", () => "L"),
+        step.run("right", () => "R"),
+      ]);
+      return step.run("join", () => left + right);
+    },
+  );
+
+  return { functions: [threeSteps, stepsAroundSleep, flakyStep, groupThenStep] };
 };
