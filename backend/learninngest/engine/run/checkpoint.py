@@ -27,6 +27,7 @@ import hmac
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from learninngest.engine.clock import Clock
@@ -101,7 +102,11 @@ class Checkpoints:
         outcomes: Outcomes,
         emit: Emit,
         secret: str | None = None,
+        stream_token: Callable[[str], str] | None = None,
     ) -> None:
+        """`stream_token(run_id)`: the `realtime_token` a durable endpoint's caller subscribes
+        to its run's stream with (the real server: a Realtime JWT for channel = run id, topic
+        `stream`); by default an opaque token, until the engine serves Realtime streams."""
         self.state = state
         self.clock = clock
         self.registry = registry
@@ -111,6 +116,7 @@ class Checkpoints:
         # Signs the tokens that read a run's output: the signing key when there is one (they
         # then survive a restart), else a secret of this process.
         self._secret = (secret or secrets.token_hex(32)).encode()
+        self.stream_token = stream_token or (lambda run_id: self.token(run_id, "realtime"))
 
     # --- tokens
     def token(self, run_id: str, purpose: str = "output") -> str:
@@ -201,8 +207,7 @@ class Checkpoints:
             "fn_id": fn.uuid,
             "app_id": self._app_uuid(fn),
             "run_id": run_id,
-            # The SDK needs one, even before the engine serves Realtime streams.
-            "realtime_token": self.token(run_id, "realtime"),
+            "realtime_token": self.stream_token(run_id),  # the SDK requires one
         }
         if ops:
             reply["token"] = self.token(run_id)
