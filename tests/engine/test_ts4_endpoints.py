@@ -59,7 +59,7 @@ def test_an_endpoint_answers_its_caller_and_its_run_completes(app: Ts4App) -> No
 
 
 def test_a_sleep_moves_the_run_to_the_background_and_the_output_waits_for_it(app: Ts4App) -> None:
-    resp = httpx.get(f"{app.url}/endpoint/nap", timeout=30)
+    resp = httpx.get(f"{app.url}/endpoint/nap", params={"who": "ada"}, timeout=30)
     assert resp.status_code == 302, resp.text
     location = resp.headers["location"]
     assert (
@@ -82,7 +82,7 @@ def test_a_sleep_moves_the_run_to_the_background_and_the_output_waits_for_it(app
 
     out = httpx.get(location, timeout=30)
     assert out.status_code == 200, out.text
-    assert out.json() == {"before": "before", "after": "after"}
+    assert out.json() == {"before": "before", "after": "after ada"}
     assert run["output"]["status"] == 200  # the endpoint's response, as the SDK sent it
 
     bad = httpx.get(location.split("?")[0], params={"token": "nope"}, timeout=10)

@@ -28,7 +28,7 @@ def test_steps_are_checkpointed_with_the_signing_keys_bearer(app: Ts4App) -> Non
 
 
 def test_an_endpoint_is_called_back_signed(app: Ts4App) -> None:
-    resp = httpx.get(f"{app.url}/endpoint/nap", timeout=30)
+    resp = httpx.get(f"{app.url}/endpoint/nap", params={"who": "ada"}, timeout=30)
     assert resp.status_code == 302, resp.text
     run_id = resp.headers["location"].split("?")[0].split("/")[-2]
     app.wait_status(run_id, "Running")
@@ -40,4 +40,7 @@ def test_an_endpoint_is_called_back_signed(app: Ts4App) -> None:
     app.advance(10)
     run = app.wait_status(run_id, "Completed")
     assert run["output"]["status"] == 200
-    assert httpx.get(resp.headers["location"], timeout=30).json() == {"before": "before", "after": "after"}
+    assert httpx.get(resp.headers["location"], timeout=30).json() == {
+        "before": "before",
+        "after": "after ada",
+    }

@@ -10,6 +10,7 @@ steps itself (GET /v0/runs/{id}/actions). Calls of every other URL go to `inner`
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -51,7 +52,7 @@ class EndpointDriver:
             async with self.pool.lend() as client:
                 resp = await client.request(
                     str(data.get("method") or "POST"),
-                    _with_query(url, str(data.get("query_params") or "")),
+                    _with_query(_run_url(url, data), str(data.get("query_params") or "")),
                     content=original or None,
                     headers=headers,
                 )
@@ -68,6 +69,16 @@ class EndpointDriver:
                 )
             )
         return protocol.parse_reply(resp.status_code, dict(resp.headers), resp.content)
+
+
+def _run_url(url: str, data: dict[str, Any]) -> str:
+    """The run's own URL (its request's origin and path, as the real server keeps per run)
+    with the call's query (`?stepId=…`); the function's URL when the event lacks them."""
+    domain, path = data.get("domain"), data.get("path")
+    if not isinstance(domain, str) or not isinstance(path, str) or not domain:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(urlsplit(domain + path)._replace(query=parts.query))
 
 
 def _with_query(url: str, original: str) -> str:

@@ -16,13 +16,15 @@ module.exports = ({ inngest, note }) => {
     return { greeting, shout };
   });
 
-  const nap = inngest.endpoint(async () => {
+  const nap = inngest.endpoint(async (req) => {
+    // Read again when the engine calls the endpoint back: it replays this request.
+    const who = new URL(req.url).searchParams.get("who") || "nobody";
     const before = await step.run("before", () => {
       note("nap-before");
       return "before";
     });
     await step.sleep("nap", "10s");
-    const after = await step.run("after", () => "after");
+    const after = await step.run("after", () => `after ${who}`);
     return { before, after };
   });
 
