@@ -3,8 +3,9 @@
 As the real server's `httpv2` driver: the engine replays the HTTP request that started the
 run (its method, body, query and content type, kept in the run's `inngest/http.request`
 event) to the endpoint's URL, with `X-Run-ID` and `X-Inngest-Signature` (empty in dev mode),
-which is how the SDK tells the engine's call from a user's. The SDK then fetches the run's
-steps itself (GET /v0/runs/{id}/actions). Calls of every other URL go to `inner`.
+which is how the SDK tells the engine's call from a user's; in signed mode its reply is
+verified as any call's. The SDK then fetches the run's steps itself (GET
+/v0/runs/{id}/actions). Calls of every other URL go to `inner`.
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ class EndpointDriver:
                     type(exc).__name__, f"could not reach {url}: {exc or 'connection error'}"
                 )
             )
+        if key and resp.status_code in (200, 206, 500):
+            keys = [k for k in (key, self.settings.signing_key_fallback) if k]
+            bad = signing.problem(resp.content, resp.headers.get("x-inngest-signature"), keys)
+            if bad is not None:
+                why = f"the reply from {url} is not signed with this engine's signing key ({bad})"
+                return protocol.CallFailed(protocol.error_object("InvalidSignature", why))
         return protocol.parse_reply(resp.status_code, dict(resp.headers), resp.content)
 
 
