@@ -132,9 +132,7 @@ class Arrivals:
         scale = self.clock.scale
         pending = self.store.get_pending("debounce", fn.slug, key)
         first_at = pending.first_at if pending else now
-        due = debounce.due(
-            first_at, now, db.period * scale, None if db.timeout is None else db.timeout * scale
-        )
+        due = debounce.due(first_at, now, db.period, db.timeout, scale)
         # Only the last event's body is kept (the run gets it); earlier ones are ids for the log.
         events: list[tuple[str, dict[str, Any]]] = [
             (i, {}) for i, _ in (pending.events if pending else [])
