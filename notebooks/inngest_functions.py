@@ -376,7 +376,7 @@ searched["output"], debounced["output"]["events"]
 # | `rate_limit=inngest.RateLimit(limit=, period=, key=)` | events over the limit are dropped: no run |
 # | `batch_events=inngest.Batch(max_size=, timeout=)` | one run gets many events as `ctx.events` |
 # | `singleton=inngest.Singleton(mode="skip" or "cancel", key=)` | one run at a time per key |
-# | `priority=inngest.Priority(run="event.data.priority")` | queued runs with a higher factor start first |
+# | `priority=inngest.Priority(run="int(event.data.priority)")` | queued runs with a higher factor start first (an integer: event numbers are doubles to the server) |
 # | `concurrency=[inngest.Concurrency(limit=, key=, scope=)]` | at most N at once per key value |
 # | `timeouts=inngest.Timeouts(start=, finish=)` | cancels runs that wait or run too long |
 
