@@ -196,6 +196,7 @@ class Stack:
             db_path=db if db and db != "memory" else None,
             time_scale=self.settings.engine_time_scale,
             retention_s=self.settings.engine_retention_s,
+            connect_lease_s=self.settings.engine_connect_lease_s,
         )
         self.engine = BackgroundServer(
             create_engine_app(engine_settings), name="engine", host=self.settings.host, port=port
@@ -209,6 +210,7 @@ class Stack:
         cmd += ["--port", str(port), "--time-scale", str(self.settings.engine_time_scale)]
         cmd += ["--db", db] if db else ["--memory"]
         cmd += ["--retention", str(self.settings.engine_retention_s)]
+        cmd += ["--connect-lease", str(self.settings.engine_connect_lease_s)]
         cmd += ["--log-level", self.settings.log_level]
         cmd += ["--connect-gateway-port", "0"]  # the gateway on --port only: port + 1 may be taken
         # Output goes where ours goes (the terminal of `learninngest up`). The engine stops
