@@ -39,6 +39,7 @@ def test_defaults_work_offline() -> None:
         ("OFFLINE_FAULT_RATE_429", "2", "OFFLINE_FAULT_RATE_429: Input should be less than or equal to 1"),
         ("RESULT_RETENTION_S", "0", "RESULT_RETENTION_S: Input should be greater than or equal to 1"),
         ("ENGINE_RETENTION_S", "0", "ENGINE_RETENTION_S: Input should be greater than 0"),
+        ("ENGINE_CONNECT_LEASE_S", "0", "ENGINE_CONNECT_LEASE_S: Input should be greater than or equal"),
         ("LONG_POLL_MAX_WAITERS", "0", "LONG_POLL_MAX_WAITERS: Input should be greater than or equal to 1"),
         ("LONG_POLL_REREAD_S", "0", "LONG_POLL_REREAD_S: Input should be greater than 0"),
         ("SERVER_HEADER_TIMEOUT_S", "0", "SERVER_HEADER_TIMEOUT_S: Input should be greater than 0"),

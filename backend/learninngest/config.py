@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     # `learninngest up` serves the backend from this many processes on one port (serving/backend_processes.py)
     backend_workers: int = Field(1, ge=1, le=64)
     engine_retention_s: float = Field(7 * 86_400, gt=0)  # the stack's engine: finished runs kept this long
+    # The stack's engine: how long a connect worker holds a call without extending its lease
+    # (the server's 2 minutes); shorter, and a dead worker's call is retried sooner.
+    engine_connect_lease_s: float = Field(120.0, ge=1, le=3600)
     # How a browser reaches the kit's servers (browser_urls.py): "auto" (JupyterHub, Binder,
     # Codespaces detected), "off" (127.0.0.1), or a template such as /user/ana/proxy/{port}/
     kit_proxy_url: str = "auto"

@@ -73,11 +73,14 @@ def test_debounce_timeout_caps_the_wait_from_the_first_event(state: State) -> No
         clock.t += 8
         flow.tick()
     assert state.list_runs() == []  # 24 s after the first event; the last one asks for 26 s
-    clock.t += 1  # 25 s after the first event: the timeout wins over the last period
+    clock.t += 2  # 26 s: the timeout (25 s) won over the last period, but the server's job
+    flow.tick()  # runs 1.05 s after it (50 ms buffer + 1 s): not yet
+    assert state.list_runs() == []
+    clock.t += 0.05
     flow.tick()
     (run,) = state.list_runs()
     assert run.event["data"] == {"n": 2}
-    assert state.steps_of(run.run_id)[0]["intended_delay_ms"] == 25_000
+    assert state.steps_of(run.run_id)[0]["intended_delay_ms"] == 26_050
 
 
 def test_a_batch_flushes_at_its_timeout_with_what_it_has(state: State) -> None:
@@ -168,7 +171,7 @@ def test_singleton_skip_records_a_skipped_run_per_key(state: State) -> None:
 
 
 def test_a_negative_priority_delays_the_start(state: State) -> None:
-    flow, fn, clock = flow_for(state, priority={"run": "event.data.p"})
+    flow, fn, clock = flow_for(state, priority={"run": "int(event.data.p)"})
     send(flow, fn, state, {"p": -30})
     (run,) = state.list_runs()
     assert flow.before_start(run, fn) == run.started + 30
@@ -210,7 +213,7 @@ def test_each_decision_logs_one_line(
 
 def test_runs_created_elsewhere_get_their_flow_data_when_first_asked(state: State) -> None:
     """Cron runs and invoked children are created without intake: the first ask registers them."""
-    flow, fn, clock = flow_for(state, timeouts={"start": "10s"}, priority={"run": "event.data.p"})
+    flow, fn, clock = flow_for(state, timeouts={"start": "10s"}, priority={"run": "int(event.data.p)"})
     event = {"name": "inngest/function.invoked", "data": {"p": 5}, "id": "x", "ts": 0}
     run = flow.runs.create_run(fn, event, "x")
     assert flow.store.get_run(run.run_id) is None

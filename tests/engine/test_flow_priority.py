@@ -5,17 +5,27 @@ from __future__ import annotations
 from learninngest.engine.flow import priority
 
 
-def test_factor_from_the_event_clamped_to_600() -> None:
-    assert priority.factor("event.data.p", {"data": {"p": 120}}) == 120
-    assert priority.factor("event.data.p", {"data": {"p": 5000}}) == 600
-    assert priority.factor("event.data.p", {"data": {"p": -5000}}) == -600
+def test_factor_from_the_event_clamped_to_12_hours() -> None:
+    # The server's PriorityFactorMin/Max: -43,200 s and 43,200 s.
+    assert priority.factor("int(event.data.p)", {"data": {"p": 120}}) == 120
+    assert priority.factor("int(event.data.p)", {"data": {"p": 5000}}) == 5000
+    assert priority.factor("int(event.data.p)", {"data": {"p": 90_000}}) == 43_200
+    assert priority.factor("int(event.data.p)", {"data": {"p": -90_000}}) == -43_200
 
 
-def test_no_number_means_no_priority() -> None:
+def test_no_integer_means_no_priority() -> None:
     assert priority.factor(None, {"data": {}}) == 0
     assert priority.factor("event.data.p", {"data": {}}) == 0
     assert priority.factor("event.data.p", {"data": {"p": "high"}}) == 0
     assert priority.factor("event.data.p", {"data": {"p": True}}) == 0
+    assert priority.factor("1.5 * 100.0", {"data": {}}) == 0  # a double, even a whole one
+
+
+def test_event_numbers_are_doubles_as_in_go_so_only_a_conversion_makes_them_a_factor() -> None:
+    # The server decodes the event's JSON into Go's float64: `event.data.p` alone is a double.
+    assert priority.factor("event.data.p", {"data": {"p": 120}}) == 0
+    assert priority.factor("int(event.data.p)", {"data": {"p": 120}}) == 120
+    assert priority.factor("event.data.p > 100.0 ? 300 : 0", {"data": {"p": 120}}) == 300
 
 
 def test_a_higher_factor_overtakes_runs_queued_up_to_that_many_seconds_earlier() -> None:

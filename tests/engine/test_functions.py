@@ -96,7 +96,8 @@ def test_flow_control_options_are_honoured() -> None:
     )
     flow = f.flow
     assert flow.debounce is not None and (flow.debounce.period, flow.debounce.timeout) == (10, 60)
-    assert flow.throttle is not None and (flow.throttle.limit, flow.throttle.burst) == (2, 1)
+    # No burst given: none, as on the real server (limit at once, not limit + 1).
+    assert flow.throttle is not None and (flow.throttle.limit, flow.throttle.burst) == (2, 0)
     assert flow.rate_limit is not None and flow.rate_limit.period == 3600
     assert flow.singleton is not None and flow.singleton.mode == "cancel"
     assert flow.priority == "event.data.priority"

@@ -138,3 +138,16 @@ def test_a_large_memo_is_fetched_through_use_api(app: TsApp) -> None:
     assert run["output"] == [3000, 3000, 3000, "ts/big"]
     assert [s["name"] for s in steps if s["op"] == "StepRun"] == ["a", "b", "c"]
     assert app.seen()["useApi"]["ts-app-big"] == [False, False, True, True]
+
+
+def test_the_engine_reads_the_typescript_sdk_s_sync_answer_as_a_success(app: TsApp) -> None:
+    # The TS SDK answers a sync with {"message": "Successfully registered"} and no "ok" (the
+    # Python SDK says "ok": true): a 2xx without an error is a success, as in pkg/deploy.
+    answer = httpx.put(f"{app.url}/api/inngest", timeout=15)
+    assert answer.status_code == 200 and answer.json()["message"] == "Successfully registered"
+    url = f"{app.url}/api/inngest"
+    with app.host.rest() as rest:
+        (result,) = rest.post("/v1/apps/sync", json={"url": url}).json()["data"]
+        assert result["ok"] is True and "error" not in result, result
+        syncs = rest.get("/v1/apps").json()["data"]["syncs"]
+    assert [s["ok"] for s in syncs if s["url"] == url] == [True]

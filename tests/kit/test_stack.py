@@ -56,14 +56,17 @@ def test_engine_retention_reaches_the_engine_in_a_thread_and_in_a_process(
     kit_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ENGINE_RETENTION_S", "123")
+    monkeypatch.setenv("ENGINE_CONNECT_LEASE_S", "4")
     stack = kit.up()
     assert stack.engine.app.state.engine.settings.retention_s == 123  # type: ignore[union-attr]
+    assert stack.engine.app.state.engine.settings.connect_lease_s == 4  # type: ignore[union-attr]
     kit.down()
     process_stack = Stack(engine_process=True).up()  # what `learninngest up` starts
     try:
         assert process_stack._cli_process is not None
         cmdline = Path(f"/proc/{process_stack._cli_process.pid}/cmdline").read_bytes().split(b"\0")
         assert cmdline[cmdline.index(b"--retention") + 1] == b"123.0"
+        assert cmdline[cmdline.index(b"--connect-lease") + 1] == b"4.0"
     finally:
         process_stack.down()
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI, WebSocket
+from websockets.sync.client import connect
 
 from learninngest.app import create_app
 from learninngest.config import get_settings
@@ -177,3 +180,26 @@ def test_httptools_is_the_default_protocol_when_installed_and_h11_the_fallback()
     assert issubclass(bounded_protocol(ServerLimits(), "h11"), H11Protocol)
     with pytest.raises(ValueError, match="h11"):
         bounded_protocol(ServerLimits(), "h2")
+
+
+def test_a_websocket_outlives_the_head_deadline(protocol: str) -> None:
+    # The engine's connect gateway keeps a worker's WebSocket open for hours; the head
+    # deadline, armed when the connection opened, once closed it after header_timeout_s.
+    app = FastAPI()
+
+    @app.websocket("/echo")
+    async def echo(ws: WebSocket) -> None:
+        await ws.accept()
+        while True:
+            await ws.send_text(await ws.receive_text())
+
+    limits = ServerLimits(header_timeout_s=0.2)
+    with (
+        BackgroundServer(app, name="ws", limits=limits, protocol=protocol) as server,
+        connect(f"ws://{server.host}:{server.port}/echo", open_timeout=5) as ws,
+    ):
+        ws.send("before")
+        assert ws.recv(timeout=5) == "before"
+        time.sleep(1.0)  # five head deadlines: a closed socket would fail the next recv
+        ws.send("after")
+        assert ws.recv(timeout=5) == "after"

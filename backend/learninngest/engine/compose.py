@@ -103,6 +103,7 @@ class Engine:
         # A moved clock (a test, POST /v1/clock/advance) wakes whoever sleeps until a due time.
         self.clock.on_advance(self.queue.wake)
         self.clock.on_advance(self.flow.wake)
+        self.clock.on_advance(self.cron.wake)
         self._purge = asyncio.create_task(
             purge_periodically(self.state, self.clock, self.settings.retention_s), name="engine-purge"
         )

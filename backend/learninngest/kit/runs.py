@@ -27,6 +27,22 @@ def runs_of_event(event_id: str, *, stack: Stack | None = None) -> list[dict[str
     return _data(httpx.get(f"{s.inngest_url}/v1/events/{event_id}/runs"))["data"]
 
 
+def runs_or_taken(event_id: str, s: Stack) -> list[dict[str, Any]]:
+    """The runs an event started, else the runs flow control gave it to (local engine only).
+
+    A batch or a debounce hangs its run off another event, and a singleton in skip mode
+    lists no run under the event (as the server, which keeps only a span): the engine's flow
+    log (`/v1/events/{id}/flow`) names the run that took the event, or the Skipped one."""
+    runs = runs_of_event(event_id, stack=s)
+    if runs:
+        return runs
+    reply = httpx.get(f"{s.inngest_url}/v1/events/{event_id}/flow")
+    if reply.status_code == 404:  # not the local engine: no flow log
+        return []
+    taken = sorted({d["run_id"] for d in _data(reply)["data"] if d.get("run_id")})
+    return [_data(httpx.get(f"{s.inngest_url}/v1/runs/{run_id}"))["data"] for run_id in taken]
+
+
 def _function_id(function: Any, s: Stack) -> str | None:
     if function is None:
         return None
@@ -43,18 +59,15 @@ def wait_for_run(
     timeout: float = 30.0,
     stack: Stack | None = None,
 ) -> dict[str, Any]:
-    """The run `event_id` started (of `function`: an inngest.Function or its id), once in `status`."""
+    """The run `event_id` started (of `function`: an inngest.Function or its id), once in `status`;
+    on the local engine also the run flow control gave the event to (`runs_or_taken`)."""
     s = _stack(stack)
     slug = _function_id(function, s)
     deadline = time.monotonic() + timeout
     seen: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         # The real Dev Server names no function slug on a run: then any run of the event counts.
-        seen = [
-            r
-            for r in runs_of_event(event_id, stack=s)
-            if slug is None or r.get("function_slug", slug) == slug
-        ]
+        seen = [r for r in runs_or_taken(event_id, s) if slug is None or r.get("function_slug", slug) == slug]
         for run in seen:
             if run["status"] in status:
                 return run

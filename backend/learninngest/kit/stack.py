@@ -116,18 +116,29 @@ class Stack:
 
     def down(self) -> None:
         # The Inngest server first: it stops calling the backend before the backend goes.
+        # A connect worker is the other way round: it says goodbye on its socket (pause,
+        # finish the calls in hand, close), which needs the server still there.
+        connect = self.settings.inngest_connect
+        if connect:
+            self._stop_backends()
         if self._cli_process is not None:
             stop_child(self._cli_process)
-        for server in (self.engine, self.backend):
-            if server is not None:
-                server.stop()
-        if self.processes is not None:
-            self.processes.stop()
-        self.engine = self.backend = self.processes = None
+        if self.engine is not None:
+            self.engine.stop()
+        if not connect:
+            self._stop_backends()
+        self.engine = None
         self._cli_process = None
         if self.state is not None:
             self.state.release()  # another stack in this folder may use it now
             self.state = None
+
+    def _stop_backends(self) -> None:
+        if self.backend is not None:
+            self.backend.stop()
+        if self.processes is not None:
+            self.processes.stop()
+        self.backend = self.processes = None
 
     @property
     def running(self) -> bool:
@@ -196,6 +207,7 @@ class Stack:
             db_path=db if db and db != "memory" else None,
             time_scale=self.settings.engine_time_scale,
             retention_s=self.settings.engine_retention_s,
+            connect_lease_s=self.settings.engine_connect_lease_s,
         )
         self.engine = BackgroundServer(
             create_engine_app(engine_settings), name="engine", host=self.settings.host, port=port
@@ -209,6 +221,7 @@ class Stack:
         cmd += ["--port", str(port), "--time-scale", str(self.settings.engine_time_scale)]
         cmd += ["--db", db] if db else ["--memory"]
         cmd += ["--retention", str(self.settings.engine_retention_s)]
+        cmd += ["--connect-lease", str(self.settings.engine_connect_lease_s)]
         cmd += ["--log-level", self.settings.log_level]
         cmd += ["--connect-gateway-port", "0"]  # the gateway on --port only: port + 1 may be taken
         # Output goes where ours goes (the terminal of `learninngest up`). The engine stops

@@ -30,7 +30,7 @@ COLUMNS = ["event", "decision", "run_id", "status", "arrived_s", "started_s", "e
 
 def flow_of(event_id: str, *, stack: Stack | None = None) -> list[dict[str, Any]]:
     """What flow control decided for an event (local engine only): `rate_limited`,
-    `debounced`, `batched` or `skipped`, with the run that took it, if any."""
+    `idempotent`, `debounced`, `batched` or `skipped`, with the run that took it, if any."""
     s = _stack(stack)
     return list(_data(httpx.get(f"{s.inngest_url}/v1/events/{event_id}/flow"))["data"])
 

@@ -7,7 +7,8 @@ notebooks' and tests' BackgroundServer) therefore run with:
 
 - `timeout_keep_alive_s`: an idle keep-alive connection is closed after this (uvicorn's own);
 - `header_timeout_s`: a request head (request line and headers) must be complete this long
-  after the connection opened or the previous response ended, else the connection is closed;
+  after the connection opened or the previous response ended, else the connection is closed
+  (a connection upgraded to a WebSocket has no more heads: the deadline ends with it);
 - `body_timeout_s`: the body must then arrive within this, else 408 (body_timeout.py);
 - `limit_concurrency`: past this many connections or requests, uvicorn answers 503, and a
   connection opened beyond it is closed at once (so file descriptors stay bounded), unless
@@ -105,6 +106,14 @@ class _HeadDeadlineAndCap:
             self._head_timer.cancel()
             self._head_timer = None
         super().connection_lost(exc)  # type: ignore[misc]
+
+    def handle_websocket_upgrade(self, *args: Any) -> None:
+        # From here on the connection carries WebSocket frames (the engine's connect gateway,
+        # a worker's socket for hours), not request heads: the head deadline must not close it.
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().handle_websocket_upgrade(*args)  # type: ignore[misc]
 
     def _arm_head_timer(self) -> None:
         if self._head_timer is not None:

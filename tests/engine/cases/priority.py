@@ -30,7 +30,7 @@ def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Func
     @client.create_function(
         fn_id="prioritised",
         concurrency=[inngest.Concurrency(limit=1)],
-        priority=inngest.Priority(run="event.data.priority"),
+        priority=inngest.Priority(run="int(event.data.priority)"),
         trigger=inngest.TriggerEvent(event="case/priority"),
     )
     async def prioritised(ctx: inngest.Context) -> str:

@@ -56,9 +56,13 @@ def check(ctx: CaseContext) -> None:
     assert ctx.wait_run(first, "Completed")["output"] == {"user": "ana", "n": 1}
     assert ctx.wait_run(other, "Completed")["output"] == {"user": "bo", "n": 1}
     assert ctx.wait_run(new, "Completed")["output"] == {"user": "ana", "n": 2}
+    # The skipped event started no run: the server lists none for it (a span, no function run).
+    assert ctx.runs(second) == []
     if ctx.host.kind == "engine":
-        skipped = ctx.wait_run(second, "Skipped")
-        row = ctx.steps(skipped["run_id"])[0]
+        (decided,) = ctx.flow(second)  # where the engine says why, with the run it recorded
+        assert decided["decision"] == "skipped" and decided["run_id"]
+        assert ctx.run(decided["run_id"])["status"] == "Skipped"
+        row = ctx.steps(decided["run_id"])[0]
         assert (row["op"], row["status"]) == ("Singleton", "Skipped")
         assert ctx.runs(first)[0]["run_id"] in row["output"]["reason"]
         replaced = ctx.steps(ctx.runs(old)[0]["run_id"])[-1]

@@ -26,7 +26,7 @@ def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Func
         # One start per 120 s: the first run takes the start, the three sent after it wait
         # together for the next ones (on the engine, until the test moves its clock on).
         throttle=inngest.Throttle(limit=1, period=datetime.timedelta(seconds=120), burst=0),
-        priority=inngest.Priority(run="event.data.priority"),
+        priority=inngest.Priority(run="int(event.data.priority)"),
         trigger=inngest.TriggerEvent(event="case/throttle-priority"),
     )
     async def throttled(ctx: inngest.Context) -> str:

@@ -104,8 +104,19 @@ class ConnectRouter:
             run_id=_run_id(body),
             job_id=pending.request_id,
         )
+        forward: asyncio.Future[Worker | None] | None = None
         try:
-            worker = await self._forward(pending, data, fn.app_id)
+            # A worker cut off before its ack got through still ran the call and flushes the
+            # reply (POST /v0/connect/flush) while this call looks for another worker: take it.
+            forward = asyncio.ensure_future(self._forward(pending, data, fn.app_id))
+            await asyncio.wait({forward, pending.reply}, return_when=asyncio.FIRST_COMPLETED)
+            if pending.reply.done() and not forward.done():
+                forward.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await forward
+                log.info("connect request_id=%s: reply flushed while routing it again", pending.request_id)
+                return codec.reply_outcome(pending.reply.result())
+            worker = forward.result()
             if worker is None:
                 return protocol.CallFailed(
                     protocol.error_object(
@@ -116,6 +127,8 @@ class ConnectRouter:
                 )
             return await self._reply(pending, worker)
         finally:
+            if forward is not None and not forward.done():  # this call was cancelled meanwhile
+                forward.cancel()
             self._pending.pop(pending.request_id, None)
             self.leases.release(pending.request_id)
             if pending.worker is not None:

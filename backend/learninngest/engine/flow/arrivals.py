@@ -68,19 +68,28 @@ class Arrivals:
         server, whose runner schedules that event like any other: the function's idempotency
         (which the real server turns into a rate limit of 1 per 24 h), rate limit, debounce,
         batch and singleton apply; a rate-limited invoke fails the invoking step."""
-        if (key := self.repeated(fn, event)) is not None:
-            log.info("fn=%s invoke event_id=%s: idempotency key %s seen", fn.slug, event_id, key)
+        if self.repeated(fn, event, event_id) is not None:
             self.runs.invoke_failed(event, dict(INVOKE_RATE_LIMITED))
             return
         self.on_event(fn, event, event_id)
 
-    def repeated(self, fn: FunctionDef, event: dict[str, Any]) -> str | None:
+    def repeated(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> str | None:
         """The function's idempotency key for this event when it was seen in the last 24 h (the
-        event starts nothing); None when the function has none or this is its first time."""
+        event starts nothing); None when the function has none or this is its first time.
+
+        A repeat is said where flow control's other drops are: the event's flow log
+        (`/v1/events/{id}/flow`, the dashboard's event list) and a log line. The server runs
+        `idempotency` as a rate limit of 1 per 24 h: the event shows there with no run."""
         if not fn.idempotency:
             return None
         key = idempotency_key(fn.idempotency, event)
-        return None if self.state.claim_idempotency(fn.slug, key, self.clock.now()) else key
+        now = self.clock.now()
+        if self.state.claim_idempotency(fn.slug, key, now):
+            return None
+        detail = f"idempotency key {key!r} already started a run in the last 24 h: event dropped, no run"
+        self.store.log(now, event_id, fn.slug, "idempotent", key, None, detail)
+        log.info("fn=%s event_id=%s: idempotency key %r seen within 24 h: no run", fn.slug, event_id, key)
+        return key
 
     def on_event(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> None:
         cfg, now = fn.flow, self.clock.now()
@@ -132,9 +141,7 @@ class Arrivals:
         scale = self.clock.scale
         pending = self.store.get_pending("debounce", fn.slug, key)
         first_at = pending.first_at if pending else now
-        due = debounce.due(
-            first_at, now, db.period * scale, None if db.timeout is None else db.timeout * scale
-        )
+        due = debounce.due(first_at, now, db.period, db.timeout, scale)
         # Only the last event's body is kept (the run gets it); earlier ones are ids for the log.
         events: list[tuple[str, dict[str, Any]]] = [
             (i, {}) for i, _ in (pending.events if pending else [])

@@ -81,9 +81,9 @@ class FlowControl:
     def on_event(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> None:
         self.arrivals.on_event(fn, event, event_id)
 
-    def repeated(self, fn: FunctionDef, event: dict[str, Any]) -> str | None:
+    def repeated(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> str | None:
         """The function's idempotency key for this event if it was seen in the last 24 h."""
-        return self.arrivals.repeated(fn, event)
+        return self.arrivals.repeated(fn, event, event_id)
 
     def on_invoke(self, fn: FunctionDef, event: dict[str, Any], event_id: str) -> None:
         """`step.invoke` started `fn`: its flow control applies as to any event (arrivals.py)."""

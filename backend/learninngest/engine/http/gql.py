@@ -28,7 +28,7 @@ from learninngest.engine.http.gql_bounds import prepare_query
 from learninngest.engine.ids import is_ulid
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state.db import State
-from learninngest.engine.state.models import Run, StepRow
+from learninngest.engine.state.models import Run, RunStatus, StepRow
 from learninngest.engine.sync.functions import FunctionDef
 from learninngest.engine.sync.registry import Registry
 from learninngest.engine.wire import signing
@@ -247,7 +247,8 @@ class Resolver:
 
     def _event(self, row: dict[str, Any]) -> dict[str, Any]:
         body = json.loads(row["body"])
-        runs = self.state.runs_for_event(row["internal_id"])
+        # As REST /v1/events/{id}/runs: a singleton-skipped run is no function run of the event.
+        runs = [r for r in self.state.runs_for_event(row["internal_id"]) if r.status != RunStatus.SKIPPED]
         statuses = [self._run_status(r) for r in runs]
         return {
             "id": row["internal_id"],

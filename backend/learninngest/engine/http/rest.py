@@ -24,7 +24,7 @@ from learninngest.engine.ids import is_ulid
 from learninngest.engine.run.lifecycle import RunLifecycle
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state.db import State
-from learninngest.engine.state.models import Run, StepRow
+from learninngest.engine.state.models import Run, RunStatus, StepRow
 from learninngest.engine.sync.functions import FunctionDef
 from learninngest.engine.sync.registry import Registry
 from learninngest.engine.wire import signing
@@ -177,7 +177,9 @@ def build_router(
 
     @api.get("/v1/events/{event_id}/runs")
     async def event_runs(event_id: EventId) -> JSONResponse:
-        found = state.runs_for_event(event_id)
+        # A run a singleton skipped never existed on the server (no function run row, only a
+        # span): the event lists none. It stays in the dashboard and at /v1/events/{id}/flow.
+        found = [r for r in state.runs_for_event(event_id) if r.status != RunStatus.SKIPPED]
         return ok([run_view(r, registry.get(r.function_slug), state.environment_id) for r in found], clock)
 
     @api.get("/v1/events/{event_id}/flow")

@@ -2,7 +2,10 @@
 
 Cron runs on the virtual clock (clock.virtual_now: the time scale applies, so `*/10 * * * *`
 fires every 6 s at a scale of 0.01), and so does the trigger's jitter, which spreads a crowd
-of functions with the same schedule. The event's `ts` is the cron time it fires for.
+of functions with the same schedule. The event's `ts` is the cron time it fires for. A clock
+moved on by hand (`Clock.advance`, `POST /v1/clock/advance`) wakes the loop: what fell due
+fires at once: one run per schedule however far the clock moved (the cron times it passed
+over are not made up one by one).
 """
 
 from __future__ import annotations
@@ -40,9 +43,16 @@ class Cron:
         self.hooks = hooks
         self._next: dict[tuple[str, str], tuple[float, float]] = {}  # (cron time, due), virtual
         self._task: asyncio.Task[None] | None = None
+        self._woken: asyncio.Event | None = None
 
     def start(self) -> None:
+        self._woken = asyncio.Event()
         self._task = asyncio.create_task(self._loop(), name="engine-cron")
+
+    def wake(self) -> None:
+        """Look at the schedules again now (the clock was moved on: a cron time may be due)."""
+        if self._woken is not None:
+            self._woken.set()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -70,9 +80,14 @@ class Cron:
         return wake
 
     async def _loop(self) -> None:
-        # A timer, not a wait for an event: nothing but time wakes cron (stop() cancels it).
-        while True:  # noqa: ASYNC110
-            await asyncio.sleep(self.tick(self.clock.virtual_now()))
+        # A timer that a moved clock cuts short (wake); stop() cancels it.
+        woken = self._woken
+        assert woken is not None
+        while True:
+            woken.clear()
+            delay = self.tick(self.clock.virtual_now())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), delay)
 
 
 def _next_cron(cron: str, jitter_s: float, now: float) -> tuple[float, float]:

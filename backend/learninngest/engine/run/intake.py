@@ -240,8 +240,7 @@ class Intake:
             matched = matched or bool(named)
             if not any(t.matches(event) for t in named):
                 continue
-            if (key := self.flow.repeated(fn, event)) is not None:
-                log.info("fn=%s skips event_id=%s: idempotency key %s seen", fn.slug, internal_id, key)
-                continue
+            if self.flow.repeated(fn, event, internal_id) is not None:
+                continue  # said in the event's flow log and a log line
             self.flow.on_event(fn, event, internal_id)
         return matched

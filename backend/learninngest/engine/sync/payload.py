@@ -133,7 +133,7 @@ class Gcra(_Model):
     burst: int = 0
 
     @classmethod
-    def read(cls, name: str, raw: Any, burst_default: int = 0) -> Gcra | None:
+    def read(cls, name: str, raw: Any) -> Gcra | None:
         if (obj := _obj(name, raw)) is None:
             return None
         period = _duration(f"{name}.period", obj.get("period"))
@@ -145,7 +145,7 @@ class Gcra(_Model):
             limit=_int(f"{name}.limit", obj.get("limit"), 1),
             period=period,
             key=_expr(f"{name}.key", obj.get("key")),
-            burst=burst_default if burst is None else _int(f"{name}.burst", burst, 0),
+            burst=0 if burst is None else _int(f"{name}.burst", burst, 0),
         )
 
 
@@ -233,7 +233,8 @@ class FlowConfig(_Model):
         cfg = cls(
             debounce=None if debounce is None else Debounce.model_validate(debounce),
             batch=Batch.read(raw.get("batchEvents")),
-            throttle=Gcra.read("throttle", raw.get("throttle"), burst_default=1),
+            # No burst given means none (the real server fills in no default): `limit` at once.
+            throttle=Gcra.read("throttle", raw.get("throttle")),
             rate_limit=Gcra.read("rateLimit", raw.get("rateLimit")),
             singleton=None if singleton is None else Singleton.model_validate(singleton),
             priority=_expr("priority.run", (priority or {}).get("run")),

@@ -28,6 +28,7 @@ import httpx
 from learninngest.engine.clock import Clock
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state.db import State
+from learninngest.engine.sync.answer import sync_error
 from learninngest.engine.sync.endpoints import FRAMEWORK, endpoint_function, is_endpoint
 from learninngest.engine.sync.functions import FunctionDef, parse_function
 from learninngest.engine.sync.payload import ConfigRefused, RegisterBody
@@ -240,11 +241,11 @@ class Registry:
                     body = resp.json()
                 except ValueError:
                     body = None
-                if resp.status_code == 200 and isinstance(body, dict) and body.get("ok"):
+                if (error := sync_error(resp.status_code, body, resp.text)) is None:
+                    assert isinstance(body, dict)
                     result = {"url": url, "ok": True, "modified": body.get("modified", True)}
                 else:
-                    detail = body.get("error") or body.get("message") if isinstance(body, dict) else None
-                    result["error"] = f"sync failed (HTTP {resp.status_code}): {detail or resp.text[:300]}"
+                    result["error"] = error
                     if resp.status_code >= 500 and attempt + 1 < attempts:
                         # At start-up the app may call /fn/register back before this engine
                         # listens (the SDK then answers 500): try again like an unreachable app.

@@ -128,9 +128,19 @@ def send_many(name: str, datas: Iterable[dict[str, Any]]) -> list[str]:
 
 
 def runs(event_id: str, function: Any) -> list[dict[str, Any]]:
-    """The runs of `function` the event started (decided when it arrived: they exist at once)."""
+    """The runs of `function` the event started (decided when it arrived: they exist at once),
+    a singleton's `Skipped` one included: the event lists none (as on the server), the
+    engine's flow log names it."""
     wanted = slug(function)
-    return [r for r in engine(f"/v1/events/{event_id}/runs") if r.get("function_slug") == wanted]
+    started = [r for r in engine(f"/v1/events/{event_id}/runs") if r.get("function_slug") == wanted]
+    if started:
+        return started
+    skipped = [
+        d["run_id"]
+        for d in engine(f"/v1/events/{event_id}/flow")
+        if d["decision"] == "skipped" and d.get("function_slug") == wanted and d.get("run_id")
+    ]
+    return [engine(f"/v1/runs/{run_id}") for run_id in skipped]
 
 
 def distinct_runs(event_ids: Iterable[str], function: Any) -> dict[str, dict[str, Any]]:
