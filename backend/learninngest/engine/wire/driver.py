@@ -68,9 +68,16 @@ class HttpDriver:
                     type(exc).__name__, f"could not reach {url}: {exc or 'connection error'}"
                 )
             )
-        if key and resp.status_code in (200, 206, 500):
+        status, headers_in, content = resp.status_code, dict(resp.headers), resp.content
+        if status == 201:
+            # A streamed reply (INNGEST_STREAMING=force): the reply it wraps is what counts.
+            try:
+                status, headers_in, content = protocol.unstream(headers_in, content)
+            except ValueError as exc:
+                return protocol.CallFailed(protocol.error_object("InvalidReply", str(exc)))
+        if key and status in (200, 206, 500):
             keys = [k for k in (key, self.settings.signing_key_fallback) if k]
-            bad = signing.problem(resp.content, resp.headers.get("x-inngest-signature"), keys)
+            bad = signing.problem(content, headers_in.get("x-inngest-signature"), keys)
             if bad is not None:
                 why = (
                     f"the reply from {url} is not signed with this engine's signing key ({bad})"
@@ -78,4 +85,4 @@ class HttpDriver:
                     else f"the reply from {url} has a stale {bad}"
                 )
                 return protocol.CallFailed(protocol.error_object("InvalidSignature", why))
-        return protocol.parse_reply(resp.status_code, dict(resp.headers), resp.content)
+        return protocol.parse_reply(status, headers_in, content)
