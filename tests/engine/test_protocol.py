@@ -98,8 +98,14 @@ def test_bad_206_bodies_are_retriable_failures(body: bytes) -> None:
 
 
 def test_a_streamed_reply_is_the_reply_it_wraps() -> None:
-    wrapped = {"status": 206, "headers": {"X-Inngest-Req-Version": "2"}, "body": '[{"op": "StepRun", "id": "h", "data": 1}]'}
-    status, headers, body = protocol.unstream({"content-type": "text/plain"}, b"   " + json.dumps(wrapped).encode())
+    wrapped = {
+        "status": 206,
+        "headers": {"X-Inngest-Req-Version": "2"},
+        "body": '[{"op": "StepRun", "id": "h", "data": 1}]',
+    }
+    status, headers, body = protocol.unstream(
+        {"content-type": "text/plain"}, b"   " + json.dumps(wrapped).encode()
+    )
     assert (status, headers["x-inngest-req-version"], headers["content-type"]) == (206, "2", "text/plain")
     out = protocol.parse_reply(status, headers, body)
     assert isinstance(out, protocol.Ops) and out.ops[0].data == 1 and out.request_version == 2

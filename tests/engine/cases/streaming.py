@@ -46,4 +46,6 @@ def check(ctx: CaseContext) -> None:
     assert ctx.box["attempts"] == 2
     if ctx.host.kind == "engine":
         rows = [(s["name"], s["status"]) for s in ctx.steps(run["run_id"]) if s["name"] != "function"]
-        assert ("flaky", "Retrying") in rows and ("flaky", "Completed") in rows and ("slow", "Completed") in rows
+        assert (
+            ("flaky", "Retrying") in rows and ("flaky", "Completed") in rows and ("slow", "Completed") in rows
+        )

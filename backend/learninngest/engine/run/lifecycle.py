@@ -85,6 +85,12 @@ class RunLifecycle:
         # `disable_immediate_execution` for the rest of the run (in memory: after a restart
         # the run sends false until its next group).
         self.no_immediate: set[str] = set()
+        # Request version 2: the step ids of a run's last group (a reply of several opcodes,
+        # one of them a planned step or a pause). Until each is memoized the function is not
+        # called again, and then `disable_immediate_execution` is cleared on that call: the Dev
+        # Server's pending steps (SavePending / SaveStep) and maybeResetForceStepPlan. In
+        # memory like no_immediate: after a restart the run is called as each step ends.
+        self.group_pending: dict[str, set[str]] = {}
 
     def _store_unmatched(self, event: dict[str, Any], match: bool) -> str:
         event_id, now = self.ids.new(), self.clock.now()
@@ -208,6 +214,7 @@ class RunLifecycle:
         status = RunStatus(status)
         now = self.clock.now()
         self.no_immediate.discard(run.run_id)
+        self.group_pending.pop(run.run_id, None)
         with self.state.tx():
             # Every pause ends with the run (a sleep, a wait, an invoke still open).
             for pause in run.pauses:

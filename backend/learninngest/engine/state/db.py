@@ -383,9 +383,7 @@ class State:
                 " AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.event_id = events.internal_id)",
                 (before,),
             ).rowcount
-            self._exec(
-                "DELETE FROM event_copies WHERE internal_id NOT IN (SELECT internal_id FROM events)"
-            )
+            self._exec("DELETE FROM event_copies WHERE internal_id NOT IN (SELECT internal_id FROM events)")
             self._exec("DELETE FROM idempotency WHERE created < ?", (now - DAY_S,))
             # Flow control: rows of purged runs and events; a TAT in the past is a key at full capacity.
             self._exec("DELETE FROM flow_runs WHERE run_id NOT IN (SELECT run_id FROM runs)")
