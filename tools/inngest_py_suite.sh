@@ -7,7 +7,7 @@
 # TREE is a checkout of github.com/inngest/inngest-py (the tree near inngest 0.5.19). Its
 # tests start a Dev Server themselves unless DEV_SERVER_ENABLED=0; they find it at
 # DEV_SERVER_PORT (connect workers at that port + 1, as on the Dev Server). This script starts
-# `learninngest engine --memory` on two free ports, makes TREE/.venv once (the SDK from the
+# `learninngest engine --memory` on 8288 (+ 8289) or two free ports, makes TREE/.venv once (the SDK from the
 # tree, its test packages), runs pytest there and stops the engine, also when pytest fails.
 # Not part of `make test`: CI has no such tree. The engine's log goes to $LOG (default
 # /tmp/inngest-py-suite-engine.log); pytest's junit report to $JUNIT (default
@@ -31,11 +31,28 @@ if [ ! -x "$TREE/.venv/bin/pytest" ]; then
     "cryptography==42.0.5" "fastapi==0.110.0" "moto[s3,server]==5.0.18" "pynacl==1.5.0" \
     "pytest==8.3.4" "pytest-django==4.7.0" "pytest-timeout==2.3.1" "pytest-xdist[psutil]==3.3.1" \
     "sentry-sdk==2.1.1" "structlog==25.2.0" "toml==0.10.2" "tornado==6.4" "uvicorn==0.23.2"
+  # Its uv constraint-dependencies: the lowest versions it supports, which its tests are run
+  # with (a newer httpx has no TestClient(app=...), which 20 of its tests use).
+  "$TREE/.venv/bin/pip" install -q "httpx==0.26.0" "jcs==0.2.1" "protobuf==5.29.4" "psutil==6.0.0" \
+    "pydantic==2.11.0" "typing-extensions==4.13.0" "websockets==15.0.0"
 fi
 
-# A port whose next port is free too (the connect gateway listens there).
-PORT=$("$ENGINE_PY" - <<'EOF'
-import socket
+# 8288 (and 8289 for the connect gateway) if both are free: some of the suite's clients have no
+# base URL and reach the Dev Server's default origin, http://127.0.0.1:8288 (test_serialization,
+# test_serve). Otherwise (another engine holds it, or PORT=0) a free port whose next one is free
+# too; those tests then fail, which says nothing of the engine.
+PORT=$("$ENGINE_PY" - "${PORT:-8288}" <<'EOF'
+import socket, sys
+wanted = int(sys.argv[1])
+if wanted:
+    try:
+        with socket.socket() as a, socket.socket() as b:
+            a.bind(("127.0.0.1", wanted))
+            b.bind(("127.0.0.1", wanted + 1))
+        print(wanted)
+        sys.exit(0)
+    except OSError:
+        print(f"port {wanted} or {wanted + 1} is taken: tests that reach the default 8288 will fail", file=sys.stderr)
 for _ in range(50):
     with socket.socket() as a:
         a.bind(("127.0.0.1", 0))
@@ -71,6 +88,7 @@ if [ $# -eq 0 ]; then
   set -- -n 2 tests/test_inngest tests/test_inngest_encryption
 fi
 status=0
-DEV_SERVER_ENABLED=0 DEV_SERVER_PORT=$PORT "$TREE/.venv/bin/pytest" -p no:cacheprovider \
+# PATH: the connect tests start `python -c APP` workers, which need the tree's SDK.
+PATH="$TREE/.venv/bin:$PATH" DEV_SERVER_ENABLED=0 DEV_SERVER_PORT=$PORT "$TREE/.venv/bin/pytest" -p no:cacheprovider \
   --junitxml="$JUNIT" "$@" || status=$?
 exit $status
