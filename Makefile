@@ -20,7 +20,7 @@ comma := ,
 USER_ID ?= $(shell id -u)
 
 .PHONY: run test lint format check lab bench clean reset install notebooks handout exercises grade ts-app ts-app4 \
-	venv-run venv-lab venv-dev hub-proxy
+	venv-run venv-lab venv-dev hub-proxy inngest-py-suite
 
 # The TypeScript-SDK app of the engine tests (inngest 3.x on Node): `npm ci` from its lock file.
 TS_APP := tests/engine/ts_app
@@ -145,6 +145,14 @@ SUBMISSIONS ?= submissions
 grade: venv-lab
 	@test -n "$(wildcard $(SUBMISSIONS)/*.ipynb)" || { echo "no notebooks in $(SUBMISSIONS)/: put the students' exercises.ipynb files there (one per student, named after them)"; exit 2; }
 	$(BIN)/python -m learninngest.kit.grade $(wildcard $(SUBMISSIONS)/*.ipynb) --csv $(SUBMISSIONS)/grades.csv
+
+# inngest-py's own integration suite against the engine (not part of `test`: it needs a checkout
+# of github.com/inngest/inngest-py, which CI has not). docs/engine.md, "The Python SDK's own suite".
+INNGEST_PY ?=
+PYTEST_ARGS ?=
+inngest-py-suite: venv-dev
+	@test -n "$(INNGEST_PY)" || { echo "usage: make inngest-py-suite INNGEST_PY=/path/to/inngest-py [PYTEST_ARGS=...]"; exit 2; }
+	sh tools/inngest_py_suite.sh "$(INNGEST_PY)" $(PYTEST_ARGS)
 
 bench: venv-dev
 	$(BIN)/python bench/engine_throughput.py

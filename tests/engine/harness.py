@@ -201,8 +201,11 @@ def served(
     *,
     signing_key: str | None = None,
     do_sync: bool = True,
+    serve_options: dict[str, Any] | None = None,
 ) -> Iterator[CaseContext]:
-    """Serve the case's functions on a fresh FastAPI app, sync it, and hand over a context."""
+    """Serve the case's functions on a fresh FastAPI app, sync it, and hand over a context.
+
+    `serve_options`: more arguments for `inngest.fast_api.serve` (a case's SERVE, e.g. streaming)."""
     signed = signing_key is not None
     client = inngest.Inngest(
         app_id=app_id,
@@ -214,7 +217,7 @@ def served(
     )
     box: dict[str, Any] = {"started": time.monotonic()}
     app = FastAPI()
-    inngest.fast_api.serve(app, client, make_functions(client, box))
+    inngest.fast_api.serve(app, client, make_functions(client, box), **(serve_options or {}))
     try:
         with BackgroundServer(app, name=app_id) as server:
             app_url = f"{server.url}/api/inngest"

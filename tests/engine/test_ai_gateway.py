@@ -19,27 +19,50 @@ def opts(**extra: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("fmt", "header", "value"),
     [
-        ("openai-chat", "authorization", "Bearer k"),
-        ("", "authorization", "Bearer k"),
-        ("anthropic", "x-api-key", "k"),
-        ("bedrock", "authorization", "k"),
+        ("openai-chat", "Authorization", "Bearer k"),
+        ("", "Authorization", "Bearer k"),
+        ("anthropic", "X-Api-Key", "k"),
+        ("bedrock", "Authorization", "k"),
     ],
 )
 def test_the_key_goes_where_the_format_wants_it(fmt: str, header: str, value: str) -> None:
     req = ai_gateway.build_request(opts(format=fmt))
-    assert req.headers[header] == value and req.headers["content-type"] == "application/json"
+    assert req.headers == [("Content-Type", "application/json"), (header, value), ("User-Agent", "Inngest")]
     assert json.loads(req.body) == BODY and req.url == opts()["url"]
 
 
 def test_gemini_sends_the_key_as_a_query_parameter() -> None:
     req = ai_gateway.build_request(opts(format="gemini", url="https://g.example/v1/x?alt=json"))
-    assert req.url == "https://g.example/v1/x?alt=json&key=k" and "authorization" not in req.headers
+    assert req.url == "https://g.example/v1/x?alt=json&key=k" and req.header("authorization") is None
 
 
-def test_the_opcodes_headers_come_last_and_the_key_is_not_in_repr() -> None:
-    req = ai_gateway.build_request(opts(headers={"Authorization": "Bearer other", "X-Trace": "1"}))
-    assert req.headers["authorization"] == "Bearer other" and req.headers["x-trace"] == "1"
+def test_the_opcodes_headers_are_added_last_canonical_and_the_key_is_not_in_repr() -> None:
+    # Go's Header.Add: a second Authorization goes beside the first, names are canonicalised.
+    req = ai_gateway.build_request(opts(headers={"authorization": "Bearer other", "x-trace": "1"}))
+    assert req.headers == [
+        ("Content-Type", "application/json"),
+        ("Authorization", "Bearer k"),
+        ("Authorization", "Bearer other"),
+        ("X-Trace", "1"),
+        ("User-Agent", "Inngest"),
+    ]
+    assert req.header("x-trace") == "1"
     assert "other" not in repr(req)
+
+
+@pytest.mark.parametrize(
+    ("name", "canonical"),
+    [
+        ("x-api-key", "X-Api-Key"),
+        ("X-API-KEY", "X-Api-Key"),
+        ("content-type", "Content-Type"),
+        ("anthropic-version", "Anthropic-Version"),
+        ("x_weird", "x_weird"),  # Go leaves a name with `_` as it is
+        ("a b", "a b"),
+    ],
+)
+def test_names_are_canonical_as_go_writes_them(name: str, canonical: str) -> None:
+    assert ai_gateway.canonical_name(name) == canonical
 
 
 @pytest.mark.parametrize(

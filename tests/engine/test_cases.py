@@ -26,7 +26,13 @@ def test_local_engine(case: ModuleType) -> None:
     paused = getattr(case, "PAUSED_CLOCK", False)
     with (
         local_engine(paused=paused, **overrides) as host,
-        served(host, case.APP_ID, case.functions, signing_key=TEST_SIGNING_KEY if signed else None) as ctx,
+        served(
+            host,
+            case.APP_ID,
+            case.functions,
+            signing_key=TEST_SIGNING_KEY if signed else None,
+            serve_options=getattr(case, "SERVE", None),
+        ) as ctx,
     ):
         case.check(ctx)
 
@@ -38,5 +44,8 @@ def test_real_dev_server(case: ModuleType) -> None:
         pytest.skip("no real Dev Server: set INNGEST_CLI=/path/to/inngest to run the cases against it")
     if getattr(case, "SIGNED", False) or getattr(case, "ENGINE_ONLY", False):
         pytest.skip("this case needs engine-only settings (signing key / time scale)")
-    with dev_server(cli) as host, served(host, case.APP_ID, case.functions) as ctx:
+    with (
+        dev_server(cli) as host,
+        served(host, case.APP_ID, case.functions, serve_options=getattr(case, "SERVE", None)) as ctx,
+    ):
         case.check(ctx)

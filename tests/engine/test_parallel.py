@@ -141,11 +141,13 @@ def make_group_then_step(client: inngest.Inngest, box: dict[str, Any]) -> list[i
     return [group_then_step]
 
 
-def test_after_a_parallel_group_new_steps_come_back_planned() -> None:
-    # The real executor sets `disable_immediate_execution` once a reply holds several
-    # opcodes; the SDK then reports each new step as planned instead of running it.
+def test_after_a_parallel_group_the_next_step_runs_at_once_again() -> None:
+    # The real executor sets `disable_immediate_execution` once a reply holds several opcodes
+    # (the group's steps come back planned), and at request version 2 (the Python SDK's)
+    # clears it on the call made once no step of the group is pending (maybeResetForceStepPlan):
+    # the step after the group runs at once, in that call, like the one before it.
     with local_engine() as host, served(host, "parallel", make_group_then_step) as ctx:
         run = ctx.wait_run(ctx.send("parallel/then"), "Completed")
         assert run["output"] == ["before", "one", "two", "after"]
         planned = {s["name"] for s in ctx.steps(run["run_id"]) if s["op"] == "StepPlanned"}
-    assert planned == {"p1", "p2", "after"}  # "before" ran at once, as before the group
+    assert planned == {"p1", "p2"}

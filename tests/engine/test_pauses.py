@@ -113,7 +113,14 @@ def make_functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest
                 await client.send(inngest.Event(name="pauses/a"))
             return out
 
-        return list(await ctx.group.parallel((lambda: ctx.step.sleep("nap", DAY), branch_a, branch_b)))
+        # Race mode: at request version 2 the function is called while a step of the group
+        # is pending (the nap) only in race mode, as on the Dev Server.
+        return list(
+            await ctx.group.parallel(
+                (lambda: ctx.step.sleep("nap", DAY), branch_a, branch_b),
+                parallel_mode=inngest.ParallelMode.RACE,
+            )
+        )
 
     return [
         held_child,

@@ -97,9 +97,26 @@ def test_bad_206_bodies_are_retriable_failures(body: bytes) -> None:
     assert isinstance(out, protocol.CallFailed) and out.retriable
 
 
-def test_201_streaming_is_unsupported() -> None:
-    out = protocol.parse_reply(201, {}, b"   ")
-    assert isinstance(out, protocol.Unsupported) and "201" in out.reason
+def test_a_streamed_reply_is_the_reply_it_wraps() -> None:
+    wrapped = {
+        "status": 206,
+        "headers": {"X-Inngest-Req-Version": "2"},
+        "body": '[{"op": "StepRun", "id": "h", "data": 1}]',
+    }
+    status, headers, body = protocol.unstream(
+        {"content-type": "text/plain"}, b"   " + json.dumps(wrapped).encode()
+    )
+    assert (status, headers["x-inngest-req-version"], headers["content-type"]) == (206, "2", "text/plain")
+    out = protocol.parse_reply(status, headers, body)
+    assert isinstance(out, protocol.Ops) and out.ops[0].data == 1 and out.request_version == 2
+    status, _, body = protocol.unstream({}, b' {"status": 200, "headers": {}, "body": "\\"Hi\\""}')
+    assert protocol.parse_reply(status, {}, body) == protocol.Completed("Hi")
+
+
+@pytest.mark.parametrize("body", [b"   ", b" [1]", b'{"error": "boom", "status": 500}', b'{"body": "1"}'])
+def test_an_unreadable_stream_is_a_failed_call(body: bytes) -> None:
+    with pytest.raises(ValueError):
+        protocol.unstream({}, body)
 
 
 def test_500_is_retriable_unless_no_retry() -> None:

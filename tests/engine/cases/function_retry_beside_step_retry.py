@@ -5,8 +5,11 @@ backoff. (The engine used to drop the function's retry here; the function was on
 again when the step succeeded or failed for good.)
 
 A group of a step that fails with retry-after 1 s until the function's retry has been seen,
-and a wait. Once the wait's event arrives, the call that hears of it (attempt 0) fails once
-with retry-after 5 s; its retry (attempt 1) comes while the step still retries every second.
+and a wait, in race mode: at request version 2 (the Python SDK's) the Dev Server calls the
+function while a step of a group is pending only in race mode (in wait mode it waits for the
+step, so the function's call cannot fail beside the step's retry; parallel_wait_during_retry.py).
+Once the wait's event arrives, the call that hears of it (attempt 0) fails once with
+retry-after 5 s; its retry (attempt 1) comes while the step still retries every second.
 """
 
 from __future__ import annotations
@@ -48,7 +51,12 @@ def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Func
             raise inngest.RetryAfterError("the function's call fails once", retry_after=timedelta(seconds=5))
         if box.get("raised") and ctx.attempt == 1 and box["a_calls"] >= 2:
             box["fn_retried"] = box["a_calls"]
-        return list(await ctx.group.parallel((lambda: ctx.step.run("a", flaky), lambda: wait_branch(ctx))))
+        return list(
+            await ctx.group.parallel(
+                (lambda: ctx.step.run("a", flaky), lambda: wait_branch(ctx)),
+                parallel_mode=inngest.ParallelMode.RACE,
+            )
+        )
 
     return [fn_retry]
 

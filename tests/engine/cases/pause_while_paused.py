@@ -1,6 +1,9 @@
 """A pause started while another is in progress: branch A waits for an event from the start;
 branch B runs a step, then sleeps (a second pause, begun while A's wait goes on), then runs
-another step. B finishes while A still waits; the event then completes the run."""
+another step. B finishes while A still waits; the event then completes the run. In race mode:
+at request version 2 (the Python SDK's) the Dev Server calls the function while a step of the
+group is pending (A's wait) only in race mode; in wait mode B would go on once A's wait ended
+(parallel_wait_during_retry.py, parallel_sleep_and_wait.py)."""
 
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Func
             await ctx.step.sleep("b-nap", datetime.timedelta(seconds=2))
             return first + "+" + await ctx.step.run("b2", b2)
 
-        return list(await ctx.group.parallel((branch_a, branch_b)))
+        return list(await ctx.group.parallel((branch_a, branch_b), parallel_mode=inngest.ParallelMode.RACE))
 
     return [wait_then_nap]
 

@@ -241,7 +241,36 @@ class Executor:
             # The call that asks for an inference again makes its retry's attempt, as the real
             # server's retried queue item does.
             run.attempt = max(run.step_attempt(s) for s in reasking)
+        elif not reasking and self._group_pending(run):
+            return self._wait_for_group(run)
         return await self._discover(run, fn, retrying)
+
+    def _group_pending(self, run: Run) -> bool:
+        """Request version 2, wait mode: a step of the run's last group is not memoized yet, so
+        the function is not called (the Dev Server enqueues the next call only when SaveStep
+        reports no pending step; in race mode after every step, so no group is kept)."""
+        group = self.runs.group_pending.get(run.run_id)
+        if not group:
+            return False
+        if all(step_id in run.memo for step_id in group):
+            del self.runs.group_pending[run.run_id]
+            return False
+        return True
+
+    def _wait_for_group(self, run: Run) -> bool:
+        """Back to the run's pauses and retries until the group's last step ends (False)."""
+        run.due = run.next_due()
+        self.state.save_run(run)
+        if run.due is not None:
+            self.queue.schedule(run.run_id, run.due)
+        return False
+
+    def _before_discovery(self, run: Run) -> None:
+        """Request version 2: the call after a group's last step clears disable_immediate_execution
+        (the Dev Server's maybeResetForceStepPlan, on every discovery it enqueues after a step),
+        so the function runs its next step at once again instead of planning it."""
+        if run.request_version >= 2 and not self._group_pending(run):
+            self.runs.no_immediate.discard(run.run_id)
 
     async def _group(self, run: Run, fn: FunctionDef, ready: list[str], news: bool) -> bool:
         """Call the planned steps that are due and make the inferences asked for, all at once."""
@@ -264,6 +293,7 @@ class Executor:
         `retrying`: the call is the function call's pending retry (it is used up)."""
         started = self.clock.now()
         seen = set(run.memo)
+        self._before_discovery(run)
         outcome = await self.driver.call(protocol.call_url(fn.url, "step"), self._body(run, fn))
         latest = self.state.get_run(run.run_id)
         if latest is None or latest.finished:
@@ -351,6 +381,8 @@ class Executor:
                 current = self.state.get_run(run.run_id) or run
                 if target != "step":
                     current.attempt = current.step_attempt(target)  # each step its own attempt
+                else:
+                    self._before_discovery(current)  # race mode: after each finished step
                 body = self._body(current, fn)
                 started = self.clock.now()
                 outcome = await self.driver.call(protocol.call_url(fn.url, target), body)
@@ -446,8 +478,12 @@ class Executor:
             return False
         moved = again or news or len(latest.memo) > memo_start
         if moved and (latest.pauses or latest.retries) and not latest.ready_planned(self.clock.now()):
+            if self._group_pending(latest):
+                # Request version 2: the Dev Server calls the function only once no step of the
+                # group is pending (a pause, a step waiting for its retry).
+                return self._wait_for_group(latest)
             # The group is done for now but a pause (an inference) or a step's retry is not: ask
-            # the function what comes next now, like the real server, where each finished step
-            # and each ended pause enqueues a call of its own.
+            # the function what comes next now, like the real server at request version 1,
+            # where each finished step and each ended pause enqueues a call of its own.
             return await self._discover(latest, fn)
         return moved

@@ -161,7 +161,13 @@ class Intake:
         now = self.clock.now()
         if seeded is not None and self.state.get_event(seeded) is not None:
             # The same send again (the SDK retried it after a timeout or a 5xx): same id, no
-            # new run. The real server stores the copy too and drops its runs when scheduling.
+            # new run. The Dev Server stores the copy too (its event store inserts every event
+            # it receives) and drops the copy's runs when scheduling (the run id is idempotent
+            # on the event id); GET /v1/events lists both copies.
+            event.setdefault("ts", int(now * 1000))
+            event.setdefault("data", {})
+            event["id"] = str(event.get("id") or seeded)
+            self.state.insert_event_copy(seeded, event, now)
             log.info("event received name=%s event_id=%s again (retried send): no run", event["name"], seeded)
             return seeded
         internal_id = seeded or self.ids.new()

@@ -88,6 +88,12 @@ class RunLifecycle:
         # Steps each run's call in flight checkpointed (run/checkpoint.py): the app ran them
         # itself, so the executor does not count them as news to call it again for.
         self.checkpointed: dict[str, set[str]] = {}
+        # Request version 2: the step ids of a run's last group (a reply of several opcodes,
+        # one of them a planned step or a pause). Until each is memoized the function is not
+        # called again, and then `disable_immediate_execution` is cleared on that call: the Dev
+        # Server's pending steps (SavePending / SaveStep) and maybeResetForceStepPlan. In
+        # memory like no_immediate: after a restart the run is called as each step ends.
+        self.group_pending: dict[str, set[str]] = {}
 
     def _store_unmatched(self, event: dict[str, Any], match: bool) -> str:
         event_id, now = self.ids.new(), self.clock.now()
@@ -212,6 +218,7 @@ class RunLifecycle:
         now = self.clock.now()
         self.no_immediate.discard(run.run_id)
         self.checkpointed.pop(run.run_id, None)
+        self.group_pending.pop(run.run_id, None)
         with self.state.tx():
             # Every pause ends with the run (a sleep, a wait, an invoke still open).
             for pause in run.pauses:

@@ -37,6 +37,8 @@ log = logging.getLogger("learninngest.engine")
 
 # Opcodes that start a pause; the app reports one again on every call until it ends.
 PAUSE_OPS = protocol.WAIT_OPS | {"AIGateway"}
+# Opcodes the server resumes later (its hasPlanOp): a group with one of them has pending steps.
+PLAN_OPS = PAUSE_OPS | {"StepPlanned"}
 
 
 def failure_text(outcome: protocol.CallFailed) -> str:
@@ -135,6 +137,11 @@ class Outcomes:
             run.request_version = reply.request_version
         if len(reply.ops) > 1:
             self.runs.no_immediate.add(run.run_id)  # the real executor: len(Generator) > 1
+            race = any((o.opts or {}).get("parallelMode") == "race" for o in reply.ops)
+            if run.request_version >= 2 and not race and any(o.op in PLAN_OPS for o in reply.ops):
+                # The Dev Server's SavePending: the group's steps, replacing an earlier group's.
+                # (Race mode: it calls the function after each step whatever is pending.)
+                self.runs.group_pending[run.run_id] = {o.id for o in reply.ops}
         real_now = self.clock.now()
         known = set(run.planned)
         ops = [

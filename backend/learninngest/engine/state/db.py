@@ -173,6 +173,13 @@ class State:
             ),
         )
 
+    def insert_event_copy(self, internal_id: str, body: dict[str, Any], received: float) -> None:
+        """Another copy of a stored event (the same seeded id, sent again): listed, never run."""
+        self._exec(
+            "INSERT INTO event_copies (internal_id, body, ts, received) VALUES (?, ?, ?, ?)",
+            (internal_id, json_text(body), body["ts"], received),
+        )
+
     def event_id_seen(self, sender_id: str, now: float) -> bool:
         row = self._one(
             "SELECT 1 FROM events WHERE id = ? AND received > ? LIMIT 1", (sender_id, now - DAY_S)
@@ -205,7 +212,16 @@ class State:
             if value is not None:
                 where.append(clause)
                 params.append(value)
-        sql = f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY internal_id DESC LIMIT ?"
+        # Copies of a resent body are listed beside their first copy, under the same id.
+        every = (
+            "SELECT internal_id, id, name, body, ts, received, source, duplicate FROM events"
+            " UNION ALL SELECT c.internal_id, e.id, e.name, c.body, c.ts, c.received, e.source, 1"
+            " FROM event_copies c JOIN events e ON e.internal_id = c.internal_id"
+        )
+        sql = (
+            f"SELECT * FROM ({every}) WHERE {' AND '.join(where)}"
+            " ORDER BY internal_id DESC, received DESC LIMIT ?"
+        )
         return [dict(r) for r in self._all(sql, (*params, limit))]
 
     # --- apps and functions
@@ -367,6 +383,7 @@ class State:
                 " AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.event_id = events.internal_id)",
                 (before,),
             ).rowcount
+            self._exec("DELETE FROM event_copies WHERE internal_id NOT IN (SELECT internal_id FROM events)")
             self._exec("DELETE FROM idempotency WHERE created < ?", (now - DAY_S,))
             # Flow control: rows of purged runs and events; a TAT in the past is a key at full capacity.
             self._exec("DELETE FROM flow_runs WHERE run_id NOT IN (SELECT run_id FROM runs)")

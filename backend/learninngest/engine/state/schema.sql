@@ -22,6 +22,16 @@ CREATE INDEX IF NOT EXISTS events_by_sender_id ON events (id, received);
 CREATE INDEX IF NOT EXISTS events_by_name ON events (name, internal_id);
 CREATE INDEX IF NOT EXISTS events_by_received ON events (received);  -- retention purge
 
+-- A body the SDK sent again with the same x-inngest-event-id-seed (it retried after a timeout or
+-- a 5xx): the Dev Server stores each copy under the same internal id; only the first one runs.
+CREATE TABLE IF NOT EXISTS event_copies (
+  internal_id TEXT NOT NULL,             -- the first copy's events.internal_id
+  body        TEXT NOT NULL,
+  ts          INTEGER NOT NULL,
+  received    REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_copies_by_id ON event_copies (internal_id);
+
 CREATE TABLE IF NOT EXISTS apps (
   app_id    TEXT PRIMARY KEY,
   uuid      TEXT NOT NULL,

@@ -5,9 +5,12 @@ engine makes the call while the function is not running, as the Dev Server does
 (pkg/execution/executor, handleGeneratorAIGateway, and its aigateway request):
 
 - POST the body as JSON to `url`; the key goes where the format wants it: `gemini` as the
-  `key` query parameter, `bedrock` as the raw `Authorization`, `anthropic` as `x-api-key`,
+  `key` query parameter, `bedrock` as the raw `Authorization`, `anthropic` as `X-Api-Key`,
   anything else (`openai-chat`…) as `Authorization: Bearer <key>`; the opcode's own headers
-  are added last.
+  are added last (added, as Go's `Header.Add` does: a second `Authorization` goes beside the
+  first), then `User-Agent: Inngest`. Every name is written as Go writes it on the wire, in
+  its canonical form (`x-api-key` → `X-Api-Key`): servers that read headers case-sensitively
+  (inngest-py's own test server) see what the Dev Server sends.
 - a 2xx answer is the step's output, memoized as `{"data": <the response JSON>}`;
 - anything else (or no answer) is retried like a failing step; after the last attempt the
   step is memoized as `{"error": <the response body>}`, which the SDK hands back to the
@@ -30,8 +33,21 @@ EMPTY_FAILURE = {"error": "Error making AI request"}
 @dataclass(frozen=True)
 class InferenceRequest:
     url: str
-    headers: dict[str, str] = field(repr=False)  # carries the key: never logged
+    # (name, value) in order, names canonical, a name may repeat; carries the key: never logged
+    headers: list[tuple[str, str]] = field(repr=False)
     body: bytes = field(repr=False)
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header (any case), as a server reading one value would see it."""
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+
+def canonical_name(name: str) -> str:
+    """A header name as Go's textproto.CanonicalMIMEHeaderKey writes it (`x-api-key` → `X-Api-Key`);
+    a name with a character Go does not canonicalise (a space, `_`…) is kept as it is."""
+    if not name or any(not (c.isascii() and (c.isalnum() or c == "-")) for c in name):
+        return name
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
 
 def build_request(opts: dict[str, Any] | None) -> InferenceRequest:
@@ -45,22 +61,22 @@ def build_request(opts: dict[str, Any] | None) -> InferenceRequest:
         raise ValueError("step.ai.infer needs a JSON object `body` in its opts")
     key = str(opts.get("auth_key") or "")
     fmt = str(opts.get("format") or "")
-    headers = {"content-type": "application/json"}
+    headers = [("Content-Type", "application/json")]
     if fmt == "gemini":
         parts = urlsplit(url)
         query = [*parse_qsl(parts.query, keep_blank_values=True), ("key", key)]
         url = urlunsplit(parts._replace(query=urlencode(query)))
     elif fmt == "bedrock":
-        headers["authorization"] = key
+        headers.append(("Authorization", key))
     elif fmt == "anthropic":
-        headers["x-api-key"] = key
+        headers.append(("X-Api-Key", key))
     else:
-        headers["authorization"] = f"Bearer {key}"
+        headers.append(("Authorization", f"Bearer {key}"))
     extra = opts.get("headers")
     if not isinstance(extra, dict):
         extra = {}
-    for name, value in extra.items():
-        headers[str(name).lower()] = str(value)
+    headers.extend((canonical_name(str(name)), str(value)) for name, value in extra.items())
+    headers.append(("User-Agent", "Inngest"))
     return InferenceRequest(url=url, headers=headers, body=json.dumps(body).encode())
 
 

@@ -8,13 +8,53 @@ driver, for apps whose workers dialled in over a WebSocket; `ByScheme` picks one
 
 from __future__ import annotations
 
-from typing import Protocol
+import logging
+from typing import Any, Protocol
 
 import httpx
 
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.wire import protocol, signing
 from learninngest.engine.wire.client_pool import ClientPool
+
+log = logging.getLogger("learninngest.engine")
+
+# The connection closed with no answer: what an app's keep-alive timer closing the kept
+# connection just as a call goes out looks like (WriteError is read as one of these by httpcore).
+_CLOSED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
+async def _post_once_more_if_kept_closed(
+    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
+) -> httpx.Response:
+    """POST; if a kept-alive connection closed before any byte of the answer came, POST once more.
+
+    The app's server closes an idle kept connection on its keep-alive timer (uvicorn: 5 s); a
+    call sent at that moment meets a closed socket. The server had stopped reading it, so the
+    app never ran that request, and the call is made again at once on a new connection,
+    instead of counting as a failed attempt (which fails a run with `retries=0`). Only a
+    reused connection qualifies: a new one that closes without an answer means the app took
+    the request and died, maybe after running the step; that call fails and retries as any
+    failure does. httpcore's trace extension tells which (a new connection traces
+    `connect_tcp`) and whether the answer had begun (`receive_response_headers.complete`).
+    """
+    seen: set[str] = set()
+
+    async def trace(name: str, info: dict[str, Any]) -> None:
+        if name in ("connection.connect_tcp.started", "http11.receive_response_headers.complete"):
+            seen.add(name)
+
+    try:
+        return await client.post(url, content=body, headers=headers, extensions={"trace": trace})
+    except _CLOSED as exc:
+        if seen:  # a new connection, or the answer had begun: a real failure
+            raise
+        log.info(
+            "kept connection to %s closed before answering (%s); calling again once",
+            url,
+            exc or type(exc).__name__,
+        )
+        return await client.post(url, content=body, headers=headers)
 
 
 class Driver(Protocol):
@@ -55,7 +95,7 @@ class HttpDriver:
             headers = {**headers, "x-inngest-signature": signing.sign(body, key)}
         try:
             async with self.pool.lend() as client:
-                resp = await client.post(url, content=body, headers=headers)
+                resp = await _post_once_more_if_kept_closed(client, url, body, headers)
         except httpx.TimeoutException:
             return protocol.CallFailed(
                 protocol.error_object(
@@ -68,9 +108,16 @@ class HttpDriver:
                     type(exc).__name__, f"could not reach {url}: {exc or 'connection error'}"
                 )
             )
-        if key and resp.status_code in (200, 206, 500):
+        status, headers_in, content = resp.status_code, dict(resp.headers), resp.content
+        if status == 201:
+            # A streamed reply (INNGEST_STREAMING=force): the reply it wraps is what counts.
+            try:
+                status, headers_in, content = protocol.unstream(headers_in, content)
+            except ValueError as exc:
+                return protocol.CallFailed(protocol.error_object("InvalidReply", str(exc)))
+        if key and status in (200, 206, 500):
             keys = [k for k in (key, self.settings.signing_key_fallback) if k]
-            bad = signing.problem(resp.content, resp.headers.get("x-inngest-signature"), keys)
+            bad = signing.problem(content, headers_in.get("x-inngest-signature"), keys)
             if bad is not None:
                 why = (
                     f"the reply from {url} is not signed with this engine's signing key ({bad})"
@@ -78,4 +125,4 @@ class HttpDriver:
                     else f"the reply from {url} has a stale {bad}"
                 )
                 return protocol.CallFailed(protocol.error_object("InvalidSignature", why))
-        return protocol.parse_reply(resp.status_code, dict(resp.headers), resp.content)
+        return protocol.parse_reply(status, headers_in, content)

@@ -205,6 +205,35 @@ def parse_opcode(raw: Any) -> Opcode:
     return _opcode(raw)
 
 
+def unstream(headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+    """A streamed reply (HTTP 201, inngest-py's `INNGEST_STREAMING=force`) as the reply it wraps.
+
+    The SDK answers 201 at once, sends a space every few seconds while the function runs, then
+    one JSON object `{"status", "headers", "body"}`: the reply it would have sent, its body
+    JSON-encoded as a string. As the Dev Server (httpdriver.ParseStream): leading spaces are
+    skipped, a string body is decoded once, the wrapped headers are set over the outer ones,
+    and an `error` in the object, or one that cannot be read, is a failed call (ValueError).
+    """
+    try:
+        wrapper = json.loads(body)
+    except ValueError as exc:
+        raise ValueError(f"app answered 201 (a streamed reply) that is not JSON: {body[:200]!r}") from exc
+    if not isinstance(wrapper, dict):
+        raise ValueError(f"app answered 201 (a streamed reply) that is not an object: {body[:200]!r}")
+    if wrapper.get("error") is not None:
+        raise ValueError(f"app's streamed reply carries an error: {wrapper['error']}")
+    status = wrapper.get("status")
+    if not isinstance(status, int) or isinstance(status, bool):
+        raise ValueError(f"app's streamed reply has no status: {body[:200]!r}")
+    inner = wrapper.get("body")
+    raw = inner.encode() if isinstance(inner, str) else b"" if inner is None else json.dumps(inner).encode()
+    merged = {k.lower(): v for k, v in headers.items()}
+    extra = wrapper.get("headers")
+    if isinstance(extra, dict):
+        merged.update({str(k).lower(): str(v) for k, v in extra.items()})
+    return status, merged, raw
+
+
 def _header(headers: dict[str, str], name: str) -> str | None:
     for key, value in headers.items():
         if key.lower() == name:
@@ -270,10 +299,8 @@ def parse_reply(status: int, headers: dict[str, str], body: bytes) -> Outcome:
             request_version=request_version(headers) or 0,
         )
     if status == 201:
-        return Unsupported(
-            "streaming replies (HTTP 201, INNGEST_STREAMING=force) are not supported"
-            " by the LearnInngest engine"
-        )
+        # The driver unwraps a streamed reply (unstream) before it gets here: this 201 wrapped one.
+        return CallFailed(error_object("InvalidReply", "app's streamed reply (201) wraps another 201"))
     detail = body[:200].decode("utf-8", "replace")
     # An SDK's serialized error has both (a bare {"message": "Unauthorized"} is not one).
     if isinstance(payload, dict) and payload.get("name") and "message" in payload:
