@@ -19,7 +19,7 @@ BEFORE ?=  # an older checkout: `make bench BEFORE=../old` adds its pipeline to 
 comma := ,
 USER_ID ?= $(shell id -u)
 
-.PHONY: run test lint format check lab bench clean reset install notebooks handout exercises grade ts-app \
+.PHONY: run test lint format check lab bench clean reset install notebooks handout exercises grade ts-app ts-realtime \
 	venv-run venv-lab venv-dev hub-proxy
 
 # The TypeScript-SDK app of the engine tests (inngest 3.x on Node): `npm ci` from its lock file.
@@ -62,6 +62,17 @@ $(TS_STAMP): $(TS_APP)/package-lock.json
 
 ts-app: $(TS_STAMP)
 
+# The npm Realtime client (@inngest/realtime) the engine's Realtime tests subscribe with.
+TS_RT := tests/engine/ts_realtime
+TS_RT_STAMP := $(TS_RT)/node_modules/.installed
+
+$(TS_RT_STAMP): $(TS_RT)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd $(TS_RT) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch node_modules/.installed; \
+	else echo "npm not found: the engine's npm Realtime client tests will be skipped (CI installs Node.js)"; fi
+
+ts-realtime: $(TS_RT_STAMP)
+
 # configurable-http-proxy, the proxy of the real JupyterHub in tests/hosted (npm registry only,
 # from its lock file). Without npm the JupyterHub test reports itself skipped and says why.
 HUB_PROXY := tests/hosted/hub_proxy
@@ -80,7 +91,7 @@ run: venv-run
 # pytest in 2 worker processes (pytest-xdist; idle ones take tests from busy ones): the tests
 # spend most of their time waiting on servers they started, so 2 workers pay even on 2 cores.
 # The notebooks run after, one at a time (they share notebooks/.learninngest/).
-test: venv-dev $(TS_STAMP) $(HUB_STAMP)
+test: venv-dev $(TS_STAMP) $(TS_RT_STAMP) $(HUB_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
