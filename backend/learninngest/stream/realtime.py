@@ -207,6 +207,13 @@ class RealtimeChannel:
     # --- reading (the API's SSE stream)
     async def read(self, request_id: str, *, after: str | None, wait: float) -> list[StreamEvent]:
         await self._ensure_subscribed(wait_s=min(wait, ECHO_WAIT_S))
+        if wait <= 0 and self._outbox.get(request_id):
+            # Read-your-writes in one process: a look that does not wait sends this process's
+            # unsent tokens of the request and waits for them to come back (a waiting read
+            # gets them with the next batch).
+            last = self._outbox[request_id][-1]["id"]
+            await self._flush(request_id)
+            await self._wait_for(request_id, last)
         start = int(after) if after else 0
         flag = asyncio.Event()
         reader = (asyncio.get_running_loop(), flag)
