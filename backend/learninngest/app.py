@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
             settings.result_store_url,
         )
         await waiters.start()
+        await channel.start()
         sdk_http = bind_to_serving_loop(client)  # `send` on this loop, not via a thread
         purge = asyncio.create_task(purge_periodically(store), name="result-store:purge")
         sweeping = None

@@ -38,6 +38,7 @@ ECHO_WAIT_S = 5.0
 """How long a non-token publish waits to see its own event come back (so a reader in this
 process finds it as soon as publish returns); past it publish returns anyway."""
 RECONNECT_S = 1.0
+START_WAIT_S = 10.0
 
 
 class _Log:
@@ -71,6 +72,7 @@ class RealtimeChannel:
         self._outbox: dict[str, list[dict[str, Any]]] = {}
         self._sending: dict[str, asyncio.Lock] = {}
         self._timers: dict[str, asyncio.Task[None]] = {}
+        self._in_flight: dict[str, str] = {}  # request id -> last id of the batch being sent
         self._http: httpx.AsyncClient | None = None
         self._subscriber: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
@@ -91,6 +93,15 @@ class RealtimeChannel:
             await self._wait_for(request_id, event_id)
         return event_id
 
+    async def flush(self, request_id: str) -> None:
+        """Send the request's waiting tokens now and wait (bounded) until they have come back."""
+        waiting = self._outbox.get(request_id)
+        last = waiting[-1]["id"] if waiting else self._in_flight.get(request_id)
+        if last is None:
+            return
+        await self._flush(request_id)
+        await self._wait_for(request_id, last)
+
     def _next_id(self) -> str:
         with self._lock:
             self._last_id = max(self._last_id + 1, time.time_ns() // 1000)
@@ -109,6 +120,7 @@ class RealtimeChannel:
             batch = self._outbox.pop(request_id, [])
             if not batch:
                 return
+            self._in_flight[request_id] = batch[-1]["id"]
             if any(EventType(e["type"]) in TERMINAL for e in batch):
                 self._sending.pop(request_id, None)
                 if (timer := self._timers.pop(request_id, None)) is not None:
@@ -121,7 +133,10 @@ class RealtimeChannel:
                 if reply.status_code not in (401, 403):
                     break
             assert reply is not None
-            reply.raise_for_status()
+            try:
+                reply.raise_for_status()
+            finally:
+                self._in_flight.pop(request_id, None)
 
     async def _wait_for(self, request_id: str, event_id: str) -> None:
         if not self._connected.is_set():
@@ -207,13 +222,11 @@ class RealtimeChannel:
     # --- reading (the API's SSE stream)
     async def read(self, request_id: str, *, after: str | None, wait: float) -> list[StreamEvent]:
         await self._ensure_subscribed(wait_s=min(wait, ECHO_WAIT_S))
-        if wait <= 0 and self._outbox.get(request_id):
+        if wait <= 0:
             # Read-your-writes in one process: a look that does not wait sends this process's
             # unsent tokens of the request and waits for them to come back (a waiting read
             # gets them with the next batch).
-            last = self._outbox[request_id][-1]["id"]
-            await self._flush(request_id)
-            await self._wait_for(request_id, last)
+            await self.flush(request_id)
         start = int(after) if after else 0
         flag = asyncio.Event()
         reader = (asyncio.get_running_loop(), flag)
@@ -268,6 +281,15 @@ class RealtimeChannel:
             self._http = None
         with self._lock:
             self._logs.clear()
+
+    async def start(self) -> None:
+        """Subscribe now, so the view of this process misses nothing of the first requests
+        (waits up to START_WAIT_S for the socket; an Inngest server still away is retried)."""
+        await self._ensure_subscribed(wait_s=START_WAIT_S)
+        if not self._connected.is_set():
+            log.warning(
+                "realtime stream channel not subscribed yet at %s; retrying in the background", self.api_url
+            )
 
     def __repr__(self) -> str:
         return f"<RealtimeChannel {self.api_url} channel={self.channel!r}>"
