@@ -117,7 +117,7 @@ lab: venv-lab
 # and execute it in place: outputs are committed, as nbval compares the checked cells.
 # One notebook only: `make notebooks LESSONS=learning`. teacher/exercises is the exercises'
 # source, solved, executed like a lesson.
-LESSONS := learning inngest_functions flow_control more_inngest results teacher/exercises
+LESSONS := learning inngest_functions flow_control more_inngest realtime results teacher/exercises
 notebooks: venv-lab
 	cd notebooks && for nb in $(LESSONS); do \
 		../$(BIN)/jupytext -q --to ipynb --set-kernel python3 $$nb.py && \
