@@ -1,6 +1,8 @@
-"""The npm Realtime client (`@inngest/realtime`, what a browser page uses) against the engine.
+"""The npm Realtime clients (`@inngest/realtime`, what a browser page uses, and inngest 4.x's
+own `inngest/realtime`) against the engine.
 
-tests/engine/ts_realtime/subscribe.mjs subscribes and prints each message as a JSON line;
+tests/engine/ts_realtime/subscribe.mjs (and client4.mjs, with inngest 4.x) subscribes and
+prints each message as a JSON line;
 its dependencies come from the committed package-lock.json (`npm ci`, run by `make test`
 and .ci/run; the fixture runs it too when node_modules is missing). A function run by the
 engine publishes with the Python SDK; the client must get every message, in order.
@@ -35,7 +37,7 @@ def ensure_node_modules() -> str:
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         pytest.skip("Node.js and npm are needed for the npm Realtime client tests (CI installs them)")
-    if not (CLIENT_DIR / "node_modules" / "@inngest" / "realtime").is_dir():
+    if not (CLIENT_DIR / "node_modules" / ".installed").is_file():
         subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
             cwd=CLIENT_DIR,
@@ -48,19 +50,29 @@ def ensure_node_modules() -> str:
 class NpmSubscriber:
     """subscribe.mjs as a child process; its lines come in through a reader thread."""
 
-    def __init__(self, node: str, host: Host, topics: list[str], count: int, key: str | None) -> None:
+    def __init__(
+        self,
+        node: str,
+        host: Host,
+        topics: list[str],
+        count: int,
+        key: str | None,
+        script: str = "subscribe.mjs",
+        **extra_env: str,
+    ) -> None:
         env = dict(
             os.environ,
             INNGEST_BASE_URL=host.url,
             REALTIME_CHANNEL=CHANNEL,
             REALTIME_TOPICS=",".join(topics),
             REALTIME_COUNT=str(count),
+            **extra_env,
         )
         env.pop("REALTIME_KEY", None)
         if key:
             env["REALTIME_KEY"] = key
         self.proc = subprocess.Popen(
-            [node, "--experimental-websocket", "--no-warnings", "subscribe.mjs"],
+            [node, "--experimental-websocket", "--no-warnings", script],
             cwd=CLIENT_DIR,
             env=env,
             stdout=subprocess.PIPE,
@@ -154,3 +166,30 @@ def test_the_npm_client_cannot_subscribe_with_an_expired_token(node: str, host: 
         assert "error" in subscriber.next()
     finally:
         subscriber.stop()
+
+
+def test_inngest_4x_subscribes_and_publishes_with_its_own_realtime(node: str, host: Host) -> None:
+    # inngest 4.x asks for its token itself and publishes with one `topic` query parameter
+    # per topic; its subscriber gets what it published, in order.
+    client = NpmSubscriber(node, host, ["messages"], 5, None, "client4.mjs", REALTIME_PUBLISH="1")
+    try:
+        assert client.next() == {"subscribed": True}
+        got = [client.next() for _ in range(5)]
+    finally:
+        client.stop()
+
+    assert [m["data"] for m in got] == [{"n": n} for n in range(5)]
+    assert {(m["kind"], m["channel"], m["topic"]) for m in got} == {("data", CHANNEL, "messages")}
+
+
+def test_inngest_4x_hears_what_a_python_function_publishes(node: str, host: Host) -> None:
+    with served(host, "rt-npm4", publishing_function) as case:
+        subscriber = NpmSubscriber(node, host, ["messages"], 6, None, "client4.mjs")
+        try:
+            assert subscriber.next() == {"subscribed": True}
+            case.wait_run(case.send("test/talk"))
+            got = [subscriber.next() for _ in range(6)]
+        finally:
+            subscriber.stop()
+
+    assert [m["data"] for m in got] == [{"n": n} for n in range(6)]

@@ -89,15 +89,19 @@ def build_router(broker: Broker, auth: RealtimeAuth, ids: UlidFactory) -> APIRou
             return None, _problem(401, not_signed_in)
         return None, None
 
+    def first(request: Request, name: str) -> str:
+        # Go's Query().Get: the first value (inngest 4.x sends one `topic` per topic).
+        values = request.query_params.getlist(name)
+        return values[0] if values else ""
+
     def message_of(request: Request, kind: Kind, env_id: str) -> Message:
-        q = request.query_params
-        run_id = q.get("run_id") or ""
-        metadata = q.get("metadata")
+        run_id = first(request, "run_id")
+        metadata = first(request, "metadata")
         return Message(
             kind=kind,
             data=b"null",
-            channel=q.get("channel") or "",
-            topic=q.get("topic") or "",
+            channel=first(request, "channel"),
+            topic=first(request, "topic"),
             env_id=env_id,
             created_at=now_rfc3339(),
             metadata=metadata.encode() if metadata and _is_json(metadata) else None,
@@ -128,7 +132,7 @@ def build_router(broker: Broker, auth: RealtimeAuth, ids: UlidFactory) -> APIRou
         claims, denied = publisher(request)
         if denied is not None:
             return denied
-        channel = request.query_params.get("channel") or ""
+        channel = first(request, "channel")
         if not channel:
             return _problem(400, "channel query parameter required")
         limit, total = MAX_CHUNKS * CHUNK_BYTES, 0
