@@ -44,6 +44,7 @@ def ensure_node_modules() -> str:
             check=True,
             timeout=300,
         )
+        (CLIENT_DIR / "node_modules" / ".installed").touch()  # what `make ts-realtime` leaves too
     return node
 
 
