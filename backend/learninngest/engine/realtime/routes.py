@@ -18,6 +18,7 @@ import json
 import logging
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -122,8 +123,7 @@ def build_router(broker: Broker, auth: RealtimeAuth, ids: UlidFactory) -> APIRou
             body += part[: MAX_MESSAGE_BYTES - len(body)]
             if len(body) >= MAX_MESSAGE_BYTES:
                 break
-        message = message_of(request, Kind.data, env_id)
-        message = Message(**{**message.__dict__, "data": as_json_data(bytes(body))})
+        message = replace(message_of(request, Kind.data, env_id), data=as_json_data(bytes(body)))
         broker.publish(message)
         return Response(status_code=200)
 
@@ -164,7 +164,7 @@ def build_router(broker: Broker, auth: RealtimeAuth, ids: UlidFactory) -> APIRou
 async def _publish_stream(request: Request, broker: Broker, start: Message) -> None:
     """A `text/stream` body: start, its 1 KiB chunks as they come, and always an end."""
     stream_id = secrets.token_hex(8)
-    start = Message(**{**start.__dict__, "data": json.dumps(stream_id).encode()})
+    start = replace(start, data=json.dumps(stream_id).encode())
     broker.publish(start)
     pending, chunks = b"", 0
     try:
@@ -178,7 +178,7 @@ async def _publish_stream(request: Request, broker: Broker, start: Message) -> N
         if pending and chunks < MAX_CHUNKS:
             broker.publish_chunk(start, stream_id, pending.decode("utf-8", "replace"))
     finally:
-        broker.publish(Message(**{**start.__dict__, "kind": Kind.datastream_end}))
+        broker.publish(replace(start, kind=Kind.datastream_end))
 
 
 async def _sse_frames(broker: Broker, claims: token.Claims) -> AsyncIterator[str]:
