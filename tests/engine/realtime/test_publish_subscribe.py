@@ -171,3 +171,14 @@ def test_cloud_mode_wants_the_signing_key_to_make_tokens_and_publish() -> None:
         with socket(host, token_for(host, CHANNEL, "messages")) as ws:
             assert publish(host, CHANNEL, "messages", {"signed": True}).status_code == 200
             assert frames(ws, 1)[0]["data"] == {"signed": True}
+
+
+def test_cloud_mode_the_sdk_publishes_with_its_signing_key() -> None:
+    with local_engine(signing_key=TEST_SIGNING_KEY) as host:
+        jwt = token_for(host, CHANNEL, "messages", "status")
+        signed = served(host, "rt-signed", publishing_function, signing_key=TEST_SIGNING_KEY)
+        with signed as case, socket(host, jwt) as ws:
+            case.wait_run(case.send("test/talk"))
+            got = frames(ws, 6)
+
+    assert [f["data"].get("n") for f in got[:5]] == list(range(5)) and got[5]["data"] == {"done": True}
