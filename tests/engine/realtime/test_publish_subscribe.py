@@ -182,3 +182,15 @@ def test_cloud_mode_the_sdk_publishes_with_its_signing_key() -> None:
             got = frames(ws, 6)
 
     assert [f["data"].get("n") for f in got[:5]] == list(range(5)) and got[5]["data"] == {"done": True}
+
+
+def test_tee_forwards_raw_bytes_to_the_channels_stream_topic(host: Host) -> None:
+    with socket(host, token_for(host, "run-1", "$stream")) as ws, host.rest() as rest:
+        assert (
+            rest.post("/v1/realtime/publish/tee?channel=run-1", content=b"data: raw\n\n").status_code == 200
+        )
+        assert ws.recv(timeout=30) == "data: raw\n\n"  # no message around it
+
+        assert rest.post("/v1/realtime/publish/tee", content=b"x").status_code == 400
+        too_big = rest.post("/v1/realtime/publish/tee?channel=run-1", content=b"X" * (1000 * 1024 + 1))
+        assert too_big.status_code == 413
