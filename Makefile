@@ -62,7 +62,7 @@ $(TS_STAMP): $(TS_APP)/package-lock.json
 
 ts-app: $(TS_STAMP)
 
-# The npm Realtime client (@inngest/realtime) the engine's Realtime tests subscribe with.
+# The npm Realtime clients (@inngest/realtime, inngest 4.x) the engine's Realtime tests use.
 TS_RT := tests/engine/ts_realtime
 TS_RT_STAMP := $(TS_RT)/node_modules/.installed
 

@@ -48,6 +48,12 @@ def ensure_node_modules() -> str:
     return node
 
 
+def websocket_flag(node: str) -> list[str]:
+    """Node 20 has its WebSocket behind a flag; from 22 on it is there by default."""
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout
+    return ["--experimental-websocket"] if int(version.lstrip("v").split(".")[0]) < 22 else []
+
+
 class NpmSubscriber:
     """subscribe.mjs as a child process; its lines come in through a reader thread."""
 
@@ -73,7 +79,7 @@ class NpmSubscriber:
         if key:
             env["REALTIME_KEY"] = key
         self.proc = subprocess.Popen(
-            [node, "--experimental-websocket", "--no-warnings", script],
+            [node, *websocket_flag(node), "--no-warnings", script],
             cwd=CLIENT_DIR,
             env=env,
             stdout=subprocess.PIPE,

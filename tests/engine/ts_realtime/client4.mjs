@@ -5,7 +5,7 @@
 // REALTIME_COUNT (messages to wait for), REALTIME_PUBLISH ("1": after subscribing, publish
 // REALTIME_COUNT messages {"n": 0..} to the first topic). Prints JSON lines like
 // subscribe.mjs: {"subscribed": true}, then each message, or {"error": "..."}.
-// Node 20 needs --experimental-websocket for the WebSocket the client uses.
+// Node 20 needs --experimental-websocket for the WebSocket the client uses (22+ has it).
 import { Inngest } from "inngest";
 import { channel } from "inngest/realtime";
 

@@ -4,7 +4,7 @@
 // REALTIME_KEY (a token from POST /v1/realtime/token; without it the client asks for one),
 // REALTIME_COUNT (messages to wait for). Prints one JSON line per event: {"subscribed": true}
 // once the socket is open, then each message, or {"error": "..."} if subscribing failed.
-// Node 20 needs --experimental-websocket for the WebSocket the client uses.
+// Node 20 needs --experimental-websocket for the WebSocket the client uses (22+ has it).
 import { subscribe } from "@inngest/realtime";
 
 const print = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
