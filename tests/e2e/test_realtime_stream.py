@@ -13,10 +13,12 @@ import httpx
 
 from learninngest.app import create_app
 from learninngest.config import get_settings
+from learninngest.engine.app import create_engine_app
 from learninngest.kit import cells
 from learninngest.kit.servers import BackgroundServer
 from learninngest.stream.sse import Message, parse
 from tests.e2e.conftest import make_stack
+from tests.e2e.test_signed_mode import SIGNING_KEY, signed_pair
 from tests.support import capture_log
 
 FRANCE = "What is the capital of France?"
@@ -83,3 +85,24 @@ def test_a_second_backend_streams_a_run_the_first_executes(tmp_path: Path) -> No
     assert "retry" in events and events[-1] == "done"
     content = messages[-1].data["content"]  # type: ignore[index]
     assert tokens(messages, attempt=2) == content and "Paris" in content
+
+
+def test_cloud_mode_streams_through_realtime_with_the_signing_key(tmp_path: Path) -> None:
+    # As on Inngest Cloud: the backend's publishes and its token request carry the signing key.
+    engine_port, backend_port, engine_settings, settings = signed_pair(tmp_path, stream_channel="realtime")
+    with (
+        BackgroundServer(create_engine_app(engine_settings), name="engine", port=engine_port) as engine,
+        BackgroundServer(create_app(settings), name="backend", port=backend_port) as backend,
+    ):
+        sync = httpx.post(
+            f"{engine.url}/v1/apps/sync", headers={"authorization": f"Bearer {SIGNING_KEY}"}, timeout=10
+        ).json()["data"]
+        assert [r["ok"] for r in sync] == [True], sync
+        accepted = httpx.post(f"{backend.url}/api/v1/chat", json={"query": FRANCE, "clean": False})
+        url = f"{backend.url}/api/v1/chat/{accepted.json()['request_id']}/stream"
+        with httpx.stream("GET", url, timeout=60) as reply:
+            messages = list(parse(reply.iter_lines()))
+
+    events = [m.event for m in messages if m.comment is None]
+    assert events.count("token") > 5 and events[-1] == "done"
+    assert messages[-1].data is not None and tokens(messages) == messages[-1].data["content"]
