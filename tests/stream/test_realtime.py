@@ -7,12 +7,16 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 from websockets.asyncio.client import connect
 
+from learninngest.kit.servers import BackgroundServer
 from learninngest.stream import EventType, open_channel
+from learninngest.stream.publisher import RunStream
 from learninngest.stream.realtime import TOPIC, RealtimeChannel
 from tests.engine.harness import Host, local_engine
 from tests.engine.realtime.support import token_for
+from tests.support import capture_log
 
 pytestmark = pytest.mark.anyio
 CHANNEL = "batches"
@@ -75,3 +79,25 @@ async def test_open_channel_makes_a_realtime_one_when_asked() -> None:
     channel = open_channel("sqlite:///unused.db", kind="realtime", realtime_url="http://127.0.0.1:1")
     assert isinstance(channel, RealtimeChannel) and channel.channel == "learninngest-chat"
     await channel.close()
+
+
+async def test_a_server_without_realtime_costs_the_view_not_the_run() -> None:
+    # A server that serves no Realtime (404 everywhere): the worker's stream goes on, and each
+    # of the two sides says so once.
+    with (
+        BackgroundServer(FastAPI(), name="no-realtime") as server,
+        capture_log("learninngest", "%(name)s %(levelname)s %(message)s") as lines,
+    ):
+        channel = RealtimeChannel(server.url, channel=CHANNEL)
+        stream = RunStream(channel, "r3")
+        await stream.start_attempt(1)
+        for n in range(20):
+            await stream.token(f"t{n}")
+        await stream.text_complete()
+        await stream.done(attempts=1)
+        await channel.close()
+
+    warnings = [line for line in lines.lines if " WARNING " in line]
+    assert len([w for w in warnings if w.startswith("learninngest.worker")]) == 1, warnings
+    assert len([w for w in warnings if w.startswith("learninngest.stream")]) == 1, warnings
+    assert "404" in "".join(warnings)

@@ -76,6 +76,7 @@ class RealtimeChannel:
         self._http: httpx.AsyncClient | None = None
         self._subscriber: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
+        self._settled = asyncio.Event()  # the first attempt to subscribe has ended, either way
         self._closed = False
         self._warned = False
 
@@ -153,10 +154,12 @@ class RealtimeChannel:
     async def _ensure_subscribed(self, wait_s: float = ECHO_WAIT_S) -> None:
         if self._subscriber is None and not self._closed:
             self._subscriber = asyncio.create_task(self._subscribe_forever(), name="realtime-channel")
-        if not self._connected.is_set():
+        # Wait while the first socket opens; once an attempt has failed (the server is away,
+        # or serves no Realtime) every publish would wait in vain, so none does until it is back.
+        if not self._settled.is_set():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait_s):
-                    await self._connected.wait()
+                    await self._settled.wait()
 
     async def _token(self) -> str:
         topics = [{"kind": "run", "channel": self.channel, "name": TOPIC}]
@@ -178,6 +181,7 @@ class RealtimeChannel:
                 jwt = await self._token()
                 async with websockets.connect(f"{ws_url}?token={quote(jwt)}", open_timeout=10) as ws:
                     self._connected.set()
+                    self._settled.set()
                     if self._warned:
                         log.info("realtime stream channel subscribed again")
                         self._warned = False
@@ -186,6 +190,7 @@ class RealtimeChannel:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the server is away: streams pause, results still come
+                self._settled.set()
                 if not self._warned:
                     log.warning(
                         "realtime stream channel unavailable (%s: %s); retrying", type(exc).__name__, exc
