@@ -111,7 +111,9 @@ class RealtimeChannel:
     async def _flush_later(self, request_id: str) -> None:
         await asyncio.sleep(self.flush_s)
         self._timers.pop(request_id, None)
-        with contextlib.suppress(Exception):  # a failure is logged by _flush; the run goes on
+        # A failed batch is lost to the view only: the run goes on, and the request's next
+        # non-token publish (which RunStream reports, once) meets the same failure.
+        with contextlib.suppress(Exception):
             await self._flush(request_id)
 
     async def _flush(self, request_id: str) -> None:
@@ -268,6 +270,9 @@ class RealtimeChannel:
                 oldest.touched = time.monotonic()
                 continue
             del self._logs[oldest_id]
+            sending = self._sending.get(oldest_id)
+            if sending is not None and not sending.locked():
+                del self._sending[oldest_id]  # a request that ended without done or error
 
     async def close(self) -> None:
         self._closed = True
