@@ -20,7 +20,7 @@ comma := ,
 USER_ID ?= $(shell id -u)
 
 .PHONY: run test lint format check lab bench clean reset install notebooks handout exercises grade ts-app ts-app4 \
-	venv-run venv-lab venv-dev hub-proxy inngest-py-suite
+	ts-realtime venv-run venv-lab venv-dev hub-proxy inngest-py-suite
 
 # The TypeScript-SDK app of the engine tests (inngest 3.x on Node): `npm ci` from its lock file.
 TS_APP := tests/engine/ts_app
@@ -73,6 +73,17 @@ $(TS4_STAMP): $(TS4_APP)/package-lock.json
 
 ts-app4: $(TS4_STAMP)
 
+# The npm Realtime clients (@inngest/realtime, inngest 4.x) the engine's Realtime tests use.
+TS_RT := tests/engine/ts_realtime
+TS_RT_STAMP := $(TS_RT)/node_modules/.installed
+
+$(TS_RT_STAMP): $(TS_RT)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd $(TS_RT) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch node_modules/.installed; \
+	else echo "npm not found: the engine's npm Realtime client tests will be skipped (CI installs Node.js)"; fi
+
+ts-realtime: $(TS_RT_STAMP)
+
 # configurable-http-proxy, the proxy of the real JupyterHub in tests/hosted (npm registry only,
 # from its lock file). Without npm the JupyterHub test reports itself skipped and says why.
 HUB_PROXY := tests/hosted/hub_proxy
@@ -91,7 +102,7 @@ run: venv-run
 # pytest in 2 worker processes (pytest-xdist; idle ones take tests from busy ones): the tests
 # spend most of their time waiting on servers they started, so 2 workers pay even on 2 cores.
 # The notebooks run after, one at a time (they share notebooks/.learninngest/).
-test: venv-dev $(TS_STAMP) $(TS4_STAMP) $(HUB_STAMP)
+test: venv-dev $(TS_STAMP) $(TS4_STAMP) $(TS_RT_STAMP) $(HUB_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -117,7 +128,7 @@ lab: venv-lab
 # and execute it in place: outputs are committed, as nbval compares the checked cells.
 # One notebook only: `make notebooks LESSONS=learning`. teacher/exercises is the exercises'
 # source, solved, executed like a lesson.
-LESSONS := learning inngest_functions flow_control more_inngest connect_workers results teacher/exercises
+LESSONS := learning inngest_functions flow_control more_inngest connect_workers realtime results teacher/exercises
 notebooks: venv-lab
 	cd notebooks && for nb in $(LESSONS); do \
 		../$(BIN)/jupytext -q --to ipynb --set-kernel python3 $$nb.py && \

@@ -328,3 +328,14 @@ def test_every_request_ends_settings_have_bounded_defaults() -> None:
         30,
         60,
     )
+
+
+def test_a_redis_stream_channel_needs_a_redis_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAM_CHANNEL", "redis")
+    with pytest.raises(SettingsError, match="STREAM_CHANNEL=redis streams through the result store's Redis"):
+        get_settings()
+
+
+def test_a_realtime_stream_channel_needs_no_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAM_CHANNEL", "realtime")
+    assert get_settings().stream_channel == "realtime"

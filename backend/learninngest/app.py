@@ -62,7 +62,14 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
     )
     client = build_inngest_client(settings)
     channel = open_channel(
-        settings.result_store_url, ttl_s=settings.stream_ttl_s, max_connections=size, pool_timeout_s=wait
+        settings.result_store_url,
+        ttl_s=settings.stream_ttl_s,
+        max_connections=size,
+        pool_timeout_s=wait,
+        kind=settings.stream_channel,
+        realtime_url=settings.inngest_api_url,
+        realtime_channel=settings.stream_realtime_channel,
+        signing_keys=[k for k in (settings.inngest_signing_key, settings.inngest_signing_key_fallback) if k],
     )
     reconciler = Reconciler(settings, store, waiters.notify)
 
@@ -75,6 +82,7 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
             settings.result_store_url,
         )
         await waiters.start()
+        await channel.start()
         sdk_http = bind_to_serving_loop(client)  # `send` on this loop, not via a thread
         purge = asyncio.create_task(purge_periodically(store), name="result-store:purge")
         sweeping = None

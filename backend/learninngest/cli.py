@@ -143,11 +143,15 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _warn_about_streams(settings: Settings) -> None:
-    if not settings.result_store_url.startswith(("redis://", "rediss://")):
+    shared = settings.stream_channel in {"redis", "realtime"} or (
+        settings.stream_channel == "auto" and settings.result_store_url.startswith(("redis://", "rediss://"))
+    )
+    if not shared:
         logging.getLogger("learninngest.kit").warning(
             "several backend processes with RESULT_STORE_URL=%s: a token stream (…/stream) shows the "
             "tokens only when it is served by the process that runs the request's step; otherwise "
-            "just its status and the final answer. A redis:// store streams across processes.",
+            "just its status and the final answer. A redis:// store or STREAM_CHANNEL=realtime "
+            "streams across processes.",
             settings.result_store_url.split("://", 1)[0] + "://…",
         )
 

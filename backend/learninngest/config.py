@@ -157,6 +157,11 @@ class Settings(BaseSettings):
     # --- token streams (GET /api/v1/chat/{id}/stream; a view, the record is the store)
     stream_heartbeat_s: float = Field(15.0, gt=0, le=300)  # an SSE comment this often keeps proxies open
     stream_ttl_s: int = Field(3600, ge=10)  # a request's stream events are kept this long after the last
+    # Where the worker publishes a request's events and /stream reads them: "auto" follows the
+    # store (Redis store: Redis; else in-process), or "memory", "redis" (RESULT_STORE_URL's
+    # Redis), "realtime" (Inngest Realtime on the Inngest server: no Redis of one's own).
+    stream_channel: Literal["auto", "memory", "redis", "realtime"] = "auto"
+    stream_realtime_channel: str = Field("learninngest-chat", min_length=1, max_length=200)
 
     # --- production mode: API keys and rate limits (api/auth.py, api/rate_limit.py); off by default
     api_keys: SecretStr | None = None  # "name=key,name2=sha256:<hex>"; set: Bearer keys on /api/v1
@@ -378,6 +383,11 @@ class Settings(BaseSettings):
             raise SettingsError(
                 f"RATE_LIMIT_MAX_PENDING={self.rate_limit_max_pending} counts pending requests per API "
                 "key: set API_KEYS (or API_KEYS_FILE) too, or set RATE_LIMIT_MAX_PENDING=0."
+            )
+        if self.stream_channel == "redis" and not self.result_store_url.startswith(("redis://", "rediss://")):
+            raise SettingsError(
+                "STREAM_CHANNEL=redis streams through the result store's Redis, but RESULT_STORE_URL "
+                "is not a redis:// URL: use STREAM_CHANNEL=auto, memory or realtime, or a Redis store."
             )
         if not self.is_dev and not self.inngest_signing_key:
             raise SettingsError(

@@ -1,4 +1,4 @@
-"""One contract every channel keeps (in-process and Redis): order, resume, waiting, isolation."""
+"""One contract every channel keeps (in-process, Redis, Realtime): order, resume, waiting, isolation."""
 
 from __future__ import annotations
 

@@ -72,6 +72,7 @@ def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> F
     app.include_router(sync.build_router(settings, engine.registry))
     app.include_router(events.build_router(settings, engine.intake))
     app.include_router(engine.connect.routes())
+    app.include_router(engine.realtime.routes())
     app.include_router(
         rest.build_router(
             settings,

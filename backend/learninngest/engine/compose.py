@@ -17,6 +17,7 @@ from learninngest.engine.clock import Clock
 from learninngest.engine.connect import Connect
 from learninngest.engine.flow.control import FlowControl
 from learninngest.engine.ids import UlidFactory
+from learninngest.engine.realtime import Realtime
 from learninngest.engine.run.ai_steps import AiSteps
 from learninngest.engine.run.checkpoint import Checkpoints
 from learninngest.engine.run.cron import Cron
@@ -79,6 +80,7 @@ class Engine:
         )
         self.cron = Cron(self.state, self.clock, self.registry, self.runs, self.hooks)
         self.intake = Intake(settings, self.state, self.clock, self.registry, self.runs, self.flow, self.ids)
+        self.realtime = Realtime(settings.signing_key, self.registry.keys, self.clock, self.ids)
         self._purge: asyncio.Task[None] | None = None
 
     # --- the hooks: each hands the run loop's request to the part that answers it
@@ -115,6 +117,7 @@ class Engine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._purge
             self._purge = None
+        await self.realtime.stop()
         await self.connect.stop()
         await self.executor.stop()
         await self.flow.stop()

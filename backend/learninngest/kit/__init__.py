@@ -19,6 +19,7 @@ from learninngest.kit.cells import (
     wait_for_result,
 )
 from learninngest.kit.clock import advance_clock
+from learninngest.kit.realtime import SubscribeRefused, Subscription, subscribe
 from learninngest.kit.runs import print_run, run_url, runs_of_event, wait_for_run, wait_for_step
 from learninngest.kit.source import show
 from learninngest.kit.stack import Stack, StackError
@@ -27,6 +28,8 @@ from learninngest.kit.timelines import event_runs, flow_of, plot_event_runs
 __all__ = [
     "Stack",
     "StackError",
+    "SubscribeRefused",
+    "Subscription",
     "advance_clock",
     "as_table",
     "current",
@@ -45,6 +48,7 @@ __all__ = [
     "send_event",
     "show",
     "steps_of",
+    "subscribe",
     "stream_events",
     "timeline",
     "up",

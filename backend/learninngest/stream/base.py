@@ -53,4 +53,11 @@ class Channel(Protocol):
     def valid_id(self, event_id: str) -> bool:
         """Whether `event_id` has the shape of this channel's ids (a Last-Event-ID check)."""
 
+    async def flush(self, request_id: str) -> None:
+        """Send what waits for `request_id` now (a channel that batches tokens); the worker
+        calls it when an attempt's text is complete, before the step ends."""
+
+    async def start(self) -> None:
+        """Begin what must run before the first event (the Realtime channel's subscription)."""
+
     async def close(self) -> None: ...

@@ -110,6 +110,12 @@ class MemoryChannel:
                 continue
             del self._logs[oldest_id]
 
+    async def flush(self, request_id: str) -> None:
+        """Nothing waits: every publish is sent at once."""
+
+    async def start(self) -> None:
+        """Nothing to begin: the first publish or read opens what it needs."""
+
     async def close(self) -> None:
         with self._lock:
             self._logs.clear()

@@ -31,6 +31,18 @@ class RunStream:
     async def token(self, text: str) -> None:
         await self._publish(EventType.token, {"text": text, "attempt": self.attempt})
 
+    async def text_complete(self) -> None:
+        """The attempt's text is all published: a channel that batches sends the rest now,
+        so readers have every token before the step ends and the result is saved."""
+        if self.channel is None:
+            return
+        try:
+            await self.channel.flush(self.request_id)
+        except Exception as exc:  # any channel failure: the run must go on
+            if not self._warned:
+                log.warning("stream channel unavailable (flush: %s); the run goes on", exc)
+                self._warned = True
+
     async def done(self, **result: Any) -> None:
         await self._publish(EventType.done, result)
 

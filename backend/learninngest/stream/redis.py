@@ -86,6 +86,12 @@ class RedisChannel:
     def valid_id(self, event_id: str) -> bool:
         return bool(_ID.fullmatch(event_id))
 
+    async def flush(self, request_id: str) -> None:
+        """Nothing waits: every publish is sent at once."""
+
+    async def start(self) -> None:
+        """Nothing to begin: the first publish or read opens what it needs."""
+
     async def close(self) -> None:
         await self._clients.close()
 

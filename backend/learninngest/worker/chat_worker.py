@@ -164,6 +164,7 @@ def build_chat_worker(
                     kind = "retriable" if exc.retriable else "not retriable"
                     log.warning("LLM call failed on attempt %d (%s): %s", attempt, kind, exc)
                     raise to_inngest_error(exc, dev=settings.is_dev) from exc
+                await stream.text_complete()
                 return {
                     "content": completion.text,
                     "model": completion.model,

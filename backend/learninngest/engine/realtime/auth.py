@@ -1,0 +1,54 @@
+"""Who may do what on the Realtime routes, as the server's `realtimeAuthMW` decides it.
+
+A realtime JWT (a bearer, or `?token=` for socket libraries that cannot send headers)
+gives its claims. Without one the ordinary API auth applies: nothing in dev mode, the
+signing key's bearer in cloud mode (the engine has a signing key). Subscribing always needs
+a JWT; publishing takes a JWT with the publish claim or the signing key; making tokens takes
+the signing key (a JWT cannot make more tokens).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from learninngest.engine.clock import Clock
+from learninngest.engine.realtime import token
+from learninngest.engine.wire import signing
+
+
+class RealtimeAuth:
+    def __init__(self, signing_key: str | None, keys: Callable[[], list[str]], clock: Clock) -> None:
+        self.secret = token.secret_for(signing_key)
+        self._signed = bool(signing_key)
+        self._keys = keys
+        self.clock = clock
+
+    def claims(self, headers: Mapping[str, str], query: Mapping[str, str]) -> token.Claims | None:
+        """The request's realtime claims, or None (no token, or one that does not check out)."""
+        raw = ""
+        authorization = headers.get("authorization") or ""
+        if len(authorization) > 8:
+            raw = authorization[7:]
+        if not raw:
+            raw = query.get("token") or ""
+        if not raw:
+            return None
+        try:
+            return token.check(self.secret, raw, now=self.clock.now())
+        except token.BadToken:
+            return None
+
+    def why_not(self, headers: Mapping[str, str], query: Mapping[str, str]) -> str:
+        """Why a subscriber's token was refused (for the 401's message)."""
+        raw = (headers.get("authorization") or "")[7:] or query.get("token") or ""
+        if not raw:
+            return "no realtime token: send one from POST /v1/realtime/token as ?token= or a bearer"
+        try:
+            token.check(self.secret, raw, now=self.clock.now())
+        except token.BadToken as exc:
+            return f"invalid realtime token: {exc}; ask POST /v1/realtime/token for a new one"
+        return ""
+
+    def api_key_ok(self, headers: Mapping[str, str]) -> bool:
+        """The ordinary API auth: always in dev mode, the signing key's bearer in cloud mode."""
+        return not self._signed or signing.check_bearer(headers.get("authorization"), self._keys())

@@ -1,0 +1,196 @@
+"""Realtime end to end on a real engine: a function publishes with the Python SDK
+(`inngest.experimental.realtime.publish`), a socket subscribed with a token receives it.
+
+Also what the token decides (topics, expiry, publishing) and the other ways in and out:
+streamed publishes, /publish/tee, the SSE route, and the "closing" close at shutdown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import inngest
+import pytest
+from inngest.experimental import realtime
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.engine.harness import TEST_SIGNING_KEY, Host, local_engine, served
+from tests.engine.realtime.support import frames, publish, socket, token_for
+
+CHANNEL = "user:ana"
+
+
+@pytest.fixture
+def host() -> Iterator[Host]:
+    with local_engine(paused=True) as engine:
+        yield engine
+
+
+def publishing_function(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:
+    @client.create_function(fn_id="talk", trigger=inngest.TriggerEvent(event="test/talk"))
+    async def talk(ctx: inngest.Context) -> str:
+        async def say() -> int:
+            for n in range(5):
+                await realtime.publish(client, CHANNEL, "messages", {"n": n, "text": f"part {n}"})
+            await realtime.publish(client, CHANNEL, "status", {"done": True})
+            return 5
+
+        await ctx.step.run("say", say)
+        return "said"
+
+    return [talk]
+
+
+def test_a_function_publishes_and_a_subscriber_gets_every_message_in_order(host: Host) -> None:
+    jwt = token_for(host, CHANNEL, "messages", "status")
+    with served(host, "rt-app", publishing_function) as case, socket(host, jwt) as ws:
+        event_id = case.send("test/talk")
+        case.wait_run(event_id)
+
+        got = frames(ws, 6)
+
+    assert [f["kind"] for f in got] == ["data"] * 6
+    assert [f["topic"] for f in got] == ["messages"] * 5 + ["status"]
+    assert [f["data"] for f in got[:5]] == [{"n": n, "text": f"part {n}"} for n in range(5)]
+    assert got[5]["data"] == {"done": True} and all(f["channel"] == CHANNEL for f in got)
+
+
+def test_a_token_for_other_topics_gets_none_of_these(host: Host) -> None:
+    other_topic = socket(host, token_for(host, CHANNEL, "status"))
+    other_channel = socket(host, token_for(host, "user:bob", "messages"))
+    mine = socket(host, token_for(host, CHANNEL, "messages"))
+    with other_topic, other_channel, mine:
+        for n in range(3):
+            assert publish(host, CHANNEL, "messages", {"n": n}).status_code == 200
+        assert publish(host, CHANNEL, "status", {"last": True}).status_code == 200
+        assert publish(host, "user:bob", "messages", {"bob": True}).status_code == 200
+
+        assert [f["data"] for f in frames(mine, 3)] == [{"n": 0}, {"n": 1}, {"n": 2}]
+        # Each of the others gets only the one message its token names, nothing of ana's messages.
+        assert [f["data"] for f in frames(other_topic, 1)] == [{"last": True}]
+        assert [f["data"] for f in frames(other_channel, 1)] == [{"bob": True}]
+
+
+def test_a_socket_without_a_valid_token_is_refused_401(host: Host) -> None:
+    for jwt in ("", "not-a-token"):
+        with pytest.raises(InvalidStatus) as refused:
+            socket(host, jwt)
+        assert refused.value.response.status_code == 401
+        assert b"POST /v1/realtime/token" in refused.value.response.body
+
+
+def test_a_token_expires_a_minute_after_it_is_made(host: Host) -> None:
+    jwt = token_for(host, CHANNEL, "messages")
+    with socket(host, jwt) as before:
+        assert host.clock is not None
+        host.clock.advance(61)  # the engine's clock, not a wait: the token is now a minute old
+
+        with pytest.raises(InvalidStatus) as refused:
+            socket(host, jwt)
+        assert refused.value.response.status_code == 401
+        assert b"token is expired" in refused.value.response.body
+        # As on the server a token is checked when the socket opens: one already open goes on.
+        assert publish(host, CHANNEL, "messages", {"still": "here"}).status_code == 200
+        assert frames(before, 1)[0]["data"] == {"still": "here"}
+
+
+def test_a_sub_message_adds_the_topics_of_another_token(host: Host) -> None:
+    with socket(host, token_for(host, CHANNEL, "messages")) as ws:
+        ws.send(json.dumps({"kind": "sub", "data": token_for(host, CHANNEL, "status")}))
+        # Nothing answers a sub message; publish until the new topic is heard (it is at once here).
+        for _ in range(50):
+            publish(host, CHANNEL, "status", {"hello": True})
+            got = frames(ws, 1)[0]
+            if got["topic"] == "status":
+                break
+        assert got["data"] == {"hello": True}
+
+        ws.send(
+            json.dumps({"kind": "unsub", "data": [{"kind": "run", "channel": CHANNEL, "name": "status"}]})
+        )
+        ws.send(json.dumps({"kind": "sub", "data": "not-a-token"}))  # ignored, as there
+        publish(host, CHANNEL, "messages", {"after": "unsub"})
+        assert frames(ws, 1)[0]["data"] == {"after": "unsub"}
+
+
+def test_text_is_sent_as_a_json_string_and_a_text_stream_in_chunks(host: Host) -> None:
+    with socket(host, token_for(host, CHANNEL, "messages")) as ws:
+        assert publish(host, CHANNEL, "messages", b"plain words").status_code == 200
+        body = b"a" * 1024 + b"b" * 100
+        assert publish(host, CHANNEL, "messages", body, **{"content-type": "text/stream"}).status_code == 200
+
+        got = frames(ws, 5)
+
+    assert got[0]["data"] == "plain words"
+    start, first, second, end = got[1:]
+    assert start["kind"] == "datastream-start" and end["kind"] == "datastream-end"
+    assert start["data"] == end["data"] == first["stream_id"] == second["stream_id"]
+    assert (first["data"], second["data"]) == ("a" * 1024, "b" * 100)
+
+
+def test_a_subscribe_only_token_may_not_publish(host: Host) -> None:
+    jwt = token_for(host, CHANNEL, "messages")
+
+    reply = publish(host, CHANNEL, "messages", {"x": 1}, authorization=f"Bearer {jwt}")
+
+    assert reply.status_code == 401 and "publishing" in reply.json()["error"]
+
+
+def test_server_sent_events_carry_the_same_messages(host: Host) -> None:
+    jwt = token_for(host, CHANNEL, "messages")
+    with httpx.stream("GET", f"{host.url}/v1/realtime/sse?token={jwt}", timeout=30) as sse:
+        assert sse.status_code == 200 and sse.headers["content-type"].startswith("text/event-stream")
+        lines = sse.iter_lines()
+        assert next(lines) == ":"  # subscribed
+        publish(host, CHANNEL, "messages", {"via": "sse"})
+        data = next(line for line in lines if line.startswith("data: "))
+
+    assert json.loads(data[6:])["data"] == {"via": "sse"}
+
+
+def test_the_engine_closes_its_sockets_when_it_stops() -> None:
+    with local_engine() as host:
+        ws = socket(host, token_for(host, CHANNEL, "messages"))
+    with pytest.raises(ConnectionClosed) as closed, ws:
+        ws.recv(timeout=30)
+    # uvicorn closes open sockets (1012, service restart) before the engine's own shutdown
+    # would send "closing" (1001); either tells the client to reconnect.
+    assert closed.value.rcvd is not None and closed.value.rcvd.code in {1001, 1012}
+
+
+def test_cloud_mode_wants_the_signing_key_to_make_tokens_and_publish() -> None:
+    with local_engine(signing_key=TEST_SIGNING_KEY) as host:
+        anonymous = Host(host.kind, host.url)
+        with anonymous.rest() as rest:
+            assert rest.post("/v1/realtime/token", json=[]).status_code == 401
+        assert publish(anonymous, CHANNEL, "messages", {"x": 1}).status_code == 401
+
+        with socket(host, token_for(host, CHANNEL, "messages")) as ws:
+            assert publish(host, CHANNEL, "messages", {"signed": True}).status_code == 200
+            assert frames(ws, 1)[0]["data"] == {"signed": True}
+
+
+def test_cloud_mode_the_sdk_publishes_with_its_signing_key() -> None:
+    with local_engine(signing_key=TEST_SIGNING_KEY) as host:
+        jwt = token_for(host, CHANNEL, "messages", "status")
+        signed = served(host, "rt-signed", publishing_function, signing_key=TEST_SIGNING_KEY)
+        with signed as case, socket(host, jwt) as ws:
+            case.wait_run(case.send("test/talk"))
+            got = frames(ws, 6)
+
+    assert [f["data"].get("n") for f in got[:5]] == list(range(5)) and got[5]["data"] == {"done": True}
+
+
+def test_tee_forwards_raw_bytes_to_the_channels_stream_topic(host: Host) -> None:
+    with socket(host, token_for(host, "run-1", "$stream")) as ws, host.rest() as rest:
+        assert (
+            rest.post("/v1/realtime/publish/tee?channel=run-1", content=b"data: raw\n\n").status_code == 200
+        )
+        assert ws.recv(timeout=30) == "data: raw\n\n"  # no message around it
+
+        assert rest.post("/v1/realtime/publish/tee", content=b"x").status_code == 400
+        too_big = rest.post("/v1/realtime/publish/tee?channel=run-1", content=b"X" * (1000 * 1024 + 1))
+        assert too_big.status_code == 413
