@@ -15,7 +15,8 @@ import inngest
 
 from learninngest.config import Settings
 from learninngest.events import CHAT_REQUESTED, ChatRequested
-from learninngest.llm.complete import LLMError, complete
+from learninngest.llm.errors import LLMError
+from learninngest.llm.lazy import complete
 from learninngest.logs import request_context
 from learninngest.store.base import ResultStore, Status
 from learninngest.stream.base import Channel
