@@ -154,6 +154,8 @@ class Settings(BaseSettings):
     # --- token streams (GET /api/v1/chat/{id}/stream; a view, the record is the store)
     stream_heartbeat_s: float = Field(15.0, gt=0, le=300)  # an SSE comment this often keeps proxies open
     stream_ttl_s: int = Field(3600, ge=10)  # a request's stream events are kept this long after the last
+    # Tokens after the first are sent in batches at most this often (stream/publisher.py); 0: each at once
+    stream_flush_ms: float = Field(50.0, ge=0, le=1000)
 
     # --- production mode: API keys and rate limits (api/auth.py, api/rate_limit.py); off by default
     api_keys: SecretStr | None = None  # "name=key,name2=sha256:<hex>"; set: Bearer keys on /api/v1

@@ -137,7 +137,7 @@ def build_chat_worker(
     )
     async def chat_worker(ctx: inngest.Context) -> dict[str, Any]:
         payload = ChatRequested.model_validate(ctx.event.data)
-        stream = RunStream(channel, payload.request_id)
+        stream = RunStream(channel, payload.request_id, flush_s=settings.stream_flush_ms / 1000)
         with request_context(payload.request_id):
 
             async def generate() -> dict[str, Any]:
@@ -165,6 +165,8 @@ def build_chat_worker(
                     kind = "retriable" if exc.retriable else "not retriable"
                     log.warning("LLM call failed on attempt %d (%s): %s", attempt, kind, exc)
                     raise to_inngest_error(exc, dev=settings.is_dev) from exc
+                finally:
+                    await stream.text_complete()  # tokens still batched go out before the step ends
                 return {
                     "content": completion.text,
                     "model": completion.model,
