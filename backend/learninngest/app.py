@@ -34,7 +34,6 @@ from learninngest.stream import open_channel
 from learninngest.web import mount_web
 from learninngest.worker.chat_worker import build_chat_functions
 from learninngest.worker.client import bind_to_serving_loop, build_inngest_client
-from learninngest.worker.connect_worker import ConnectWorker
 from learninngest.worker.reconciler import Reconciler
 from learninngest.worker.serve import SERVE_PATH, mount_inngest
 from learninngest.worker.serve_guard import guard_sdk_routes
@@ -80,6 +79,10 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
         sweeping = None
         worker = None
         if settings.inngest_connect:  # calls come over an outbound socket, not /api/inngest
+            # Imported only here: the SDK's connect module and protobuf are ~4 MiB a backend
+            # served over HTTP never uses.
+            from learninngest.worker.connect_worker import ConnectWorker
+
             worker = ConnectWorker(client, _app.state.functions.functions)
             await worker.start()
         _app.state.connect_worker = worker
