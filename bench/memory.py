@@ -148,7 +148,9 @@ def _wait_until(check: object, timeout: float) -> None:
 
 
 @contextlib.contextmanager
-def up(config: str, model_url: str, work: Path, before: Path | None) -> Iterator[tuple[int, str]]:
+def up(
+    config: str, model_url: str, work: Path, before: Path | None, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[int, str]]:
     """`learninngest up` in a folder of its own; yields (pid, backend URL) once it is synced."""
     folder = Path(tempfile.mkdtemp(prefix=f"{config}-", dir=work))
     port = free_port()
@@ -165,6 +167,7 @@ def up(config: str, model_url: str, work: Path, before: Path | None) -> Iterator
     if "before" in parts:
         assert before is not None, "--before DIR is needed for a -before configuration"
         env["PYTHONPATH"] = str(before / "backend")
+    env |= extra_env or {}
     cmd = [PY, "-m", "learninngest", "up", "--port", str(port), "--engine-port", str(free_port())]
     log_path = folder / "up.log"
     with log_path.open("ab") as log:
