@@ -25,6 +25,7 @@ from learninngest.api.sync_gate import SyncGate
 from learninngest.api.waiters import ResultWaiters
 from learninngest.config import OFFLINE_MOUNT_PATH, Settings, get_settings
 from learninngest.forwarded_prefix import ForwardedPrefix
+from learninngest.llm.lazy import preload
 from learninngest.llm.models import pooled_models
 from learninngest.logs import setup_logging
 from learninngest.serving.security_headers import DOCS, SWAGGER_PAGES, SecurityHeaders
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
             settings.result_store_url,
         )
         await waiters.start()
+        if settings.llm_preload:
+            await preload()  # LangChain now: the first request does not wait for its import
         sdk_http = bind_to_serving_loop(client)  # `send` on this loop, not via a thread
         purge = asyncio.create_task(purge_periodically(store), name="result-store:purge")
         sweeping = None

@@ -117,6 +117,7 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_timeout_s: float = Field(60.0, gt=0)
     llm_stream: bool = True  # stream the answer (astream) so /stream shows tokens as they come
+    llm_preload: bool = False  # import LangChain at start, not with the first model call (llm/lazy.py)
 
     # --- offline model (mounted on the backend at /offline unless offline_model_url is set)
     offline_model_url: str | None = None

@@ -27,7 +27,7 @@ from learninngest.config import Settings
 from learninngest.kit.servers import BackgroundServer
 
 settings = Settings(
-    llm_provider="offline", offline_model_url="http://127.0.0.1:9/v1",
+    llm_preload=sys.argv[1] == "preload", llm_provider="offline", offline_model_url="http://127.0.0.1:9/v1",
     result_store_url="memory://", inngest_base_url="http://127.0.0.1:9", reconcile_interval_s=0,
 )
 with BackgroundServer(create_app(settings), name="backend") as server:
@@ -36,14 +36,26 @@ with BackgroundServer(create_app(settings), name="backend") as server:
 """
 
 
-def test_a_started_backend_has_not_imported_langchain_or_openai(tmp_path: Path) -> None:
+def started_backend_loads(tmp_path: Path, mode: str) -> list[str]:
     proc = subprocess.run(
-        [sys.executable, "-c", STARTED_BACKEND], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", STARTED_BACKEND, mode],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    loaded: list[str] = json.loads(proc.stdout.strip().splitlines()[-1])
     assert "learninngest" in loaded and "fastapi" in loaded  # it did start
-    assert [name for name in HEAVY if name in loaded] == []
+    return loaded
+
+
+def test_a_started_backend_has_not_imported_langchain_or_openai(tmp_path: Path) -> None:
+    assert [name for name in HEAVY if name in started_backend_loads(tmp_path, "lazy")] == []
+
+
+def test_llm_preload_imports_them_as_the_backend_starts(tmp_path: Path) -> None:
+    assert [name for name in HEAVY if name in started_backend_loads(tmp_path, "preload")] == list(HEAVY)
 
 
 async def test_the_lazy_complete_answers_as_the_module_it_loads(settings: Settings) -> None:

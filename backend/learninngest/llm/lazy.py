@@ -3,7 +3,8 @@
 They are most of a backend's memory (~57 MiB of RSS, ~1,000 modules) and ~0.5 s of CPU
 to import; a backend that has not called a model yet need not hold them. The first call
 imports llm/complete.py in a thread, so the serving loop keeps answering meanwhile (the
-import still takes its share of the CPU); later calls go straight through.
+import still takes its share of the CPU); later calls go straight through. LLM_PRELOAD=true
+imports it as the backend starts instead (app.py): the first request then does not wait ~1 s.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ async def _loaded() -> ModuleType:
     if _complete_module is None:
         _complete_module = await asyncio.to_thread(importlib.import_module, "learninngest.llm.complete")
     return _complete_module
+
+
+async def preload() -> None:
+    """Import LangChain now (LLM_PRELOAD): the first call then pays no import."""
+    await _loaded()
 
 
 async def complete(
