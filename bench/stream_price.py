@@ -11,9 +11,14 @@ request, as the chat page does), else long-polls GET …/result?wait=10. The mod
 
 Per variant (medians over interleaved rounds): CPU ms per request of `up`'s processes,
 token events and tokens per request, and the price per token: (CPU − plain's CPU) ÷ tokens.
+`--llm-only` measures the LLM call alone, in this process: `complete()` against the offline
+model with and without streaming (tokens handed to a no-op), for a short answer (`clean`,
+~7 tokens) and a longer one (~46): the slope is LangChain's and openai's price per token.
+
 Loopback only, bounded. Usage:
     python bench/stream_price.py [--n 150] [--rounds 3] [--concurrency 8] [--model-ms 500]
         [--variants plain,each,batched] [--follow] [--redis]
+    python bench/stream_price.py --llm-only [--n 300]
 """
 
 from __future__ import annotations
@@ -119,6 +124,41 @@ def redis_server(work: Path) -> Iterator[str]:
         proc.wait(10)
 
 
+def llm_only(n: int) -> int:
+    from learninngest.config import get_settings
+    from learninngest.llm.complete import complete
+    from learninngest.llm.models import pooled_models
+
+    async def calls(url: str, stream: bool, clean: bool) -> tuple[float, int]:
+        settings = get_settings(offline_model_url=url, llm_provider="offline", llm_stream=stream)
+        ask: dict[str, object] = {"query": QUERY, "temperature": 0.2, "max_tokens": 256, "clean": clean}
+
+        async def on_token(_text: str) -> None:
+            pass
+
+        async with pooled_models():
+            for _ in range(20):  # warm-up: the model pool's connection
+                await complete(settings, **ask, on_token=on_token)  # type: ignore[arg-type]
+            started = time.process_time()
+            for _ in range(n):
+                done = await complete(settings, **ask, on_token=on_token)  # type: ignore[arg-type]
+        return (time.process_time() - started) * 1000 / n, done.usage["completion_tokens"]
+
+    print("| answer | tokens | ainvoke ms CPU | astream ms CPU | streaming's extra ms | per token µs |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp, offline_model(0, Path(tmp)) as url:
+        for clean in (True, False):
+            plain = statistics.median(asyncio.run(calls(url, False, clean))[0] for _ in range(3))
+            runs = [asyncio.run(calls(url, True, clean)) for _ in range(3)]
+            streamed, tokens = statistics.median(r[0] for r in runs), runs[0][1]
+            extra = streamed - plain
+            print(
+                f"| {'short' if clean else 'long'} | {tokens} | {plain:.2f} | {streamed:.2f} "
+                f"| {extra:.2f} | {extra * 1000 / tokens:.0f} |"
+            )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=150, help="requests per variant and round")
@@ -128,7 +168,10 @@ def main() -> int:
     parser.add_argument("--variants", default="plain,each,batched")
     parser.add_argument("--follow", action="store_true", help="a stream reader per request")
     parser.add_argument("--redis", action="store_true", help="the Redis store and channel")
+    parser.add_argument("--llm-only", action="store_true", help="the LLM call alone, in this process")
     args = parser.parse_args()
+    if args.llm_only:
+        return llm_only(args.n)
     load_avg = os.getloadavg()
     names = args.variants.split(",")
     figures: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
