@@ -25,6 +25,7 @@ from learninngest.api.sync_gate import SyncGate
 from learninngest.api.waiters import ResultWaiters
 from learninngest.config import OFFLINE_MOUNT_PATH, Settings, get_settings
 from learninngest.forwarded_prefix import ForwardedPrefix
+from learninngest.llm.lazy import preload
 from learninngest.llm.models import pooled_models
 from learninngest.logs import setup_logging
 from learninngest.serving.security_headers import DOCS, SWAGGER_PAGES, SecurityHeaders
@@ -34,7 +35,6 @@ from learninngest.stream import open_channel
 from learninngest.web import mount_web
 from learninngest.worker.chat_worker import build_chat_functions
 from learninngest.worker.client import bind_to_serving_loop, build_inngest_client
-from learninngest.worker.connect_worker import ConnectWorker
 from learninngest.worker.reconciler import Reconciler
 from learninngest.worker.serve import SERVE_PATH, mount_inngest
 from learninngest.worker.serve_guard import guard_sdk_routes
@@ -83,11 +83,17 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
         )
         await waiters.start()
         await channel.start()
+        if settings.llm_preload:
+            await preload()  # LangChain now: the first request does not wait for its import
         sdk_http = bind_to_serving_loop(client)  # `send` on this loop, not via a thread
         purge = asyncio.create_task(purge_periodically(store), name="result-store:purge")
         sweeping = None
         worker = None
         if settings.inngest_connect:  # calls come over an outbound socket, not /api/inngest
+            # Imported only here: the SDK's connect module and protobuf are ~4 MiB a backend
+            # served over HTTP never uses.
+            from learninngest.worker.connect_worker import ConnectWorker
+
             worker = ConnectWorker(client, _app.state.functions.functions)
             await worker.start()
         _app.state.connect_worker = worker

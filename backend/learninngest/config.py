@@ -117,6 +117,7 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_timeout_s: float = Field(60.0, gt=0)
     llm_stream: bool = True  # stream the answer (astream) so /stream shows tokens as they come
+    llm_preload: bool = False  # import LangChain at start, not with the first model call (llm/lazy.py)
 
     # --- offline model (mounted on the backend at /offline unless offline_model_url is set)
     offline_model_url: str | None = None
@@ -162,6 +163,8 @@ class Settings(BaseSettings):
     # Redis), "realtime" (Inngest Realtime on the Inngest server: no Redis of one's own).
     stream_channel: Literal["auto", "memory", "redis", "realtime"] = "auto"
     stream_realtime_channel: str = Field("learninngest-chat", min_length=1, max_length=200)
+    # Tokens after the first are sent in batches at most this often (stream/publisher.py); 0: each at once
+    stream_flush_ms: float = Field(50.0, ge=0, le=1000)
 
     # --- production mode: API keys and rate limits (api/auth.py, api/rate_limit.py); off by default
     api_keys: SecretStr | None = None  # "name=key,name2=sha256:<hex>"; set: Bearer keys on /api/v1

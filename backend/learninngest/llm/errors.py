@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-
-import openai
+from typing import TYPE_CHECKING
 
 from learninngest.retry_after import seconds_until
+
+if TYPE_CHECKING:  # at run time only classify() needs openai, and it was loaded by the failed call
+    import openai
 
 RETRIABLE_STATUSES = frozenset({408, 409, 425, 429})
 """Besides every 5xx: timeout, conflict, too early, rate limited. Other 4xx will fail again."""
@@ -88,6 +90,8 @@ def provider_message(exc: openai.APIStatusError) -> str:
 
 def classify(exc: openai.OpenAIError, *, base_url: str, timeout_s: float) -> LLMError:
     """The LLMError for an exception raised by the openai SDK."""
+    import openai
+
     if isinstance(exc, openai.APITimeoutError):
         return LLMError(
             f"provider at {base_url} did not answer within {timeout_s:g}s (LLM_TIMEOUT_S)",

@@ -16,14 +16,16 @@ import contextlib
 import functools
 import ssl
 from collections.abc import AsyncIterator, Hashable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import certifi
-import openai
-from langchain_openai import ChatOpenAI
 
 from learninngest.config import Settings
 from learninngest.llm.provider import base_url, build_chat_model, model_name
+
+if TYPE_CHECKING:  # loaded with the first model call (llm/complete.py), not with the backend
+    import openai
+    from langchain_openai import ChatOpenAI
 
 MAX_IDLE_PER_KEY = 64
 """Idle models kept per (provider, model, temperature, max_tokens); more are closed after use."""
@@ -38,6 +40,8 @@ def tls_context() -> ssl.SSLContext:
 
 
 def _http_client(settings: Settings) -> openai.DefaultAsyncHttpxClient:
+    import openai
+
     return openai.DefaultAsyncHttpxClient(timeout=settings.llm_timeout_s, verify=tls_context())
 
 

@@ -6,13 +6,14 @@ only the base URL, key, model name and a few headers differ.
 
 from __future__ import annotations
 
-from typing import Any
-
-from langchain_openai import ChatOpenAI
+from typing import TYPE_CHECKING, Any
 
 from learninngest.config import OFFLINE_MODEL_NAME, Settings
 from learninngest.llm.errors import LLMError
 from learninngest.offline_model.access import internal_key
+
+if TYPE_CHECKING:  # imported by build_chat_model: LangChain loads with the first model call
+    from langchain_openai import ChatOpenAI
 
 OFFLINE_API_KEY = "offline"
 NO_KEY_PLACEHOLDER = "not-needed"
@@ -91,6 +92,8 @@ def build_chat_model(
     `model` overrides the configured model name. `http_async_client` (an
     openai.DefaultAsyncHttpxClient) lets the caller own the connection pool's lifetime.
     """
+    from langchain_openai import ChatOpenAI
+
     return ChatOpenAI(
         model=model or model_name(settings),
         base_url=base_url(settings),

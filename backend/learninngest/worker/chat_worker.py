@@ -15,7 +15,8 @@ import inngest
 
 from learninngest.config import Settings
 from learninngest.events import CHAT_REQUESTED, ChatRequested
-from learninngest.llm.complete import LLMError, complete
+from learninngest.llm.errors import LLMError
+from learninngest.llm.lazy import complete
 from learninngest.logs import request_context
 from learninngest.store.base import ResultStore, Status
 from learninngest.stream.base import Channel
@@ -136,7 +137,7 @@ def build_chat_worker(
     )
     async def chat_worker(ctx: inngest.Context) -> dict[str, Any]:
         payload = ChatRequested.model_validate(ctx.event.data)
-        stream = RunStream(channel, payload.request_id)
+        stream = RunStream(channel, payload.request_id, flush_s=settings.stream_flush_ms / 1000)
         with request_context(payload.request_id):
 
             async def generate() -> dict[str, Any]:
@@ -164,7 +165,8 @@ def build_chat_worker(
                     kind = "retriable" if exc.retriable else "not retriable"
                     log.warning("LLM call failed on attempt %d (%s): %s", attempt, kind, exc)
                     raise to_inngest_error(exc, dev=settings.is_dev) from exc
-                await stream.text_complete()
+                finally:
+                    await stream.text_complete()  # tokens still batched go out before the step ends
                 return {
                     "content": completion.text,
                     "model": completion.model,

@@ -6,17 +6,18 @@ from the page (`./` or `../`), so the dashboard also works under a proxy's prefi
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from learninngest.engine.clock import iso
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+if TYPE_CHECKING:
+    from fastapi.templating import Jinja2Templates
 
 
 def _json_text(value: Any, limit: int = 300) -> str:
@@ -24,8 +25,15 @@ def _json_text(value: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-templates.env.filters["json_text"] = _json_text
-templates.env.filters["iso"] = lambda t: iso(t) or ""
+@functools.cache
+def templates() -> Jinja2Templates:
+    """Built with the first page: Jinja2 (~2 MiB) is not loaded by an engine nobody looks at."""
+    from fastapi.templating import Jinja2Templates
+
+    built = Jinja2Templates(directory=Path(__file__).parent / "templates")
+    built.env.filters["json_text"] = _json_text
+    built.env.filters["iso"] = lambda t: iso(t) or ""
+    return built
 
 
 def root_of(request: Request) -> str:
@@ -44,7 +52,7 @@ def render(
     request: Request, name: str, status: int = 200, *, title: str, refresh: bool = False, **context: Any
 ) -> HTMLResponse:
     context |= {"title": title, "refresh": refresh, "root": root_of(request)}
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    return templates().TemplateResponse(request, name, context, status_code=status)
 
 
 def message(request: Request, title: str, text: str, status: int, back: bool = True) -> HTMLResponse:
