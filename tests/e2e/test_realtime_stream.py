@@ -48,7 +48,7 @@ def test_the_answer_streams_through_realtime_and_done_equals_the_stored_result(t
     assert any("learninngest-chat/chat" in line for line in engine_lines.lines), engine_lines.lines
 
     kinds = [m.event for m in messages]
-    assert kinds.count("token") > 5 and kinds[-1] == "done"
+    assert kinds.count("token") >= 1 and kinds[-1] == "done"  # batched: STREAM_FLUSH_MS
     assert {"status": "running", "attempt": 1} in [m.data for m in messages if m.event == "status"]
     assert messages[-1].data is not None
     assert messages[-1].data["content"] == result["content"] == tokens(messages)
@@ -104,5 +104,6 @@ def test_cloud_mode_streams_through_realtime_with_the_signing_key(tmp_path: Path
             messages = list(parse(reply.iter_lines()))
 
     events = [m.event for m in messages if m.comment is None]
-    assert events.count("token") > 5 and events[-1] == "done"
+    # Tokens come in batches (STREAM_FLUSH_MS): at least one event, their text the whole answer.
+    assert events.count("token") >= 1 and events[-1] == "done"
     assert messages[-1].data is not None and tokens(messages) == messages[-1].data["content"]
