@@ -1,7 +1,8 @@
 """The driver: how the run loop calls a function of an app, without knowing how it is reached.
 
 `Driver` is all the executor sees: `call(url, body)` answers a `protocol.Outcome`. `HttpDriver`
-POSTs to the app's /api/inngest: it signs the body, sends it on a client lent by the pool,
+POSTs to the app's /api/inngest: it signs the body, sends it (plain http:// on the pool's
+lean keep-alive client, plain_http.py; https:// on an httpx client lent by the pool),
 verifies a signed reply and parses it. The connect gateway (engine/connect/) is a second
 driver, for apps whose workers dialled in over a WebSocket; `ByScheme` picks one per URL.
 """
@@ -15,6 +16,7 @@ import httpx
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.wire import protocol, signing
 from learninngest.engine.wire.client_pool import ClientPool
+from learninngest.engine.wire.plain_http import CallTimedOut, PlainHttpError
 
 
 class Driver(Protocol):
@@ -54,23 +56,30 @@ class HttpDriver:
         if key:
             headers = {**headers, "x-inngest-signature": signing.sign(body, key)}
         try:
-            async with self.pool.lend() as client:
-                resp = await client.post(url, content=body, headers=headers)
-        except httpx.TimeoutException:
+            if url.startswith("http://"):
+                plain = await self.pool.plain.post(url, body, headers)
+                status, reply_headers, content = plain.status, plain.headers, plain.content
+            else:
+                async with self.pool.lend() as client:
+                    resp = await client.post(url, content=body, headers=headers)
+                status, reply_headers, content = resp.status_code, dict(resp.headers), resp.content
+        except (httpx.TimeoutException, CallTimedOut):
             return protocol.CallFailed(
                 protocol.error_object(
                     "CallTimeout", f"no answer from {url} within {self.settings.call_timeout_s:g}s"
                 )
             )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, PlainHttpError) as exc:
+            name = exc.name if isinstance(exc, PlainHttpError) else type(exc).__name__
             return protocol.CallFailed(
-                protocol.error_object(
-                    type(exc).__name__, f"could not reach {url}: {exc or 'connection error'}"
-                )
+                protocol.error_object(name, f"could not reach {url}: {exc or 'connection error'}")
             )
-        if key and resp.status_code in (200, 206, 500):
+        if key and status in (200, 206, 500):
             keys = [k for k in (key, self.settings.signing_key_fallback) if k]
-            bad = signing.problem(resp.content, resp.headers.get("x-inngest-signature"), keys)
+            signature = next(
+                (v for k, v in reply_headers.items() if k.lower() == "x-inngest-signature"), None
+            )
+            bad = signing.problem(content, signature, keys)
             if bad is not None:
                 why = (
                     f"the reply from {url} is not signed with this engine's signing key ({bad})"
@@ -78,4 +87,4 @@ class HttpDriver:
                     else f"the reply from {url} has a stale {bad}"
                 )
                 return protocol.CallFailed(protocol.error_object("InvalidSignature", why))
-        return protocol.parse_reply(resp.status_code, dict(resp.headers), resp.content)
+        return protocol.parse_reply(status, reply_headers, content)
