@@ -134,6 +134,10 @@ def mount_inngest(
     # A non-function endpoint is an ASGI app to Starlette: each request goes to the current list.
     # Starlette takes an ASGI app as an endpoint at run time; its annotation names only functions.
     app.add_route(SERVE_PATH, served, methods=["GET", "POST", "PUT"], include_in_schema=False)  # type: ignore[arg-type]
+    # First in the routing table: the engine's calls are most of the backend's requests, and
+    # matching them against the /api/v1 routers first (FastAPI walks each included router's
+    # routes per request) cost more than the route's own work.
+    app.router.routes.insert(0, app.router.routes.pop())
     if not settings.is_dev:
         app.add_middleware(SignatureWindow, path=SERVE_PATH)
     return served
