@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from learninngest.engine.wire.plain_http import PlainHttp
+from learninngest.serving.plain_http import PlainHttp
 
 # Connections one client keeps: a client usually talks to one app, a few cover several apps.
 _PER_CLIENT = 2

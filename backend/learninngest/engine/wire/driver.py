@@ -2,7 +2,7 @@
 
 `Driver` is all the executor sees: `call(url, body)` answers a `protocol.Outcome`. `HttpDriver`
 POSTs to the app's /api/inngest: it signs the body, sends it (plain http:// on the pool's
-lean keep-alive client, plain_http.py; https:// on an httpx client lent by the pool),
+lean keep-alive client, serving/plain_http.py; https:// on an httpx client lent by the pool),
 verifies a signed reply and parses it. The connect gateway (engine/connect/) is a second
 driver, for apps whose workers dialled in over a WebSocket; `ByScheme` picks one per URL.
 """
@@ -16,7 +16,7 @@ import httpx
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.wire import protocol, signing
 from learninngest.engine.wire.client_pool import ClientPool
-from learninngest.engine.wire.plain_http import CallTimedOut, PlainHttpError
+from learninngest.serving.plain_http import CallTimedOut, PlainHttpError
 
 
 class Driver(Protocol):

@@ -1,12 +1,13 @@
-"""Keep-alive HTTP/1.1 POSTs to apps on plain http://: the run loop's calls, lean.
+"""Keep-alive HTTP/1.1 requests on plain http:// between the kit's own processes, lean.
 
-Why not httpx for these: per call it builds a Request and URL objects, walks its connection
-pool, opens anyio cancel scopes and reads the answer through several stream layers; in the
-engine's profile at 32 calls in flight that was over a third of the process's CPU, more
-than the engine's own work (docs/performance.md, issue 19). This client writes the request
-head and body in one `write` and parses the answer with httptools (uvicorn's C parser,
-already a dependency) on an asyncio protocol. https:// calls (step.ai.infer's providers,
-apps behind TLS) stay on httpx (client_pool.py).
+Why not httpx's transport: per request it walks its connection pool, opens anyio cancel
+scopes and reads the answer through several stream layers; in the engine's profile at 32
+calls in flight that was over a third of the process's CPU, more than the engine's own
+work (docs/performance.md, issue 19). This client writes the request head and body in one
+`write` and parses the answer with httptools (uvicorn's C parser, already a dependency) on
+an asyncio protocol. Used by the engine's calls to apps (engine/wire/driver.py) and, as an
+httpx transport (`PlainTransport`), by the backend's Inngest client to send events. https://
+stays on httpx's own transport.
 
 Connections are kept per host and port and reused last-in first-out. One whose server
 hung up while idle is dropped before it is used (the protocol hears the close). A reused
@@ -20,10 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import httptools
+import httpx
 
 
 class PlainHttpError(Exception):
@@ -183,20 +187,33 @@ class PlainHttp:
         return len(self._all)
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Reply:
+        return await self.request("POST", url, body, headers.items())
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        body: bytes,
+        headers: Iterable[tuple[str, str]],
+        timeout_s: float | None = None,
+    ) -> Reply:
+        """`headers`: besides host and content-length, which are set here."""
         parts = urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"not a plain http:// URL: {url}")
         host, port = parts.hostname, parts.port or 80
         target = f"{parts.path or '/'}{'?' + parts.query if parts.query else ''}"
         netloc = parts.netloc.rpartition("@")[2]
-        lines = [f"POST {target} HTTP/1.1", f"host: {netloc}", f"content-length: {len(body)}"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
+        lines = [f"{method} {target} HTTP/1.1", f"host: {netloc}"]
+        if body or method in ("POST", "PUT", "PATCH"):
+            lines.append(f"content-length: {len(body)}")
+        lines += [f"{name}: {value}" for name, value in headers]
         payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         key = (host, port)
         for _ in range(2):
             conn = await self._take(key)
             try:
-                reply = await conn.request(payload, self.timeout_s)
+                reply = await conn.request(payload, timeout_s or self.timeout_s)
             except PlainHttpError as exc:
                 self._all.discard(conn)
                 if conn.used and conn.fresh_close and not isinstance(exc, CallTimedOut):
@@ -240,3 +257,44 @@ class PlainHttp:
         for conn in conns:
             with contextlib.suppress(Exception):
                 conn.close()
+
+
+class PlainTransport(httpx.AsyncBaseTransport):
+    """An httpx transport: http:// through PlainHttp, anything else through httpx's own.
+
+    Failures come out as the httpx exceptions the caller expects (ConnectError, ReadError,
+    RemoteProtocolError, ReadTimeout). The request body must be in memory (httpx's `json=`,
+    `content=`), as the Inngest SDK's requests are.
+    """
+
+    _ERRORS: dict[str, type[httpx.TransportError]] = {
+        "ConnectError": httpx.ConnectError,
+        "ConnectTimeout": httpx.ConnectTimeout,
+        "ReadError": httpx.ReadError,
+        "ReadTimeout": httpx.ReadTimeout,
+        "RemoteProtocolError": httpx.RemoteProtocolError,
+    }
+
+    def __init__(self, timeout_s: float = 30.0, connect_timeout_s: float = 10.0, **other: Any) -> None:
+        self.plain = PlainHttp(timeout_s, connect_timeout_s)
+        self.other = httpx.AsyncHTTPTransport(**other)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.scheme != "http":
+            return await self.other.handle_async_request(request)
+        body = await request.aread()
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in request.headers.raw
+            if k.lower() not in (b"host", b"content-length", b"transfer-encoding")
+        ]
+        timeout = request.extensions.get("timeout", {}).get("read")
+        try:
+            reply = await self.plain.request(request.method, str(request.url), body, headers, timeout)
+        except PlainHttpError as exc:
+            raise self._ERRORS.get(exc.name, httpx.TransportError)(str(exc), request=request) from exc
+        return httpx.Response(reply.status, headers=list(reply.headers.items()), content=reply.content)
+
+    async def aclose(self) -> None:
+        self.plain.close()
+        await self.other.aclose()

@@ -1,4 +1,4 @@
-"""PlainHttp, the run loop's client for apps on http://: keep-alive, answers, failures.
+"""PlainHttp (the engine's calls to apps, the backend's event sends): keep-alive, answers, failures.
 
 Each test runs a real TCP server on 127.0.0.1 (asyncio.start_server) that answers as told.
 """
@@ -9,9 +9,10 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import httpx
 import pytest
 
-from learninngest.engine.wire.plain_http import CallTimedOut, PlainHttp, PlainHttpError
+from learninngest.serving.plain_http import CallTimedOut, PlainHttp, PlainHttpError, PlainTransport
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[bool]]
 """Answers one request on a connection (its n-th, from 1); False closes the connection."""
@@ -157,5 +158,20 @@ def test_nobody_listening_is_a_connect_error() -> None:
         with pytest.raises(PlainHttpError) as failed:
             await client.post(url, b"{}", {})
         assert failed.value.name == "ConnectError"
+
+    asyncio.run(main())
+
+
+def test_as_an_httpx_transport_it_answers_and_fails_as_httpx_does() -> None:
+    async def main() -> None:
+        async with server(ok) as (url, connections), httpx.AsyncClient(transport=PlainTransport()) as client:
+            replies = [await client.post(url, json={"x": i}) for i in range(2)]
+        assert [r.json() for r in replies] == [{"n": 1}, {"n": 2}]
+        assert replies[0].status_code == 206
+        assert replies[0].headers["X-Inngest-Req-Version"] == "1"
+        assert connections == [2]
+        async with httpx.AsyncClient(transport=PlainTransport()) as client:
+            with pytest.raises(httpx.ConnectError):
+                await client.post(url, json={})  # the server is gone
 
     asyncio.run(main())
