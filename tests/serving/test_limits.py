@@ -177,3 +177,31 @@ def test_httptools_is_the_default_protocol_when_installed_and_h11_the_fallback()
     assert issubclass(bounded_protocol(ServerLimits(), "h11"), H11Protocol)
     with pytest.raises(ValueError, match="h11"):
         bounded_protocol(ServerLimits(), "h2")
+
+
+def test_a_websocket_outlives_the_request_head_deadline(protocol: str) -> None:
+    """The head deadline is for HTTP requests: after an upgrade (a connect worker's socket)
+    the connection carries none, and closing it at the deadline cut every worker off."""
+    import time
+
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket
+    from websockets.sync.client import connect
+
+    async def echo(ws: WebSocket) -> None:
+        await ws.accept()
+        while True:
+            await ws.send_text(await ws.receive_text())
+
+    limits = ServerLimits(header_timeout_s=0.5)
+    app = Starlette(routes=[WebSocketRoute("/ws", echo)])
+    with (
+        BackgroundServer(app, name="ws", limits=limits, protocol=protocol) as server,
+        connect(f"ws://{server.host}:{server.port}/ws", open_timeout=10) as ws,
+    ):
+        ws.send("before")
+        assert ws.recv(timeout=10) == "before"
+        time.sleep(4 * limits.header_timeout_s)  # well past the deadline the socket used to die at
+        ws.send("after")
+        assert ws.recv(timeout=10) == "after"

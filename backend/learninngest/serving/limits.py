@@ -7,7 +7,8 @@ notebooks' and tests' BackgroundServer) therefore run with:
 
 - `timeout_keep_alive_s`: an idle keep-alive connection is closed after this (uvicorn's own);
 - `header_timeout_s`: a request head (request line and headers) must be complete this long
-  after the connection opened or the previous response ended, else the connection is closed;
+  after the connection opened or the previous response ended, else the connection is closed
+  (not after an upgrade to a WebSocket: that connection carries no more heads);
 - `body_timeout_s`: the body must then arrive within this, else 408 (body_timeout.py);
 - `limit_concurrency`: past this many connections or requests, uvicorn answers 503, and a
   connection opened beyond it is closed at once (so file descriptors stay bounded), unless
@@ -99,6 +100,15 @@ class _HeadDeadlineAndCap:
             if self.cycle is None or self.cycle.response_complete:  # no pipelined request started
                 self.idle_since = time.monotonic()
             self._arm_head_timer()  # the next request's head gets the same deadline
+
+    def handle_websocket_upgrade(self, *args: Any) -> None:
+        # The connection belongs to a WebSocket from now on (the connect gateway's, a
+        # subscription's): no request head is due any more, and this protocol's
+        # connection_lost is never called, so the timer would close the socket mid-stream.
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().handle_websocket_upgrade(*args)  # type: ignore[misc]
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._head_timer is not None:
