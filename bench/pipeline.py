@@ -544,7 +544,7 @@ def table(
                     f"| {name} | {ms:g} | {c} | {med['throughput']:.0f} | {med['p50']:.1f} "
                     f"| {med['p95']:.1f} | {med['cpu']:.1f} | {med['cpu_api']:.1f} | {med['cpu_engine']:.1f} "
                     f"| {med['gets']:.2f} | {_ms(med.get('woken_p50'))} / {_ms(med.get('woken_p95'))} "
-                    f"| {_ms(med.get('answer_p50'))} | {med['wake_p50']:.1f} "
+                    f"| {_ms(med.get('answer_p50'))} | {_ms(med['wake_p50'])} "
                     f"| {sum(r['errors'] for r in runs):.0f} |"
                 )
     return "\n".join(rows)
