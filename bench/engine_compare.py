@@ -75,6 +75,7 @@ def _stack(tree: str, concurrency: int, db_path: str | None) -> Iterator[tuple[s
     store = ["--db", db_path] if db_path else ["--memory"]
     cmd = [sys.executable, "-m", "learninngest", "engine", "--port", str(port), "--time-scale", "0.01"]
     cmd += ["--max-concurrency", str(concurrency), "--log-level", "WARNING", *store]
+    cmd += ["--connect-gateway-port", "0"]  # the gateway on --port only: port + 1 may be taken
     engine = subprocess.Popen(cmd, env=_tree_env(tree), stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     app = None

@@ -11,15 +11,19 @@ its CPU is not counted):
   `-sqlite` / `-redis`: that result store (engine in memory); `-2p`: `up --workers 2`, the
   backend in two processes (e.g. learninngest-sqlite-2p, learninngest-durable-2p); `-stream`:
   LLM_STREAM=true, tokens streamed to the stream channel (every other system: LLM_STREAM=false,
-  so all make the same non-streaming call);
+  so all make the same non-streaming call); `-connect`: INNGEST_CONNECT=1, the backend takes
+  its calls as a connect worker over one WebSocket instead of HTTP calls to /api/inngest;
 - learninngest-before: the same with the code of `--before DIR` (PYTHONPATH=DIR/backend);
   learninngest-nouvloop: with uvloop hidden, so uvicorn runs the asyncio loop.
 
 Rounds are interleaved (round 1 of every system, then round 2, ...) and the table shows
 medians over rounds. Per request: server CPU ms (every process of the system, the offline
 model excluded; `api` and `engine/worker` apart), e2e overhead = e2e − model latency, p50
-and p95, throughput, and GET requests per result. `--profile` adds a py-spy profile of each
-system at the highest concurrency, folded into components.
+and p95, throughput, GET requests per result, and the long-poll's wake-up: from the
+result's store write (its `completed_at`) to the waiting GET woken and to its answer built
+(learninngest's `Server-Timing`), and to the answer received by the bench's client.
+`--profile` adds a py-spy profile of each system at the highest concurrency, folded into
+components.
 
 Loopback only; starts its own redis-server and stops everything it started. Usage:
     python bench/pipeline.py [--n 300] [--rounds 3] [--model-ms 0] [--concurrency 1,32]
@@ -136,6 +140,8 @@ def start_system(name: str, model_url: str, redis_url: str, work: Path, before: 
         parts = name.split("-")[1:]
         if "stream" in parts:
             env["LLM_STREAM"] = "true"
+        if "connect" in parts:  # the backend dials the engine (one WebSocket), no /api/inngest calls
+            env["INNGEST_CONNECT"] = "1"
         if "durable" in parts:
             env["ENGINE_DB"] = str(folder / "engine.db")
         if "durable" in parts or "sqlite" in parts:
@@ -189,6 +195,9 @@ class Load:
     gets: list[int]
     wake_ms: list[float]
     wall_s: float
+    # From the backend's Server-Timing (learninngest only): store write → waiter woken, → answer.
+    woken_ms: list[float] = field(default_factory=list)
+    answer_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -214,8 +223,25 @@ async def _one(client: httpx.AsyncClient, out: Load) -> None:
     if body.get("completed_at"):
         stored = datetime.fromisoformat(body["completed_at"])
         out.wake_ms.append((now - stored).total_seconds() * 1000)
+    timing = server_timing(got.headers.get("server-timing", ""))
+    if "wake" in timing:
+        out.woken_ms.append(timing["wake"])
+        out.answer_ms.append(timing.get("answer", float("nan")))
     if body["status"] != "done":
         raise httpx.HTTPError(f"request ended {body['status']}: {body.get('error')}")
+
+
+def server_timing(header: str) -> dict[str, float]:
+    """`wake;dur=1.2, answer;dur=1.5` → {"wake": 1.2, "answer": 1.5}."""
+    out = {}
+    for metric in header.split(","):
+        name, _, params = metric.strip().partition(";")
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "dur":
+                with contextlib.suppress(ValueError):
+                    out[name] = float(value)
+    return out
 
 
 async def _load(url: str, concurrency: int, n: int, _model_ms: float) -> Load:
@@ -257,9 +283,17 @@ def measure(system: System, concurrency: int, n: int, model_ms: float) -> dict[s
         "cpu": sum(cpu.values()),
         "gets": statistics.mean(load.gets),
         "wake_p50": statistics.median(load.wake_ms) if load.wake_ms else float("nan"),
+        "woken_p50": statistics.median(load.woken_ms) if load.woken_ms else float("nan"),
+        "woken_p95": _p95(load.woken_ms),
+        "answer_p50": statistics.median(load.answer_ms) if load.answer_ms else float("nan"),
         "rss_mb": system.rss_mb(),
         "errors": len(load.errors),
     }
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[int(0.95 * (len(ordered) - 1))] if ordered else float("nan")
 
 
 @contextlib.contextmanager
@@ -487,13 +521,17 @@ def _rss_by_role(system: System) -> dict[str, float]:
     }
 
 
+def _ms(value: float | None) -> str:
+    return "" if value is None or value != value else f"{value:.1f}"  # NaN: not measured
+
+
 def table(
     results: dict[str, list[dict[str, float]]], names: list[str], latencies: list[float], levels: list[int]
 ) -> str:
     rows = [
         "| system | model ms | C | req/s | overhead p50 ms | p95 ms | CPU ms/req | api "
-        "| engine/worker | GETs/result | wake p50 ms | failed |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| engine/worker | GETs/result | woken p50 / p95 ms | answered p50 ms | received p50 ms | failed |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for ms in latencies:
         for c in levels:
@@ -505,8 +543,9 @@ def table(
                 rows.append(
                     f"| {name} | {ms:g} | {c} | {med['throughput']:.0f} | {med['p50']:.1f} "
                     f"| {med['p95']:.1f} | {med['cpu']:.1f} | {med['cpu_api']:.1f} | {med['cpu_engine']:.1f} "
-                    f"| {med['gets']:.2f} | "
-                    f"{med['wake_p50']:.1f} | {sum(r['errors'] for r in runs):.0f} |"
+                    f"| {med['gets']:.2f} | {_ms(med.get('woken_p50'))} / {_ms(med.get('woken_p95'))} "
+                    f"| {_ms(med.get('answer_p50'))} | {_ms(med['wake_p50'])} "
+                    f"| {sum(r['errors'] for r in runs):.0f} |"
                 )
     return "\n".join(rows)
 

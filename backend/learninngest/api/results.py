@@ -1,15 +1,18 @@
 """GET /api/v1/chat/result/{id}[?wait=]: read the store, long-poll up to `wait` seconds.
 
 The long-poll answers at its deadline at the latest, even when a store read is slow. It
-reads the store once, then once per wake-up (api/waiters.py says who wakes it).
+reads the store once, then once per wake-up (api/waiters.py says who wakes it). A long-poll
+that waited for the result says in `Server-Timing` how long after the store write it was
+woken and answered (`wake`, `answer`, ms), so a client or bench can see the wake-up itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from learninngest.api.auth import Caller, CallerDep
 from learninngest.api.deps import SettingsDep, StoreDep, WaitersDep
@@ -38,6 +41,12 @@ async def load(store: ResultStore, request_id: str, caller: Caller) -> ChatRecor
     return record
 
 
+def wake_timing(stored: float, woken: float) -> str:
+    """`Server-Timing` of a long-poll woken by its result: ms from the store write to the
+    wake-up, and to now (the answer); clocks of one host (the writer may be another process)."""
+    return f"wake;dur={(woken - stored) * 1000:.2f}, answer;dur={(time.time() - stored) * 1000:.2f}"
+
+
 @router.get(
     "/chat/result/{request_id}",
     response_model=ChatResult,
@@ -49,6 +58,7 @@ async def load(store: ResultStore, request_id: str, caller: Caller) -> ChatRecor
 )
 async def chat_result(
     request_id: str,
+    response: Response,
     store: StoreDep,
     waiters: WaitersDep,
     settings: SettingsDep,
@@ -69,7 +79,12 @@ async def chat_result(
                 async with asyncio.timeout_at(deadline):
                     while not record.final:
                         await waiter.wait()
+                        woken = time.time()
                         record = await load(store, request_id, caller)
+                        if record.final and record.completed_at is not None:
+                            response.headers["Server-Timing"] = wake_timing(
+                                record.completed_at.timestamp(), woken
+                            )
             except TimeoutError:
                 pass  # the deadline: answer with what was last read
     except TooManyWaiters:

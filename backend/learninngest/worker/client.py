@@ -8,6 +8,7 @@ import httpx
 import inngest
 
 from learninngest.config import Settings
+from learninngest.serving.plain_http import PlainTransport
 
 
 def build_inngest_client(settings: Settings) -> inngest.Inngest:
@@ -35,7 +36,8 @@ def bind_to_serving_loop(client: inngest.Inngest) -> httpx.AsyncClient | None:
     (a thread hop and a new connection's worth of CPU per event). The client is built with
     the app, before the server's loop runs (in another thread for the kit), so the lifespan
     calls this from the serving loop. Calls from other threads (a notebook cell) still work,
-    through the SDK's fallback. Returns the new HTTP client, for the lifespan to close.
+    through the SDK's fallback. The new client sends http:// through `PlainTransport`
+    (serving/plain_http.py; https:// as before). Returns it, for the lifespan to close.
     """
     from inngest._internal import net  # the SDK's own class, so its thread check keeps working
 
@@ -43,5 +45,6 @@ def bind_to_serving_loop(client: inngest.Inngest) -> httpx.AsyncClient | None:
     current = getattr(http, "_http_client", None)
     if http is None or not isinstance(current, net.ThreadAwareAsyncHTTPClient) or current.is_same_thread():
         return None  # another SDK layout, or already this thread's
-    http._http_client = net.ThreadAwareAsyncHTTPClient().initialize()
+    # Events to a local engine go over plain http://: a leaner transport than httpcore's.
+    http._http_client = net.ThreadAwareAsyncHTTPClient(transport=PlainTransport()).initialize()
     return http._http_client

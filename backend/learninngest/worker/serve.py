@@ -1,10 +1,15 @@
 """Mounts /api/inngest on the backend: a thin adapter, no logic of its own.
 
-The SDK's own FastAPI adapter (`inngest.fast_api.serve`) answers every call. It fixes
-the function list when it is called, so the route delegates to an inner app built by
-it, and `ServedFunctions.set` builds a new one: functions written in a notebook cell
-join (or leave) the running backend without a restart. The backend's own functions
-are the first list and stay in worker/.
+The SDK's own FastAPI adapter (`inngest.fast_api.serve`) answers syncs and inspection
+(PUT, GET). It fixes the function list when it is called, so the route delegates to an
+inner app built by it, and `ServedFunctions.set` builds a new one: functions written in a
+notebook cell join (or leave) the running backend without a restart. The backend's own
+functions are the first list and stay in worker/.
+
+The calls (POST, three per chat request) go straight to the SDK's request handler, with
+the same arguments and the same answer as its FastAPI adapter gives, but without a second
+FastAPI app around it (its middleware, router and request parsing were a tenth of the
+backend's CPU at 32 requests in flight: docs/performance.md, issue 19).
 
 In production mode (INNGEST_DEV=0) the registered URL comes from settings, not from the
 sync request's Host header; the SDK refuses unsigned sync requests; and signed requests
@@ -19,6 +24,8 @@ from collections.abc import Iterable
 import inngest
 import inngest.fast_api
 from fastapi import FastAPI
+from inngest._internal import comm_lib, server_lib
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from learninngest.config import Settings
@@ -36,6 +43,7 @@ class ServedFunctions:
         self._client = client
         self._settings = settings
         self._functions: dict[str, inngest.Function] = {}
+        self._handler: comm_lib.CommHandler | None = None
         self._app: ASGIApp = self._build()
 
     @property
@@ -69,6 +77,7 @@ class ServedFunctions:
     def _build(self) -> ASGIApp:
         inner = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
         origin, prefix = self._settings.serve_url
+        self._where = (origin, f"{prefix}{SERVE_PATH}" if prefix else None)
         inngest.fast_api.serve(
             inner,
             self._client,
@@ -80,10 +89,38 @@ class ServedFunctions:
             # In dev mode the SDK always allows unsigned syncs (the Dev Server signs nothing).
             enable_unauthed_sync=self._settings.is_dev,
         )
+        # The calls' handler, built as `serve` builds its own (the same settings and list).
+        self._handler = comm_lib.CommHandler(
+            client=self._client,
+            enable_unauthed_sync=self._settings.is_dev,
+            framework=server_lib.Framework.FAST_API,
+            functions=self.functions,
+            streaming=None,
+        )
         return inner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._app(scope, receive, send)
+        handler = self._handler
+        if scope["type"] != "http" or scope["method"] != "POST" or handler is None:
+            await self._app(scope, receive, send)
+            return
+        # What inngest.fast_api's POST route does, minus the FastAPI app around it.
+        request = Request(scope, receive)
+        origin, public_path = self._where
+        reply = await handler.post(
+            comm_lib.CommRequest(
+                body=await request.body(),
+                headers=dict(request.headers.items()),
+                public_path=public_path,
+                query_params=dict(request.query_params.items()),
+                raw_request=request,
+                request_url=str(request.url),
+                serve_origin=origin,
+                serve_path=SERVE_PATH,
+            )
+        )
+        response = inngest.fast_api._to_response(self._client, reply)  # the adapter's own encoding
+        await response(scope, receive, send)
 
 
 def mount_inngest(
@@ -97,6 +134,10 @@ def mount_inngest(
     # A non-function endpoint is an ASGI app to Starlette: each request goes to the current list.
     # Starlette takes an ASGI app as an endpoint at run time; its annotation names only functions.
     app.add_route(SERVE_PATH, served, methods=["GET", "POST", "PUT"], include_in_schema=False)  # type: ignore[arg-type]
+    # First in the routing table: the engine's calls are most of the backend's requests, and
+    # matching them against the /api/v1 routers first (FastAPI walks each included router's
+    # routes per request) cost more than the route's own work.
+    app.router.routes.insert(0, app.router.routes.pop())
     if not settings.is_dev:
         app.add_middleware(SignatureWindow, path=SERVE_PATH)
     return served

@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 
+from learninngest.serving.plain_http import PlainHttp
+
 # Connections one client keeps: a client usually talks to one app, a few cover several apps.
 _PER_CLIENT = 2
 
@@ -28,6 +30,8 @@ class ClientPool:
         self._idle: list[httpx.AsyncClient] = []
         self._all: set[httpx.AsyncClient] = set()
         self._closed = False
+        # The run loop's calls to apps on plain http:// (the common case): a leaner client.
+        self.plain = PlainHttp(call_timeout_s, connect_timeout_s=min(10.0, call_timeout_s))
 
     def _new(self) -> httpx.AsyncClient:
         limits = httpx.Limits(max_connections=_PER_CLIENT, max_keepalive_connections=_PER_CLIENT)
@@ -61,6 +65,7 @@ class ClientPool:
 
     async def aclose(self) -> None:
         self._closed = True
+        self.plain.close()
         clients, self._all, self._idle = list(self._all), set(), []
         for client in clients:
             with contextlib.suppress(Exception):

@@ -1,7 +1,8 @@
 """The driver: how the run loop calls a function of an app, without knowing how it is reached.
 
 `Driver` is all the executor sees: `call(url, body)` answers a `protocol.Outcome`. `HttpDriver`
-POSTs to the app's /api/inngest: it signs the body, sends it on a client lent by the pool,
+POSTs to the app's /api/inngest: it signs the body, sends it (plain http:// on the pool's
+lean keep-alive client, serving/plain_http.py; https:// on an httpx client lent by the pool),
 verifies a signed reply and parses it. The connect gateway (engine/connect/) is a second
 driver, for apps whose workers dialled in over a WebSocket; `ByScheme` picks one per URL.
 """
@@ -16,6 +17,7 @@ import httpx
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.wire import protocol, signing
 from learninngest.engine.wire.client_pool import ClientPool
+from learninngest.serving.plain_http import CallTimedOut, PlainHttpError
 
 log = logging.getLogger("learninngest.engine")
 
@@ -94,21 +96,26 @@ class HttpDriver:
         if key:
             headers = {**headers, "x-inngest-signature": signing.sign(body, key)}
         try:
-            async with self.pool.lend() as client:
-                resp = await _post_once_more_if_kept_closed(client, url, body, headers)
-        except httpx.TimeoutException:
+            if url.startswith("http://"):
+                # The lean client (serving/plain_http.py) makes a call whose kept connection
+                # closed before any byte of its answer once more itself.
+                plain = await self.pool.plain.post(url, body, headers)
+                status, headers_in, content = plain.status, plain.headers, plain.content
+            else:
+                async with self.pool.lend() as client:
+                    resp = await _post_once_more_if_kept_closed(client, url, body, headers)
+                status, headers_in, content = resp.status_code, dict(resp.headers), resp.content
+        except (httpx.TimeoutException, CallTimedOut):
             return protocol.CallFailed(
                 protocol.error_object(
                     "CallTimeout", f"no answer from {url} within {self.settings.call_timeout_s:g}s"
                 )
             )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, PlainHttpError) as exc:
+            name = exc.name if isinstance(exc, PlainHttpError) else type(exc).__name__
             return protocol.CallFailed(
-                protocol.error_object(
-                    type(exc).__name__, f"could not reach {url}: {exc or 'connection error'}"
-                )
+                protocol.error_object(name, f"could not reach {url}: {exc or 'connection error'}")
             )
-        status, headers_in, content = resp.status_code, dict(resp.headers), resp.content
         if status == 201:
             # A streamed reply (INNGEST_STREAMING=force): the reply it wraps is what counts.
             try:
