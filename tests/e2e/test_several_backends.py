@@ -94,7 +94,16 @@ def topology(store_url: str, folder: Path) -> Iterator[tuple[list[Process], Back
             process.wait_healthy("/healthz")
         engine = Process(
             "engine",
-            ["engine", "-u", f"{balancer.url}/api/inngest", "--memory", "--port", str(engine_port)]
+            [
+                "engine",
+                "-u",
+                f"{balancer.url}/api/inngest",
+                "--memory",
+                "--port",
+                str(engine_port),
+                "--connect-gateway-port",
+                "0",
+            ]
             + ["--time-scale", "0.01"],
             base_env,
             folder,

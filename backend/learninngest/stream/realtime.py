@@ -44,6 +44,7 @@ START_WAIT_S = 10.0
 class _Log:
     def __init__(self) -> None:
         self.events: list[StreamEvent] = []
+        self.ids: set[str] = set()  # filed once: a process files its own publishes, then their echo
         self.touched = time.monotonic()
         self.readers: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
@@ -140,6 +141,11 @@ class RealtimeChannel:
                 reply.raise_for_status()
             finally:
                 self._in_flight.pop(request_id, None)
+            # This process's readers have the batch at once: they need not wait for the echo,
+            # which a subscription still (re)opening would miss (Realtime keeps no history).
+            self._file(
+                request_id, [StreamEvent(e["id"], EventType(e["type"]), dict(e["data"])) for e in batch]
+            )
 
     async def _wait_for(self, request_id: str, event_id: str) -> None:
         if not self._connected.is_set():
@@ -214,12 +220,17 @@ class RealtimeChannel:
             ]
         except (ValueError, KeyError, TypeError, AttributeError):
             return  # not one of ours: someone else publishes on the channel
+        self._file(request_id, events)
+
+    def _file(self, request_id: str, events: list[StreamEvent]) -> None:
         with self._lock:
             self._expire()
             log_ = self._logs.get(request_id) or _Log()
             self._logs[request_id] = log_
             self._logs.move_to_end(request_id)
-            log_.events.extend(events)
+            fresh = [e for e in events if e.id not in log_.ids]
+            log_.events.extend(fresh)
+            log_.ids.update(e.id for e in fresh)
             log_.touched = time.monotonic()
             readers = list(log_.readers)
         for loop, flag in readers:
