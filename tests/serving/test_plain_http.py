@@ -100,6 +100,57 @@ def test_a_chunked_answer_is_read_whole() -> None:
     asyncio.run(main())
 
 
+def test_an_http10_answer_ignores_transfer_encoding_and_runs_to_the_close() -> None:
+    """As Go's client: a proxy answering HTTP/1.0 over a body it already de-chunked."""
+    body = b'{"ok": true, "data": "' + b"x" * 3000 + b'"}'
+
+    async def proxy(_r: asyncio.StreamReader, writer: asyncio.StreamWriter, _n: int) -> bool:
+        # The head in pieces (the version split too), then the plain body, then the close.
+        for piece in (
+            b"HTTP/1.",
+            b"0 201 Created\r\nContent-Type: application/json\r\nTransfer-",
+            b"Encoding: chunked\r\nX-Inngest-Req-Version: 1\r\n\r\n" + body[:100],
+            body[100:],
+        ):
+            writer.write(piece)
+            await writer.drain()
+        return False
+
+    async def main() -> None:
+        async with server(proxy) as (url, connections):
+            client = PlainHttp(5.0, 5.0)
+            first = await client.post(url, b"{}", {})
+            second = await client.post(url, b"{}", {})
+            client.close()
+        assert (first.status, first.content) == (201, body)
+        assert second.content == body
+        assert "transfer-encoding" not in first.headers
+        assert first.headers["x-inngest-req-version"] == "1"
+        assert connections == [1, 1]  # an HTTP/1.0 answer closes its connection
+
+    asyncio.run(main())
+
+
+def test_an_http10_answer_with_content_length_reads_that_many_bytes() -> None:
+    async def answer(_r: asyncio.StreamReader, writer: asyncio.StreamWriter, _n: int) -> bool:
+        writer.write(
+            b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 8\r\n"
+            b"Connection: keep-alive\r\n\r\n" + b'{"a": 1}'
+        )
+        await writer.drain()
+        return True
+
+    async def main() -> None:
+        async with server(answer) as (url, connections):
+            client = PlainHttp(5.0, 5.0)
+            replies = [await client.post(url, b"{}", {}) for _ in range(2)]
+            client.close()
+        assert [(r.status, r.content) for r in replies] == [(200, b'{"a": 1}')] * 2
+        assert connections == [2]  # kept alive, as the answer asked
+
+    asyncio.run(main())
+
+
 def test_a_kept_connection_closed_before_the_answer_is_retried_once_on_a_new_one() -> None:
     async def second_call_dropped(r: asyncio.StreamReader, w: asyncio.StreamWriter, n: int) -> bool:
         if n == 2:

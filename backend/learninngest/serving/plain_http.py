@@ -15,6 +15,11 @@ connection that closes before any byte of the answer arrived is retried once on 
 connection (the app's keep-alive timer closed it just as the call was written); a new
 connection is never retried. `timeout_s` is a read timeout: the call fails when no byte
 arrived for that long, as httpx's read timeout does.
+
+An HTTP/1.0 answer is read as Go's client (the Dev Server's) reads it: a Transfer-Encoding
+header is dropped and ignored (RFC 7230 §3.3.3; Go's `parseTransferEncoding`), so the body
+runs to Content-Length or else to the close. A proxy that answers HTTP/1.0 over a body it
+already de-chunked, keeping the app's `Transfer-Encoding: chunked`, is read right.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from urllib.parse import urlsplit
 
 import httptools
 import httpx
+
+_HTTP10 = b"HTTP/1.0 "
+_MAX_HEAD = 64 * 1024  # an HTTP/1.0 head longer than this goes to the parser as it is
 
 
 class PlainHttpError(Exception):
@@ -64,6 +72,7 @@ class _Connection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._got_bytes = False
         self._headers_done = False
+        self._head: bytearray | None = None  # the answer's first bytes, until its version is known
         self._last_read = 0.0
         self._timer: asyncio.TimerHandle | None = None
 
@@ -77,6 +86,10 @@ class _Connection(asyncio.Protocol):
         if self._reply is None or self._reply.done():
             self.close()  # bytes nobody asked for: the connection is not reusable
             return
+        if self._head is not None:
+            data = self._sniff(data)
+            if not data:
+                return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -102,6 +115,33 @@ class _Connection(asyncio.Protocol):
                 f"the connection closed before the whole answer arrived{why}",
             )
         )
+
+    def _sniff(self, data: bytes) -> bytes:
+        """What to parse of the answer's first bytes: an HTTP/1.0 head minus Transfer-Encoding.
+
+        httptools (llhttp) honours Transfer-Encoding whatever the version; Go drops it on
+        HTTP/1.0. b"" means wait for more of the head.
+        """
+        head = self._head
+        assert head is not None
+        head += data
+        if len(head) < len(_HTTP10) and _HTTP10.startswith(head):
+            return b""
+        if not head.startswith(_HTTP10):
+            self._head = None  # HTTP/1.1 (nearly always): parse as it came
+            return bytes(head)
+        end = head.find(b"\r\n\r\n")
+        if end < 0 and len(head) <= _MAX_HEAD:
+            return b""
+        self._head = None
+        if end < 0:
+            return bytes(head)
+        lines = [
+            line
+            for line in bytes(head[:end]).split(b"\r\n")
+            if line.split(b":", 1)[0].strip().lower() != b"transfer-encoding"
+        ]
+        return b"\r\n".join(lines) + bytes(head[end:])
 
     # --- httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -129,6 +169,7 @@ class _Connection(asyncio.Protocol):
         self._reply = self.loop.create_future()
         self._headers, self._body = {}, []
         self._got_bytes = self._headers_done = False
+        self._head = bytearray()
         self._last_read = self.loop.time()
         self._timer = self.loop.call_at(self._last_read + timeout_s, self._check_timeout, timeout_s)
         try:
