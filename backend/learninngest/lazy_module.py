@@ -3,6 +3,8 @@
 For modules most processes never use but whose users name them at the top (the connect
 codec: protobuf and inngest-py's connect package, ~6 MiB that an engine without connect
 workers need not hold). Callers keep the real import under TYPE_CHECKING for the types.
+Python 3.11's LazyLoader has no lock: use it for modules first read from one thread (the
+codec: the engine's event loop, which also serves the gateway's own port).
 """
 
 from __future__ import annotations
