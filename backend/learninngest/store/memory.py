@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from datetime import datetime, timedelta
@@ -19,10 +20,14 @@ _Packed = tuple[Any, ...]
 
 def _pack(record: ChatRecord) -> _Packed:
     """The record's values in a tuple: ~1 KB less per record than the pydantic object (its
-    __dict__ and fields-set). Copies of the list and dict: the caller keeps its object."""
+    __dict__ and fields-set). Copies of the list and dict: the caller keeps its object. The
+    usage as a tuple of pairs (~120 bytes less than a dict) and the model name interned (every
+    record names one of a few models): records stay RESULT_RETENTION_S, a week by default."""
     values = dict(record)
     values["event_ids"] = tuple(record.event_ids)
-    values["usage"] = None if record.usage is None else dict(record.usage)
+    values["usage"] = None if record.usage is None else tuple(record.usage.items())
+    if isinstance(record.model, str):
+        values["model"] = sys.intern(record.model)
     return tuple(values[name] for name in _FIELDS)
 
 

@@ -31,14 +31,17 @@ from urllib.parse import quote
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from learninngest.engine.connect import codec
 from learninngest.engine.connect.router import ConnectRouter, extend_interval_s
 from learninngest.engine.connect.workers import Worker
 from learninngest.engine.ids import is_ulid
+from learninngest.lazy_module import lazy_module
 
 if TYPE_CHECKING:
+    from learninngest.engine.connect import codec
     from learninngest.engine.settings import EngineSettings
     from learninngest.engine.sync.registry import Registry
+else:  # protobuf and inngest-py's connect load with the first connect worker
+    codec = lazy_module("learninngest.engine.connect.codec")
 
 log = logging.getLogger("learninngest.engine")
 

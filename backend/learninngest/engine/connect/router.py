@@ -24,15 +24,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from learninngest.engine.connect import codec
 from learninngest.engine.connect.leases import Leases
 from learninngest.engine.connect.workers import Worker, Workers
 from learninngest.engine.ids import UlidFactory
 from learninngest.engine.wire import protocol
+from learninngest.lazy_module import lazy_module
 
 if TYPE_CHECKING:
+    from learninngest.engine.connect import codec
     from learninngest.engine.settings import EngineSettings
     from learninngest.engine.sync.registry import Registry
+else:  # protobuf and inngest-py's connect load with the first connect worker
+    codec = lazy_module("learninngest.engine.connect.codec")
 
 log = logging.getLogger("learninngest.engine")
 

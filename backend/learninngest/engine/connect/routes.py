@@ -14,13 +14,16 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 
-from learninngest.engine.connect import codec
 from learninngest.engine.connect.gateway import Gateway
 from learninngest.engine.wire import signing
+from learninngest.lazy_module import lazy_module
 
 if TYPE_CHECKING:
+    from learninngest.engine.connect import codec
     from learninngest.engine.ids import UlidFactory
     from learninngest.engine.sync.registry import Registry
+else:  # protobuf and inngest-py's connect load with the first connect worker
+    codec = lazy_module("learninngest.engine.connect.codec")
 
 log = logging.getLogger("learninngest.engine")
 MAX_START_BODY = 1024 * 1024
