@@ -54,11 +54,16 @@ $(STAMP_DEV): pyproject.toml
 # Everything: the service, the notebooks and the test tools.
 install: venv-dev
 
-# Without npm this only says so: the TypeScript-SDK app tests then report themselves skipped.
-$(TS_STAMP): $(TS_APP)/package-lock.json
+# $(call npm_ci,package folder,what is skipped without npm): `npm ci` from the folder's lock file,
+# then a stamp; without npm it only says so and those tests report themselves skipped.
+define npm_ci
 	@if command -v npm >/dev/null 2>&1; then \
-	  cd $(TS_APP) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch node_modules/.installed; \
-	else echo "npm not found: the engine's TypeScript-SDK app tests will be skipped (CI installs Node.js)"; fi
+	  cd $(1) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch node_modules/.installed; \
+	else echo "npm not found: $(2) will be skipped (CI installs Node.js)"; fi
+endef
+
+$(TS_STAMP): $(TS_APP)/package-lock.json
+	$(call npm_ci,$(TS_APP),the engine's TypeScript-SDK app tests)
 
 ts-app: $(TS_STAMP)
 
@@ -67,9 +72,7 @@ TS4_APP := tests/engine/ts_app4
 TS4_STAMP := $(TS4_APP)/node_modules/.installed
 
 $(TS4_STAMP): $(TS4_APP)/package-lock.json
-	@if command -v npm >/dev/null 2>&1; then \
-	  cd $(TS4_APP) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch node_modules/.installed; \
-	else echo "npm not found: the engine's TypeScript-SDK 4.x app tests will be skipped (CI installs Node.js)"; fi
+	$(call npm_ci,$(TS4_APP),the engine's TypeScript-SDK 4.x app tests)
 
 ts-app4: $(TS4_STAMP)
 
@@ -78,9 +81,7 @@ TS_RT := tests/engine/ts_realtime
 TS_RT_STAMP := $(TS_RT)/node_modules/.installed
 
 $(TS_RT_STAMP): $(TS_RT)/package-lock.json
-	@if command -v npm >/dev/null 2>&1; then \
-	  cd $(TS_RT) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch node_modules/.installed; \
-	else echo "npm not found: the engine's npm Realtime client tests will be skipped (CI installs Node.js)"; fi
+	$(call npm_ci,$(TS_RT),the engine's npm Realtime client tests)
 
 ts-realtime: $(TS_RT_STAMP)
 
@@ -90,9 +91,7 @@ HUB_PROXY := tests/hosted/hub_proxy
 HUB_STAMP := $(HUB_PROXY)/node_modules/.installed
 
 $(HUB_STAMP): $(HUB_PROXY)/package-lock.json
-	@if command -v npm >/dev/null 2>&1; then \
-	  cd $(HUB_PROXY) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch node_modules/.installed; \
-	else echo "npm not found: the JupyterHub test (tests/hosted) will be skipped (CI installs Node.js)"; fi
+	$(call npm_ci,$(HUB_PROXY),the JupyterHub test (tests/hosted))
 
 hub-proxy: $(HUB_STAMP)
 
