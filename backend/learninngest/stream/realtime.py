@@ -131,12 +131,7 @@ class RealtimeChannel:
                     timer.cancel()
             body = {"request_id": request_id, "events": batch}
             url = f"{self.api_url}/v1/realtime/publish?channel={quote(self.channel)}&topic={TOPIC}"
-            reply = None
-            for headers in self._headers:
-                reply = await self._client().post(url, json=body, headers=headers)
-                if reply.status_code not in (401, 403):
-                    break
-            assert reply is not None
+            reply = await self._post(url, body)
             try:
                 reply.raise_for_status()
             finally:
@@ -159,6 +154,16 @@ class RealtimeChannel:
             self._http = httpx.AsyncClient(timeout=10.0)
         return self._http
 
+    async def _post(self, url: str, body: Any) -> httpx.Response:
+        """POST with the signing key, then its fallback when the server refuses the first."""
+        reply = None
+        for headers in self._headers:
+            reply = await self._client().post(url, json=body, headers=headers)
+            if reply.status_code not in (401, 403):
+                break
+        assert reply is not None  # _headers is never empty
+        return reply
+
     async def _ensure_subscribed(self, wait_s: float = ECHO_WAIT_S) -> None:
         if self._subscriber is None and not self._closed:
             self._subscriber = asyncio.create_task(self._subscribe_forever(), name="realtime-channel")
@@ -171,14 +176,7 @@ class RealtimeChannel:
 
     async def _token(self) -> str:
         topics = [{"kind": "run", "channel": self.channel, "name": TOPIC}]
-        reply = None
-        for headers in self._headers:
-            reply = await self._client().post(
-                f"{self.api_url}/v1/realtime/token", json=topics, headers=headers
-            )
-            if reply.status_code not in (401, 403):
-                break
-        assert reply is not None
+        reply = await self._post(f"{self.api_url}/v1/realtime/token", topics)
         reply.raise_for_status()
         return str(reply.json()["jwt"])
 
