@@ -25,12 +25,7 @@ class RealtimeAuth:
 
     def claims(self, headers: Mapping[str, str], query: Mapping[str, str]) -> token.Claims | None:
         """The request's realtime claims, or None (no token, or one that does not check out)."""
-        raw = ""
-        authorization = headers.get("authorization") or ""
-        if len(authorization) > 8:
-            raw = authorization[7:]
-        if not raw:
-            raw = query.get("token") or ""
+        raw = _raw_token(headers, query)
         if not raw:
             return None
         try:
@@ -40,7 +35,7 @@ class RealtimeAuth:
 
     def why_not(self, headers: Mapping[str, str], query: Mapping[str, str]) -> str:
         """Why a subscriber's token was refused (for the 401's message)."""
-        raw = (headers.get("authorization") or "")[7:] or query.get("token") or ""
+        raw = _raw_token(headers, query)
         if not raw:
             return "no realtime token: send one from POST /v1/realtime/token as ?token= or a bearer"
         try:
@@ -52,3 +47,9 @@ class RealtimeAuth:
     def api_key_ok(self, headers: Mapping[str, str]) -> bool:
         """The ordinary API auth: always in dev mode, the signing key's bearer in cloud mode."""
         return not self._signed or signing.check_bearer(headers.get("authorization"), self._keys())
+
+
+def _raw_token(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
+    """The bearer after `Bearer `, else `?token=`: where `claims` and `why_not` both look."""
+    authorization = headers.get("authorization") or ""
+    return (authorization[7:] if len(authorization) > 8 else "") or query.get("token") or ""
