@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import httpx
 import inngest
+from inngest._internal import net  # the SDK's own class, so its thread check keeps working
 
 from learninngest.config import Settings
 from learninngest.serving.plain_http import PlainTransport
+
+
+class StraightToTransport(net.ThreadAwareAsyncHTTPClient):
+    """The SDK's async client, handing a plain request straight to its transport.
+
+    The SDK builds each request whole (headers, signature, body, timeout) and reads only the
+    answer's status, headers and JSON: httpx's client layers around the transport (auth and
+    redirect flows, cookie extraction) do nothing for it, and were a third of an event send's
+    CPU (docs/performance.md, issue 19). A call with options, or to https://, goes through them.
+    """
+
+    async def send(self, request: httpx.Request, **options: Any) -> httpx.Response:
+        if options or request.url.scheme != "http":
+            return await super().send(request, **options)
+        response = await self._transport.handle_async_request(request)
+        response.request = request
+        await response.aread()
+        return response
 
 
 def build_inngest_client(settings: Settings) -> inngest.Inngest:
@@ -39,12 +59,10 @@ def bind_to_serving_loop(client: inngest.Inngest) -> httpx.AsyncClient | None:
     through the SDK's fallback. The new client sends http:// through `PlainTransport`
     (serving/plain_http.py; https:// as before). Returns it, for the lifespan to close.
     """
-    from inngest._internal import net  # the SDK's own class, so its thread check keeps working
-
     http = getattr(client, "_http_client", None)
     current = getattr(http, "_http_client", None)
     if http is None or not isinstance(current, net.ThreadAwareAsyncHTTPClient) or current.is_same_thread():
         return None  # another SDK layout, or already this thread's
     # Events to a local engine go over plain http://: a leaner transport than httpcore's.
-    http._http_client = net.ThreadAwareAsyncHTTPClient(transport=PlainTransport()).initialize()
+    http._http_client = StraightToTransport(transport=PlainTransport()).initialize()
     return http._http_client
