@@ -14,8 +14,8 @@ can cost here, so the kit's figures in bench/pipeline.py can be read against a f
   `CommHandler.post` with the three bodies the engine sends for a two-step function (the
   steps' own code does nothing), as worker/serve.py calls it.
 - `sdk-send`: the SDK's own work for one `Inngest.send` of the chat event, with no HTTP
-  (its httpx client's transport answers at once in memory: only the SDK's CPU is counted;
-  the exchange is the row above).
+  (the kit's client class, worker/client.py, over a transport that answers at once in
+  memory: only the SDK's CPU is counted; the exchange is the row above).
 - `redis`: one Redis command round trip (redis-py's asyncio client and redis-server, both
   processes' CPU): the unit Celery and arq move a task with.
 
@@ -199,7 +199,9 @@ def measure_exchange(n: int, concurrency: int) -> float:
 # --- the SDK's own work, in this process
 def sdk_parts() -> tuple[Any, Any]:
     import inngest
-    from inngest._internal import comm_lib, net, server_lib
+    from inngest._internal import comm_lib, server_lib
+
+    from learninngest.worker.client import StraightToTransport
 
     class Answered(httpx.AsyncBaseTransport):
         """The event API's answer, at once: only the SDK's work is left to measure."""
@@ -210,8 +212,8 @@ def sdk_parts() -> tuple[Any, Any]:
 
     os.environ.setdefault("INNGEST_DEV", "1")
     client = inngest.Inngest(app_id="bench", is_production=False, event_api_base_url="http://127.0.0.1:9")
-    # Where worker/client.py puts the kit's own transport, as the SDK's async client's.
-    client._http_client._http_client = net.ThreadAwareAsyncHTTPClient(transport=Answered()).initialize()
+    # Where worker/client.py puts the kit's own client (its class, this transport).
+    client._http_client._http_client = StraightToTransport(transport=Answered()).initialize()
 
     @client.create_function(fn_id="chat", trigger=inngest.TriggerEvent(event="chat/requested"))
     async def chat(ctx: inngest.Context) -> dict[str, Any]:
