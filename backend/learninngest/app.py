@@ -28,6 +28,7 @@ from learninngest.forwarded_prefix import ForwardedPrefix
 from learninngest.llm.lazy import preload
 from learninngest.llm.models import pooled_models
 from learninngest.logs import setup_logging
+from learninngest.serving import gc_freeze
 from learninngest.serving.security_headers import DOCS, SWAGGER_PAGES, SecurityHeaders
 from learninngest.store import open_store
 from learninngest.store.purging import purge_periodically
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
         _app.state.connect_worker = worker
         if settings.reconcile_interval_s > 0:
             sweeping = asyncio.create_task(reconciler.run_forever(), name="reconciler")
+        gc_freeze.freeze("backend started")
         try:
             async with pooled_models():  # LLM calls on this loop reuse warm models
                 yield

@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from learninngest import __version__
+from learninngest.serving import gc_freeze
 
 if TYPE_CHECKING:  # imported lazily at run time: `engine` processes never load the backend's settings
     from learninngest.config import Settings
@@ -116,6 +117,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     # still starting: whatever has started is stopped.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    gc_freeze.enable()  # a server process from here on (serving/gc_freeze.py)
     try:
         try:
             stack.up()
@@ -170,6 +172,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = uvicorn_config(
         create_app(settings), host=settings.host, port=settings.port, limits=limits, log_level="warning"
     )
+    gc_freeze.enable()  # a server process from here on (serving/gc_freeze.py)
     uvicorn.Server(config).run()
     return 0
 

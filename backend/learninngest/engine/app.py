@@ -21,6 +21,7 @@ from learninngest.engine.http import checkpoint, dashboard, events, gql_route, r
 from learninngest.engine.http.dashboard_auth import DashboardAuth, dashboard_errors
 from learninngest.engine.http.problems import Problem, problem_response
 from learninngest.engine.settings import EngineSettings
+from learninngest.serving import gc_freeze
 from learninngest.serving.security_headers import INLINE_STYLES, SecurityHeaders
 
 log = logging.getLogger("learninngest.engine")
@@ -41,6 +42,7 @@ def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> F
             settings.db_path or "memory",
             settings.time_scale,
         )
+        gc_freeze.freeze("engine started")
         sync = None
         if settings.app_urls:
             sync = asyncio.create_task(engine.registry.sync_all(attempts=STARTUP_SYNC_ATTEMPTS))

@@ -123,6 +123,7 @@ def run_engine(args: argparse.Namespace) -> int:
     import uvicorn
 
     from learninngest.engine.app import create_engine_app
+    from learninngest.serving import gc_freeze
     from learninngest.serving.limits import uvicorn_config
     from learninngest.serving.parent_death import follow_parent
     from learninngest.serving.ports import port_in_use
@@ -169,6 +170,7 @@ def run_engine(args: argparse.Namespace) -> int:
         access_log=False,
     )
     follow_parent()  # started by `learninngest up`: stop with it, even if it is SIGKILLed
+    gc_freeze.enable()  # a server process from here on (serving/gc_freeze.py)
     uvicorn.Server(config).run()
     return 0
 

@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from learninngest.config import Settings
+from learninngest.serving import gc_freeze
 
 if TYPE_CHECKING:
     from learninngest.llm.complete import Completion, OnToken
@@ -26,6 +27,7 @@ async def _loaded() -> ModuleType:
     global _complete_module
     if _complete_module is None:
         _complete_module = await asyncio.to_thread(importlib.import_module, "learninngest.llm.complete")
+        gc_freeze.freeze("LangChain loaded")  # its ~1,000 modules live as long as the process
     return _complete_module
 
 

@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from learninngest.app import create_app
     from learninngest.config import Settings
+    from learninngest.serving import gc_freeze
     from learninngest.serving.limits import ServerLimits, uvicorn_config
 
     parent = _Parent(args.control_fd)
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         timeout_graceful_shutdown=3,
     )
     server = _ChildServer(config)
+    gc_freeze.enable()  # a server process from here on (gc_freeze.py)
     threading.Thread(target=parent.follow, args=(server, app), name="parent", daemon=True).start()
     server.run(sockets=[listener])
     return 0 if server.started else STARTUP_FAILURE
