@@ -27,7 +27,6 @@ call still ends the request's span, but is not recorded on it as an exception ev
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from fastapi import FastAPI
 from starlette.middleware import Middleware
@@ -64,8 +63,10 @@ def serve_calls_directly(app: FastAPI, served: ASGIApp, path: str) -> None:
 
 
 def _calls_stack(app: FastAPI, served: ASGIApp) -> ASGIApp:
-    handlers: dict[Any, Any] = app.exception_handlers
-    error_handler = handlers.get(500) or handlers.get(Exception)
+    error_handler = None
+    for key, handler in app.exception_handlers.items():  # as FastAPI picks its 500 handler
+        if key in (500, Exception):
+            error_handler = handler
     layers = [Middleware(ServerErrorMiddleware, handler=error_handler, debug=app.debug)]
     if app.max_body_size is not None:
         layers.append(Middleware(RequestBodyLimitMiddleware, max_body_size=app.max_body_size))
