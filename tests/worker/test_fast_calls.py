@@ -28,7 +28,7 @@ from learninngest.app import create_app
 from learninngest.config import get_settings
 from learninngest.kit.servers import BackgroundServer, free_port
 from learninngest.serving.limits import ServerLimits
-from learninngest.worker.fast_calls import CallsFirst
+from learninngest.worker.fast_calls import CallsFirst, serve_calls_directly
 
 CALL = json.dumps(
     {
@@ -280,3 +280,34 @@ def test_calls_first_sends_only_post_to_the_path_down_the_fast_path() -> None:
     taken.clear()
     asyncio.run(first({"type": "lifespan"}, nothing, nothing))
     assert taken == ["full"]
+
+
+def test_the_apps_body_limit_applies_on_the_fast_path() -> None:
+    """The backend sets no body limit today; an app that does gets the same 413 either way."""
+
+    class Echo:  # an ASGI app, as ServedFunctions is (a function would be a request handler)
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            message = await receive()
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": message.get("body", b"")})
+
+    echo = Echo()
+
+    def limited() -> FastAPI:
+        app = FastAPI(max_body_size=10)
+        app.add_route("/api/inngest", echo, methods=["POST"])  # type: ignore[arg-type]
+        serve_calls_directly(app, echo, "/api/inngest")
+        return app
+
+    replies = []
+    fast, routed = limited(), limited()
+    with BackgroundServer(fast) as one, BackgroundServer(through_router(routed)) as other:
+        for server in (one, other):
+            with httpx.Client(base_url=server.url, timeout=30) as http:
+                small, large = (
+                    http.post("/api/inngest", content=b"tiny"),
+                    http.post("/api/inngest", content=b"x" * 11),
+                )
+            replies.append([answer(small, server.url), answer(large, server.url)])
+    assert replies[0] == replies[1]
+    assert [status for status, _, _ in replies[0]] == [200, 413]
