@@ -48,6 +48,8 @@ _HEADERS = (
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
 )
+_CSP = b"content-security-policy"
+_NAMES = frozenset({_CSP, *(name for name, _ in _HEADERS)})
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
 _MAX_HASHED_BODY = 1_048_576
 
@@ -67,6 +69,11 @@ class SecurityHeaders:
         self.default = default
         self.by_prefix = sorted((by_prefix or {}).items(), key=lambda item: -len(item[0]))
         self.hashed_paths = hashed_paths
+        # Each policy's headers as bytes, built once: a response only appends them.
+        self._headers = {
+            policy: _headers(policy.replace("{hashes}", ""))
+            for policy in {default, *dict(self.by_prefix).values()}
+        }
 
     def policy_for(self, path: str) -> str:
         for prefix, policy in self.by_prefix:
@@ -84,9 +91,11 @@ class SecurityHeaders:
             await self._hashed(scope, receive, send, policy)
             return
 
+        extra = self._headers[policy]
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = _add(message, policy.replace("{hashes}", ""))
+                message = _add(message, extra)
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -115,7 +124,7 @@ class SecurityHeaders:
                 for script in _INLINE_SCRIPT.findall(held)
             )
             sent = True
-            await send(_add(start, policy.replace("{hashes}", hashes)))
+            await send(_add(start, _headers(policy.replace("{hashes}", hashes))))
             await send({"type": "http.response.body", "body": held, "more_body": more})
 
         await self.app(scope, receive, holding)
@@ -127,10 +136,15 @@ def _route_path(scope: Scope) -> str:
     return (path[len(root) :] or "/") if root and path.startswith(root) else path
 
 
-def _add(start: Message, policy: str) -> Message:
+def _headers(policy: str) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers for `policy`, CSP last (its spaces before a `;` closed up)."""
+    return (*_HEADERS, (_CSP, re.sub(r"\s+;", ";", policy).encode()))
+
+
+def _add(start: Message, extra: tuple[tuple[bytes, bytes], ...]) -> Message:
+    """`start` with `extra` appended, but for the names the app set itself."""
     headers = list(start.get("headers", []))
     present = {name.lower() for name, _ in headers}
-    extra = [(name, value) for name, value in _HEADERS if name not in present]
-    if b"content-security-policy" not in present:
-        extra.append((b"content-security-policy", re.sub(r"\s+;", ";", policy).encode()))
-    return {**start, "headers": headers + extra}
+    if not present.isdisjoint(_NAMES):
+        extra = tuple((name, value) for name, value in extra if name not in present)
+    return {**start, "headers": headers + list(extra)}

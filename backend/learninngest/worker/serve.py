@@ -9,7 +9,8 @@ functions are the first list and stay in worker/.
 The calls (POST, three per chat request) go straight to the SDK's request handler, with
 the same arguments and the same answer as its FastAPI adapter gives, but without a second
 FastAPI app around it (its middleware, router and request parsing were a tenth of the
-backend's CPU at 32 requests in flight: docs/performance.md, issue 19).
+backend's CPU at 32 requests in flight: docs/performance.md, issue 19); and they reach it
+without the outer app's router either (fast_calls.py).
 
 In production mode (INNGEST_DEV=0) the registered URL comes from settings, not from the
 sync request's Host header; the SDK refuses unsigned sync requests; and signed requests
@@ -29,6 +30,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from learninngest.config import Settings
+from learninngest.worker.fast_calls import serve_calls_directly
 from learninngest.worker.signature_window import SignatureWindow
 
 SERVE_PATH = "/api/inngest"
@@ -138,6 +140,8 @@ def mount_inngest(
     # matching them against the /api/v1 routers first (FastAPI walks each included router's
     # routes per request) cost more than the route's own work.
     app.router.routes.insert(0, app.router.routes.pop())
+    # The calls skip the router and FastAPI's inner layers altogether (fast_calls.py).
+    serve_calls_directly(app, served, SERVE_PATH)
     if not settings.is_dev:
         app.add_middleware(SignatureWindow, path=SERVE_PATH)
     return served
