@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import rfc8785
-
 from learninngest.engine.clock import parse_duration, parse_iso
+from learninngest.engine.wire import jcs
 
 # Opcodes the engine applies; anything else fails the run with a reason.
 SUPPORTED_OPS = {
@@ -93,8 +92,8 @@ def build_call_body(
 
 
 def encode(body: Any) -> bytes:
-    """JCS (RFC 8785) bytes: what the real server sends and signs."""
-    return rfc8785.dumps(body)
+    """JCS (RFC 8785) bytes: what the real server sends and signs (wire/jcs.py)."""
+    return jcs.dumps(body)
 
 
 @dataclass
