@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypedDict, cast
@@ -123,7 +124,8 @@ FUNCTION_RETRY = "step"
 # A run is read and written several times per call: one encoder and the C scanner, built once,
 # spare json.dumps and json.loads building and checking them again on every column.
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
-_SCAN = json.JSONDecoder().scan_once
+# (scan_once is set in JSONDecoder.__init__; typeshed leaves it out.)
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def json_text(value: Any) -> str:
