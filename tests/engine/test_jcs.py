@@ -20,7 +20,10 @@ _CHARS = (
     + ["\U00010000", "\U0001f600", "\U0010ffff"]
 )
 _INTS = [0, 1, -1, 42, 2**31, -(2**31), 2**53 - 1, -(2**53 - 1)]
-_FLOATS = [0.0, -0.0, 1.0, -1.5, 0.1, 1e21, 1e-7, 123456789.125, 5e-324, 1.7976931348623157e308]
+# Around both ends of the range written as repr writes it (1e-4 <= |f| < 1e16, not integral).
+_FLOATS = [0.0, -0.0, 1.0, -1.5, 0.1, 0.7, 1e21, 1e-7, 123456789.125, 5e-324, 1.7976931348623157e308]
+_FLOATS += [1e-4, 0.00010000000000000002, 9.999999999999999e-05, -0.0001, 1e15 + 0.5, 9999999999999998.0]
+_FLOATS += [1e16, 1e15, 2.0**53, 1e20, 1e-6, 1.5e-5, 123e-7]
 
 
 def _text(rng: random.Random, ascii_only: bool = False) -> str:
@@ -58,9 +61,8 @@ def test_generated_bodies_are_byte_identical_to_rfc8785(floats: bool) -> None:
         body = {"event": _value(rng, 0, floats), "steps": _value(rng, 1, floats), "version": 1}
         assert jcs.dumps(body) == rfc8785.dumps(body), body
         fast += jcs._plain(body)
-    if not floats:
-        # Astral keys send some bodies to rfc8785; most must take the fast path being tested.
-        assert fast > 1500
+    # Astral keys and some floats send bodies to rfc8785; many must take the fast path being tested.
+    assert fast > 1000
 
 
 def test_astral_keys_sort_by_utf16_code_units() -> None:
@@ -74,6 +76,15 @@ def test_strings_are_escaped_as_jcs_writes_them() -> None:
     body = {"s": '\x00\x08\x09\x0a\x0c\x0d\x1f"\\/\x7f\u2028\U0001f600'}
     expected = '{"s":"\\u0000\\b\\t\\n\\f\\r\\u001f\\"\\\\/\x7f\u2028\U0001f600"}'.encode()
     assert jcs.dumps(body) == expected == rfc8785.dumps(body)
+
+
+def test_floats_match_rfc8785_at_both_ends_of_the_fast_range() -> None:
+    rng = random.Random(8785)
+    samples = [*_FLOATS, *(rng.uniform(-1, 1) * 10.0 ** rng.randint(-8, 22) for _ in range(20000))]
+    samples += [1e-4 * (1 + k * 2.0**-52) for k in range(-3, 4)] + [1e16 - k for k in range(4)]
+    for value in samples:
+        assert jcs.dumps([value, -value]) == rfc8785.dumps([value, -value]), value
+    assert jcs._plain([0.7, 123.25, -0.5]) and not jcs._plain([2.0]) and not jcs._plain([1e-5])
 
 
 def test_numbers_outside_the_fast_path_are_rfc8785s() -> None:

@@ -3,7 +3,10 @@ bytes as the `rfc8785` package, that package everywhere else.
 
 `json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)` writes exactly what JCS
 writes for a body made only of dict, list, str, exact int, bool and None when:
-- no float appears: JCS writes numbers as ECMAScript does (`1.0` is `1`, `1e21` is `1e+21`);
+- every float is finite, not integral and 1e-4 <= |f| < 1e16: there `repr` writes plain
+  decimal digits, the shortest that read back as f, which is what ECMAScript writes (and what
+  rfc8785 writes: it starts from `str(f)` and only rewrites `.0` and exponents). Elsewhere the
+  two differ (`1.0` is `1`, `1e-05` is `0.00001`, `1e+16` is `10000000000000000`, `-0.0` is `0`);
 - every int is within ±(2**53 - 1): rfc8785 refuses larger ones (IntegerDomainError);
 - every key is a str with no character past U+FFFF: JCS orders keys by their UTF-16 code
   units, Python by code points, and the two orders differ only where a surrogate pair
@@ -39,7 +42,7 @@ def dumps(body: Any) -> bytes:
 
 
 def _plain(value: Any) -> bool:
-    """Only exact dicts with str keys in the BMP, lists, str, bool, None and safe ints."""
+    """Only exact dicts with str keys in the BMP, lists, str, bool, None, safe ints and floats."""
     kind = type(value)
     if kind is dict:
         for key, item in value.items():
@@ -52,4 +55,6 @@ def _plain(value: Any) -> bool:
         return all(type(item) in _SCALARS or _plain(item) for item in value)
     if kind is int:
         return -_INT_MAX <= value <= _INT_MAX
+    if kind is float:
+        return 1e-4 <= abs(value) < 1e16 and not value.is_integer()  # NaN fails the first test
     return kind in _SCALARS
