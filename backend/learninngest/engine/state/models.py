@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypedDict, cast
@@ -120,12 +121,35 @@ class StepRow(TypedDict):
 FUNCTION_RETRY = "step"
 
 
+# A run is read and written several times per call: one encoder and the C scanner, built once,
+# spare json.dumps and json.loads building and checking them again on every column.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+# (scan_once is set in JSONDecoder.__init__; typeshed leaves it out.)
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
 def json_text(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    """`json.dumps(value, separators=(",", ":"))`, the text every JSON column holds."""
+    return _ENCODER.encode(value)
+
+
+def json_load(text: str) -> Any:
+    """`json.loads(text)` for a column's text: the same value, or the same error."""
+    if text == "[]":
+        return []
+    if text == "{}":
+        return {}
+    try:
+        value, end = _SCAN(text, 0)
+    except (StopIteration, ValueError):
+        end = -1
+    if end != len(text):
+        return json.loads(text)  # whitespace around it, or not JSON: json.loads decides
+    return value
 
 
 def json_value(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else json_load(text)
 
 
 @dataclass
@@ -243,21 +267,21 @@ class Run:
             function_slug=row["function_slug"],
             function_version=row["function_version"],
             event_id=row["event_id"],
-            event=json.loads(row["event"]),
+            event=json_load(row["event"]),
             # "" = [event], the common case (one event started the run): see to_params.
-            events=json.loads(row["events"]) if row["events"] else [json.loads(row["event"])],
+            events=json_load(row["events"]) if row["events"] else [json_load(row["event"])],
             status=RunStatus(row["status"]),
             started=row["started"],
             ended=row["ended"],
             output=json_value(row["output"]),
-            memo=json.loads(row["memo"]),
-            stack=json.loads(row["stack"]),
-            planned=json.loads(row["planned"]),
+            memo=json_load(row["memo"]),
+            stack=json_load(row["stack"]),
+            planned=json_load(row["planned"]),
             attempt=row["attempt"],
             due=row["due"],
             pauses=_pauses(json_value(row["waiting"]), row["due"]),
-            race=json.loads(row["race"]),
-            retries=json.loads(row["retries"]),
+            race=json_load(row["race"]),
+            retries=json_load(row["retries"]),
             parent_run_id=row["parent_run_id"],
             parent_step_id=row["parent_step_id"],
             cron=row["cron"],

@@ -7,6 +7,7 @@ silently ignored.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -57,8 +58,14 @@ class FunctionDef:
 
     @property
     def uuid(self) -> str:
-        """A stable UUID per function slug (the REST API's function_id)."""
-        return str(uuid.uuid5(_UUID_NS, self.slug))
+        """A stable UUID per function slug (the REST API's function_id; every call body's fn_id)."""
+        return function_uuid(self.slug)
+
+
+@functools.lru_cache(maxsize=4096)
+def function_uuid(slug: str) -> str:
+    """uuid5 of the slug: pure, so kept rather than hashed again for every call body."""
+    return str(uuid.uuid5(_UUID_NS, slug))
 
 
 def name_matches(pattern: str, name: str) -> bool:

@@ -5,15 +5,15 @@ Shapes follow the SDK 0.5.19 fact sheet (docs: shared/reference/inngest-protocol
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import rfc8785
-
 from learninngest.engine.clock import parse_duration, parse_iso
+from learninngest.engine.wire import jcs
 
 # Opcodes the engine applies; anything else fails the run with a reason.
 SUPPORTED_OPS = {
@@ -39,8 +39,11 @@ def hash_step_id(step_id: str) -> str:
     return hashlib.sha1(step_id.encode("utf-8")).hexdigest()  # noqa: S324 - protocol, not security
 
 
+@functools.lru_cache(maxsize=4096)
 def call_url(function_url: str, step_id: str) -> str:
-    """The registered function URL with `stepId` set to `step` or to one planned step's hash."""
+    """The registered function URL with `stepId` set to `step` or to one planned step's hash.
+
+    Pure and asked for on every call with the same few pairs: kept, not parsed again."""
     parts = urlsplit(function_url)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "stepId"]
     query.append(("stepId", step_id))
@@ -93,8 +96,8 @@ def build_call_body(
 
 
 def encode(body: Any) -> bytes:
-    """JCS (RFC 8785) bytes: what the real server sends and signs."""
-    return rfc8785.dumps(body)
+    """JCS (RFC 8785) bytes: what the real server sends and signs (wire/jcs.py)."""
+    return jcs.dumps(body)
 
 
 @dataclass
