@@ -87,6 +87,11 @@ def test_health_checks_and_short_requests_get_in_under_a_flood_of_long_polls(
             # Every long-poll is held (no answer yet), answered 503, or refused; the cap is full.
             assert waiters.count == WAITERS and counts.get(None, 0) == WAITERS, counts
             assert counts.get("503", 0) >= 1, counts
+            # The refused requests' tasks are gone too: uvicorn counts them against the cap until
+            # their done-callbacks run, a moment after the client read the 503.
+            assert backend._server is not None
+            tasks = len(backend._server.server_state.tasks)
+            assert tasks <= WAITERS, f"{tasks} request tasks still open"
             return counts
 
         counts = wait_for(settled, timeout=30, interval=0.1)
