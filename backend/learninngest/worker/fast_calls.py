@@ -30,7 +30,6 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 from starlette.middleware import Middleware
-from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -68,8 +67,12 @@ def _calls_stack(app: FastAPI, served: ASGIApp) -> ASGIApp:
         if key in (500, Exception):
             error_handler = handler
     layers = [Middleware(ServerErrorMiddleware, handler=error_handler, debug=app.debug)]
-    if app.max_body_size is not None:
-        layers.append(Middleware(RequestBodyLimitMiddleware, max_body_size=app.max_body_size))
+    # FastAPI 0.16x's body limit; older FastAPI (pyproject allows >= 0.115) has none to apply.
+    max_body_size = getattr(app, "max_body_size", None)
+    if max_body_size is not None:
+        from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+
+        layers.append(Middleware(RequestBodyLimitMiddleware, max_body_size=max_body_size))
     stack = served
     for cls, args, kwargs in reversed([*layers, *app.user_middleware]):
         stack = cls(stack, *args, **kwargs)
