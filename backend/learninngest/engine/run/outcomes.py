@@ -91,17 +91,7 @@ class Outcomes:
             run.attempt = run.step_attempt(target)
         with self.state.tx():
             if isinstance(outcome, protocol.Completed):
-                self.runs.row(
-                    run,
-                    step_id="step",
-                    name="function",
-                    op=EngineOp.RUN_COMPLETE,
-                    status=StepStatus.COMPLETED,
-                    started=started,
-                    ended=now,
-                    output=outcome.output,
-                )
-                self.runs.finish(run, RunStatus.COMPLETED, outcome.output)
+                self._completed(run, outcome.output, started, now)
                 return False
             if isinstance(outcome, protocol.Unsupported):
                 self.runs.row(
@@ -186,6 +176,20 @@ class Outcomes:
             again = self._keep_waiting(run)
         self.state.save_run(run)
         return again
+
+    def _completed(self, run: Run, output: Any, started: float, now: float) -> None:
+        """The function returned `output` (a 200, or a RunComplete opcode): its row, then the run's end."""
+        self.runs.row(
+            run,
+            step_id="step",
+            name="function",
+            op=EngineOp.RUN_COMPLETE,
+            status=StepStatus.COMPLETED,
+            started=started,
+            ended=now,
+            output=output,
+        )
+        self.runs.finish(run, RunStatus.COMPLETED, output)
 
     def _keep_waiting(self, run: Run) -> bool:
         """Nothing new in the reply: the run goes back to its pauses and retries (the earliest)."""
@@ -277,17 +281,7 @@ class Outcomes:
         if o.op == "RunComplete":
             # The TypeScript SDK 4.x checkpointed its steps (run/checkpoint.py) and reports
             # the function's return value as an opcode: the run is over, as with a 200.
-            self.runs.row(
-                run,
-                step_id="step",
-                name="function",
-                op=EngineOp.RUN_COMPLETE,
-                status=StepStatus.COMPLETED,
-                started=started,
-                ended=now,
-                output=o.data,
-            )
-            self.runs.finish(run, RunStatus.COMPLETED, o.data)
+            self._completed(run, o.data, started, now)
             return False
         if o.op == "DiscoveryRequest":
             return True  # the SDK stopped after checkpointing: call it again
