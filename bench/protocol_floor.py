@@ -31,7 +31,6 @@ import contextlib
 import json
 import os
 import resource
-import shutil
 import signal
 import socket
 import statistics
@@ -40,10 +39,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pipeline  # bench/pipeline.py, beside this script: its redis-server
 import psutil
+
+from learninngest.serving.ports import free_port
 
 EVENT: dict[str, Any] = {
     "name": "chat/requested",
@@ -109,12 +112,6 @@ REPLY = json.dumps(
         }
     ]
 ).encode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cpu_self() -> float:
@@ -275,31 +272,6 @@ def measure_in_process(run: Callable[[int], Coroutine[Any, Any, None]], n: int) 
 
 
 # --- redis: one command round trip
-@contextlib.contextmanager
-def redis_server() -> Iterator[tuple[str, psutil.Process]]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", tmp],
-            stdout=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                    break
-                if time.monotonic() > deadline:
-                    raise SystemExit("redis-server did not start")
-                time.sleep(0.05)
-            yield f"redis://127.0.0.1:{port}/0", psutil.Process(proc.pid)
-        finally:
-            proc.terminate()
-            proc.wait(10)
-
-
 async def redis_round_trips(url: str, n: int, concurrency: int) -> None:
     import redis.asyncio as redis
 
@@ -318,7 +290,8 @@ async def redis_round_trips(url: str, n: int, concurrency: int) -> None:
 
 
 def measure_redis(n: int, concurrency: int) -> float:
-    with redis_server() as (url, server):
+    with tempfile.TemporaryDirectory() as tmp, pipeline.redis_server(Path(tmp)) as url:
+        server = next(p for p in psutil.Process().children() if p.name() == "redis-server")
         asyncio.run(redis_round_trips(url, 200, concurrency))
         before = cpu_self() + cpu_of(server)
         asyncio.run(redis_round_trips(url, n, concurrency))
