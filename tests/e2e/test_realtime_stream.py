@@ -89,7 +89,11 @@ def test_a_second_backend_streams_a_run_the_first_executes(tmp_path: Path) -> No
 
 def test_cloud_mode_streams_through_realtime_with_the_signing_key(tmp_path: Path) -> None:
     # As on Inngest Cloud: the backend's publishes and its token request carry the signing key.
-    engine_port, backend_port, engine_settings, settings = signed_pair(tmp_path, stream_channel="realtime")
+    # The answer takes 1.5 s, as in the tests above: the stream is open before the run ends (a
+    # stream opened after the end gets the stored result only, no tokens).
+    engine_port, backend_port, engine_settings, settings = signed_pair(
+        tmp_path, stream_channel="realtime", offline_latency_mean_ms=1500, offline_latency_spread_ms=0
+    )
     with (
         BackgroundServer(create_engine_app(engine_settings), name="engine", port=engine_port) as engine,
         BackgroundServer(create_app(settings), name="backend", port=backend_port) as backend,
