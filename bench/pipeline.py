@@ -18,7 +18,9 @@ its CPU is not counted):
 
 Rounds are interleaved (round 1 of every system, then round 2, ...) and the table shows
 medians over rounds. Per request: server CPU ms (every process of the system, the offline
-model excluded; `api` and `engine/worker` apart), e2e overhead = e2e − model latency, p50
+model excluded; `api` and `engine/worker` apart; the redis-server's CPU in the same window
+beside it as `broker`, not added: Celery's and arq's broker and result backend, unused by
+learninngest with memory stores), e2e overhead = e2e − model latency, p50
 and p95, throughput, GET requests per result, and the long-poll's wake-up: from the
 result's store write (its `completed_at`) to the waiting GET woken and to its answer built
 (learninngest's `Server-Timing`), and to the answer received by the bench's client.
@@ -265,9 +267,11 @@ async def _load(url: str, concurrency: int, n: int, _model_ms: float) -> Load:
 
 def measure(system: System, concurrency: int, n: int, model_ms: float) -> dict[str, float]:
     asyncio.run(_load(system.url, concurrency, min(n, 30), model_ms))  # warm-up
+    broker_before = _broker_cpu()
     before = system.cpu()
     load = asyncio.run(_load(system.url, concurrency, n, model_ms))
     after = system.cpu()
+    broker = (_broker_cpu() - broker_before) * 1000 / n
     if load.errors:
         print(
             f"{system.name} C={concurrency}: {len(load.errors)} failed, first: {load.errors[0]}", flush=True
@@ -281,6 +285,7 @@ def measure(system: System, concurrency: int, n: int, model_ms: float) -> dict[s
         "cpu_api": cpu["api"],
         "cpu_engine": cpu["engine/worker"],
         "cpu": sum(cpu.values()),
+        "cpu_broker": broker,
         "gets": statistics.mean(load.gets),
         "wake_p50": statistics.median(load.wake_ms) if load.wake_ms else float("nan"),
         "woken_p50": statistics.median(load.woken_ms) if load.woken_ms else float("nan"),
@@ -291,9 +296,31 @@ def measure(system: System, concurrency: int, n: int, model_ms: float) -> dict[s
     }
 
 
+def _broker_ms(name: str, figures: dict[str, float]) -> str:
+    """The redis-server's CPU per request, for the systems that use it (idle, it still spends
+    a few ms per second on its own timers: not a share of a system that never calls it)."""
+    uses_redis = name.split("-")[0] in ("celery", "arq") or "redis" in name.split("-")
+    return f"{figures['cpu_broker']:.1f}" if uses_redis and "cpu_broker" in figures else "–"
+
+
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[int(0.95 * (len(ordered) - 1))] if ordered else float("nan")
+
+
+# The running redis-server's process: its CPU during a measurement is the broker's share of
+# the system measured (Celery's and arq's broker and result backend; learninngest with memory
+# stores uses none). Reported beside the systems' own CPU, never added to it.
+_broker: psutil.Process | None = None
+
+
+def _broker_cpu() -> float:
+    if _broker is None:
+        return 0.0
+    with contextlib.suppress(psutil.NoSuchProcess):
+        times = _broker.cpu_times()
+        return float(times.user + times.system)
+    return 0.0
 
 
 @contextlib.contextmanager
@@ -308,6 +335,8 @@ def redis_server(work: Path) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    global _broker
+    _broker = psutil.Process(proc.pid)
     try:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -316,6 +345,7 @@ def redis_server(work: Path) -> Iterator[str]:
             time.sleep(0.05)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
+        _broker = None
         proc.terminate()
         proc.wait(10)
 
@@ -433,6 +463,8 @@ def main() -> int:
         "--rss", type=int, metavar="N", help="only: RSS of each system idle, then after N requests at C=32"
     )
     args = parser.parse_args()
+    if args.profile_dir:
+        args.profile_dir.mkdir(parents=True, exist_ok=True)
     # `kill` stops the bench as Ctrl-C does: every process it started is stopped on the way out.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     latencies = [float(x) for x in args.model_ms.split(",")]
@@ -529,9 +561,9 @@ def table(
     results: dict[str, list[dict[str, float]]], names: list[str], latencies: list[float], levels: list[int]
 ) -> str:
     rows = [
-        "| system | model ms | C | req/s | overhead p50 ms | p95 ms | CPU ms/req | api "
-        "| engine/worker | GETs/result | woken p50 / p95 ms | answered p50 ms | received p50 ms | failed |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| system | model ms | C | req/s | overhead p50 ms | p95 ms | CPU ms/req | api | engine/worker "
+        "| broker (redis) | GETs/result | woken p50 / p95 ms | answered p50 ms | received p50 ms | failed |",
+        "| --- " + "| ---: " * 14 + "|",
     ]
     for ms in latencies:
         for c in levels:
@@ -543,7 +575,8 @@ def table(
                 rows.append(
                     f"| {name} | {ms:g} | {c} | {med['throughput']:.0f} | {med['p50']:.1f} "
                     f"| {med['p95']:.1f} | {med['cpu']:.1f} | {med['cpu_api']:.1f} | {med['cpu_engine']:.1f} "
-                    f"| {med['gets']:.2f} | {_ms(med.get('woken_p50'))} / {_ms(med.get('woken_p95'))} "
+                    f"| {_broker_ms(name, med)} | {med['gets']:.2f} "
+                    f"| {_ms(med.get('woken_p50'))} / {_ms(med.get('woken_p95'))} "
                     f"| {_ms(med.get('answer_p50'))} | {_ms(med['wake_p50'])} "
                     f"| {sum(r['errors'] for r in runs):.0f} |"
                 )
