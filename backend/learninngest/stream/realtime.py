@@ -9,9 +9,12 @@ per request, so a reader resumes with Last-Event-ID and sees the events of runs 
 processes execute, as with Redis. Works against the local engine, the Dev Server and Cloud.
 
 Ids are made by the publisher: microseconds since the epoch, one more than the last when
-that is not larger, so they grow in a request's order. Realtime keeps nothing: events
-published while a process's socket is down (starting, reconnecting) are missing from its
-view; the result itself is in the store, as with every channel.
+that is not larger, so they grow in a request's order. What comes in is filed in the shared
+bounded log (stream/event_log.py) under those ids. A message on the channel that is not
+ours, or carries an id that is not an integer of 0..2**63-1 (another publisher's), is
+dropped whole: ids must compare as numbers for Last-Event-ID resumes. Realtime keeps
+nothing: events published while a process's socket is down (starting, reconnecting) are
+missing from its view; the result itself is in the store, as with every channel.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict
 from typing import Any
 from urllib.parse import quote
 
@@ -30,10 +32,10 @@ import httpx
 import websockets
 
 from learninngest.stream.base import TERMINAL, EventType, StreamEvent
+from learninngest.stream.event_log import MAX_GIVEN_ID, EventLog
 
 log = logging.getLogger("learninngest.stream")
 TOPIC = "chat"
-MAX_REQUESTS = 10_000
 ECHO_WAIT_S = 5.0
 """How long a non-token publish waits to see its own event come back (so a reader in this
 process finds it as soon as publish returns); past it publish returns anyway."""
@@ -41,12 +43,12 @@ RECONNECT_S = 1.0
 START_WAIT_S = 10.0
 
 
-class _Log:
-    def __init__(self) -> None:
-        self.events: list[StreamEvent] = []
-        self.ids: set[str] = set()  # filed once: a process files its own publishes, then their echo
-        self.touched = time.monotonic()
-        self.readers: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+def _given_id(raw: object) -> int:
+    """A publisher's event id as the log's integer; ValueError for anything else."""
+    text = raw if isinstance(raw, str) else str(raw) if type(raw) is int else ""
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_GIVEN_ID:
+        raise ValueError(f"not an event id: {raw!r}")
+    return int(text)
 
 
 class RealtimeChannel:
@@ -67,8 +69,9 @@ class RealtimeChannel:
         self.flush_s = flush_s
         self.max_batch = max_batch
         self._headers = [{"authorization": f"Bearer {k}"} for k in signing_keys or [] if k] or [{}]
-        self._logs: OrderedDict[str, _Log] = OrderedDict()
-        self._lock = threading.Lock()
+        # A dropped log's request forgets its sender too (one that ended without done or error).
+        self._log = EventLog(ttl_s=ttl_s, given_ids=True, on_drop=self._forget_sender)
+        self._lock = threading.Lock()  # of _last_id
         self._last_id = 0
         self._outbox: dict[str, list[dict[str, Any]]] = {}
         self._sending: dict[str, asyncio.Lock] = {}
@@ -138,9 +141,7 @@ class RealtimeChannel:
                 self._in_flight.pop(request_id, None)
             # This process's readers have the batch at once: they need not wait for the echo,
             # which a subscription still (re)opening would miss (Realtime keeps no history).
-            self._file(
-                request_id, [StreamEvent(e["id"], EventType(e["type"]), dict(e["data"])) for e in batch]
-            )
+            self._log.add(request_id, [(int(e["id"]), EventType(e["type"]), e["data"]) for e in batch])
 
     async def _wait_for(self, request_id: str, event_id: str) -> None:
         if not self._connected.is_set():
@@ -213,27 +214,10 @@ class RealtimeChannel:
                 return
             body = message["data"]
             request_id = str(body["request_id"])
-            events = [
-                StreamEvent(str(e["id"]), EventType(e["type"]), dict(e["data"])) for e in body["events"]
-            ]
+            events = [(_given_id(e["id"]), EventType(e["type"]), dict(e["data"])) for e in body["events"]]
         except (ValueError, KeyError, TypeError, AttributeError):
             return  # not one of ours: someone else publishes on the channel
-        self._file(request_id, events)
-
-    def _file(self, request_id: str, events: list[StreamEvent]) -> None:
-        with self._lock:
-            self._expire()
-            log_ = self._logs.get(request_id) or _Log()
-            self._logs[request_id] = log_
-            self._logs.move_to_end(request_id)
-            fresh = [e for e in events if e.id not in log_.ids]
-            log_.events.extend(fresh)
-            log_.ids.update(e.id for e in fresh)
-            log_.touched = time.monotonic()
-            readers = list(log_.readers)
-        for loop, flag in readers:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(flag.set)
+        self._log.add(request_id, events)
 
     # --- reading (the API's SSE stream)
     async def read(self, request_id: str, *, after: str | None, wait: float) -> list[StreamEvent]:
@@ -243,45 +227,15 @@ class RealtimeChannel:
             # unsent tokens of the request and waits for them to come back (a waiting read
             # gets them with the next batch).
             await self.flush(request_id)
-        start = int(after) if after else 0
-        flag = asyncio.Event()
-        reader = (asyncio.get_running_loop(), flag)
-        with self._lock:
-            log_ = self._logs.get(request_id)
-            if log_ is None:
-                log_ = self._logs[request_id] = _Log()
-            found = [e for e in log_.events if int(e.id) > start]
-            if found or wait <= 0:
-                return found
-            log_.readers.add(reader)
-        try:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    await flag.wait()
-        finally:
-            with self._lock:
-                log_.readers.discard(reader)
-        with self._lock:
-            return [e for e in log_.events if int(e.id) > start]
+        return await self._log.read(request_id, after=after, wait=wait)
 
     def valid_id(self, event_id: str) -> bool:
         return event_id.isascii() and event_id.isdigit() and len(event_id) < 21
 
-    def _expire(self) -> None:
-        """Drop logs untouched for ttl_s (and the oldest beyond MAX_REQUESTS). Under the lock."""
-        cutoff = time.monotonic() - self.ttl_s
-        for _ in range(len(self._logs)):
-            oldest_id, oldest = next(iter(self._logs.items()))
-            if oldest.touched >= cutoff and len(self._logs) < MAX_REQUESTS:
-                break
-            if oldest.readers:
-                self._logs.move_to_end(oldest_id)
-                oldest.touched = time.monotonic()
-                continue
-            del self._logs[oldest_id]
-            sending = self._sending.get(oldest_id)
-            if sending is not None and not sending.locked():
-                del self._sending[oldest_id]  # a request that ended without done or error
+    def _forget_sender(self, request_id: str) -> None:
+        sending = self._sending.get(request_id)
+        if sending is not None and not sending.locked():
+            del self._sending[request_id]
 
     async def close(self) -> None:
         self._closed = True
@@ -298,8 +252,7 @@ class RealtimeChannel:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
-        with self._lock:
-            self._logs.clear()
+        self._log.clear()
 
     async def start(self) -> None:
         """Subscribe now, so the view of this process misses nothing of the first requests
