@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -117,5 +118,40 @@ def test_a_runs_single_event_is_stored_once_and_a_batch_as_its_list() -> None:
         assert stored["r1"] == ""  # the event is in the `event` column already
         assert (state.get_run("r1") or Run("", "", 0, "", {}, [])).events == [event]
         assert (state.get_run("r2") or Run("", "", 0, "", {}, [])).events == [event, other]
+    finally:
+        state.close()
+
+
+def test_latest_is_the_run_in_hand_until_something_else_writes_its_row() -> None:
+    """The executor keeps the run it holds between calls; any other write of the row (an
+    event resuming it, a cancel, a timeout), or a rolled back transaction, makes it read again."""
+    state = State(None)
+    state.open()
+    try:
+        state.insert_run(Run("r1", "app-fn", 1, "e1", {}, [], status="Running"))
+        state.insert_run(Run("r2", "app-fn", 1, "e1", {}, [], status="Running"))
+        held = state.get_run("r1")
+        assert held is not None and state.latest(held) is held
+        other = state.get_run("r1")
+        assert other is not None
+        other.memoize("s1", {"data": 1})
+        state.save_run(other)
+        fresh = state.latest(held)
+        assert fresh is not held and fresh is not None and fresh.memo == {"s1": {"data": 1}}
+        assert state.latest(other) is other
+        r2 = state.get_run("r2")
+        assert r2 is not None
+        state.save_run(r2)  # another run's write leaves r1's object current
+        assert state.latest(other) is other
+        with contextlib.suppress(RuntimeError), state.tx():
+            other.memoize("s2", {"data": 2})
+            state.save_run(other)
+            raise RuntimeError("rolled back")
+        again = state.latest(other)
+        assert again is not other and again is not None and set(again.memo) == {"s1"}
+        again.status = "Completed"
+        state.save_run(again)  # a finished run is not written again: it is read when asked for
+        done = state.latest(again)
+        assert done is not again and done is not None and done.finished
     finally:
         state.close()
