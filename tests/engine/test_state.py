@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from learninngest.engine.state.db import Run, State
 
@@ -153,5 +156,38 @@ def test_latest_is_the_run_in_hand_until_something_else_writes_its_row() -> None
         state.save_run(again)  # a finished run is not written again: it is read when asked for
         done = state.latest(again)
         assert done is not again and done is not None and done.finished
+    finally:
+        state.close()
+
+
+def test_runs_waiting_for_starts_from_the_waits_of_the_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked for every event: the plan looks the name up in run_waits, not every active run
+    by status, and the runs found are the active ones waiting for it, in run id order."""
+    state = State(None)
+    state.open()
+    try:
+        statuses = ["Scheduled", "Running", "Completed", "Cancelled"]
+        for n in range(40):
+            run = Run(f"r{n:02d}", "app-fn", 1, "e1", {}, [], status="Running")
+            state.insert_run(run)
+            if n % 3:
+                name = "app/a" if n % 2 else "app/b"
+                run.pauses = [{"kind": "wait", "step_id": f"w{n}", "event": name, "deadline": None}]
+            run.status = statuses[n % 4]
+            state.save_run(run)
+        asked: list[tuple[str, Any]] = []
+        monkeypatch.setattr(state, "_all", lambda sql, params=(): asked.append((sql, params)) or [])
+        state.runs_waiting_for("app/a")
+        monkeypatch.undo()
+        ((sql, params),) = asked
+        plan = " ".join(str(tuple(row)) for row in state.query(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert "runs_by_status" not in plan and "run_waits_by_event" in plan
+        for name in ("app/a", "app/b", "app/none"):
+            want = [
+                f"r{n:02d}"
+                for n in range(40)
+                if n % 3 and (name == ("app/a" if n % 2 else "app/b")) and statuses[n % 4] in statuses[:2]
+            ]
+            assert [r.run_id for r in state.runs_waiting_for(name)] == want
     finally:
         state.close()
