@@ -6,6 +6,10 @@ engine code comes from that tree); the bench app (engine_throughput.py's two-ste
 function) runs in another process. The two trees are measured in interleaved rounds (A B,
 then B A, ...) for every store and concurrency level, so a busy moment of the machine
 hits both; the table gives the median of the rounds and the ratio B / A of the medians.
+Events go 100 to a POST; `--one-per-post` sends each in a POST of its own, as the backend
+does (one per chat request), so the event route's own cost counts in the CPU per run.
+`--sends-only N` measures that route alone: engine CPU per POST of one event nothing
+listens to, no app synced.
 
 Loopback only, bounded in count and time. Usage (the flow-control comparison of
 docs/performance.md):
@@ -69,18 +73,25 @@ def package_file(tree: str) -> str:
 
 
 @contextlib.contextmanager
-def _stack(tree: str, concurrency: int, db_path: str | None) -> Iterator[tuple[str, int]]:
-    """(engine URL, engine pid) with the bench app synced to it."""
+def _stack(
+    tree: str, concurrency: int, db_path: str | None, with_app: bool = True
+) -> Iterator[tuple[str, int]]:
+    """(engine URL, engine pid) with the bench app synced to it (`with_app`), or alone."""
     port, app_port = free_port(), free_port()
     store = ["--db", db_path] if db_path else ["--memory"]
+    # Alone, every event matches nothing, and the engine warns of each: its log is quiet.
+    level = "WARNING" if with_app else "ERROR"
     cmd = [sys.executable, "-m", "learninngest", "engine", "--port", str(port), "--time-scale", "0.01"]
-    cmd += ["--max-concurrency", str(concurrency), "--log-level", "WARNING", *store]
+    cmd += ["--max-concurrency", str(concurrency), "--log-level", level, *store]
     cmd += ["--connect-gateway-port", "0"]  # the gateway on --port only: port + 1 may be taken
     engine = subprocess.Popen(cmd, env=_tree_env(tree), stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     app = None
     try:
         _wait_up(f"{url}/health", engine, "engine")
+        if not with_app:
+            yield url, engine.pid
+            return
         app_cmd = [sys.executable, str(THROUGHPUT), "--serve-app", str(app_port), url, "0"]
         app = subprocess.Popen(app_cmd)
         _wait_up(f"http://127.0.0.1:{app_port}/api/inngest", app, "bench app")
@@ -96,11 +107,11 @@ def _completed(http: httpx.Client) -> int:
     return int(http.get("/health").json()["runs"].get("Completed", 0))
 
 
-def _send_and_wait(http: httpx.Client, runs: int, time_limit: float) -> int:
+def _send_and_wait(http: httpx.Client, runs: int, time_limit: float, per_post: int) -> int:
     already = _completed(http)
     events = [{"name": "bench/two-steps", "data": {"i": i}} for i in range(runs)]
-    for i in range(0, runs, 100):
-        http.post("/e/bench", json=events[i : i + 100]).raise_for_status()
+    for i in range(0, runs, per_post):
+        http.post("/e/bench", json=events[i : i + per_post]).raise_for_status()
     deadline = time.perf_counter() + time_limit
     done = 0
     while time.perf_counter() < deadline:
@@ -111,18 +122,53 @@ def _send_and_wait(http: httpx.Client, runs: int, time_limit: float) -> int:
     return done
 
 
-def measure(tree: str, concurrency: int, runs: int, durable: bool, time_limit: float) -> dict[str, float]:
+def measure(
+    tree: str, concurrency: int, runs: int, durable: bool, time_limit: float, per_post: int = 100
+) -> dict[str, float]:
     with contextlib.ExitStack() as stack:
         db_path = None
         if durable:
             db_path = str(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "engine.db")
         url, pid = stack.enter_context(_stack(tree, concurrency, db_path))
         http = stack.enter_context(httpx.Client(base_url=url, timeout=30))
-        _send_and_wait(http, 10, time_limit)  # warm-up: first calls, connections
+        _send_and_wait(http, 10, time_limit, per_post)  # warm-up: first calls, connections
         cpu, start = _cpu_seconds(pid), time.perf_counter()
-        done = _send_and_wait(http, runs, time_limit)
+        done = _send_and_wait(http, runs, time_limit, per_post)
         wall, cpu = time.perf_counter() - start, _cpu_seconds(pid) - cpu
     return {"runs": done, "runs_per_s": done / wall, "cpu_ms_per_run": cpu * 1000 / max(1, done)}
+
+
+def measure_sends(tree: str, sends: int, durable: bool) -> dict[str, float]:
+    """Engine CPU per POST /e/{key} of one event that starts nothing (no app): the event route."""
+    with contextlib.ExitStack() as stack:
+        db_path = None
+        if durable:
+            db_path = str(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "engine.db")
+        url, pid = stack.enter_context(_stack(tree, 1, db_path, with_app=False))
+        http = stack.enter_context(httpx.Client(base_url=url, timeout=30))
+        for i in range(sends + 50):  # the first 50 warm up
+            if i == 50:
+                cpu = _cpu_seconds(pid)
+            http.post("/e/bench", json={"name": "bench/nobody", "data": {"i": i}}).raise_for_status()
+        cpu = _cpu_seconds(pid) - cpu
+    return {"us_per_send": cpu * 1e6 / sends}
+
+
+def compare_sends(trees: dict[str, str], stores: list[str], rounds: int, sends: int) -> None:
+    results: dict[tuple[str, str], list[float]] = {}
+    for r in range(rounds):
+        order = ["A", "B"] if r % 2 == 0 else ["B", "A"]
+        for store in stores:
+            for name in order:
+                us = measure_sends(trees[name], sends, store == "durable")["us_per_send"]
+                results.setdefault((name, store), []).append(us)
+                print(f"round {r + 1} {name} {store}: {us:.0f} us CPU per send", flush=True)
+    print(f"\nPOST /e/{{key}} alone, one event per POST, {sends} sends, median of {rounds} rounds")
+    print("| store | A us/send | B us/send | B / A |")
+    print("| --- | ---: | ---: | ---: |")
+    for store in stores:
+        a, b = (statistics.median(results[(name, store)]) for name in trees)
+        print(f"| {store} | {a:.0f} | {b:.0f} | {b / a:.2f} |")
 
 
 def main() -> None:
@@ -134,6 +180,20 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--stores", default="memory,durable")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per measurement")
+    parser.add_argument(
+        "--one-per-post",
+        action="store_true",
+        help="each run's event in a POST of its own, as the backend sends one per chat request "
+        "(default: 100 events per POST)",
+    )
+    parser.add_argument(
+        "--sends-only",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of runs: engine CPU per POST /e/{key} over N sends of an event nothing "
+        "listens to (no app; the event route alone)",
+    )
     args = parser.parse_args()
     # A terminated bench still stops the engines and apps it started (the finally blocks).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -142,16 +202,21 @@ def main() -> None:
         print(f"{name}: {tree} -> {package_file(tree)}")
     levels = [int(c) for c in args.concurrency.split(",")]
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
+    if args.sends_only:
+        compare_sends(trees, stores, args.rounds, args.sends_only)
+        return
+    per_post = 1 if args.one_per_post else 100
     results: dict[tuple[str, str, int], list[dict[str, float]]] = {}
     for r in range(args.rounds):
         order = ["A", "B"] if r % 2 == 0 else ["B", "A"]
         for store in stores:
             for c in levels:
                 for name in order:
-                    row = measure(trees[name], c, args.runs, store == "durable", args.time_limit)
+                    row = measure(trees[name], c, args.runs, store == "durable", args.time_limit, per_post)
                     results.setdefault((name, store, c), []).append(row)
                     print(f"round {r + 1} {name} {store} c={c}: {row['runs_per_s']:.1f} runs/s", flush=True)
-    print(f"\ntwo-step function, {args.runs} runs per measurement, median of {args.rounds} rounds")
+    sends = "one event per POST" if per_post == 1 else f"{per_post} events per POST"
+    print(f"\ntwo-step function, {args.runs} runs per measurement ({sends}), median of {args.rounds} rounds")
     print("| store | concurrency | A runs/s | B runs/s | B / A | A cpu ms/run | B cpu ms/run | B / A |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for store in stores:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from learninngest.engine.state.db import Run, State
 
@@ -117,5 +121,73 @@ def test_a_runs_single_event_is_stored_once_and_a_batch_as_its_list() -> None:
         assert stored["r1"] == ""  # the event is in the `event` column already
         assert (state.get_run("r1") or Run("", "", 0, "", {}, [])).events == [event]
         assert (state.get_run("r2") or Run("", "", 0, "", {}, [])).events == [event, other]
+    finally:
+        state.close()
+
+
+def test_latest_is_the_run_in_hand_until_something_else_writes_its_row() -> None:
+    """The executor keeps the run it holds between calls; any other write of the row (an
+    event resuming it, a cancel, a timeout), or a rolled back transaction, makes it read again."""
+    state = State(None)
+    state.open()
+    try:
+        state.insert_run(Run("r1", "app-fn", 1, "e1", {}, [], status="Running"))
+        state.insert_run(Run("r2", "app-fn", 1, "e1", {}, [], status="Running"))
+        held = state.get_run("r1")
+        assert held is not None and state.latest(held) is held
+        other = state.get_run("r1")
+        assert other is not None
+        other.memoize("s1", {"data": 1})
+        state.save_run(other)
+        fresh = state.latest(held)
+        assert fresh is not held and fresh is not None and fresh.memo == {"s1": {"data": 1}}
+        assert state.latest(other) is other
+        r2 = state.get_run("r2")
+        assert r2 is not None
+        state.save_run(r2)  # another run's write leaves r1's object current
+        assert state.latest(other) is other
+        with contextlib.suppress(RuntimeError), state.tx():
+            other.memoize("s2", {"data": 2})
+            state.save_run(other)
+            raise RuntimeError("rolled back")
+        again = state.latest(other)
+        assert again is not other and again is not None and set(again.memo) == {"s1"}
+        again.status = "Completed"
+        state.save_run(again)  # a finished run is not written again: it is read when asked for
+        done = state.latest(again)
+        assert done is not again and done is not None and done.finished
+    finally:
+        state.close()
+
+
+def test_runs_waiting_for_starts_from_the_waits_of_the_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked for every event: the plan looks the name up in run_waits, not every active run
+    by status, and the runs found are the active ones waiting for it, in run id order."""
+    state = State(None)
+    state.open()
+    try:
+        statuses = ["Scheduled", "Running", "Completed", "Cancelled"]
+        for n in range(40):
+            run = Run(f"r{n:02d}", "app-fn", 1, "e1", {}, [], status="Running")
+            state.insert_run(run)
+            if n % 3:
+                name = "app/a" if n % 2 else "app/b"
+                run.pauses = [{"kind": "wait", "step_id": f"w{n}", "event": name, "deadline": None}]
+            run.status = statuses[n % 4]
+            state.save_run(run)
+        asked: list[tuple[str, Any]] = []
+        monkeypatch.setattr(state, "_all", lambda sql, params=(): asked.append((sql, params)) or [])
+        state.runs_waiting_for("app/a")
+        monkeypatch.undo()
+        ((sql, params),) = asked
+        plan = " ".join(str(tuple(row)) for row in state.query(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert "runs_by_status" not in plan and "run_waits_by_event" in plan
+        for name in ("app/a", "app/b", "app/none"):
+            want = [
+                f"r{n:02d}"
+                for n in range(40)
+                if n % 3 and (name == ("app/a" if n % 2 else "app/b")) and statuses[n % 4] in statuses[:2]
+            ]
+            assert [r.run_id for r in state.runs_waiting_for(name)] == want
     finally:
         state.close()

@@ -19,6 +19,7 @@ from learninngest.engine.clock import Clock
 from learninngest.engine.compose import Engine
 from learninngest.engine.http import checkpoint, dashboard, events, gql_route, rest, sync
 from learninngest.engine.http.dashboard_auth import DashboardAuth, dashboard_errors
+from learninngest.engine.http.fast_events import serve_events_directly
 from learninngest.engine.http.problems import Problem, problem_response
 from learninngest.engine.settings import EngineSettings
 from learninngest.serving import gc_freeze
@@ -72,7 +73,8 @@ def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> F
     for error, handler in dashboard_errors.items():
         app.add_exception_handler(error, handler)  # type: ignore[arg-type]
     app.include_router(sync.build_router(settings, engine.registry))
-    app.include_router(events.build_router(settings, engine.intake))
+    event_api = events.EventApi(settings, engine.intake)
+    app.include_router(events.build_router(event_api))
     app.include_router(engine.connect.routes())
     app.include_router(engine.realtime.routes())
     app.include_router(
@@ -90,6 +92,8 @@ def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> F
     app.include_router(gql_route.build_router(settings, engine.state, engine.registry))
     auth = DashboardAuth(settings, engine.registry.keys)
     app.include_router(dashboard.build_router(settings, engine.state, engine.registry, engine.flow, auth))
+    # Event sends skip the router and FastAPI's inner layers (http/fast_events.py).
+    serve_events_directly(app, event_api)
     return app
 
 

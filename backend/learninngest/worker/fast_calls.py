@@ -8,16 +8,11 @@ of ours applies to it, and nothing is left open to close.
 
 `serve_calls_directly` puts a dispatcher where FastAPI keeps its middleware stack: inside
 uvicorn's RequireHost and BodyTimeout (serving/limits.py) and inside `FastAPI.__call__`
-(its root path and request telemetry). A POST to /api/inngest goes through
-
-- Starlette's ServerErrorMiddleware with the app's own 500 handler and debug flag (the same
-  500 as today when the handler raises, logged the same way);
-- the app's body size limit, when one is set (`FastAPI(max_body_size=...)`; none is today);
-- the app's own middleware: the same list in the same order, read when the stack is built,
-  so every protection added in app.py applies by construction (SdkBodyGuard in dev mode,
-  SignatureWindow in production, ForwardedPrefix, trusted proxies, SecurityHeaders, CORS);
-
-and then straight to `ServedFunctions`, which reads its current function list per request
+(its root path and request telemetry). A POST to /api/inngest goes through the app's own
+layers (serving/router_bypass.py: its 500 handler, body limit and middleware, read when the
+stack is built, so every protection added in app.py applies by construction: SdkBodyGuard in
+dev mode, SignatureWindow in production, ForwardedPrefix, trusted proxies, SecurityHeaders,
+CORS), and then straight to `ServedFunctions`, which reads its current function list per request
 (functions a notebook adds or removes are served at once). Syncs (PUT), inspection (GET)
 and every other request take the full stack as before. What the fast path leaves out is
 FastAPI's exception telemetry (OpenTelemetry, off unless configured): an exception in a
@@ -29,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import FastAPI
-from starlette.middleware import Middleware
-from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from learninngest.serving.router_bypass import layers_around, route_path
 
 
 class CallsFirst:
@@ -43,7 +38,7 @@ class CallsFirst:
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and _route_path(scope) == self.path:
+        if scope["type"] == "http" and scope["method"] == "POST" and route_path(scope) == self.path:
             await self.calls(scope, receive, send)
         else:
             await self.full(scope, receive, send)
@@ -56,31 +51,6 @@ def serve_calls_directly(app: FastAPI, served: ASGIApp, path: str) -> None:
     def build() -> ASGIApp:
         # Built when FastAPI builds its own stack (the first request, after every
         # add_middleware), so both see the same middleware list.
-        return CallsFirst(build_full(), _calls_stack(app, served), path)
+        return CallsFirst(build_full(), layers_around(app, served), path)
 
     app.build_middleware_stack = build  # type: ignore[method-assign]
-
-
-def _calls_stack(app: FastAPI, served: ASGIApp) -> ASGIApp:
-    error_handler = None
-    for key, handler in app.exception_handlers.items():  # as FastAPI picks its 500 handler
-        if key in (500, Exception):
-            error_handler = handler
-    layers = [Middleware(ServerErrorMiddleware, handler=error_handler, debug=app.debug)]
-    # FastAPI 0.16x's body limit; older FastAPI (pyproject allows >= 0.115) has none to apply.
-    max_body_size = getattr(app, "max_body_size", None)
-    if max_body_size is not None:
-        from starlette.middleware.body_limit import RequestBodyLimitMiddleware
-
-        layers.append(Middleware(RequestBodyLimitMiddleware, max_body_size=max_body_size))
-    stack = served
-    for cls, args, kwargs in reversed([*layers, *app.user_middleware]):
-        stack = cls(stack, *args, **kwargs)
-    return stack
-
-
-def _route_path(scope: Scope) -> str:
-    """The path the router would match: without the root path in front of it (as Starlette's)."""
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root) else path

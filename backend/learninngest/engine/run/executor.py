@@ -144,11 +144,17 @@ class Executor:
             # other functions (failure handlers...) could use.
             async with self.flow.slots(run, fn), self._slots:
                 again, first = True, True
+                held: Run | None = run
                 while again and not self._stopping:
-                    current = self.state.get_run(run_id)
+                    # The run as the last call left it, read again only if something else
+                    # (an event, a cancel, a timeout) wrote it since.
+                    if held is None:
+                        current = self.state.get_run(run_id)
+                    else:
+                        current = None if held.finished else self.state.latest(held)
                     if current is None or current.finished:
                         break
-                    again, first = await self._step(current, fn, first), False
+                    (again, held), first = await self._step(current, fn, first), False
             self._engine_errors.pop(run_id, None)
         except asyncio.CancelledError:
             raise
@@ -196,9 +202,10 @@ class Executor:
         except Exception:
             log.exception("run_id=%s could not be marked failed either; it stays as it is", run_id)
 
-    async def _step(self, run: Run, fn: FunctionDef, first: bool = True) -> bool:
+    async def _step(self, run: Run, fn: FunctionDef, first: bool = True) -> tuple[bool, Run | None]:
         """One call to the app, or the calls of a group's planned steps and the inferences the
-        run asked for (made at the same time, as the real server does); True to call again.
+        run asked for (made at the same time, as the real server does); True to call again,
+        with the run as the call saved it (None: read it again).
 
         `first`: the activation's first call. A run woken while it waits with nothing due (a
         restart, a stale wake-up) has nothing to call; one whose last reply moved it on, or
@@ -226,13 +233,13 @@ class Executor:
             self.state.save_run(run)
             if run.due is not None:
                 self.queue.schedule(run.run_id, run.due)
-            return False
+            return False, None
         if run.status == RunStatus.SCHEDULED:
             run.status = RunStatus.RUNNING
             self.flow.started(run, fn)
             log.info("run started run_id=%s fn=%s event_id=%s", run.run_id, run.function_slug, run.event_id)
         if ready or asking:
-            return await self._group(run, fn, ready, bool(ended) or news)
+            return await self._group(run, fn, ready, bool(ended) or news), None
         if retrying:
             # The function's call retries with its own attempt (news that came meanwhile goes
             # with it: the body holds every memoized step).
@@ -242,7 +249,7 @@ class Executor:
             # server's retried queue item does.
             run.attempt = max(run.step_attempt(s) for s in reasking)
         elif not reasking and self._group_pending(run):
-            return self._wait_for_group(run)
+            return self._wait_for_group(run), None
         return await self._discover(run, fn, retrying)
 
     def _group_pending(self, run: Run) -> bool:
@@ -287,35 +294,38 @@ class Executor:
         # A pause ended meanwhile and no call saw it yet (no planned step was called): call now.
         return again or (news and not ready and latest is not None and not latest.finished)
 
-    async def _discover(self, run: Run, fn: FunctionDef, retrying: bool = False) -> bool:
-        """Call the function with `stepId=step`: it runs, or reports its next steps.
+    async def _discover(self, run: Run, fn: FunctionDef, retrying: bool = False) -> tuple[bool, Run | None]:
+        """Call the function with `stepId=step`: it runs, or reports its next steps. True to
+        call again, with the run as the reply saved it.
 
         `retrying`: the call is the function call's pending retry (it is used up)."""
         started = self.clock.now()
         seen = set(run.memo)
         self._before_discovery(run)
         outcome = await self.driver.call(protocol.call_url(fn.url, "step"), self._body(run, fn))
-        latest = self.state.get_run(run.run_id)
+        # The stored run: a pause may have ended while the call was in flight. It is `run`
+        # itself when nothing wrote the run meanwhile (its unsaved status and attempt are set
+        # below anyway).
+        latest = self.state.latest(run)
         if latest is None or latest.finished:
             log.info("run_id=%s ended while its call was in flight; reply discarded", run.run_id)
-            return False
-        # The stored run, not `run`: a pause may have ended while the call was in flight. The
-        # reply is judged at the attempt the call made.
+            return False, None
+        # The reply is judged at the attempt the call made.
         latest.attempt = run.attempt
         if retrying:
             latest.retries.pop(FUNCTION_RETRY, None)
         if latest.status == RunStatus.SCHEDULED:
             latest.status = RunStatus.RUNNING
         again = self.outcomes.apply(latest, fn, "step", outcome, started)
-        return again or self._has_news(run.run_id, seen)
+        return again or self._has_news(latest, seen), latest
 
-    def _has_news(self, run_id: str, seen: set[str]) -> bool:
+    def _has_news(self, run: Run, seen: set[str]) -> bool:
         """A pause ended (or an inference was answered) while the call was in flight: its result
         is memoized but the app did not see it, so call the function again now rather than at
-        the next deadline."""
-        latest = self.state.get_run(run_id)
+        the next deadline. `run`: as the reply saved it."""
         # Steps the call checkpointed (run/checkpoint.py) were run by the app itself: not news.
-        seen = seen | self.runs.checkpointed.pop(run_id, set())
+        seen = seen | self.runs.checkpointed.pop(run.run_id, set())
+        latest = None if run.finished else self.state.latest(run)
         return latest is not None and not latest.finished and bool(set(latest.memo) - seen)
 
     def _body(self, run: Run, fn: FunctionDef) -> bytes:
@@ -485,5 +495,5 @@ class Executor:
             # The group is done for now but a pause (an inference) or a step's retry is not: ask
             # the function what comes next now, like the real server at request version 1,
             # where each finished step and each ended pause enqueues a call of its own.
-            return await self._discover(latest, fn)
+            return (await self._discover(latest, fn))[0]
         return moved

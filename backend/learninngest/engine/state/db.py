@@ -2,6 +2,10 @@
 
 One connection guarded by a lock: every method is short and synchronous, so async code
 calls it directly. WAL keeps readers (REST, dashboard) from blocking the run loop.
+
+Every write of a run's row is counted (`writes`) and the run's row remembers which write it
+was; a Run object loaded or saved here carries that number, so `latest(run)` can hand back
+the object in hand instead of reading and decoding the row again when nothing wrote it since.
 """
 
 from __future__ import annotations
@@ -74,6 +78,10 @@ class State:
         self._depth = 0
         self._conn: sqlite3.Connection | None = None
         self.environment_id = ""
+        # Writes of run rows so far (inserts, saves, purges, rolled back transactions), and the
+        # write that last touched each active run (finished runs are dropped: never written again).
+        self.writes = 0
+        self._written_at: dict[str, int] = {}
 
     def open(self) -> None:
         """Connect and apply the schema (the engine's lifespan calls this; a closed state reopens)."""
@@ -114,6 +122,7 @@ class State:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            self._forget_all()
 
     @contextlib.contextmanager
     def tx(self) -> Iterator[None]:
@@ -128,6 +137,7 @@ class State:
                 self._depth -= 1
                 if self._depth == 0:
                     self._db.execute("ROLLBACK")
+                    self._forget_all()  # a run saved in it is back to an earlier row
                 raise
             self._depth -= 1
             if self._depth == 0:
@@ -263,13 +273,17 @@ class State:
     def insert_run(self, run: Run) -> None:
         cols = ", ".join(_RUN_COLUMNS)
         marks = ", ".join(f":{c}" for c in _RUN_COLUMNS)
-        self._exec(f"INSERT INTO runs ({cols}) VALUES ({marks})", run.to_params())
+        with self._lock:
+            self._exec(f"INSERT INTO runs ({cols}) VALUES ({marks})", run.to_params())
+            self._written(run)
 
     def save_run(self, run: Run) -> None:
         sets = ", ".join(f"{c} = :{c}" for c in _RUN_COLUMNS if c != "run_id")
         waits = run.waits()
         if not (waits or run.saved_waits):  # the common case: no wait before or now
-            self._exec(f"UPDATE runs SET {sets} WHERE run_id = :run_id", run.to_params())
+            with self._lock:
+                self._exec(f"UPDATE runs SET {sets} WHERE run_id = :run_id", run.to_params())
+                self._written(run)
             return
         with self.tx():
             self._exec(f"UPDATE runs SET {sets} WHERE run_id = :run_id", run.to_params())
@@ -280,11 +294,43 @@ class State:
                 "INSERT INTO run_waits (run_id, step_id, event) VALUES (?, ?, ?)",
                 [(run.run_id, step_id, event) for step_id, event in sorted(waits)],
             )
+            self._written(run)
         run.saved_waits = waits
 
     def get_run(self, run_id: str) -> Run | None:
-        row = self._one("SELECT * FROM runs WHERE run_id = ?", (run_id,))
-        return Run.from_row(row) if row else None
+        with self._lock:
+            row = self._one("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+            if not row:
+                return None
+            run = Run.from_row(row)
+            run.written_at = self._written_at.get(run_id)
+            return run
+
+    def latest(self, run: Run) -> Run | None:
+        """The run as stored: `run` itself when its row was not written since `run` was loaded
+        or saved, else the row read again (None: gone). Changes made to `run` and not saved
+        stay on it: callers use this where those are changes they would make again."""
+        with self._lock:
+            if run.written_at is not None and self._written_at.get(run.run_id) == run.written_at:
+                return run
+            return self.get_run(run.run_id)
+
+    def _written(self, run: Run) -> None:
+        """Count a write of the run's row; `run` is now what it holds."""
+        self.writes += 1
+        if run.finished:
+            # Not written again (nothing resumes a finished run): the callers check `finished`
+            # on the object they hold, and an object loaded later is read from the row.
+            self._written_at.pop(run.run_id, None)
+            run.written_at = None
+        else:
+            self._written_at[run.run_id] = run.written_at = self.writes
+
+    def _forget_all(self) -> None:
+        """Every run object in hand may be stale: the next `latest` reads each row again."""
+        with self._lock:
+            self.writes += 1
+            self._written_at.clear()
 
     def runs_for_event(self, event_id: str) -> list[Run]:
         rows = self._all("SELECT * FROM runs WHERE event_id = ? ORDER BY run_id", (event_id,))
@@ -308,9 +354,12 @@ class State:
         return [(r["run_id"], 0.0 if r["inferring"] else r["due"]) for r in rows]
 
     def runs_waiting_for(self, event_name: str) -> list[Run]:
-        """Active runs with a wait_for_event for this event name (any of their pauses)."""
+        """Active runs with a wait_for_event for this event name (any of their pauses).
+
+        Asked for every event, mostly of a name nothing waits for. `+status` keeps SQLite from
+        walking runs_by_status (every active run) instead of run_waits' few rows for the name."""
         rows = self._all(
-            "SELECT * FROM runs WHERE status IN (?, ?) AND run_id IN"
+            "SELECT * FROM runs WHERE +status IN (?, ?) AND run_id IN"
             " (SELECT run_id FROM run_waits WHERE event = ?) ORDER BY run_id",
             (*ACTIVE, event_name),
         )
@@ -378,6 +427,7 @@ class State:
             steps = self._exec(f"DELETE FROM steps WHERE run_id IN ({old})", (*ACTIVE, before)).rowcount
             self._exec(f"DELETE FROM run_waits WHERE run_id IN ({old})", (*ACTIVE, before))
             runs = self._exec(f"DELETE FROM runs WHERE run_id IN ({old})", (*ACTIVE, before)).rowcount
+            self.writes += 1  # finished runs only: none of them is in _written_at
             events = self._exec(
                 "DELETE FROM events WHERE received < ?"
                 " AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.event_id = events.internal_id)",

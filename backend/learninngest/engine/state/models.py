@@ -185,6 +185,9 @@ class Run:
     # The (step id, event name) pairs of its waits as last loaded or saved: State.save_run
     # rewrites the run's `run_waits` rows only when they change.
     saved_waits: frozenset[tuple[str, str]] = field(default_factory=frozenset, repr=False, compare=False)
+    # The write of the run's row (State.writes) this object was loaded from or saved as; None
+    # when unknown (loaded by a query of its own, or finished): State.latest reads it again.
+    written_at: int | None = field(default=None, repr=False, compare=False)
 
     @property
     def finished(self) -> bool:
