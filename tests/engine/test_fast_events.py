@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from learninngest.engine.app import create_engine_app
@@ -27,24 +26,12 @@ from learninngest.engine.ids import is_ulid
 from learninngest.engine.run import intake
 from learninngest.engine.settings import EngineSettings
 from learninngest.kit.servers import BackgroundServer
+from tests.router_bypass import through_router
 
 SEED = "1700000000000,AAECAwQFBgcICQ=="  # the SDK's x-inngest-event-id-seed: "<ms>,<10 bytes>"
 GOOD = {"name": "app/thing.happened", "data": {"n": 1}}
 VARYING = {"date"}
 Answer = tuple[int, list[tuple[str, str]], bytes]
-
-
-def through_router(app: FastAPI) -> ASGIApp:
-    """`app` as it was before the fast path: every request through its full stack and router."""
-    stack = app.build_middleware_stack()
-    assert isinstance(stack, EventsFirst)
-    full = stack.full
-
-    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
-        scope["app"] = app  # as FastAPI.__call__ does
-        await full(scope, receive, send)
-
-    return asgi
 
 
 def under_prefix(app: ASGIApp, prefix: str) -> ASGIApp:
@@ -74,7 +61,7 @@ def pair(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     with ExitStack() as stack:
         for name in ("fast", "routed"):
             app = create_engine_app(EngineSettings(db_path=None, **overrides))
-            served: ASGIApp = app if name == "fast" else through_router(app)
+            served: ASGIApp = app if name == "fast" else through_router(app, EventsFirst)
             if prefix:
                 served = under_prefix(served, prefix)
             server = stack.enter_context(BackgroundServer(served, name=f"engine-{name}"))

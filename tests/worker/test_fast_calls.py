@@ -29,6 +29,7 @@ from learninngest.config import get_settings
 from learninngest.kit.servers import BackgroundServer, free_port
 from learninngest.serving.limits import ServerLimits
 from learninngest.worker.fast_calls import CallsFirst, serve_calls_directly
+from tests.router_bypass import through_router
 
 CALL = json.dumps(
     {
@@ -71,19 +72,6 @@ def with_probe(app: FastAPI, seen: list[str], fn_id: str = "probe") -> inngest.F
     return probe
 
 
-def through_router(app: FastAPI) -> ASGIApp:
-    """`app` as it was before the fast path: every request through its full stack and router."""
-    stack = app.build_middleware_stack()
-    assert isinstance(stack, CallsFirst)
-    full = stack.full
-
-    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
-        scope["app"] = app  # as FastAPI.__call__ does
-        await full(scope, receive, send)
-
-    return asgi
-
-
 def answer(reply: httpx.Response, base: str) -> tuple[int, list[tuple[str, str]], str]:
     headers = [(k, v) for k, v in reply.headers.multi_items() if k not in VARYING]
     return reply.status_code, headers, reply.text.replace(base, "BASE")
@@ -104,7 +92,7 @@ def pair(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[dict[str, A
             app = create_app(settings)
             seen: list[str] = []
             with_probe(app, seen)
-            served = app if name == "fast" else through_router(app)
+            served = app if name == "fast" else through_router(app, CallsFirst)
             server = stack.enter_context(BackgroundServer(served, name=name))
             found[name] = {"server": server, "seen": seen, "app": app}
         yield found
@@ -301,7 +289,7 @@ def test_the_apps_body_limit_applies_on_the_fast_path() -> None:
 
     replies = []
     fast, routed = limited(), limited()
-    with BackgroundServer(fast) as one, BackgroundServer(through_router(routed)) as other:
+    with BackgroundServer(fast) as one, BackgroundServer(through_router(routed, CallsFirst)) as other:
         for server in (one, other):
             with httpx.Client(base_url=server.url, timeout=30) as http:
                 small, large = (
