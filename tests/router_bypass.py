@@ -1,17 +1,19 @@
 """Test helper for the fast paths that answer a route in front of FastAPI's router
-(worker/fast_calls.py's CallsFirst, engine/http/fast_events.py's EventsFirst): the same app
-as it was before, every request through its full stack and router, to compare them."""
+(serving/router_bypass.py's RouteFirst, for worker/fast_calls.py and engine/http/fast_events.py):
+the same app as it was before, every request through its full stack and router, to compare them."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from learninngest.serving.router_bypass import RouteFirst
 
-def through_router(app: FastAPI, first: type) -> ASGIApp:
-    """`app` without its fast path (`first`, the dispatcher it builds in front of its stack)."""
+
+def through_router(app: FastAPI) -> ASGIApp:
+    """`app` without its fast path (the dispatcher it builds in front of its stack)."""
     stack = app.build_middleware_stack()
-    assert isinstance(stack, first)
+    assert isinstance(stack, RouteFirst)
     full: ASGIApp = stack.full
 
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:

@@ -21,11 +21,12 @@ import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from learninngest.engine.app import create_engine_app
-from learninngest.engine.http.fast_events import EventsFirst
+from learninngest.engine.http.fast_events import is_event_send
 from learninngest.engine.ids import is_ulid
 from learninngest.engine.run import intake
 from learninngest.engine.settings import EngineSettings
 from learninngest.kit.servers import BackgroundServer
+from learninngest.serving.router_bypass import RouteFirst
 from tests.router_bypass import through_router
 
 SEED = "1700000000000,AAECAwQFBgcICQ=="  # the SDK's x-inngest-event-id-seed: "<ms>,<10 bytes>"
@@ -61,7 +62,7 @@ def pair(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     with ExitStack() as stack:
         for name in ("fast", "routed"):
             app = create_engine_app(EngineSettings(db_path=None, **overrides))
-            served: ASGIApp = app if name == "fast" else through_router(app, EventsFirst)
+            served: ASGIApp = app if name == "fast" else through_router(app)
             if prefix:
                 served = under_prefix(served, prefix)
             server = stack.enter_context(BackgroundServer(served, name=f"engine-{name}"))
@@ -109,7 +110,7 @@ def test_a_send_gets_the_same_answer_as_through_the_router(pair: dict[str, Any],
         assert len(body(fast)["ids"]) == len(sent) and all(is_ulid(i) for i in body(fast)["ids"])
     names = {name for name, _ in headers}
     assert {"content-security-policy", "x-content-type-options", "x-inngest-server-kind"} <= names
-    assert isinstance(pair["fast"]["app"].middleware_stack, EventsFirst)
+    assert isinstance(pair["fast"]["app"].middleware_stack, RouteFirst)
 
 
 def test_the_ids_before_a_bad_event_come_back_with_its_400(pair: dict[str, Any]) -> None:
@@ -216,7 +217,7 @@ def test_events_first_sends_only_post_to_the_route_down_the_fast_path() -> None:
 
         return asgi
 
-    first = EventsFirst(app("full"), app("events"))
+    first = RouteFirst(app("full"), app("events"), is_event_send)
 
     async def nothing() -> Any:
         return {}

@@ -28,7 +28,8 @@ from learninngest.app import create_app
 from learninngest.config import get_settings
 from learninngest.kit.servers import BackgroundServer, free_port
 from learninngest.serving.limits import ServerLimits
-from learninngest.worker.fast_calls import CallsFirst, serve_calls_directly
+from learninngest.serving.router_bypass import RouteFirst
+from learninngest.worker.fast_calls import calls_to, serve_calls_directly
 from tests.router_bypass import through_router
 
 CALL = json.dumps(
@@ -92,7 +93,7 @@ def pair(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[dict[str, A
             app = create_app(settings)
             seen: list[str] = []
             with_probe(app, seen)
-            served = app if name == "fast" else through_router(app, CallsFirst)
+            served = app if name == "fast" else through_router(app)
             server = stack.enter_context(BackgroundServer(served, name=name))
             found[name] = {"server": server, "seen": seen, "app": app}
         yield found
@@ -247,7 +248,7 @@ def test_calls_first_sends_only_post_to_the_path_down_the_fast_path() -> None:
 
         return asgi
 
-    first = CallsFirst(app("full"), app("calls"), "/api/inngest")
+    first = RouteFirst(app("full"), app("calls"), calls_to("/api/inngest"))
 
     async def nothing() -> Any:
         return {}
@@ -289,7 +290,7 @@ def test_the_apps_body_limit_applies_on_the_fast_path() -> None:
 
     replies = []
     fast, routed = limited(), limited()
-    with BackgroundServer(fast) as one, BackgroundServer(through_router(routed, CallsFirst)) as other:
+    with BackgroundServer(fast) as one, BackgroundServer(through_router(routed)) as other:
         for server in (one, other):
             with httpx.Client(base_url=server.url, timeout=30) as http:
                 small, large = (

@@ -1,7 +1,9 @@
-"""The layers a FastAPI app puts around its router, around another ASGI app instead.
+"""A fast path in front of a FastAPI app's router, inside the app's own layers.
 
-A request that skips the router on a fast path (worker/fast_calls.py for the backend's POST
-/api/inngest, engine/http/fast_events.py for the engine's POST /e/{key}) must keep every
+`bypass_router` puts a dispatcher (`RouteFirst`) where FastAPI keeps its middleware stack:
+the requests a fast path takes (worker/fast_calls.py: the backend's POST /api/inngest;
+engine/http/fast_events.py: the engine's POST /e/{key}) go to its ASGI app, every other
+request to the app's whole stack. A request that skips the router must keep every
 protection the app has. `layers_around` builds, from the app as it is when FastAPI builds its
 own stack (its first request, after every add_middleware):
 
@@ -16,10 +18,44 @@ applies to the inner app), FastAPI's AsyncExitStack and its exception telemetry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 from starlette.middleware.errors import ServerErrorMiddleware
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+# Whether an HTTP request is the fast path's; it may note in the scope what it found there
+# (the route's path parameters), as the router would.
+Takes = Callable[[Scope], bool]
+
+
+class RouteFirst:
+    """ASGI: an HTTP request `takes` says is the fast path's to `fast`, all else to `full`."""
+
+    def __init__(self, full: ASGIApp, fast: ASGIApp, takes: Takes) -> None:
+        self.full = full
+        self.fast = fast
+        self.takes = takes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.takes(scope):
+            await self.fast(scope, receive, send)
+        else:
+            await self.full(scope, receive, send)
+
+
+def bypass_router(app: FastAPI, fast: ASGIApp, takes: Takes) -> None:
+    """From the app's first request on, what `takes` picks reaches `fast` through the app's
+    layers (`layers_around`), in front of its router."""
+    build_full: Callable[[], ASGIApp] = app.build_middleware_stack
+
+    def build() -> ASGIApp:
+        # Built when FastAPI builds its own stack (the first request, after every
+        # add_middleware), so both see the same middleware list.
+        return RouteFirst(build_full(), layers_around(app, fast), takes)
+
+    app.build_middleware_stack = build  # type: ignore[method-assign]
 
 
 def layers_around(app: FastAPI, inner: ASGIApp) -> ASGIApp:

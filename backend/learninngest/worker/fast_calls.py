@@ -6,9 +6,9 @@ AsyncExitStack, the router and its route before it reached `ServedFunctions`, no
 does anything for them: the route is an ASGI app with no dependencies, no exception handler
 of ours applies to it, and nothing is left open to close.
 
-`serve_calls_directly` puts a dispatcher where FastAPI keeps its middleware stack: inside
-uvicorn's RequireHost and BodyTimeout (serving/limits.py) and inside `FastAPI.__call__`
-(its root path and request telemetry). A POST to /api/inngest goes through the app's own
+`serve_calls_directly` puts a dispatcher (serving/router_bypass.py) where FastAPI keeps its
+middleware stack: inside uvicorn's RequireHost and BodyTimeout (serving/limits.py) and inside
+`FastAPI.__call__` (its root path and request telemetry). A POST to /api/inngest goes through the app's own
 layers (serving/router_bypass.py: its 500 handler, body limit and middleware, read when the
 stack is built, so every protection added in app.py applies by construction: SdkBodyGuard in
 dev mode, SignatureWindow in production, ForwardedPrefix, trusted proxies, SecurityHeaders,
@@ -21,36 +21,21 @@ call still ends the request's span, but is not recorded on it as an exception ev
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
-from learninngest.serving.router_bypass import layers_around, route_path
+from learninngest.serving.router_bypass import Takes, bypass_router, route_path
 
 
-class CallsFirst:
-    """ASGI: POST `path` to `calls`, everything else to `full` (the app's whole stack)."""
+def calls_to(path: str) -> Takes:
+    """The engine's calls: a POST whose route path is `path`."""
 
-    def __init__(self, full: ASGIApp, calls: ASGIApp, path: str) -> None:
-        self.full = full
-        self.calls = calls
-        self.path = path
+    def takes(scope: Scope) -> bool:
+        return scope["method"] == "POST" and route_path(scope) == path
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and route_path(scope) == self.path:
-            await self.calls(scope, receive, send)
-        else:
-            await self.full(scope, receive, send)
+    return takes
 
 
 def serve_calls_directly(app: FastAPI, served: ASGIApp, path: str) -> None:
-    """From the app's first request on, POST `path` reaches `served` through `CallsFirst`."""
-    build_full: Callable[[], ASGIApp] = app.build_middleware_stack
-
-    def build() -> ASGIApp:
-        # Built when FastAPI builds its own stack (the first request, after every
-        # add_middleware), so both see the same middleware list.
-        return CallsFirst(build_full(), layers_around(app, served), path)
-
-    app.build_middleware_stack = build  # type: ignore[method-assign]
+    """From the app's first request on, POST `path` reaches `served` in front of the router."""
+    bypass_router(app, served, calls_to(path))

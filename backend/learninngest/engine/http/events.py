@@ -51,14 +51,18 @@ class EventApi:
         ids = self.intake.ingest(events, seeded=seeded_ids(seed, len(events)))
         return 200, {"ids": ids, "status": 200}
 
+    async def reply(self, key: str, request: Request) -> JSONResponse:
+        """The answer to `request`, a send to /e/`key` (its body read only for a good key)."""
+        raw = await request.body() if self.accepts(key) else b""
+        status, body = self.answer(key, raw, request.headers.get(SEED_HEADER))
+        return JSONResponse(body, status)
+
 
 def build_router(api: EventApi) -> APIRouter:
     router = APIRouter()
 
     @router.post("/e/{key}")
     async def send_events(key: str, request: Request) -> JSONResponse:
-        raw = await request.body() if api.accepts(key) else b""
-        status, body = api.answer(key, raw, request.headers.get(SEED_HEADER))
-        return JSONResponse(body, status)
+        return await api.reply(key, request)
 
     return router
