@@ -122,14 +122,18 @@ def _send_and_wait(http: httpx.Client, runs: int, time_limit: float, per_post: i
     return done
 
 
+def _db_path(stack: contextlib.ExitStack, durable: bool) -> str | None:
+    """A fresh SQLite file for a durable engine (removed with `stack`), None for memory."""
+    if not durable:
+        return None
+    return str(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "engine.db")
+
+
 def measure(
     tree: str, concurrency: int, runs: int, durable: bool, time_limit: float, per_post: int = 100
 ) -> dict[str, float]:
     with contextlib.ExitStack() as stack:
-        db_path = None
-        if durable:
-            db_path = str(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "engine.db")
-        url, pid = stack.enter_context(_stack(tree, concurrency, db_path))
+        url, pid = stack.enter_context(_stack(tree, concurrency, _db_path(stack, durable)))
         http = stack.enter_context(httpx.Client(base_url=url, timeout=30))
         _send_and_wait(http, 10, time_limit, per_post)  # warm-up: first calls, connections
         cpu, start = _cpu_seconds(pid), time.perf_counter()
@@ -141,10 +145,7 @@ def measure(
 def measure_sends(tree: str, sends: int, durable: bool) -> dict[str, float]:
     """Engine CPU per POST /e/{key} of one event that starts nothing (no app): the event route."""
     with contextlib.ExitStack() as stack:
-        db_path = None
-        if durable:
-            db_path = str(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "engine.db")
-        url, pid = stack.enter_context(_stack(tree, 1, db_path, with_app=False))
+        url, pid = stack.enter_context(_stack(tree, 1, _db_path(stack, durable), with_app=False))
         http = stack.enter_context(httpx.Client(base_url=url, timeout=30))
         for i in range(sends + 50):  # the first 50 warm up
             if i == 50:

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline import _load, offline_model, start_system
+from pipeline import System, _load, offline_model, start_system
 
 # Runs in every process of the system (PYTHONPATH): records each collection, writes the
 # totals to GC_PROBE_DIR/<pid>.json twice a second (the bench reads them before and after).
@@ -102,7 +102,7 @@ def _measure(young: int, n: int, concurrency: int, model_url: str, work: Path) -
     return roles
 
 
-def _cpu_by_pid(system) -> dict[int, float]:  # type: ignore[no-untyped-def]
+def _cpu_by_pid(system: System) -> dict[int, float]:
     out = {}
     for procs in system.processes().values():
         for proc in procs:
