@@ -11,18 +11,21 @@ and HTTP clients open a new one. Connections inside a request, or still sending 
 
 Protocols mark themselves idle (`idle_since`, a monotonic time) when a response is
 complete and no other request is underway, and not idle when bytes arrive.
+
+A closed connection leaves uvicorn's set at once, not when its connection_lost runs: under
+uvloop that callback can come after the new connection's request head, which uvicorn then
+answered 503 for a connection that was already gone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 
-def make_room(connections: Iterable[Any], limit: int) -> bool:
+def make_room(connections: set[Any], limit: int) -> bool:
     """Close the longest-idle connections so that fewer than `limit` stay open; False (and
     nothing closed) when there are not enough idle ones. Each connection has `.transport`
-    and `.idle_since` (None while busy)."""
+    and `.idle_since` (None while busy); the closed ones are taken out of `connections`."""
     live = [c for c in connections if not c.transport.is_closing()]
     excess = len(live) - (limit - 1)  # at `limit` open, uvicorn refuses every request: stay below
     if excess <= 0:
@@ -31,5 +34,12 @@ def make_room(connections: Iterable[Any], limit: int) -> bool:
     if len(idle) < excess:
         return False
     for connection in idle[:excess]:
-        connection.transport.close()
+        forget(connections, connection)
     return True
+
+
+def forget(connections: set[Any], connection: Any) -> None:
+    """Close `connection` and stop counting it against the cap now (uvicorn's own
+    connection_lost discards it again later, harmlessly)."""
+    connection.transport.close()
+    connections.discard(connection)

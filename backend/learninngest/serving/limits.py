@@ -42,7 +42,7 @@ except ImportError:  # httptools not installed: h11 is the fallback
 
 from learninngest.serving.body_timeout import DEFAULT_BODY_TIMEOUT_S, BodyTimeout
 from learninngest.serving.host_header import RequireHost
-from learninngest.serving.idle_connections import make_room
+from learninngest.serving.idle_connections import forget, make_room
 
 log = logging.getLogger("learninngest.server")
 
@@ -86,7 +86,7 @@ class _HeadDeadlineAndCap:
             # Beyond the cap, with no idle connection to close for it, refuse at once:
             # holding it would hold a file descriptor.
             log.warning("connection refused: %d open (limit %d)", len(self.connections), limit)
-            transport.close()
+            forget(self.connections, self)
             return
         self._arm_head_timer()
 
