@@ -25,6 +25,8 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from learninngest.serving.router_bypass import route_path
+
 # data: images: the pages' empty favicon (`data:,`), so the browser asks for no /favicon.ico.
 # base-uri 'self': the dashboard's <base href="../"> (pages under a proxy's prefix), never elsewhere.
 _COMMON = (
@@ -85,7 +87,8 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = _route_path(scope)
+        # The path the router matches (a proxy's prefix taken off at a segment boundary only).
+        path = route_path(scope) or "/"
         policy = self.policy_for(path)
         if path in self.hashed_paths:
             await self._hashed(scope, receive, send, policy)
@@ -128,12 +131,6 @@ class SecurityHeaders:
             await send({"type": "http.response.body", "body": held, "more_body": more})
 
         await self.app(scope, receive, holding)
-
-
-def _route_path(scope: Scope) -> str:
-    """The path without the root path a proxy's prefix put in front (forwarded_prefix.py)."""
-    path, root = scope.get("path", ""), scope.get("root_path", "")
-    return (path[len(root) :] or "/") if root and path.startswith(root) else path
 
 
 def _headers(policy: str) -> tuple[tuple[bytes, bytes], ...]:
