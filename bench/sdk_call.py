@@ -127,7 +127,7 @@ async def run(rounds: int, n: int, layers: bool) -> None:
                 )
 
             targets["the FastAPI app"] = lambda: call(app)
-            calls = getattr(app.middleware_stack, "calls", None)  # the fast path's stack, if any
+            calls = getattr(app.middleware_stack, "fast", None)  # the fast path's stack (RouteFirst), if any
             if calls is not None:
                 targets["the fast path's stack"] = lambda: call(calls)
             targets["ServedFunctions"] = lambda: call(served)

@@ -4,7 +4,7 @@ RFC 9112 (section 3.2): "A server MUST respond with a 400 (Bad Request) status c
 HTTP/1.1 request message that lacks a Host header field and to any request message that
 contains more than one Host header field". uvicorn's h11 protocol does so; its httptools
 one (the kit's default) let such a request through to the app, so every kit server
-(server_limits.uvicorn_config) checks it here. HTTP/1.0 may omit Host.
+(limits.uvicorn_config) checks it here. HTTP/1.0 may omit Host.
 """
 
 from __future__ import annotations
