@@ -35,7 +35,7 @@ from learninngest.store.purging import purge_periodically
 from learninngest.stream import open_channel
 from learninngest.web import mount_web
 from learninngest.worker.chat_worker import build_chat_functions
-from learninngest.worker.client import bind_to_serving_loop, build_inngest_client
+from learninngest.worker.client import bind_to_serving_loop, build_inngest_client, release_blocking_client
 from learninngest.worker.reconciler import Reconciler
 from learninngest.worker.serve import SERVE_PATH, mount_inngest
 from learninngest.worker.serve_guard import guard_sdk_routes
@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, *, wait_for_sync: bool = False)
             await channel.close()
             if sdk_http is not None:
                 await sdk_http.aclose()
+            release_blocking_client(client)
             await store.close()
 
     # Swagger UI from files shipped in the package, not a CDN: /docs works offline.

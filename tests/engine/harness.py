@@ -25,6 +25,7 @@ from learninngest.engine.app import create_engine_app
 from learninngest.engine.clock import Clock
 from learninngest.engine.settings import EngineSettings
 from learninngest.kit.servers import BackgroundServer, free_port
+from learninngest.worker.client import release_blocking_client
 from tests.support import LogLines, wait_for
 
 TEST_SIGNING_KEY = "signkey-test-" + "ab12" * 16
@@ -225,17 +226,4 @@ def served(
                 sync(host, app_url)
             yield CaseContext(host, client, app_url, box)
     finally:
-        close_sdk_client(client)
-
-
-def close_sdk_client(client: inngest.Inngest) -> None:
-    """Close the SDK client's keep-alive connection to the host (send_sync keeps one open).
-
-    inngest-py has no close(); left open, the socket is only closed by the garbage
-    collector, which may run at pytest's session end and report an unclosed socket
-    (ResourceWarning -> PytestUnraisableExceptionWarning, an error here).
-    """
-    http = getattr(client, "_http_client", None)
-    sync_client = getattr(http, "_http_client_sync", None)
-    if isinstance(sync_client, httpx.Client):
-        sync_client.close()
+        release_blocking_client(client)  # send_sync's kept connection, not left to the GC

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from learninngest.engine.clock import Clock
 from learninngest.kit.servers import BackgroundServer
+from learninngest.worker.client import release_blocking_client
 from tests.engine.harness import TEST_SIGNING_KEY, Host, local_engine
 from tests.support import wait_for
 
@@ -41,33 +42,37 @@ def test_a_day_long_sleep_and_a_wait_end_when_the_clock_moves_on(engine: Host) -
 
     app = FastAPI()
     inngest.fast_api.serve(app, client, [nap, wait])
-    with BackgroundServer(app, name="app") as served, engine.rest() as rest:
-        rest.post("/v1/apps/sync", json={"url": f"{served.url}/api/inngest"}).raise_for_status()
-        napping = client.send_sync(inngest.Event(name="clock/nap"))[0]
-        waiting = client.send_sync(inngest.Event(name="clock/wait"))[0]
+    try:
+        with BackgroundServer(app, name="app") as served, engine.rest() as rest:
+            rest.post("/v1/apps/sync", json={"url": f"{served.url}/api/inngest"}).raise_for_status()
+            napping = client.send_sync(inngest.Event(name="clock/nap"))[0]
+            waiting = client.send_sync(inngest.Event(name="clock/wait"))[0]
 
-        def paused(event_id: str) -> str:
-            (run,) = rest.get(f"/v1/events/{event_id}/runs").json()["data"]
-            rows = rest.get(f"/v1/runs/{run['run_id']}/steps").json()["data"]
-            assert [r["status"] for r in rows if r["op"] in ("Sleep", "WaitForEvent")] in (
-                ["Sleeping"],
-                ["Waiting"],
-            ), rows
-            return str(run["run_id"])
+            def paused(event_id: str) -> str:
+                (run,) = rest.get(f"/v1/events/{event_id}/runs").json()["data"]
+                rows = rest.get(f"/v1/runs/{run['run_id']}/steps").json()["data"]
+                assert [r["status"] for r in rows if r["op"] in ("Sleep", "WaitForEvent")] in (
+                    ["Sleeping"],
+                    ["Waiting"],
+                ), rows
+                return str(run["run_id"])
 
-        nap_run, wait_run = wait_for(lambda: paused(napping)), wait_for(lambda: paused(waiting))
-        # A day at the tests' time scale is 864 s of real time: only the clock can end it.
-        reply = rest.post("/v1/clock/advance", json={"seconds": 86400})
-        assert reply.status_code == 200 and reply.json()["data"]["advanced_s"] == 86400
+            nap_run, wait_run = wait_for(lambda: paused(napping)), wait_for(lambda: paused(waiting))
+            # A day at the tests' time scale is 864 s of real time: only the clock can end it.
+            reply = rest.post("/v1/clock/advance", json={"seconds": 86400})
+            assert reply.status_code == 200 and reply.json()["data"]["advanced_s"] == 86400
 
-        def status(run_id: str) -> str:
-            return str(rest.get(f"/v1/runs/{run_id}").json()["data"]["status"])
+            def status(run_id: str) -> str:
+                return str(rest.get(f"/v1/runs/{run_id}").json()["data"]["status"])
 
-        wait_for(lambda: assert_equal(status(nap_run), "Completed"))
-        assert status(wait_run) == "Running"  # two days: still waiting
-        rest.post("/v1/clock/advance", json={"seconds": 86400}).raise_for_status()
-        wait_for(lambda: assert_equal(status(wait_run), "Completed"))
-        assert rest.get(f"/v1/runs/{wait_run}").json()["data"]["output"] == "timed out"
+            wait_for(lambda: assert_equal(status(nap_run), "Completed"))
+            assert status(wait_run) == "Running"  # two days: still waiting
+            rest.post("/v1/clock/advance", json={"seconds": 86400}).raise_for_status()
+            wait_for(lambda: assert_equal(status(wait_run), "Completed"))
+            assert rest.get(f"/v1/runs/{wait_run}").json()["data"]["output"] == "timed out"
+
+    finally:
+        release_blocking_client(client)  # send_sync's kept connection, not left to the GC
 
 
 def assert_equal(got: object, want: object) -> None:

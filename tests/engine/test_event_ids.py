@@ -19,7 +19,8 @@ from ulid import ULID
 
 from learninngest.engine.ids import seeded_ids
 from learninngest.kit.servers import BackgroundServer
-from tests.engine.harness import CaseContext, close_sdk_client, local_engine, served
+from learninngest.worker.client import release_blocking_client
+from tests.engine.harness import CaseContext, local_engine, served
 
 ENTROPY = bytes([9, 8, 7, 6, 5, 4, 0xFF, 0xFF, 0xFF, 0xFE])
 SEED = "1743130137367," + base64.b64encode(ENTROPY).decode()
@@ -101,7 +102,7 @@ def test_a_send_retried_after_a_5xx_starts_one_run(ctx: CaseContext) -> None:
         try:
             (event_id,) = sender.send_sync(inngest.Event(name="ids/once", data={}))
         finally:
-            close_sdk_client(sender)  # no socket left for the GC to warn about
+            release_blocking_client(sender)  # no socket left for the GC to warn about
     assert len(seen) == 2 and seen[0][0] == seen[1][0]  # the retry kept its seed
     ctx.wait_run(event_id, "Completed")
     with ctx.host.rest() as rest:

@@ -18,7 +18,8 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from learninngest.kit.servers import BackgroundServer
-from tests.engine.harness import TEST_SIGNING_KEY, CaseContext, close_sdk_client, local_engine, sync
+from learninngest.worker.client import release_blocking_client
+from tests.engine.harness import TEST_SIGNING_KEY, CaseContext, local_engine, sync
 
 BODY_LIMIT = int(2.5 * 1024 * 1024)
 STEP_BYTES = 700_000
@@ -66,7 +67,7 @@ def test_a_large_memo_is_fetched_by_the_sdk(signed: bool) -> None:
                 ctx = CaseContext(host, client, f"{app.url}/api/inngest", box)
                 run = ctx.wait_run(ctx.send("big/state", {"n": 7}), "Completed", timeout=60)
         finally:
-            close_sdk_client(client)
+            release_blocking_client(client)
     assert run["output"] == {"lengths": [STEP_BYTES] * STEPS, "first": "000", "n": 7}
     assert max(box["sizes"]) < 1024 * 1024  # never near the app's limit
     assert box["use_api"][0] is False and box["use_api"][-1] is True

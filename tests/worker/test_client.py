@@ -1,14 +1,22 @@
-"""The Inngest client's async HTTP client is rebound to the thread whose loop serves the app."""
+"""The Inngest client's async HTTP client is rebound to the thread whose loop serves the app,
+and the SDK's blocking client (sends from other threads) is left with no connection when the
+app stops."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+from pathlib import Path
 
+import inngest
+from fastapi import FastAPI
 from inngest._internal import net
 
-from learninngest.config import Settings
-from learninngest.worker.client import bind_to_serving_loop, build_inngest_client
+from learninngest.app import create_app
+from learninngest.config import Settings, get_settings
+from learninngest.kit.servers import BackgroundServer, free_port
+from learninngest.worker.client import bind_to_serving_loop, build_inngest_client, release_blocking_client
 
 
 def _sdk_http(client: object) -> net.ThreadAwareAsyncHTTPClient:
@@ -46,3 +54,59 @@ def test_a_client_built_in_the_serving_thread_is_kept() -> None:
 
     assert asyncio.run(lifespan()) is None
     assert _sdk_http(client) is before
+
+
+def connections_from_here_to(port: int) -> int:
+    """Established TCP connections this process holds whose far end is `port` (Linux /proc)."""
+    inodes = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        remote_port = int(fields[2].split(":")[1], 16)
+        if remote_port == port and fields[3] == "01" and fields[9] in inodes:  # 01: ESTABLISHED
+            count += 1
+    return count
+
+
+def test_a_send_from_another_thread_leaves_no_connection_open_once_the_app_stops(tmp_path: Path) -> None:
+    # A real event API on loopback: what the SDK's blocking client talks to.
+    events = FastAPI()
+    received: list[object] = []
+
+    @events.post("/e/{key}")
+    async def accept(payload: list[dict[str, object]] | dict[str, object]) -> dict[str, object]:
+        received.append(payload)
+        return {"ids": ["01"], "status": 200}
+
+    with BackgroundServer(events, name="event-api", port=free_port()) as event_api:
+        settings = get_settings(
+            port=free_port(),
+            inngest_base_url=event_api.url,
+            result_store_url=f"sqlite:///{tmp_path / 'results.db'}",
+            reconcile_interval_s=0,
+        )
+        app = create_app(settings)
+        client: inngest.Inngest = app.state.inngest
+        with BackgroundServer(app, name="backend", port=settings.port):
+            # The serving thread owns the async client now: this thread's send takes the
+            # SDK's blocking client, which keeps its connection for the next send.
+            ids = asyncio.run(client.send(inngest.Event(name="test/other-thread")))
+            assert ids == ["01"] and len(received) == 1
+            print(
+                "connections to the event API while the app runs:", connections_from_here_to(event_api.port)
+            )
+            assert connections_from_here_to(event_api.port) == 1
+        # The app stopped: its lifespan closed that connection (not the garbage collector, later).
+        print("after it stopped:", connections_from_here_to(event_api.port))
+        assert connections_from_here_to(event_api.port) == 0
+        # The client still sends (on a new connection), e.g. from a notebook cell.
+        assert asyncio.run(client.send(inngest.Event(name="test/after"))) == ["01"]
+        assert len(received) == 2
+        release_blocking_client(client)  # this test's own send: closed here, not by the collector

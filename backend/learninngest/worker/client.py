@@ -66,3 +66,18 @@ def bind_to_serving_loop(client: inngest.Inngest) -> httpx.AsyncClient | None:
     # Events to a local engine go over plain http://: a leaner transport than httpcore's.
     http._http_client = StraightToTransport(transport=PlainTransport()).initialize()
     return http._http_client
+
+
+def release_blocking_client(client: inngest.Inngest) -> None:
+    """Close the connections of the SDK's blocking HTTP client, leaving it a fresh one.
+
+    `send` awaited in a thread other than the serving one (a notebook cell, a test) goes
+    through that client, whose kept connection then outlived the app: its socket was closed
+    only when the garbage collector found it, with a ResourceWarning wherever that happened.
+    The lifespan calls this as the app stops; a later `send` opens a new connection.
+    """
+    http = getattr(client, "_http_client", None)
+    blocking = getattr(http, "_http_client_sync", None)
+    if isinstance(blocking, httpx.Client):
+        http._http_client_sync = httpx.Client()  # type: ignore[union-attr]
+        blocking.close()

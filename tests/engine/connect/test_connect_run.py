@@ -9,9 +9,10 @@ import inngest
 import pytest
 
 from learninngest.engine.connect.router import ACCOUNT_ID, ENV_ID
+from learninngest.worker.client import release_blocking_client
 from tests.engine.connect.support import ThreadWorker
 from tests.engine.connect.worker_app import client_for, make_functions
-from tests.engine.harness import TEST_SIGNING_KEY, CaseContext, close_sdk_client, local_engine
+from tests.engine.harness import TEST_SIGNING_KEY, CaseContext, local_engine
 from tests.support import wait_for
 
 
@@ -33,7 +34,7 @@ def test_steps_run_over_the_socket(tmp_path: Path) -> None:
                 (app,) = [a for a in apps["data"]["apps"] if a["app_id"] == "connect-app"]
                 assert app["url"] == "ws://connect?app_name=connect-app"
         finally:
-            close_sdk_client(client)
+            release_blocking_client(client)
 
 
 def test_gateway_port_of_its_own(tmp_path: Path) -> None:
@@ -53,7 +54,7 @@ def test_gateway_port_of_its_own(tmp_path: Path) -> None:
             assert engine is not None
             wait_for(lambda: _no_workers(engine))
         finally:
-            close_sdk_client(client)
+            release_blocking_client(client)
     assert ACCOUNT_ID
 
 
@@ -90,7 +91,7 @@ def test_signed_engine_wants_the_signing_key(tmp_path: Path) -> None:
                 run = ctx.wait_run(ctx.send("test/connect.steps", {"n": 2}))
                 assert run["output"]["second"] == 30
         finally:
-            close_sdk_client(client)
+            release_blocking_client(client)
 
 
 def test_a_socket_without_a_session_token_is_refused() -> None:

@@ -8,9 +8,10 @@ from typing import Any
 
 import inngest
 
+from learninngest.worker.client import release_blocking_client
 from tests.engine.connect.support import ThreadWorker
 from tests.engine.connect.worker_app import client_for
-from tests.engine.harness import CaseContext, close_sdk_client, local_engine
+from tests.engine.harness import CaseContext, local_engine
 from tests.support import wait_for
 
 
@@ -46,8 +47,8 @@ def test_a_pausing_worker_finishes_its_call_and_gets_no_new_one() -> None:
                     assert ctx.wait_run(held)["output"] == "by a"
                     assert ctx.wait_run(fresh)["output"] == "by b"
         finally:
-            close_sdk_client(first)
-            close_sdk_client(second)
+            release_blocking_client(first)
+            release_blocking_client(second)
 
 
 def _draining(engine: Any, instance_id: str) -> None:

@@ -11,9 +11,10 @@ from pathlib import Path
 import inngest
 import pytest
 
+from learninngest.worker.client import release_blocking_client
 from tests.engine.connect.support import TcpProxy, ThreadWorker, worker_process
 from tests.engine.connect.worker_app import client_for, make_functions
-from tests.engine.harness import CaseContext, EngineLog, close_sdk_client, local_engine
+from tests.engine.harness import CaseContext, EngineLog, local_engine
 from tests.support import wait_for
 
 # Short leases so a dead worker is noticed in seconds (the real server: 2 minutes).
@@ -37,7 +38,7 @@ def test_killed_worker_call_retried_on_another(tmp_path: Path, engine_log: Engin
                     run = ctx.wait_run(event_id, timeout=30)
                     assert run["output"] == "done by spare"
         finally:
-            close_sdk_client(client)
+            release_blocking_client(client)
     assert any("stopped extending its lease" in line for line in engine_log.lines), engine_log.lines
 
 
@@ -70,7 +71,7 @@ def test_reply_flushed_when_the_socket_is_gone(tmp_path: Path, caplog: pytest.Lo
                 assert run["output"] == "after the cut"
                 proxy.restore()
         finally:
-            close_sdk_client(client)
+            release_blocking_client(client)
     flushed = [r.getMessage() for r in caplog.records if "connect reply flushed" in r.getMessage()]
     assert flushed and "(delivered)" in flushed[0], caplog.text
 
