@@ -4,6 +4,7 @@ processes through Redis or PostgreSQL, capped per process, and results purged af
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 import threading
@@ -20,7 +21,7 @@ from learninngest.config import get_settings
 from learninngest.kit.servers import BackgroundServer, free_port
 from learninngest.store.base import ChatRecord, ResultStore, Status
 from tests.store.conftest import empty_postgres
-from tests.support import wait_for
+from tests.support import wait_for, wait_until
 
 
 @contextmanager
@@ -211,3 +212,20 @@ def test_a_finish_here_is_relayed_to_sibling_processes_and_a_relayed_one_wakes_h
 
     relayed, woken = asyncio.run(scenario())
     assert relayed == ["r1"] and woken
+
+
+def test_a_long_poll_whose_client_left_frees_its_slot_before_its_deadline() -> None:
+    with backend_with(result_store_url="memory://", long_poll_max_waiters=1) as server:
+        waiters = server.app.state.waiters
+        asyncio.run(server.app.state.store.create(ChatRecord(request_id="r1", query="q")))
+        sock = socket.create_connection((server.host, server.port), timeout=10)
+        try:
+            sock.sendall(b"GET /api/v1/chat/result/r1?wait=30 HTTP/1.1\r\nHost: x\r\n\r\n")
+            wait_until(lambda: waiters.count == 1, timeout=10)
+        finally:
+            sock.close()  # the client gives up long before its 30 s
+        wait_until(lambda: waiters.count == 0, timeout=10)
+        print("waiting after the client left:", waiters.count)
+        # The one slot is free again: the next long-poll is taken (200 at its deadline), not 503.
+        reply = httpx.get(f"{server.url}/api/v1/chat/result/r1", params={"wait": 1}, timeout=30)
+        assert reply.status_code == 200 and reply.json()["status"] == "pending"

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from learninngest.api.auth import Caller, CallerDep
 from learninngest.api.deps import SettingsDep, StoreDep, WaitersDep
@@ -58,6 +58,7 @@ def wake_timing(stored: float, woken: float) -> str:
 )
 async def chat_result(
     request_id: str,
+    request: Request,
     response: Response,
     store: StoreDep,
     waiters: WaitersDep,
@@ -75,10 +76,17 @@ async def chat_result(
         # Registered before the first read, so a finish between that read and the wait wakes it.
         async with waiters.watch(request_id) as waiter:
             record = await load(store, request_id, caller)
+            if record.final:
+                return ChatResult.of(record)
+            # A client that has left frees its slot now, not at the deadline.
+            listening = waiter.wake_when_gone(request.receive)
             try:
                 async with asyncio.timeout_at(deadline):
                     while not record.final:
                         await waiter.wait()
+                        if waiter.client_gone:
+                            log.debug("long-poll of %s ended: its client left", request_id)
+                            break  # nobody reads the answer; uvicorn drops it
                         woken = time.time()
                         record = await load(store, request_id, caller)
                         if record.final and record.completed_at is not None:
@@ -87,6 +95,8 @@ async def chat_result(
                             )
             except TimeoutError:
                 pass  # the deadline: answer with what was last read
+            finally:
+                listening.cancel()
     except TooManyWaiters:
         record = await load(store, request_id, caller)
         if not record.final:

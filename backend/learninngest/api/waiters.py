@@ -16,7 +16,9 @@ each other (`relay`, set by serving/backend_child.py), so a long-poll on another
 the run's wakes at once, whatever the store.
 
 The number of waiters per process is capped (`max_waiters`): past it, `watch()` raises
-TooManyWaiters and the route answers 503 with Retry-After.
+TooManyWaiters and the route answers 503 with Retry-After. A waiter whose client has gone
+(`wake_when_gone`) is woken at once, so its slot is free again without waiting for its
+deadline (up to 30 s): clients that give up and ask again do not fill the cap.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
+
+from starlette.types import Receive
 
 from learninngest.store.base import ResultStore, Wakeups
 
@@ -45,6 +49,7 @@ class Waiter:
         self.request_id = request_id
         self.loop = asyncio.get_running_loop()
         self.event = asyncio.Event()
+        self.client_gone = False
 
     def wake(self) -> None:
         try:
@@ -61,6 +66,21 @@ class Waiter:
         """Until the next wake-up (the caller bounds it with its deadline)."""
         await self.event.wait()
         self.event.clear()
+
+    def wake_when_gone(self, receive: Receive) -> asyncio.Task[None]:
+        """A task that wakes this waiter with `client_gone` set when the request's client
+        disconnects (ASGI's `http.disconnect`); the caller cancels it once it answers."""
+
+        async def listen() -> None:
+            try:
+                while (await receive())["type"] != "http.disconnect":
+                    pass  # the request's own (empty) body, replayed by serving/body_timeout.py
+            except Exception:  # a receive that fails says nothing of the client: the deadline holds
+                return
+            self.client_gone = True
+            self.event.set()
+
+        return asyncio.create_task(listen(), name=f"result-waiters:client:{self.request_id}")
 
 
 class ResultWaiters:
