@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 from learninngest.logs import RequestIdFilter
@@ -84,3 +86,27 @@ def capture_log(
         yield handler
     finally:
         logger.removeHandler(handler)
+
+
+def established_tcp(
+    pid: int | str = "self", *, local_port: int | None = None, remote_port: int | None = None
+) -> int:
+    """Established TCP connections that process `pid` holds, with this port at its own end
+    (`local_port`: a server's side) or at the far end (`remote_port`: a client's side). Linux /proc."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] != "01" or fields[9] not in inodes:  # 01: ESTABLISHED
+            continue
+        here, there = (int(address.split(":")[1], 16) for address in fields[1:3])
+        if (local_port is None or here == local_port) and (remote_port is None or there == remote_port):
+            count += 1
+    return count

@@ -6,7 +6,6 @@ sync gate of each, how they stop). `tests/test_cli.py` runs `up --workers 2` end
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 from learninngest.config import get_settings
 from learninngest.kit.servers import free_port, port_in_use
 from learninngest.serving.backend_processes import BackendProcesses
-from tests.support import wait_for
+from tests.support import established_tcp, wait_for
 
 
 def gone(pid: int) -> bool:
@@ -26,25 +25,6 @@ def gone(pid: int) -> bool:
         return "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
     except OSError:
         return True
-
-
-def connections_to(port: int, pid: int) -> int:
-    """Established TCP connections to `port` that process `pid` holds (Linux /proc)."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    count = 0
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local_port = int(fields[1].split(":")[1], 16)
-        if local_port == port and fields[3] == "01" and fields[9] in inodes:  # 01: ESTABLISHED
-            count += 1
-    return count
 
 
 @pytest.fixture
@@ -69,7 +49,7 @@ def test_both_processes_take_connections_on_the_one_port(two: BackendProcesses) 
     try:
         for client in clients:  # each client keeps its connection open (keep-alive)
             assert client.get("/healthz").status_code == 200
-        held = {pid: connections_to(two.port, pid) for pid in two.pids}
+        held = {pid: established_tcp(pid, local_port=two.port) for pid in two.pids}
         assert sum(held.values()) == 16
         assert all(count > 0 for count in held.values()), held  # the kernel spread them
     finally:
@@ -96,7 +76,7 @@ def test_every_gate_stays_closed_until_opened_then_all_accept(two: BackendProces
                 ),
                 timeout=30,
             )
-        assert all(connections_to(two.port, pid) > 0 for pid in two.pids)  # both were asked
+        assert all(established_tcp(pid, local_port=two.port) > 0 for pid in two.pids)  # both were asked
     finally:
         for client in clients:
             client.close()

@@ -5,7 +5,6 @@ app stops."""
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from learninngest.app import create_app
 from learninngest.config import Settings, get_settings
 from learninngest.kit.servers import BackgroundServer, free_port
 from learninngest.worker.client import bind_to_serving_loop, build_inngest_client, release_blocking_client
+from tests.support import established_tcp
 
 
 def _sdk_http(client: object) -> net.ThreadAwareAsyncHTTPClient:
@@ -56,25 +56,6 @@ def test_a_client_built_in_the_serving_thread_is_kept() -> None:
     assert _sdk_http(client) is before
 
 
-def connections_from_here_to(port: int) -> int:
-    """Established TCP connections this process holds whose far end is `port` (Linux /proc)."""
-    inodes = set()
-    for fd in Path("/proc/self/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    count = 0
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        remote_port = int(fields[2].split(":")[1], 16)
-        if remote_port == port and fields[3] == "01" and fields[9] in inodes:  # 01: ESTABLISHED
-            count += 1
-    return count
-
-
 def test_a_send_from_another_thread_leaves_no_connection_open_once_the_app_stops(tmp_path: Path) -> None:
     # A real event API on loopback: what the SDK's blocking client talks to.
     events = FastAPI()
@@ -100,12 +81,14 @@ def test_a_send_from_another_thread_leaves_no_connection_open_once_the_app_stops
             ids = asyncio.run(client.send(inngest.Event(name="test/other-thread")))
             assert ids == ["01"] and len(received) == 1
             print(
-                "connections to the event API while the app runs:", connections_from_here_to(event_api.port)
+                "connections to the event API while the app runs:",
+                established_tcp(remote_port=event_api.port),
             )
-            assert connections_from_here_to(event_api.port) == 1
+            assert established_tcp(remote_port=event_api.port) == 1
         # The app stopped: its lifespan closed that connection (not the garbage collector, later).
-        print("after it stopped:", connections_from_here_to(event_api.port))
-        assert connections_from_here_to(event_api.port) == 0
+        held = established_tcp(remote_port=event_api.port)
+        print("after it stopped:", held)
+        assert held == 0
         # The client still sends (on a new connection), e.g. from a notebook cell.
         assert asyncio.run(client.send(inngest.Event(name="test/after"))) == ["01"]
         assert len(received) == 2
