@@ -15,6 +15,7 @@ from inngest._internal import net
 from learninngest.app import create_app
 from learninngest.config import Settings, get_settings
 from learninngest.kit.servers import BackgroundServer, free_port
+from learninngest.serving.limits import ServerLimits
 from learninngest.worker.client import bind_to_serving_loop, build_inngest_client, release_blocking_client
 from tests.support import established_tcp
 
@@ -66,7 +67,10 @@ def test_a_send_from_another_thread_leaves_no_connection_open_once_the_app_stops
         received.append(payload)
         return {"ids": ["01"], "status": 200}
 
-    with BackgroundServer(events, name="event-api", port=free_port()) as event_api:
+    # Kept connections stay kept (uvicorn would close them after 5 s idle): the count below must
+    # not depend on how soon it is read.
+    keep = ServerLimits(timeout_keep_alive_s=3600)
+    with BackgroundServer(events, name="event-api", port=free_port(), limits=keep) as event_api:
         settings = get_settings(
             port=free_port(),
             inngest_base_url=event_api.url,
