@@ -57,6 +57,28 @@ def test_post_api_inngest_with_an_unreadable_body_is_400(http: httpx.Client, con
     )
 
 
+def test_the_guard_answers_under_a_servers_root_path(sqlite_path: Path) -> None:
+    # Behind a proxy that strips /kit, uvicorn --root-path /kit puts the prefix back in front of
+    # the scope's path; the router (and the fast path to the SDK) match the path without it,
+    # and so must the guard, or the unreadable body reaches the SDK (a 500).
+    settings = get_settings(
+        inngest_base_url=f"http://127.0.0.1:{free_port()}", result_store_url=f"sqlite:///{sqlite_path}"
+    )
+    app = create_app(settings)
+    with (
+        BackgroundServer(app, name="backend", root_path="/kit") as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        reply = client.post(
+            "/api/inngest",  # as the proxy forwards it
+            params={"fnId": "learninngest-chat-worker", "stepId": "step"},
+            content=b"{nope",
+            headers={"Content-Type": "application/json"},
+        )
+        assert reply.status_code == 400
+        assert "POST /api/inngest takes the JSON object" in reply.json()["detail"]
+
+
 def test_sdk_routes_are_not_in_the_public_openapi(http: httpx.Client) -> None:
     paths = http.get("/openapi.json").json()["paths"]
     assert "/api/inngest" not in paths

@@ -46,8 +46,10 @@ class BackgroundServer:
         log_level: str = "warning",
         limits: ServerLimits | None = None,
         protocol: str | None = None,
+        root_path: str = "",
     ) -> None:
         self.app = app
+        self.root_path = root_path  # uvicorn's --root-path: the app is served under this prefix
         self.protocol = protocol  # "httptools" or "h11"; None: httptools when installed
         self.name = name
         self.host = host
@@ -80,6 +82,7 @@ class BackgroundServer:
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=3,
+            root_path=self.root_path,
         )
         self._server = _ThreadServer(config)
         self._thread = threading.Thread(target=self._server.run, name=f"{self.name}:{self.port}", daemon=True)

@@ -16,6 +16,8 @@ from fastapi import FastAPI
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from learninngest.serving.router_bypass import route_path
+
 log = logging.getLogger("learninngest.worker")
 
 SDK_REQUEST_KEYS = ("ctx", "event", "steps", "use_api")
@@ -49,7 +51,8 @@ class SdkBodyGuard:
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
+        # The path the router matches (without a server's --root-path), as the fast path does.
+        if scope["type"] != "http" or scope["method"] != "POST" or route_path(scope) != self.path:
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
