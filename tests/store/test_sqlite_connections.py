@@ -85,6 +85,21 @@ async def test_a_kept_connection_sees_what_other_connections_write(sqlite_path: 
 
 
 @pytest.mark.anyio
+async def test_store_connections_sync_at_checkpoints_not_at_every_commit(sqlite_path: Path) -> None:
+    store = SQLiteStore(f"sqlite:///{sqlite_path}")
+    await store.create(ChatRecord(request_id="r1", query="q"))
+    modes = store._call(
+        lambda conn: (
+            conn.execute("PRAGMA journal_mode").fetchone()[0],
+            conn.execute("PRAGMA synchronous").fetchone()[0],
+        )
+    )
+    print("journal mode, synchronous:", modes)
+    assert modes == ("wal", 1)  # 1 = NORMAL (2 = FULL, SQLite's default)
+    await store.close()
+
+
+@pytest.mark.anyio
 async def test_the_store_works_again_after_close_and_after_an_error(sqlite_path: Path) -> None:
     store = SQLiteStore(f"sqlite:///{sqlite_path}")
     await store.create(ChatRecord(request_id="r1"))
