@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import threading
@@ -96,6 +97,22 @@ async def test_store_connections_sync_at_checkpoints_not_at_every_commit(sqlite_
     )
     print("journal mode, synchronous:", modes)
     assert modes == ("wal", 1)  # 1 = NORMAL (2 = FULL, SQLite's default)
+    await store.close()
+
+
+@pytest.mark.anyio
+async def test_operations_run_on_the_stores_own_few_threads(sqlite_path: Path) -> None:
+    store = SQLiteStore(f"sqlite:///{sqlite_path}")
+    writer = await store._write(lambda _conn: threading.current_thread().name)
+    reader = await store._run(lambda _conn: threading.current_thread().name)
+    print("write on", writer, "- read on", reader)
+    assert writer.startswith("sqlite-store-write") and reader.startswith("sqlite-store-read")
+    # Many at once still use the same three threads, so three connections at most.
+    ids = [f"r{n}" for n in range(40)]
+    await asyncio.gather(*(store.create(ChatRecord(request_id=i, query="q")) for i in ids))
+    records = await asyncio.gather(*(store.get(i) for i in ids))
+    print("connections open:", store._connections.count)
+    assert all(r is not None for r in records) and store._connections.count <= 3
     await store.close()
 
 

@@ -1,9 +1,12 @@
 """The default result store: one SQLite file (`sqlite:///relative.db`, `sqlite:////abs.db`).
 
 It survives restarts and may be shared by several processes (the backend, a worker, a
-notebook). Every operation runs in a worker thread (asyncio.to_thread), so the event loop
-never waits on disk or on another writer's lock, on a connection that thread keeps open
-for its next operations (store/sqlite_connections.py).
+notebook). Every operation runs in a worker thread, so the event loop never waits on disk
+or on another writer's lock, on a connection that thread keeps open for its next
+operations (store/sqlite_connections.py). The threads are the stores' own, not the loop's
+default executor: one for writes (a process's writes queue on a lock anyway) and two for
+reads, shared by the SQLite stores of the process and kept warm, with their connections,
+from one request to the next.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +37,11 @@ from learninngest.store.finishing import check_finish_fields, finished
 from learninngest.store.sqlite_connections import ThreadConnections
 
 T = TypeVar("T")
+
+# Threads are made on first use. One writer: two writers of a process would only wait for
+# each other on the store's lock. Two readers: reads never wait for a lock (WAL).
+_WRITER = ThreadPoolExecutor(1, thread_name_prefix="sqlite-store-write")
+_READERS = ThreadPoolExecutor(2, thread_name_prefix="sqlite-store-read")
 
 SCHEME = "sqlite:///"
 BUSY_TIMEOUT_MS = 10_000
@@ -156,10 +165,10 @@ class SQLiteStore:
             raise StoreUnavailable(f"result store {self.url} cannot be used: {exc}") from exc
 
     async def _run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.to_thread(self._call, operation)
+        return await asyncio.get_running_loop().run_in_executor(_READERS, self._call, operation)
 
     async def _write(self, operation: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.to_thread(self._call, operation, True)
+        return await asyncio.get_running_loop().run_in_executor(_WRITER, self._call, operation, True)
 
     # --- the ResultStore interface
     async def create(self, record: ChatRecord, *, max_pending: int = 0) -> bool:

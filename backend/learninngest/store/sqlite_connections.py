@@ -1,6 +1,6 @@
 """One open SQLite connection per thread, for one SQLite store (store/sqlite.py).
 
-The store runs every operation in a worker thread (asyncio.to_thread). Opening a
+The store runs every operation in a worker thread of its own (store/sqlite.py). Opening a
 connection for each one cost more than most operations themselves (open the file, read
 the schema, set the busy timeout, and the prepared statements are lost on close):
 `bench/sqlite_store.py` measures it. So each thread keeps the connection it opened, and
