@@ -55,10 +55,18 @@ def make_app(engine_url: str, step_ms: float) -> FastAPI:
 
         a = await ctx.step.run("first", work, "A")
         b = await ctx.step.run("second", work, a + "B")
+        returned["runs"] += 1  # only a run's last call gets here (the others stop at a new step)
         return {"b": b}
 
+    returned = {"runs": 0}
     app = FastAPI()
     inngest.fast_api.serve(app, client, [two_steps])
+
+    @app.get("/bench/returned")
+    async def runs_returned() -> dict[str, int]:
+        """How many runs have made their last call: a bench waits on this, not on the engine."""
+        return returned
+
     return app
 
 
