@@ -3,8 +3,9 @@
 Both run in this process, in interleaved rounds, on files of their own in a temporary
 folder: "before" is SQLiteStore with its old plumbing (open, set the busy timeout, run,
 close, for every operation; writers wait on SQLite's busy handler), "after" is the store
-as it is (a connection kept per thread, writers of the process queued on a lock). Each request does what one
-chat request does to the store on the backend's side: create, set_event_ids,
+as it is (a connection kept per thread, on its own threads, writes queued for its one
+writer). Each request does what one chat request does to the store on the backend's side:
+create, set_event_ids,
 count_attempt, finish, and two gets (the long-poll's read and the client's). Measured
 sequentially (C=1) and with C requests in flight at once; reports operations per second,
 wall and CPU µs per operation (this process's CPU: the event loop plus the worker threads),
@@ -35,9 +36,16 @@ OPS_PER_REQUEST = 6
 
 
 class PerOperationStore(SQLiteStore):
-    """The store's plumbing before: a new connection for every operation."""
+    """The store's plumbing before: a new connection for every operation, each in a thread of
+    the loop's default executor, writers meeting on SQLite's busy handler."""
 
-    def _call(self, operation: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
+    async def _run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.to_thread(self._call, operation)
+
+    async def _write(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.to_thread(self._call, operation)
+
+    def _call(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         try:
             self._initialise()
             conn = self._connect()

@@ -4,7 +4,7 @@ It survives restarts and may be shared by several processes (the backend, a work
 notebook). Every operation runs in a worker thread, so the event loop never waits on disk
 or on another writer's lock, on a connection that thread keeps open for its next
 operations (store/sqlite_connections.py). The threads are the stores' own, not the loop's
-default executor: one for writes (a process's writes queue on a lock anyway) and two for
+default executor: one for writes (a process's writes take their turns on it) and two for
 reads, shared by the SQLite stores of the process and kept warm, with their connections,
 from one request to the next.
 """
@@ -38,8 +38,9 @@ from learninngest.store.sqlite_connections import ThreadConnections
 
 T = TypeVar("T")
 
-# Threads are made on first use. One writer: two writers of a process would only wait for
-# each other on the store's lock. Two readers: reads never wait for a lock (WAL).
+# Threads are made on first use. One writer: a process's writes queue for it in order rather
+# than meet on SQLite's own busy handler, which sleeps and retries (1, 2, 5… ms). Two readers:
+# reads never wait for a lock (WAL).
 _WRITER = ThreadPoolExecutor(1, thread_name_prefix="sqlite-store-write")
 _READERS = ThreadPoolExecutor(2, thread_name_prefix="sqlite-store-read")
 
@@ -117,7 +118,6 @@ class SQLiteStore:
         self._init_lock = threading.Lock()
         self._initialised = False
         self._connections = ThreadConnections(self._connect)
-        self._write_lock = threading.Lock()
 
     # --- plumbing
     def _connect(self) -> sqlite3.Connection:
@@ -148,15 +148,12 @@ class SQLiteStore:
                 conn.close()
             self._initialised = True
 
-    def _call(self, operation: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
+    def _call(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         try:
             self._initialise()
             conn = self._connections.get()
             try:
-                # Writers of this process queue on a lock: SQLite's own busy handler would make
-                # them sleep and retry (1, 2, 5… ms). Readers never wait (WAL).
-                with self._write_lock if write else contextlib.nullcontext():
-                    return operation(conn)
+                return operation(conn)
             except BaseException:
                 # Whatever went wrong (a locked file, a file gone), the next try starts afresh.
                 self._connections.discard()
@@ -168,7 +165,7 @@ class SQLiteStore:
         return await asyncio.get_running_loop().run_in_executor(_READERS, self._call, operation)
 
     async def _write(self, operation: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(_WRITER, self._call, operation, True)
+        return await asyncio.get_running_loop().run_in_executor(_WRITER, self._call, operation)
 
     # --- the ResultStore interface
     async def create(self, record: ChatRecord, *, max_pending: int = 0) -> bool:
