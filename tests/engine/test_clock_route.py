@@ -70,7 +70,6 @@ def test_a_day_long_sleep_and_a_wait_end_when_the_clock_moves_on(engine: Host) -
             rest.post("/v1/clock/advance", json={"seconds": 86400}).raise_for_status()
             wait_for(lambda: assert_equal(status(wait_run), "Completed"))
             assert rest.get(f"/v1/runs/{wait_run}").json()["data"]["output"] == "timed out"
-
     finally:
         release_blocking_client(client)  # send_sync's kept connection, not left to the GC
 

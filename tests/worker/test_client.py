@@ -79,21 +79,23 @@ def test_a_send_from_another_thread_leaves_no_connection_open_once_the_app_stops
         )
         app = create_app(settings)
         client: inngest.Inngest = app.state.inngest
-        with BackgroundServer(app, name="backend", port=settings.port):
-            # The serving thread owns the async client now: this thread's send takes the
-            # SDK's blocking client, which keeps its connection for the next send.
-            ids = asyncio.run(client.send(inngest.Event(name="test/other-thread")))
-            assert ids == ["01"] and len(received) == 1
-            print(
-                "connections to the event API while the app runs:",
-                established_tcp(remote_port=event_api.port),
-            )
-            assert established_tcp(remote_port=event_api.port) == 1
-        # The app stopped: its lifespan closed that connection (not the garbage collector, later).
-        held = established_tcp(remote_port=event_api.port)
-        print("after it stopped:", held)
-        assert held == 0
-        # The client still sends (on a new connection), e.g. from a notebook cell.
-        assert asyncio.run(client.send(inngest.Event(name="test/after"))) == ["01"]
-        assert len(received) == 2
-        release_blocking_client(client)  # this test's own send: closed here, not by the collector
+        try:
+            with BackgroundServer(app, name="backend", port=settings.port):
+                # The serving thread owns the async client now: this thread's send takes the
+                # SDK's blocking client, which keeps its connection for the next send.
+                ids = asyncio.run(client.send(inngest.Event(name="test/other-thread")))
+                assert ids == ["01"] and len(received) == 1
+                print(
+                    "connections to the event API while the app runs:",
+                    established_tcp(remote_port=event_api.port),
+                )
+                assert established_tcp(remote_port=event_api.port) == 1
+            # The app stopped: its lifespan closed that connection (not the garbage collector).
+            held = established_tcp(remote_port=event_api.port)
+            print("after it stopped:", held)
+            assert held == 0
+            # The client still sends (on a new connection), e.g. from a notebook cell.
+            assert asyncio.run(client.send(inngest.Event(name="test/after"))) == ["01"]
+            assert len(received) == 2
+        finally:
+            release_blocking_client(client)  # this test's own sends: closed here, also on failure
