@@ -119,3 +119,55 @@ def test_a_socket_without_a_session_token_is_refused() -> None:
     with local_engine() as host:
         outcome = asyncio.run(handshake(host.url.replace("http://", "ws://") + "/v0/connect"))
     assert outcome.startswith("1008 Authentication failed"), outcome
+
+
+@pytest.mark.parametrize(
+    ("functions", "code", "reason"),
+    [
+        (b"not json", "connect_invalid_function_config", "Invalid function config of app bad-app"),
+        (b'[{"id": "f"}]', "config_invalid", "sync of app bad-app failed:"),
+    ],
+)
+def test_a_failed_sync_is_told_before_the_close(functions: bytes, code: str, reason: str) -> None:
+    """As the real gateway: SYNC_FAILED (a SystemError: code, message), then 1008."""
+    import asyncio
+
+    import websockets
+
+    from learninngest.engine.connect import codec
+
+    async def handshake(url: str, token: str) -> tuple[list[str], object, str]:
+        kinds: list[str] = []
+        error = None
+        async with websockets.connect(url, subprotocols=[websockets.Subprotocol(codec.SUBPROTOCOL)]) as ws:
+            await ws.recv()  # GATEWAY_HELLO
+            data = codec.WorkerConnectRequestData(
+                connection_id="01JZ0000000000000000000000",
+                instance_id="i",
+                auth_data=codec.pb.AuthData(session_token=token),
+                apps=[codec.pb.AppConfiguration(app_name="bad-app", functions=functions)],
+                sdk_language="py",
+                sdk_version="0.0.0",
+            )
+            await ws.send(codec.encode(codec.Kind.WORKER_CONNECT, data))
+            try:
+                while True:
+                    frame = codec.parse(codec.ConnectMessage, await ws.recv())
+                    kinds.append(codec.kind_name(frame.kind))
+                    if frame.kind == codec.Kind.SYNC_FAILED:
+                        error = codec.parse(codec.SystemErrorData, frame.payload)
+            except websockets.ConnectionClosed as closed:
+                assert closed.rcvd is not None
+                return kinds, error, f"{closed.rcvd.code} {closed.rcvd.reason}"
+
+    with local_engine() as host:
+        start = httpx.post(f"{host.url}/v0/connect/start", content=codec.StartRequest().SerializeToString())
+        token = codec.StartResponse.FromString(start.content).session_token
+        socket_url = host.url.replace("http://", "ws://") + "/v0/connect"
+        kinds, error, closed = asyncio.run(handshake(socket_url, token))
+        apps = [a["app_id"] for a in httpx.get(f"{host.url}/v1/apps").json()["data"]["apps"]]
+    print("frames:", kinds, "error:", error, "closed:", closed)
+    assert kinds == ["SYNC_FAILED"]
+    assert error is not None and error.code == code and error.message.startswith(reason)  # type: ignore[attr-defined]
+    assert closed.startswith(f"1008 {reason}")
+    assert "bad-app" not in apps  # nothing registered, no GATEWAY_CONNECTION_READY

@@ -32,6 +32,7 @@ WorkerReplyAckData = pb.WorkerReplyAckData
 StartRequest = pb.StartRequest
 StartResponse = pb.StartResponse
 FlushResponse = pb.FlushResponse
+SystemErrorData = pb.SystemError  # SYNC_FAILED's payload (named apart from the builtin)
 
 __all__ = [
     "SUBPROTOCOL",
@@ -44,6 +45,7 @@ __all__ = [
     "SDKResponse",
     "StartRequest",
     "StartResponse",
+    "SystemErrorData",
     "WorkerConnectRequestData",
     "WorkerReplyAckData",
     "WorkerRequestAckData",

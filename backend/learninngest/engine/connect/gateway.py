@@ -15,7 +15,9 @@ GATEWAY_CONNECTION_READY with the heartbeat and lease-extension intervals. Then:
   gone) go to the router;
 - when the engine stops, GATEWAY_CLOSING tells every worker to connect again elsewhere.
 
-A refused handshake closes the socket with 1008 and a reason the SDK logs.
+A refused handshake closes the socket with 1008 and a reason the SDK logs. A sync that
+fails (an invalid function config) is first told in a SYNC_FAILED message, a SystemError
+with a code and the message, as the real gateway propagates the sync API's error.
 """
 
 from __future__ import annotations
@@ -50,10 +52,21 @@ MISSED_HEARTBEATS = 5  # heartbeats missed in a row before the gateway closes th
 SESSION_TOKEN_TTL_S = 300.0  # a token from /v0/connect/start is good for one handshake this long
 POLICY_VIOLATION = 1008
 _MAX_REASON = 120  # WebSocket close reasons are at most 123 bytes
+# The real server's codes (pkg/syscode) for a config it cannot read / will not register.
+INVALID_CONFIG = "connect_invalid_function_config"
+CONFIG_INVALID = "config_invalid"
 
 
 class Refused(Exception):
     """The handshake is refused; the message is the close reason."""
+
+
+class SyncFailed(Refused):
+    """An app of the worker could not be synced: SYNC_FAILED, then the close."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Gateway:
@@ -99,6 +112,10 @@ class Gateway:
             await self._loop(ws, send, worker)
         except Refused as exc:
             log.warning("connect handshake refused: %s", exc)
+            if isinstance(exc, SyncFailed):
+                error = codec.SystemErrorData(code=exc.code, message=str(exc))
+                with contextlib.suppress(Exception):
+                    await send(codec.encode(codec.Kind.SYNC_FAILED, error))
             with contextlib.suppress(Exception):
                 await ws.close(POLICY_VIOLATION, str(exc).encode()[:_MAX_REASON].decode(errors="ignore"))
         except (WebSocketDisconnect, OSError, RuntimeError) as exc:
@@ -173,7 +190,7 @@ class Gateway:
             functions = json.loads(bytes(app.functions) or b"[]")
             capabilities = json.loads(bytes(data.capabilities) or b"{}")
         except ValueError:
-            raise Refused(f"Invalid function config of app {app.app_name}") from None
+            raise SyncFailed(INVALID_CONFIG, f"Invalid function config of app {app.app_name}") from None
         body = {
             "v": "1",
             "url": f"ws://connect?app_name={quote(app.app_name)}",
@@ -187,7 +204,8 @@ class Gateway:
         }
         status, reply = self.registry.register(body, None)
         if status != 200:
-            raise Refused(f"sync of app {app.app_name} failed: {reply.get('error', status)}")
+            message = f"sync of app {app.app_name} failed: {reply.get('error', status)}"
+            raise SyncFailed(str(reply.get("code") or CONFIG_INVALID), message)
 
     async def _loop(self, ws: WebSocket, send: Any, worker: Worker) -> None:
         hb = max(1.0, self.settings.connect_heartbeat_s)
