@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from learninngest.engine.clock import Clock
 from learninngest.engine.compose import Engine
 from learninngest.engine.http import checkpoint, dashboard, events, gql_route, rest, sync
+from learninngest.engine.http.cors import EventApiCors
 from learninngest.engine.http.dashboard_auth import DashboardAuth, dashboard_errors
 from learninngest.engine.http.fast_events import serve_events_directly
 from learninngest.engine.http.problems import Problem, problem_response
@@ -68,6 +69,8 @@ def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> F
         # middleware: Starlette's @app.middleware("http") would run each request through a
         # task and a memory stream, ~0.3 ms of CPU per request for one header.
         app.add_middleware(DevServerKindHeader)
+    # Outermost, as the real server's: a page may send events from a browser (http/cors.py).
+    app.add_middleware(EventApiCors)
 
     app.add_exception_handler(Problem, problem_response)
     for error, handler in dashboard_errors.items():
