@@ -147,6 +147,32 @@ def test_a_running_call_checkpoints_steps_it_ran_and_nothing_else(host: Host) ->
         assert late.status_code == 400 and "already ended" in late.json()["error"]
 
 
+def test_a_checkpoint_is_fenced_by_its_calls_generation(host: Host) -> None:
+    """No call of this run is in flight (an endpoint's run): a generation is stale unless the
+    SDK began its call less than 10 s ago, as the real server skips the check then; without
+    a generation (older SDKs, connect workers) there is nothing to check."""
+    import time
+
+    with host.rest() as rest:
+        data = new_run(rest)
+        run_id, path = data["run_id"], f"/v1/checkpoint/{data['run_id']}/async"
+        now_ms = int(time.time() * 1000)
+        body = {"run_id": run_id, "fn_id": data["fn_id"], "qi_id": run_id}
+        stale = rest.post(
+            path,
+            json=body
+            | {"steps": [step_run("x", 1)], "generation_id": 7, "request_started_at": now_ms - 60_000},
+        )
+        print(stale.status_code, stale.json())
+        assert stale.status_code == 409
+        assert stale.json()["error"].startswith("stale dispatch: no call of run")
+        assert ops(rest, run_id) == []  # nothing kept
+        fresh = {"steps": [step_run("y", 2)], "generation_id": 7, "request_started_at": now_ms}
+        assert rest.post(path, json=body | fresh).status_code == 200
+        assert rest.post(path, json=body | {"steps": [step_run("z", 3)]}).status_code == 200
+        assert ops(rest, run_id) == [("y", "StepRun", "Completed"), ("z", "StepRun", "Completed")]
+
+
 def test_bad_first_checkpoints_are_refused_with_a_reason(host: Host) -> None:
     with host.rest() as rest:
         bad_id = rest.post("/v1/checkpoint", json={"run_id": "nope", "event": http_event()})

@@ -7,6 +7,7 @@ RunComplete opcode: fewer calls, the same run and the same timeline as step by s
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -88,3 +89,35 @@ def test_a_parallel_group_is_called_step_by_step_beside_checkpointing(app: Ts4Ap
     assert run["output"] == "LR"
     done = sorted(name for name, op, status in ops(app.steps(run["run_id"])) if op == "StepRun")
     assert done == ["join", "left", "right"]
+
+
+def test_a_late_checkpoint_from_a_call_given_up_on_is_refused(caplog: pytest.LogCaptureFixture) -> None:
+    """Dispatch generations, as the real server fences them: the engine sends each call's in
+    `X-Inngest-Generation-Id`, the SDK echoes it in its checkpoints, and one from a call the
+    engine gave up on (timed out) is a stale dispatch (409): its step is not kept.
+
+    `checkpoint_fresh_s=0` checks every checkpoint (the server skips those of calls begun
+    less than 10 s ago, which this one is)."""
+    caplog.set_level(logging.WARNING, logger="learninngest.engine")
+    with (
+        local_engine(paused=True, call_timeout_s=1.0, checkpoint_fresh_s=0.0) as host,
+        started(host) as app,
+    ):
+        event_id = app.send("ts4/outlasts-its-call", {"ms": 2500})
+
+        def refused() -> list[str]:
+            stale = [r.getMessage() for r in caplog.records if "stale dispatch" in r.getMessage()]
+            assert stale
+            return stale
+
+        print("engine:", wait_for(refused, timeout=30))
+        (run,) = app.runs_of(event_id)
+        app.advance(600)  # the retry's backoff
+        run = app.wait_status(run["run_id"], "Completed")
+        print("steps:", ops(app.steps(run["run_id"])), "notes:", app.seen()["notes"])
+        assert run["output"] == "AS"
+        notes = app.seen()["notes"]
+        assert notes["a"] == 1  # its checkpoint, during the call, was current: kept
+        assert notes["slow"] == 2  # its late one was refused: the retry ran it again
+        kept = [s for s in app.steps(run["run_id"]) if s["name"] == "slow" and s["status"] == "Completed"]
+        assert len(kept) == 1

@@ -76,7 +76,14 @@ class Engine:
             self.driver,
         )
         self.checkpoints = Checkpoints(
-            self.state, self.clock, self.registry, self.runs, self.outcomes, self._emit, settings.signing_key
+            self.state,
+            self.clock,
+            self.registry,
+            self.runs,
+            self.outcomes,
+            self._emit,
+            settings.signing_key,
+            fresh_s=settings.checkpoint_fresh_s,
         )
         self.cron = Cron(self.state, self.clock, self.registry, self.runs, self.hooks)
         self.intake = Intake(settings, self.state, self.clock, self.registry, self.runs, self.flow, self.ids)

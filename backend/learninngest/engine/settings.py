@@ -46,6 +46,10 @@ class EngineSettings:
     connect_heartbeat_s: float = 10.0
     # How long a call waits for a live worker of its app before it fails (and is retried).
     connect_wait_s: float = 10.0
+    # A checkpoint from a call the SDK began less than this long ago (wall clock) is taken as
+    # current; an older call's must still be in flight, else it is a stale dispatch (409).
+    # The real server's dispatchValidationSkipDuration; tests set 0 to check every one.
+    checkpoint_fresh_s: float = 10.0
 
     @property
     def signed(self) -> bool:

@@ -79,7 +79,9 @@ class ConnectRouter:
         return min(GRACE_S, float(extend_interval_s(self.settings.connect_lease_s)))
 
     # --- the executor's side
-    async def call(self, url: str, body: bytes) -> protocol.Outcome:
+    async def call(self, url: str, body: bytes, generation: int | None = None) -> protocol.Outcome:
+        # `generation` has no field in the connect request (no headers): a connect worker's
+        # checkpoints carry none, and none is checked (run/dispatches.py).
         query = dict(parse_qsl(urlsplit(url).query))
         slug, step = query.get("fnId", ""), query.get("stepId", "step")
         fn = self.registry.get(slug)

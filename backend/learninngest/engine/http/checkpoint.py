@@ -81,7 +81,13 @@ def build_router(
     async def async_steps(run_id: str, request: Request) -> Response:
         body = await json_body(request)
         try:
-            checkpoints.async_steps(run_id, body.get("fn_id"), body.get("steps"))
+            checkpoints.async_steps(
+                run_id,
+                body.get("fn_id"),
+                body.get("steps"),
+                body.get("generation_id"),
+                body.get("request_started_at"),
+            )
         except CheckpointError as exc:
             raise Problem(exc.status, exc.message) from None
         return Response(status_code=200)

@@ -27,6 +27,7 @@ import hmac
 import json
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -103,6 +104,7 @@ class Checkpoints:
         emit: Emit,
         secret: str | None = None,
         stream_token: Callable[[str], str] | None = None,
+        fresh_s: float = 10.0,
     ) -> None:
         """`stream_token(run_id)`: the `realtime_token` a durable endpoint's caller subscribes
         to its run's stream with (the real server: a Realtime JWT for channel = run id, topic
@@ -117,6 +119,7 @@ class Checkpoints:
         # then survive a restart), else a secret of this process.
         self._secret = (secret or secrets.token_hex(32)).encode()
         self.stream_token = stream_token or (lambda run_id: self.token(run_id, "realtime"))
+        self.fresh_s = fresh_s
 
     # --- tokens
     def token(self, run_id: str, purpose: str = "output") -> str:
@@ -126,9 +129,22 @@ class Checkpoints:
         return bool(token) and hmac.compare_digest(self.token(run_id), str(token))
 
     # --- POST /v1/checkpoint/{run_id}/async
-    def async_steps(self, run_id: str, fn_id: str | None, raw_steps: Any) -> int:
-        """Memoize the steps a call in flight ran; returns how many. CheckpointError if refused."""
+    def async_steps(
+        self,
+        run_id: str,
+        fn_id: str | None,
+        raw_steps: Any,
+        generation: Any = None,
+        started_ms: Any = None,
+    ) -> int:
+        """Memoize the steps a call in flight ran; returns how many. CheckpointError if refused.
+
+        `generation` / `started_ms`: the call's `X-Inngest-Generation-Id` as the SDK echoes it,
+        and when the SDK began the call (wall-clock ms). As the real server: a call begun less
+        than `checkpoint_fresh_s` ago is taken as current; an older one must still be in flight
+        (run/dispatches.py), else 409, a stale dispatch. Without a generation, no check."""
         ops = parse_ops(raw_steps)
+        self._fence(run_id, generation, started_ms)
         run = self._active(run_id)
         fn = self.registry.get(run.function_slug)
         if fn_id and fn is not None and fn_id != fn.uuid:
@@ -151,6 +167,19 @@ class Checkpoints:
                 count += 1
             self.state.save_run(run)
         return count
+
+    def _fence(self, run_id: str, generation: Any, started_ms: Any) -> None:
+        if not isinstance(generation, int) or isinstance(generation, bool) or generation == 0:
+            return  # an SDK that sends none (older ones, connect workers)
+        if isinstance(started_ms, int | float) and not isinstance(started_ms, bool) and started_ms:
+            # The SDK's wall clock, so the engine's wall clock (not its virtual one).
+            elapsed_s = time.time() - started_ms / 1000
+            if 0 <= elapsed_s < self.fresh_s:
+                return
+        stale = self.runs.dispatches.stale(run_id, generation)
+        if stale is not None:
+            log.warning("run_id=%s checkpoint refused: %s", run_id, stale)
+            raise CheckpointError(409, stale)
 
     # --- POST /v1/checkpoint
     def new_run(

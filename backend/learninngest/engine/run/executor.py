@@ -302,7 +302,10 @@ class Executor:
         started = self.clock.now()
         seen = set(run.memo)
         self._before_discovery(run)
-        outcome = await self.driver.call(protocol.call_url(fn.url, "step"), self._body(run, fn))
+        with self.runs.dispatches.call(run.run_id) as generation:
+            outcome = await self.driver.call(
+                protocol.call_url(fn.url, "step"), self._body(run, fn), generation
+            )
         # The stored run: a pause may have ended while the call was in flight. It is `run`
         # itself when nothing wrote the run meanwhile (its unsaved status and attempt are set
         # below anyway).
@@ -395,7 +398,8 @@ class Executor:
                     self._before_discovery(current)  # race mode: after each finished step
                 body = self._body(current, fn)
                 started = self.clock.now()
-                outcome = await self.driver.call(protocol.call_url(fn.url, target), body)
+                with self.runs.dispatches.call(run.run_id) as generation:
+                    outcome = await self.driver.call(protocol.call_url(fn.url, target), body, generation)
                 await results.put((target, outcome, started, self.clock.now()))
 
         async def extra() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from learninngest.engine.clock import Clock
 from learninngest.engine.ids import UlidFactory
 from learninngest.engine.internal_events import CANCELLED, FAILED, FINISHED, INVOKED
+from learninngest.engine.run.dispatches import Dispatches
 from learninngest.engine.run.hooks import RunHooks
 from learninngest.engine.run.queue import RunQueue
 from learninngest.engine.state.db import State
@@ -88,6 +89,9 @@ class RunLifecycle:
         # Steps each run's call in flight checkpointed (run/checkpoint.py): the app ran them
         # itself, so the executor does not count them as news to call it again for.
         self.checkpointed: dict[str, set[str]] = {}
+        # Each run's calls in flight with their generations: a checkpoint from a call the
+        # engine gave up on is refused as stale (run/dispatches.py).
+        self.dispatches = Dispatches()
         # Request version 2: the step ids of a run's last group (a reply of several opcodes,
         # one of them a planned step or a pause). Until each is memoized the function is not
         # called again, and then `disable_immediate_execution` is cleared on that call: the Dev

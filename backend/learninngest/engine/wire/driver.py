@@ -60,8 +60,11 @@ async def _post_once_more_if_kept_closed(
 
 
 class Driver(Protocol):
-    async def call(self, url: str, body: bytes) -> protocol.Outcome:
-        """Call one function (the SDK request body, encoded) and return what its reply means."""
+    async def call(self, url: str, body: bytes, generation: int | None = None) -> protocol.Outcome:
+        """Call one function (the SDK request body, encoded) and return what its reply means.
+
+        `generation`: the call's dispatch generation (run/dispatches.py), sent to the SDK as
+        `X-Inngest-Generation-Id` where the transport has headers."""
         ...
 
 
@@ -72,10 +75,10 @@ class ByScheme:
         self.http = http
         self.connect = connect
 
-    async def call(self, url: str, body: bytes) -> protocol.Outcome:
+    async def call(self, url: str, body: bytes, generation: int | None = None) -> protocol.Outcome:
         if url.startswith(("ws://", "wss://")):
-            return await self.connect.call(url, body)
-        return await self.http.call(url, body)
+            return await self.connect.call(url, body, generation)
+        return await self.http.call(url, body, generation)
 
 
 class HttpDriver:
@@ -90,8 +93,10 @@ class HttpDriver:
             "x-inngest-server-kind": settings.server_kind,
         }
 
-    async def call(self, url: str, body: bytes) -> protocol.Outcome:
+    async def call(self, url: str, body: bytes, generation: int | None = None) -> protocol.Outcome:
         headers = self._headers
+        if generation is not None:
+            headers = {**headers, protocol.GENERATION_HEADER: str(generation)}
         key = self.settings.signing_key
         if key:
             headers = {**headers, "x-inngest-signature": signing.sign(body, key)}

@@ -34,9 +34,9 @@ class EndpointDriver:
         self.state = state
         self.registry = registry
 
-    async def call(self, url: str, body: bytes) -> protocol.Outcome:
+    async def call(self, url: str, body: bytes, generation: int | None = None) -> protocol.Outcome:
         if not self.registry.is_endpoint_url(url):
-            return await self.inner.call(url, body)
+            return await self.inner.call(url, body, generation)
         run_id = str(((json.loads(body) or {}).get("ctx") or {}).get("run_id") or "")
         run = self.state.get_run(run_id) if run_id else None
         data = (run.event.get("data") if run else None) or {}
@@ -49,6 +49,8 @@ class EndpointDriver:
             "x-run-id": run_id,
             "x-inngest-signature": signing.sign(original, key) if key else "",
         }
+        if generation is not None:
+            headers[protocol.GENERATION_HEADER] = str(generation)
         try:
             async with self.pool.lend() as client:
                 resp = await client.request(

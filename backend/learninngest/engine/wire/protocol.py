@@ -32,6 +32,8 @@ SUPPORTED_OPS = {
 WAIT_OPS = {"Sleep", "WaitForEvent", "InvokeFunction"}
 # `version` of a run's first call: the SDK decides, and says which in x-inngest-req-version.
 VERSION_UNSET = -1
+# A call's dispatch generation (run/dispatches.py); the SDK echoes it when it checkpoints.
+GENERATION_HEADER = "x-inngest-generation-id"
 
 
 def hash_step_id(step_id: str) -> str:

@@ -49,5 +49,23 @@ module.exports = ({ inngest, note }) => {
     },
   );
 
-  return { functions: [threeSteps, stepsAroundSleep, flakyStep, groupThenStep] };
+  // A step that outlasts the engine's call the first time (event.data.ms): the engine gives
+  // up on that call and retries it; the step's checkpoint, sent when it ends, carries the
+  // given-up call's generation and is refused (409), so the retry runs the step again.
+  const outlastsItsCall = inngest.createFunction(
+    { id: "outlasts-its-call", retries: 1, triggers: [{ event: "ts4/outlasts-its-call" }] },
+    async ({ event, step }) => {
+      const a = await step.run("a", () => {
+        note("a");
+        return "A";
+      });
+      const slow = await step.run("slow", async () => {
+        if (note("slow") === 1) await new Promise((done) => setTimeout(done, event.data.ms));
+        return "S";
+      });
+      return a + slow;
+    },
+  );
+
+  return { functions: [threeSteps, stepsAroundSleep, flakyStep, groupThenStep, outlastsItsCall] };
 };
