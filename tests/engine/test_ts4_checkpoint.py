@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 
 from tests.engine.harness import local_engine
@@ -97,13 +99,22 @@ def test_a_late_checkpoint_from_a_call_given_up_on_is_refused(caplog: pytest.Log
     engine gave up on (timed out) is a stale dispatch (409): its step is not kept.
 
     `checkpoint_fresh_s=0` checks every checkpoint (the server skips those of calls begun
-    less than 10 s ago, which this one is)."""
+    less than 10 s ago, which this one is). The step waits for the test's gate, opened only
+    once the engine has given up on its call: no race between the two."""
     caplog.set_level(logging.WARNING, logger="learninngest.engine")
     with (
-        local_engine(paused=True, call_timeout_s=1.0, checkpoint_fresh_s=0.0) as host,
+        local_engine(paused=True, call_timeout_s=3.0, checkpoint_fresh_s=0.0) as host,
         started(host) as app,
     ):
-        event_id = app.send("ts4/outlasts-its-call", {"ms": 2500})
+        event_id = app.send("ts4/outlasts-its-call")
+
+        def given_up() -> str:
+            (run,) = app.runs_of(event_id)
+            assert ("function", "Call", "Retrying") in ops(app.steps(run["run_id"]))
+            return str(run["run_id"])
+
+        run_id = wait_for(given_up, timeout=60)
+        httpx.post(f"{app.url}/open", params={"gate": "slow"}, timeout=5).raise_for_status()
 
         def refused() -> list[str]:
             stale = [r.getMessage() for r in caplog.records if "stale dispatch" in r.getMessage()]
@@ -111,13 +122,20 @@ def test_a_late_checkpoint_from_a_call_given_up_on_is_refused(caplog: pytest.Log
             return stale
 
         print("engine:", wait_for(refused, timeout=30))
-        (run,) = app.runs_of(event_id)
-        app.advance(600)  # the retry's backoff
-        run = app.wait_status(run["run_id"], "Completed")
-        print("steps:", ops(app.steps(run["run_id"])), "notes:", app.seen()["notes"])
+
+        def completed() -> dict[str, Any]:
+            app.advance(600)  # past the retry's backoff, once more if a call timed out again
+            run = app.run(run_id)
+            assert run["status"] == "Completed", run["status"]
+            return run
+
+        run = wait_for(completed, timeout=60)
+        seen = app.seen()
+        print("steps:", ops(app.steps(run_id)), "seen:", seen)
         assert run["output"] == "AS"
-        notes = app.seen()["notes"]
-        assert notes["a"] == 1  # its checkpoint, during the call, was current: kept
-        assert notes["slow"] == 2  # its late one was refused: the retry ran it again
-        kept = [s for s in app.steps(run["run_id"]) if s["name"] == "slow" and s["status"] == "Completed"]
+        assert seen["notes"]["a"] == 1  # its checkpoint, during the first call, was current: kept
+        assert seen["notes"]["slow"] == 2  # its late one was refused: the next call ran it again
+        kept = [s for s in app.steps(run_id) if s["name"] == "slow" and s["status"] == "Completed"]
         assert len(kept) == 1
+        generations = [g for g in seen["generations"] if g is not None]
+        assert len(generations) == len(set(generations)) >= 2  # one per call, each new

@@ -4,8 +4,9 @@
 // Each file in features/ adds what it tests: `module.exports = ({ inngest, seen }) =>
 // ({ functions: [...], routes: { "/path": webHandler } })`. Functions are served at
 // /api/inngest; a route is a Web API handler (Request -> Response), e.g. a durable endpoint.
-// GET /seen answers what the app saw: `calls` (the engine's calls per function id) and what
-// the features noted.
+// GET /seen answers what the app saw: `calls` (the engine's calls per function id), the
+// dispatch generations the calls carried, and what the features noted. A feature may wait in
+// a step for `gate(name)`, which POST /open?gate=name opens.
 "use strict";
 
 const http = require("node:http");
@@ -15,9 +16,20 @@ const { serve, serveEndpoint, endpointAdapter } = require("inngest/node");
 
 const FEATURES = ["./features/checkpointing", "./features/endpoints"];
 
-const seen = { calls: {}, notes: {} };
+const seen = { calls: {}, generations: [], notes: {} };
 // note(name): count one more of `name` in seen.notes; returns the new count.
 const note = (name) => (seen.notes[name] = (seen.notes[name] || 0) + 1);
+// gate(name): a promise that the test resolves with POST /open?gate=name.
+const gates = {};
+const gateOf = (name) => {
+  if (!gates[name]) {
+    let open;
+    const opened = new Promise((resolve) => (open = resolve));
+    gates[name] = { opened, open };
+  }
+  return gates[name];
+};
+const gate = (name) => gateOf(name).opened;
 
 const inngest = new Inngest({
   id: "ts-app4",
@@ -30,7 +42,7 @@ const inngest = new Inngest({
 const functions = [];
 const routes = {};
 for (const path of FEATURES) {
-  const feature = require(path)({ inngest, seen, note });
+  const feature = require(path)({ inngest, seen, note, gate });
   functions.push(...(feature.functions || []));
   for (const [route, handler] of Object.entries(feature.routes || {})) {
     routes[route] = serveEndpoint(handler);
@@ -45,6 +57,12 @@ http
     if (url.pathname === "/seen") {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify(seen));
+      return;
+    }
+    if (url.pathname === "/open" && req.method === "POST") {
+      gateOf(url.searchParams.get("gate")).open();
+      res.writeHead(204);
+      res.end();
       return;
     }
     if (routes[url.pathname]) {
@@ -62,7 +80,10 @@ http
     req.on("end", () => {
       const raw = Buffer.concat(chunks);
       const fnId = url.searchParams.get("fnId");
-      if (req.method === "POST" && fnId) seen.calls[fnId] = (seen.calls[fnId] || 0) + 1;
+      if (req.method === "POST" && fnId) {
+        seen.calls[fnId] = (seen.calls[fnId] || 0) + 1;
+        seen.generations.push(req.headers["x-inngest-generation-id"] || null);
+      }
       const copy = Readable.from([raw]);
       Object.assign(copy, { headers: req.headers, method: req.method, url: req.url, socket: req.socket });
       handler(copy, res);

@@ -3,7 +3,7 @@
 // RunComplete opcode (or replies with what it cannot run itself: a sleep, a failed step).
 "use strict";
 
-module.exports = ({ inngest, note }) => {
+module.exports = ({ inngest, note, gate }) => {
   const threeSteps = inngest.createFunction(
     { id: "three-steps", triggers: [{ event: "ts4/three-steps" }] },
     async ({ step }) => {
@@ -49,18 +49,19 @@ module.exports = ({ inngest, note }) => {
     },
   );
 
-  // A step that outlasts the engine's call the first time (event.data.ms): the engine gives
-  // up on that call and retries it; the step's checkpoint, sent when it ends, carries the
-  // given-up call's generation and is refused (409), so the retry runs the step again.
+  // A step that outlasts the engine's call the first time (it waits for the test's gate): the
+  // engine gives up on that call and will make it again; the step's checkpoint, sent once
+  // the gate opens, carries the given-up call's generation and is refused (409), so the
+  // call made again runs the step again.
   const outlastsItsCall = inngest.createFunction(
-    { id: "outlasts-its-call", retries: 1, triggers: [{ event: "ts4/outlasts-its-call" }] },
-    async ({ event, step }) => {
+    { id: "outlasts-its-call", retries: 3, triggers: [{ event: "ts4/outlasts-its-call" }] },
+    async ({ step }) => {
       const a = await step.run("a", () => {
         note("a");
         return "A";
       });
       const slow = await step.run("slow", async () => {
-        if (note("slow") === 1) await new Promise((done) => setTimeout(done, event.data.ms));
+        if (note("slow") === 1) await gate("slow");
         return "S";
       });
       return a + slow;
