@@ -8,6 +8,7 @@ running call may not checkpoint, a missing key in signed mode).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -147,30 +148,40 @@ def test_a_running_call_checkpoints_steps_it_ran_and_nothing_else(host: Host) ->
         assert late.status_code == 400 and "already ended" in late.json()["error"]
 
 
-def test_a_checkpoint_is_fenced_by_its_calls_generation(host: Host) -> None:
-    """No call of this run is in flight (an endpoint's run): a generation is stale unless the
-    SDK began its call less than 10 s ago, as the real server skips the check then; without
-    a generation (older SDKs, connect workers) there is nothing to check."""
-    import time
-
-    with host.rest() as rest:
+def test_a_checkpoint_is_fenced_by_its_calls_generation() -> None:
+    """With dispatch validation on (the Dev Server's EXPERIMENTAL_ASYNC_DISPATCH_VALIDATION):
+    no call of this run is in flight (an endpoint's run), so a generation is stale unless the
+    SDK began its call less than 10 s ago, as the real server skips the check then; without a
+    generation (older SDKs, connect workers) there is nothing to check."""
+    with local_engine(dispatch_validation=True) as host, host.rest() as rest:
         data = new_run(rest)
         run_id, path = data["run_id"], f"/v1/checkpoint/{data['run_id']}/async"
-        now_ms = int(time.time() * 1000)
-        body = {"run_id": run_id, "fn_id": data["fn_id"], "qi_id": run_id}
-        stale = rest.post(
-            path,
-            json=body
-            | {"steps": [step_run("x", 1)], "generation_id": 7, "request_started_at": now_ms - 60_000},
-        )
-        print(stale.status_code, stale.json())
+        body = {"run_id": run_id, "fn_id": data["fn_id"], "qi_id": run_id, "generation_id": 7}
+        old = int(time.time() * 1000) - 60_000
+        stale = rest.post(path, json=body | {"steps": [step_run("x", 1)], "request_started_at": old})
         assert stale.status_code == 409
         assert stale.json()["error"].startswith("stale dispatch: no call of run")
+        huge = rest.post(path, json=body | {"steps": [step_run("x", 1)], "request_started_at": 10**400})
+        assert huge.status_code == 409  # a stamp no clock can hold does not skip the check
         assert ops(rest, run_id) == []  # nothing kept
-        fresh = {"steps": [step_run("y", 2)], "generation_id": 7, "request_started_at": now_ms}
+        fresh = {"steps": [step_run("y", 2)], "request_started_at": int(time.time() * 1000)}
         assert rest.post(path, json=body | fresh).status_code == 200
-        assert rest.post(path, json=body | {"steps": [step_run("z", 3)]}).status_code == 200
+        unversioned = {k: v for k, v in body.items() if k != "generation_id"}
+        assert rest.post(path, json=unversioned | {"steps": [step_run("z", 3)]}).status_code == 200
         assert ops(rest, run_id) == [("y", "StepRun", "Completed"), ("z", "StepRun", "Completed")]
+        unknown = rest.post(f"/v1/checkpoint/{UlidFactory().new()}/async", json=body | {"steps": []})
+        assert unknown.status_code == 404  # the run is looked up first, as on the server
+
+
+def test_without_dispatch_validation_a_late_checkpoint_is_kept(host: Host) -> None:
+    """The Dev Server's default: generations are sent but not checked."""
+    with host.rest() as rest:
+        data = new_run(rest)
+        path = f"/v1/checkpoint/{data['run_id']}/async"
+        old = int(time.time() * 1000) - 60_000
+        late = {"steps": [step_run("x", 1)], "generation_id": 7, "request_started_at": old}
+        assert rest.post(path, json=late).status_code == 200
+        assert ops(rest, data["run_id"]) == [("x", "StepRun", "Completed")]
 
 
 def test_bad_first_checkpoints_are_refused_with_a_reason(host: Host) -> None:

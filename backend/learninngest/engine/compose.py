@@ -83,7 +83,7 @@ class Engine:
             self.outcomes,
             self._emit,
             settings.signing_key,
-            fresh_s=settings.checkpoint_fresh_s,
+            fresh_s=settings.checkpoint_fresh_s if settings.dispatch_validation else None,
         )
         self.cron = Cron(self.state, self.clock, self.registry, self.runs, self.hooks)
         self.intake = Intake(settings, self.state, self.clock, self.registry, self.runs, self.flow, self.ids)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from learninngest.retention import DEFAULT_RETENTION_S
@@ -46,9 +47,14 @@ class EngineSettings:
     connect_heartbeat_s: float = 10.0
     # How long a call waits for a live worker of its app before it fails (and is retried).
     connect_wait_s: float = 10.0
-    # A checkpoint from a call the SDK began less than this long ago (wall clock) is taken as
-    # current; an older call's must still be in flight, else it is a stale dispatch (409).
-    # The real server's dispatchValidationSkipDuration; tests set 0 to check every one.
+    # Fence checkpoints by their call's dispatch generation (run/dispatches.py). Off unless
+    # EXPERIMENTAL_ASYNC_DISPATCH_VALIDATION=true, the Dev Server's own switch for it.
+    dispatch_validation: bool = field(
+        default_factory=lambda: os.environ.get("EXPERIMENTAL_ASYNC_DISPATCH_VALIDATION") == "true"
+    )
+    # With it: a checkpoint from a call the SDK began less than this long ago (wall clock) is
+    # taken as current; an older call's must still be in flight, else it is a stale dispatch
+    # (409). The real server's dispatchValidationSkipDuration; tests set 0 to check every one.
     checkpoint_fresh_s: float = 10.0
 
     @property

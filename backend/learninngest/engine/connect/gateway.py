@@ -15,9 +15,11 @@ GATEWAY_CONNECTION_READY with the heartbeat and lease-extension intervals. Then:
   gone) go to the router;
 - when the engine stops, GATEWAY_CLOSING tells every worker to connect again elsewhere.
 
-A refused handshake closes the socket with 1008 and a reason the SDK logs. A sync that
-fails (an invalid function config) is first told in a SYNC_FAILED message, a SystemError
-with a code and the message, as the real gateway propagates the sync API's error.
+A refused handshake closes the socket with 1008 and a reason the SDK logs. A sync the
+registry refuses (an invalid function config) is first told in a SYNC_FAILED message, a
+SystemError with a code and the registry's message, as the real gateway passes on the sync
+API's error (a config that is not JSON at all is only refused: the real gateway fails it
+before the sync, as an internal error).
 """
 
 from __future__ import annotations
@@ -52,8 +54,7 @@ MISSED_HEARTBEATS = 5  # heartbeats missed in a row before the gateway closes th
 SESSION_TOKEN_TTL_S = 300.0  # a token from /v0/connect/start is good for one handshake this long
 POLICY_VIOLATION = 1008
 _MAX_REASON = 120  # WebSocket close reasons are at most 123 bytes
-# The real server's codes (pkg/syscode) for a config it cannot read / will not register.
-INVALID_CONFIG = "connect_invalid_function_config"
+# The real server's code (pkg/syscode) for a config it will not register.
 CONFIG_INVALID = "config_invalid"
 
 
@@ -62,11 +63,13 @@ class Refused(Exception):
 
 
 class SyncFailed(Refused):
-    """An app of the worker could not be synced: SYNC_FAILED, then the close."""
+    """The registry refused an app of the worker: SYNC_FAILED (`code`, `detail`), then the
+    close, whose reason is the message (the Python SDK reads only the close)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, detail: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+        self.detail = detail
 
 
 class Gateway:
@@ -113,7 +116,7 @@ class Gateway:
         except Refused as exc:
             log.warning("connect handshake refused: %s", exc)
             if isinstance(exc, SyncFailed):
-                error = codec.SystemErrorData(code=exc.code, message=str(exc))
+                error = codec.SystemErrorData(code=exc.code, message=exc.detail)
                 with contextlib.suppress(Exception):
                     await send(codec.encode(codec.Kind.SYNC_FAILED, error))
             with contextlib.suppress(Exception):
@@ -190,7 +193,7 @@ class Gateway:
             functions = json.loads(bytes(app.functions) or b"[]")
             capabilities = json.loads(bytes(data.capabilities) or b"{}")
         except ValueError:
-            raise SyncFailed(INVALID_CONFIG, f"Invalid function config of app {app.app_name}") from None
+            raise Refused(f"Invalid function config of app {app.app_name}") from None
         body = {
             "v": "1",
             "url": f"ws://connect?app_name={quote(app.app_name)}",
@@ -204,8 +207,9 @@ class Gateway:
         }
         status, reply = self.registry.register(body, None)
         if status != 200:
-            message = f"sync of app {app.app_name} failed: {reply.get('error', status)}"
-            raise SyncFailed(str(reply.get("code") or CONFIG_INVALID), message)
+            detail = str(reply.get("error", status))
+            message = f"sync of app {app.app_name} failed: {detail}"
+            raise SyncFailed(str(reply.get("code") or CONFIG_INVALID), detail, message)
 
     async def _loop(self, ws: WebSocket, send: Any, worker: Worker) -> None:
         hb = max(1.0, self.settings.connect_heartbeat_s)

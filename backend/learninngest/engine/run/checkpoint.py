@@ -104,7 +104,7 @@ class Checkpoints:
         emit: Emit,
         secret: str | None = None,
         stream_token: Callable[[str], str] | None = None,
-        fresh_s: float = 10.0,
+        fresh_s: float | None = None,
     ) -> None:
         """`stream_token(run_id)`: the `realtime_token` a durable endpoint's caller subscribes
         to its run's stream with (the real server: a Realtime JWT for channel = run id, topic
@@ -119,6 +119,7 @@ class Checkpoints:
         # then survive a restart), else a secret of this process.
         self._secret = (secret or secrets.token_hex(32)).encode()
         self.stream_token = stream_token or (lambda run_id: self.token(run_id, "realtime"))
+        # None: dispatch validation off; else the real server's skip window for fresh calls.
         self.fresh_s = fresh_s
 
     # --- tokens
@@ -140,11 +141,11 @@ class Checkpoints:
         """Memoize the steps a call in flight ran; returns how many. CheckpointError if refused.
 
         `generation` / `started_ms`: the call's `X-Inngest-Generation-Id` as the SDK echoes it,
-        and when the SDK began the call (wall-clock ms). As the real server: a call begun less
-        than `checkpoint_fresh_s` ago is taken as current; an older one must still be in flight
-        (run/dispatches.py), else 409, a stale dispatch. Without a generation, no check."""
+        and when the SDK began the call (wall-clock ms). With dispatch validation on, as the
+        real server: a call begun less than `checkpoint_fresh_s` ago is taken as current; an
+        older one must still be in flight (run/dispatches.py), else 409, a stale dispatch.
+        Without a generation, no check. Checked after the run and the opcodes, as there."""
         ops = parse_ops(raw_steps)
-        self._fence(run_id, generation, started_ms)
         run = self._active(run_id)
         fn = self.registry.get(run.function_slug)
         if fn_id and fn is not None and fn_id != fn.uuid:
@@ -154,6 +155,7 @@ class Checkpoints:
             raise CheckpointError(
                 400, f"cannot checkpoint opcode {', '.join(refused)}: send it in the call's reply"
             )
+        self._fence(run_id, generation, started_ms)
         now = self.clock.now()
         raws = raw_steps if isinstance(raw_steps, list) else []
         taken = self.runs.checkpointed.setdefault(run_id, set())
@@ -169,11 +171,17 @@ class Checkpoints:
         return count
 
     def _fence(self, run_id: str, generation: Any, started_ms: Any) -> None:
+        if self.fresh_s is None:
+            return  # dispatch validation is off (the Dev Server's default)
         if not isinstance(generation, int) or isinstance(generation, bool) or generation == 0:
             return  # an SDK that sends none (older ones, connect workers)
         if isinstance(started_ms, int | float) and not isinstance(started_ms, bool) and started_ms:
-            # The SDK's wall clock, so the engine's wall clock (not its virtual one).
-            elapsed_s = time.time() - started_ms / 1000
+            # The SDK's wall clock, so the engine's wall clock (not its virtual one). A stamp
+            # too large for a float, in the future or NaN is no reason to skip the check.
+            try:
+                elapsed_s = time.time() - float(started_ms) / 1000
+            except OverflowError:
+                elapsed_s = -1.0
             if 0 <= elapsed_s < self.fresh_s:
                 return
         stale = self.runs.dispatches.stale(run_id, generation)

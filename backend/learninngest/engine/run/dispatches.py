@@ -5,8 +5,11 @@ echoes it in the steps it checkpoints during the call (POST /v1/checkpoint/{run_
 run/checkpoint.py). A checkpoint whose generation is not a call of that run still in flight
 comes from a call the engine gave up on (it timed out and was made again, or the engine
 restarted): the real server refuses it as a stale dispatch (409, `pkg/execution/checkpoint`),
-so the SDK stops, and so does the engine. Generations start at the wall clock's milliseconds,
-so a call from before a restart never shares one with a call after it.
+so the SDK stops, and so does the engine. Generations start at the wall clock in
+microseconds, so a call from before a restart does not share one with a call after it
+unless the engine made more than a million calls a second (the numbers stay below
+JavaScript's largest safe integer). The check is off unless `dispatch_validation` (the Dev
+Server's EXPERIMENTAL_ASYNC_DISPATCH_VALIDATION=true); the header is always sent, as there.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Iterator
 
 class Dispatches:
     def __init__(self) -> None:
-        self._next = itertools.count(int(time.time() * 1000))
+        self._next = itertools.count(time.time_ns() // 1000)
         self._live: dict[str, set[int]] = {}
 
     @contextlib.contextmanager
