@@ -80,8 +80,8 @@ class ConnectRouter:
 
     # --- the executor's side
     async def call(self, url: str, body: bytes, generation: int | None = None) -> protocol.Outcome:
-        # `generation` has no field in the connect request (no headers): a connect worker's
-        # checkpoints carry none, and none is checked (run/dispatches.py).
+        # `generation` is not sent: the SDK reads it from a header only, and a connect request
+        # has none, so a connect worker's checkpoints carry no generation (run/dispatches.py).
         query = dict(parse_qsl(urlsplit(url).query))
         slug, step = query.get("fnId", ""), query.get("stepId", "step")
         fn = self.registry.get(slug)
