@@ -22,6 +22,7 @@ from learninngest.engine.http.cors import EventApiCors
 from learninngest.engine.http.dashboard_auth import DashboardAuth, dashboard_errors
 from learninngest.engine.http.fast_events import serve_events_directly
 from learninngest.engine.http.problems import Problem, problem_response
+from learninngest.engine.realtime.streamed import streams_body
 from learninngest.engine.settings import EngineSettings
 from learninngest.serving import gc_freeze
 from learninngest.serving.security_headers import INLINE_STYLES, SecurityHeaders
@@ -62,6 +63,8 @@ def create_engine_app(settings: EngineSettings, clock: Clock | None = None) -> F
         title="LearnInngest engine", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.engine = engine
+    # Streamed Realtime publishes reach their route as they arrive (realtime/streamed.py).
+    app.state.streamed_body = streams_body
     app.add_middleware(SecurityHeaders, default=INLINE_STYLES)  # the dashboard styles itself inline
 
     if not settings.signing_key:

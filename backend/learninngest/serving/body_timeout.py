@@ -5,6 +5,10 @@ sends fewer bytes than its Content-Length holds the connection (and a file descr
 until it gives up. This middleware reads the whole body first, under one deadline from
 the moment the headers were complete, then replays it to the app; past the deadline it
 answers 408 with `Connection: close` and the app never runs.
+
+An app may name requests whose body it reads as a stream and bounds itself
+(`app.state.streamed_body(scope) -> bool`: the engine's Realtime publishes, forwarded to
+subscribers as they arrive): those go to the app as they come.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ class BodyTimeout:
         self.seconds = seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or self._streamed(scope):
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []
@@ -61,3 +65,7 @@ class BodyTimeout:
             return await receive()
 
         await self.app(scope, replayed, send)
+
+    def _streamed(self, scope: Scope) -> bool:
+        streamed = getattr(getattr(self.app, "state", None), "streamed_body", None)
+        return streamed is not None and bool(streamed(scope))

@@ -194,3 +194,53 @@ def test_tee_forwards_raw_bytes_to_the_channels_stream_topic(host: Host) -> None
         assert rest.post("/v1/realtime/publish/tee", content=b"x").status_code == 400
         too_big = rest.post("/v1/realtime/publish/tee?channel=run-1", content=b"X" * (1000 * 1024 + 1))
         assert too_big.status_code == 413
+
+
+def test_a_text_stream_reaches_subscribers_as_it_arrives(host: Host) -> None:
+    """Each KiB is forwarded when it comes, not when the body ends: the subscriber has the
+    first chunk before the publisher sends the rest (the body timeout lets it through)."""
+    with socket(host, token_for(host, CHANNEL, "messages")) as ws:
+        before_the_rest: list[dict[str, Any]] = []
+
+        def body() -> Iterator[bytes]:
+            yield b"a" * 1024
+            before_the_rest.extend(frames(ws, 2))  # waits for them: start, the first chunk
+            yield b"b" * 100
+
+        with host.rest() as rest:
+            url = f"/v1/realtime/publish?channel={CHANNEL}&topic=messages"
+            reply = rest.post(url, content=body(), headers={"content-type": "text/stream"})
+        after = frames(ws, 2)
+    print([f["kind"] for f in before_the_rest], [f["kind"] for f in after])
+    assert reply.status_code == 200
+    assert [f["kind"] for f in before_the_rest] == ["datastream-start", "chunk"]
+    assert before_the_rest[1]["data"] == "a" * 1024
+    assert [f["kind"] for f in after] == ["chunk", "datastream-end"]
+    assert after[0]["data"] == "b" * 100
+
+
+def test_a_stream_that_stops_arriving_is_cut_off_with_408(
+    host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream with no part for IDLE_S (30 s; shortened here) is answered 408 and closed;
+    subscribers get what arrived and the stream's end."""
+    import socket as sockets
+
+    from learninngest.engine.realtime import streamed
+
+    monkeypatch.setattr(streamed, "IDLE_S", 0.5)
+    with socket(host, token_for(host, CHANNEL, "messages")) as ws:
+        port = int(host.url.rsplit(":", 1)[1])
+        with sockets.create_connection(("127.0.0.1", port), timeout=30) as raw:
+            head = (
+                f"POST /v1/realtime/publish?channel={CHANNEL}&topic=messages HTTP/1.1\r\n"
+                f"Host: 127.0.0.1:{port}\r\ncontent-type: text/stream\r\ntransfer-encoding: chunked\r\n\r\n"
+            )
+            raw.sendall(head.encode() + b"5\r\nhello\r\n")  # then nothing more
+            answer = raw.recv(65536).decode()
+        got = frames(ws, 3)
+    print(answer.splitlines()[0], [f["kind"] for f in got])
+    assert answer.startswith("HTTP/1.1 408")
+    assert "no part of the stream arrived for 0.5 s" in answer
+    assert [f["kind"] for f in got] == ["datastream-start", "chunk", "datastream-end"]
+    assert got[1]["data"] == "hello"

@@ -4,8 +4,10 @@
 - POST /publish?channel=&topic=[&run_id=&metadata=]: the body becomes one `data` message
   (JSON as it is, other text as a JSON string; 200 with no body). With `content-type:
   text/stream` the body is streamed instead: `datastream-start` (data: a stream id), then
-  `chunk`s of 1 KiB as they arrive, then `datastream-end`.
-- POST /publish/tee?channel=: raw bytes straight to the channel's `$stream` subscribers.
+  `chunk`s of 1 KiB as they arrive, then `datastream-end` (streamed.py: a part at least
+  every 30 s, 15 minutes in all, else 408).
+- POST /publish/tee?channel=: raw bytes straight to the channel's `$stream` subscribers, as
+  they arrive (the same bounds).
 - GET /sse: the token's topics as server-sent events (`data: {json}`), keep-alive comments.
 - GET /connect: the WebSocket (socket.py).
 """
@@ -41,6 +43,7 @@ from learninngest.engine.realtime.messages import (
     topic_from,
 )
 from learninngest.engine.realtime.socket import serve_socket
+from learninngest.engine.realtime.streamed import StreamStalled, parts
 
 log = logging.getLogger("learninngest.engine")
 SSE_KEEPALIVE_S = 15.0  # the broadcaster's KeepaliveInterval
@@ -49,6 +52,14 @@ SSE_TIMEOUT_S = 15 * 60.0  # SSEConnectionTimeout
 
 def _problem(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message, "status": status, "data": None}, status)
+
+
+def _stalled(exc: StreamStalled) -> JSONResponse:
+    """408, and the connection closed: what is left of the body is not read."""
+    log.warning("streamed publish cut off: %s", exc)
+    response = _problem(408, f"{exc}; what arrived before was published")
+    response.headers["connection"] = "close"
+    return response
 
 
 def build_router(broker: Broker, auth: RealtimeAuth, ids: UlidFactory) -> APIRouter:
@@ -116,7 +127,10 @@ def build_router(broker: Broker, auth: RealtimeAuth, ids: UlidFactory) -> APIRou
             return denied
         env_id = claims.env_id if claims else DEV_ENV_ID
         if request.headers.get("content-type") == "text/stream":
-            await _publish_stream(request, broker, message_of(request, Kind.datastream_start, env_id))
+            try:
+                await _publish_stream(request, broker, message_of(request, Kind.datastream_start, env_id))
+            except StreamStalled as exc:
+                return _stalled(exc)
             return Response(status_code=200)
         body = bytearray()
         async for part in request.stream():
@@ -136,11 +150,16 @@ def build_router(broker: Broker, auth: RealtimeAuth, ids: UlidFactory) -> APIRou
         if not channel:
             return _problem(400, "channel query parameter required")
         limit, total = MAX_CHUNKS * CHUNK_BYTES, 0
-        async for part in request.stream():
-            total += len(part)
-            if total > limit:
-                return _problem(413, f"the body may be at most {limit} bytes")
-            broker.write(claims.env_id if claims else DEV_ENV_ID, channel, part.decode("utf-8", "replace"))
+        try:
+            async for part in parts(request):
+                total += len(part)
+                if total > limit:
+                    return _problem(413, f"the body may be at most {limit} bytes")
+                broker.write(
+                    claims.env_id if claims else DEV_ENV_ID, channel, part.decode("utf-8", "replace")
+                )
+        except StreamStalled as exc:
+            return _stalled(exc)
         return Response(status_code=200)
 
     @router.get("/sse")
@@ -168,16 +187,16 @@ async def _publish_stream(request: Request, broker: Broker, start: Message) -> N
     broker.publish(start)
     pending, chunks = b"", 0
     try:
-        async for part in request.stream():
+        async for part in parts(request):
             pending += part
             while len(pending) >= CHUNK_BYTES and chunks < MAX_CHUNKS:
                 broker.publish_chunk(start, stream_id, pending[:CHUNK_BYTES].decode("utf-8", "replace"))
                 pending, chunks = pending[CHUNK_BYTES:], chunks + 1
             if chunks >= MAX_CHUNKS:
                 break
+    finally:  # what arrived is published, also when the stream stalled; and always an end
         if pending and chunks < MAX_CHUNKS:
             broker.publish_chunk(start, stream_id, pending.decode("utf-8", "replace"))
-    finally:
         broker.publish(replace(start, kind=Kind.datastream_end))
 
 
