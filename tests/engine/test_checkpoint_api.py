@@ -8,6 +8,7 @@ running call may not checkpoint, a missing key in signed mode).
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from collections.abc import Iterator
@@ -182,6 +183,26 @@ def test_without_dispatch_validation_a_late_checkpoint_is_kept(host: Host) -> No
         late = {"steps": [step_run("x", 1)], "generation_id": 7, "request_started_at": old}
         assert rest.post(path, json=late).status_code == 200
         assert ops(rest, data["run_id"]) == [("x", "StepRun", "Completed")]
+
+
+def test_the_endpoints_realtime_token_follows_its_teed_stream_over_sse(host: Host) -> None:
+    """A durable endpoint's `realtime_token` subscribes to its run's `$stream` (the server's
+    JWT), and what the endpoint tees reaches an SSE subscriber as it was written: the SDK
+    tees its own server-sent events, which its caller reads on after the redirect."""
+    with host.rest() as rest:
+        data = new_run(rest)
+        run_id, jwt = data["run_id"], data["realtime_token"]
+        with httpx.stream("GET", f"{host.url}/v1/realtime/sse", params={"token": jwt}, timeout=30) as sse:
+            assert sse.status_code == 200
+            lines = sse.iter_lines()
+            assert next(lines) == ":"  # subscribed
+            teed = b'event: inngest.stream\ndata: {"n": 1}\n\n'
+            assert rest.post(f"/v1/realtime/publish/tee?channel={run_id}", content=teed).status_code == 200
+            got = list(itertools.islice((line for line in lines if line), 2))
+        other = new_run(rest)["realtime_token"]
+    print("the subscriber read:", got)
+    assert got == ["event: inngest.stream", 'data: {"n": 1}']  # as written, not inside a data: event
+    assert other != jwt
 
 
 def test_bad_first_checkpoints_are_refused_with_a_reason(host: Host) -> None:

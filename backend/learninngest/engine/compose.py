@@ -75,6 +75,7 @@ class Engine:
             self.flow,
             self.driver,
         )
+        self.realtime = Realtime(settings.signing_key, self.registry.keys, self.clock, self.ids)
         self.checkpoints = Checkpoints(
             self.state,
             self.clock,
@@ -83,11 +84,11 @@ class Engine:
             self.outcomes,
             self._emit,
             settings.signing_key,
+            stream_token=self.realtime.stream_token,
             fresh_s=settings.checkpoint_fresh_s if settings.dispatch_validation else None,
         )
         self.cron = Cron(self.state, self.clock, self.registry, self.runs, self.hooks)
         self.intake = Intake(settings, self.state, self.clock, self.registry, self.runs, self.flow, self.ids)
-        self.realtime = Realtime(settings.signing_key, self.registry.keys, self.clock, self.ids)
         self._purge: asyncio.Task[None] | None = None
 
     # --- the hooks: each hands the run loop's request to the part that answers it

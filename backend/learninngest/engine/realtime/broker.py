@@ -23,6 +23,12 @@ OUTBOX_LIMIT = 10_000
 Send = Callable[[str], Awaitable[None]]
 
 
+class RawFrame(str):
+    """Bytes written to a `$stream` topic (/publish/tee), sent as they are: an SSE subscriber
+    gets them without the `data: …` event around a message (the server's subSSE.Write), so
+    the SSE a durable endpoint tees reads on as its own stream."""
+
+
 class Subscription:
     """One subscriber (a socket, an SSE response): an outbox and the task that sends it."""
 
@@ -107,7 +113,7 @@ class Broker:
 
     def write(self, env_id: str, channel: str, data: str) -> int:
         """Raw text to the channel's `$stream` topic, no message around it (/publish/tee)."""
-        return self._fan_out([Topic(channel, STREAM_TOPIC, TopicKind.run, env_id)], data)
+        return self._fan_out([Topic(channel, STREAM_TOPIC, TopicKind.run, env_id)], RawFrame(data))
 
     def _fan_out(self, topics: list[Topic], frame: str) -> int:
         count = 0

@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from learninngest.engine.ids import UlidFactory, is_ulid
 from learninngest.engine.realtime import token
 from learninngest.engine.realtime.auth import RealtimeAuth
-from learninngest.engine.realtime.broker import Broker, Subscription
+from learninngest.engine.realtime.broker import Broker, RawFrame, Subscription
 from learninngest.engine.realtime.messages import (
     CHUNK_BYTES,
     DEV_ACCOUNT_ID,
@@ -204,7 +204,7 @@ async def _sse_frames(broker: Broker, claims: token.Claims) -> AsyncIterator[str
     frames: asyncio.Queue[str] = asyncio.Queue()
 
     async def send(frame: str) -> None:
-        frames.put_nowait(f"data: {frame}\n\n")
+        frames.put_nowait(frame if isinstance(frame, RawFrame) else f"data: {frame}\n\n")
 
     sub = Subscription(secrets.token_hex(16), "sse", send)
     broker.subscribe(sub, claims.topics)

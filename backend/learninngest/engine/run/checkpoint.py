@@ -107,8 +107,8 @@ class Checkpoints:
         fresh_s: float | None = None,
     ) -> None:
         """`stream_token(run_id)`: the `realtime_token` a durable endpoint's caller subscribes
-        to its run's stream with (the real server: a Realtime JWT for channel = run id, topic
-        `stream`); by default an opaque token, until the engine serves Realtime streams."""
+        to its run's stream with (a Realtime JWT for channel = run id, topic `$stream`: the
+        engine passes Realtime's); an opaque token for a part tested alone."""
         self.state = state
         self.clock = clock
         self.registry = registry
