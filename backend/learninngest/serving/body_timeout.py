@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +29,7 @@ class BodyTimeout:
     def __init__(self, app: ASGIApp, seconds: float = DEFAULT_BODY_TIMEOUT_S) -> None:
         self.app = app
         self.seconds = seconds
+        self._streams: Callable[[Scope], bool] | None | bool = False  # False: not looked up yet
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self._streamed(scope):
@@ -67,5 +69,7 @@ class BodyTimeout:
         await self.app(scope, replayed, send)
 
     def _streamed(self, scope: Scope) -> bool:
-        streamed = getattr(getattr(self.app, "state", None), "streamed_body", None)
-        return streamed is not None and bool(streamed(scope))
+        streams = self._streams
+        if streams is False:  # once, at the first request: the app has set its state by then
+            streams = self._streams = getattr(getattr(self.app, "state", None), "streamed_body", None)
+        return callable(streams) and bool(streams(scope))
