@@ -9,16 +9,14 @@ and the engine calls the endpoint back (replaying the request) when the sleep is
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from tests.engine.harness import local_engine
-from tests.engine.ts4_app import Ts4App, started
+from tests.engine.ts4_app import Ts4App, follow_streamed_answer, started
 from tests.support import wait_for
 
 
@@ -91,47 +89,10 @@ def test_a_sleep_moves_the_run_to_the_background_and_the_output_waits_for_it(app
     assert bad.status_code == 401
 
 
-def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
-    """(event, data) pairs of a server-sent-event stream; comments and blank lines skipped."""
-    event = ""
-    for line in lines:
-        if line.startswith("event: "):
-            event = line[7:]
-        elif line.startswith("data: "):
-            yield event, json.loads(line[6:])
-            event = ""
-
-
 def test_a_streamed_answer_goes_on_over_the_engines_sse_after_the_redirect(app: Ts4App) -> None:
     """The caller asks for `text/event-stream`: the SDK streams the endpoint's progress, and
     when a sleep moves the run to the background it sends `inngest.redirect_info`, the
     engine's /v1/realtime/sse with the run's `realtime_token` (a JWT for its `$stream`). Called
     back after the sleep, the SDK tees the rest of its stream to /v1/realtime/publish/tee; the
     caller, subscribed at that URL, reads it as it was written, the response included."""
-    accept = {"accept": "text/event-stream"}
-    with httpx.stream(
-        "GET", f"{app.url}/endpoint/nap", params={"who": "ana"}, headers=accept, timeout=30
-    ) as first:
-        assert first.headers["content-type"].startswith("text/event-stream")
-        before = dict(sse_events(first.iter_lines()))
-    print("before the redirect:", sorted(before))
-    run_id, redirect = before["inngest.metadata"]["runId"], before["inngest.redirect_info"]["url"]
-    assert redirect.startswith(f"{app.host.url}/v1/realtime/sse?token=")
-
-    with httpx.stream("GET", redirect, timeout=30) as sse:
-        assert sse.status_code == 200  # the token is a Realtime JWT the engine accepts
-        lines = sse.iter_lines()
-        assert next(lines) == ":"  # subscribed before the run goes on
-        app.advance(10)  # the sleep ends: the engine calls the endpoint back
-        after = {}
-        for event, data in sse_events(lines):
-            after[event] = data
-            if event == "inngest.response":
-                break
-    print("after the redirect:", after)
-    assert after["inngest.metadata"]["runId"] == run_id
-    response = after["inngest.response"]
-    assert response["status"] == "succeeded" and response["response"]["statusCode"] == 200
-    assert json.loads(response["response"]["body"]) == {"before": "before", "after": "after ana"}
-    output = app.wait_status(run_id, "Completed")["output"]  # the response, as a called-back run's
-    assert json.loads(output["body"]) == {"before": "before", "after": "after ana"}
+    follow_streamed_answer(app, "ana")

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.engine.harness import TEST_SIGNING_KEY, local_engine
-from tests.engine.ts4_app import Ts4App, started
+from tests.engine.ts4_app import Ts4App, follow_streamed_answer, started
 from tests.support import wait_for
 
 
@@ -44,3 +44,8 @@ def test_an_endpoint_is_called_back_signed(app: Ts4App) -> None:
         "before": "before",
         "after": "after ada",
     }
+
+
+def test_a_streamed_answer_goes_on_after_the_redirect_signed(app: Ts4App) -> None:
+    """As in dev mode; here the SDK tees with the signing key's bearer."""
+    follow_streamed_answer(app, "bea")

@@ -10,6 +10,7 @@ and starts the app with `started(host)`; features/*.js of the app hold the funct
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -112,3 +113,48 @@ def started(host: Host) -> Iterator[Ts4App]:
         yield app
     finally:
         stop_child(proc)
+
+
+def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
+    """(event, data) pairs of a server-sent-event stream; comments and blank lines skipped."""
+    event = ""
+    for line in lines:
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: "):
+            yield event, json.loads(line[6:])
+            event = ""
+
+
+def follow_streamed_answer(app: Ts4App, who: str) -> None:
+    """Ask the sleeping endpoint (/endpoint/nap) for `text/event-stream`, follow its
+    `inngest.redirect_info` to the engine's SSE, end the sleep, and check that the rest of
+    the stream (the run's metadata, then the endpoint's response) arrives there."""
+    accept = {"accept": "text/event-stream"}
+    with httpx.stream(
+        "GET", f"{app.url}/endpoint/nap", params={"who": who}, headers=accept, timeout=30
+    ) as first:
+        assert first.headers["content-type"].startswith("text/event-stream")
+        before = dict(sse_events(first.iter_lines()))
+    print("before the redirect:", sorted(before))
+    run_id, redirect = before["inngest.metadata"]["runId"], before["inngest.redirect_info"]["url"]
+    assert redirect.startswith(f"{app.host.url}/v1/realtime/sse?token=")
+
+    with httpx.stream("GET", redirect, timeout=30) as sse:
+        assert sse.status_code == 200  # the token is a Realtime JWT the engine accepts
+        lines = sse.iter_lines()
+        assert next(lines) == ":"  # subscribed before the run goes on
+        app.advance(10)  # the sleep ends: the engine calls the endpoint back
+        after = {}
+        for event, data in sse_events(lines):
+            after[event] = data
+            if event == "inngest.response":
+                break
+    print("after the redirect:", after)
+    assert after["inngest.metadata"]["runId"] == run_id
+    response = after["inngest.response"]
+    assert response["status"] == "succeeded" and response["response"]["statusCode"] == 200
+    expected = {"before": "before", "after": f"after {who}"}
+    assert json.loads(response["response"]["body"]) == expected
+    output = app.wait_status(run_id, "Completed")["output"]  # the response, as a called-back run's
+    assert json.loads(output["body"]) == expected
