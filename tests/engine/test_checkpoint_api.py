@@ -194,6 +194,7 @@ def test_the_endpoints_realtime_token_follows_its_teed_stream_over_sse(host: Hos
         run_id, jwt = data["run_id"], data["realtime_token"]
         with httpx.stream("GET", f"{host.url}/v1/realtime/sse", params={"token": jwt}, timeout=30) as sse:
             assert sse.status_code == 200
+            assert sse.headers["access-control-allow-origin"] == "*"  # a browser follows the redirect
             lines = sse.iter_lines()
             assert next(lines) == ":"  # subscribed
             teed = b'event: inngest.stream\ndata: {"n": 1}\n\n'

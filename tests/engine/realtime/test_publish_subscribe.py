@@ -8,6 +8,7 @@ streamed publishes, /publish/tee, the SSE route, and the "closing" close at shut
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -237,10 +238,73 @@ def test_a_stream_that_stops_arriving_is_cut_off_with_408(
                 f"Host: 127.0.0.1:{port}\r\ncontent-type: text/stream\r\ntransfer-encoding: chunked\r\n\r\n"
             )
             raw.sendall(head.encode() + b"5\r\nhello\r\n")  # then nothing more
-            answer = raw.recv(65536).decode()
+            answer = _until_closed(raw)
         got = frames(ws, 3)
     print(answer.splitlines()[0], [f["kind"] for f in got])
     assert answer.startswith("HTTP/1.1 408")
     assert "no part of the stream arrived for 0.5 s" in answer
     assert [f["kind"] for f in got] == ["datastream-start", "chunk", "datastream-end"]
     assert got[1]["data"] == "hello"
+
+
+def _until_closed(raw: Any) -> str:
+    """Everything the server sends until it closes the connection (head and body may come apart)."""
+    received = b""
+    while chunk := raw.recv(65536):
+        received += chunk
+    return received.decode()
+
+
+def test_a_publisher_that_goes_away_mid_stream_still_ends_it(
+    host: Host, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Subscribers get what arrived and the stream's end; the engine logs a warning, no 500."""
+    import socket as sockets
+
+    caplog.set_level(logging.WARNING, logger="learninngest.engine")
+    with socket(host, token_for(host, CHANNEL, "messages")) as ws:
+        port = int(host.url.rsplit(":", 1)[1])
+        with sockets.create_connection(("127.0.0.1", port), timeout=30) as raw:
+            head = (
+                f"POST /v1/realtime/publish?channel={CHANNEL}&topic=messages HTTP/1.1\r\n"
+                f"Host: 127.0.0.1:{port}\r\ncontent-type: text/stream\r\ntransfer-encoding: chunked\r\n\r\n"
+            )
+            raw.sendall(head.encode() + b"3\r\nbye\r\n")
+            assert [f["kind"] for f in frames(ws, 1)] == ["datastream-start"]  # it is being read
+        got = frames(ws, 2)  # the socket closed: the rest of the stream
+    messages = [r.getMessage() for r in caplog.records]
+    print([f["kind"] for f in got], messages)
+    assert [f["kind"] for f in got] == ["chunk", "datastream-end"] and got[0]["data"] == "bye"
+    assert any("the publisher went away" in m for m in messages)
+    assert not any(r.levelno >= logging.ERROR for r in caplog.records)
+
+
+def test_a_second_content_type_does_not_stream_a_body_past_its_timeout() -> None:
+    """The route and the body timeout read the same (first) Content-Type."""
+    from learninngest.engine.realtime.streamed import streams_body
+
+    def scope(*types: bytes) -> dict[str, Any]:
+        headers = [(b"content-type", t) for t in types]
+        return {"type": "http", "method": "POST", "path": "/v1/realtime/publish", "headers": headers}
+
+    assert streams_body(scope(b"text/stream"))
+    assert not streams_body(scope(b"application/json", b"text/stream"))
+    assert not streams_body(scope())
+
+
+def test_tee_keeps_a_character_split_between_two_parts_whole(host: Host) -> None:
+    text = "naïve café ☕" * 3
+    raw = text.encode()
+    cut = raw.index("☕".encode()) + 1  # inside the three bytes of the cup
+
+    def body() -> Iterator[bytes]:
+        yield raw[:cut]
+        yield raw[cut:]
+
+    with socket(host, token_for(host, "run-9", "$stream")) as ws:
+        with host.rest() as rest:
+            assert rest.post("/v1/realtime/publish/tee?channel=run-9", content=body()).status_code == 200
+        received = ""
+        while len(received) < len(text):
+            received += ws.recv(timeout=30)
+    assert received == text

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import json
 import logging
@@ -43,7 +44,7 @@ from learninngest.engine.realtime.messages import (
     topic_from,
 )
 from learninngest.engine.realtime.socket import serve_socket
-from learninngest.engine.realtime.streamed import StreamStalled, parts
+from learninngest.engine.realtime.streamed import StreamStalled, is_text_stream, parts
 
 log = logging.getLogger("learninngest.engine")
 SSE_KEEPALIVE_S = 15.0  # the broadcaster's KeepaliveInterval
@@ -126,7 +127,7 @@ def build_router(broker: Broker, auth: RealtimeAuth, ids: UlidFactory) -> APIRou
         if denied is not None:
             return denied
         env_id = claims.env_id if claims else DEV_ENV_ID
-        if request.headers.get("content-type") == "text/stream":
+        if is_text_stream(request.scope):
             try:
                 await _publish_stream(request, broker, message_of(request, Kind.datastream_start, env_id))
             except StreamStalled as exc:
@@ -150,16 +151,21 @@ def build_router(broker: Broker, auth: RealtimeAuth, ids: UlidFactory) -> APIRou
         if not channel:
             return _problem(400, "channel query parameter required")
         limit, total = MAX_CHUNKS * CHUNK_BYTES, 0
+        env_id = claims.env_id if claims else DEV_ENV_ID
+        # One decoder for the whole body: a character split between two parts stays whole.
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
         try:
             async for part in parts(request):
                 total += len(part)
                 if total > limit:
                     return _problem(413, f"the body may be at most {limit} bytes")
-                broker.write(
-                    claims.env_id if claims else DEV_ENV_ID, channel, part.decode("utf-8", "replace")
-                )
+                if text := decoder.decode(part):
+                    broker.write(env_id, channel, text)
         except StreamStalled as exc:
             return _stalled(exc)
+        finally:
+            if rest := decoder.decode(b"", final=True):
+                broker.write(env_id, channel, rest)
         return Response(status_code=200)
 
     @router.get("/sse")
@@ -170,7 +176,14 @@ def build_router(broker: Broker, auth: RealtimeAuth, ids: UlidFactory) -> APIRou
         return StreamingResponse(
             _sse_frames(broker, claims),
             media_type="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+            # Any origin, as the server's sseHeaders: a browser follows a durable endpoint's
+            # redirect here from the endpoint's own origin.
+            headers={
+                "cache-control": "no-cache",
+                "x-accel-buffering": "no",
+                "access-control-allow-origin": "*",
+                "access-control-expose-headers": "Content-Type",
+            },
         )
 
     @router.websocket("/connect")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Scope
 
 from learninngest.serving.router_bypass import route_path
@@ -28,16 +28,21 @@ class StreamStalled(Exception):
     """The body stopped arriving, or went on too long; the message says which."""
 
 
+def is_text_stream(scope: Scope) -> bool:
+    """The request's first Content-Type is `text/stream` (the one the route reads too, so a
+    second header cannot send a body past the timeout down the buffered path)."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value == b"text/stream"
+    return False
+
+
 def streams_body(scope: Scope) -> bool:
     """A POST whose body the Realtime routes forward as it comes: a `text/stream` publish, a tee."""
     if scope.get("method") != "POST":
         return False
     path = route_path(scope)
-    if path == TEE:
-        return True
-    return path == PUBLISH and any(
-        name == b"content-type" and value == b"text/stream" for name, value in scope["headers"]
-    )
+    return path == TEE or (path == PUBLISH and is_text_stream(scope))
 
 
 async def parts(request: Request) -> AsyncIterator[bytes]:
@@ -56,6 +61,8 @@ async def parts(request: Request) -> AsyncIterator[bytes]:
                 part = await anext(stream)
         except StopAsyncIteration:
             return
+        except ClientDisconnect:
+            raise StreamStalled("the publisher went away before the end of its stream") from None
         except TimeoutError:
             if loop.time() >= deadline:
                 raise StreamStalled(f"the stream went on for more than {max_s:g} s") from None
