@@ -29,6 +29,17 @@ def ops(steps: list[dict]) -> list[tuple[str, str, str]]:
     return [(s["name"], s["op"], s["status"]) for s in steps]
 
 
+def run_showing(app: Ts4App, event_id: str, row: tuple[str, str, str], timeout: float = 30) -> str:
+    """The id of the event's run, once its timeline has `row` (name, op, status)."""
+
+    def shown() -> str:
+        (run,) = app.runs_of(event_id)
+        assert row in ops(app.steps(run["run_id"]))
+        return str(run["run_id"])
+
+    return str(wait_for(shown, timeout=timeout))
+
+
 def test_steps_run_in_one_call_and_are_checkpointed(app: Ts4App) -> None:
     run = app.wait_run(app.send("ts4/three-steps"), "Completed")
     assert run["output"] == {"letters": "ABC"}
@@ -66,14 +77,7 @@ def test_a_sleep_ends_the_call_and_the_next_call_checkpoints_again(app: Ts4App) 
 
 
 def test_a_failing_step_is_retried_then_checkpointing_goes_on(app: Ts4App) -> None:
-    event_id = app.send("ts4/flaky-step")
-
-    def retrying() -> str:
-        (run,) = app.runs_of(event_id)
-        assert ("flaky", "StepError", "Retrying") in ops(app.steps(run["run_id"]))
-        return str(run["run_id"])
-
-    run_id = wait_for(retrying, timeout=30)
+    run_id = run_showing(app, app.send("ts4/flaky-step"), ("flaky", "StepError", "Retrying"))
     app.advance(60)  # past the step's backoff
     run = app.wait_status(run_id, "Completed")
     assert run["output"] == ["first", "worked"]
@@ -110,13 +114,7 @@ def test_a_late_checkpoint_from_a_call_given_up_on_is_refused(caplog: pytest.Log
         started(host) as app,
     ):
         event_id = app.send("ts4/outlasts-its-call")
-
-        def given_up() -> str:
-            (run,) = app.runs_of(event_id)
-            assert ("function", "Call", "Retrying") in ops(app.steps(run["run_id"]))
-            return str(run["run_id"])
-
-        run_id = wait_for(given_up, timeout=60)
+        run_id = run_showing(app, event_id, ("function", "Call", "Retrying"), timeout=60)
         httpx.post(f"{app.url}/open", params={"gate": "slow"}, timeout=5).raise_for_status()
 
         def refused() -> list[str]:

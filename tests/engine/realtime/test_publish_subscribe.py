@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket as sockets
 from collections.abc import Iterator
 from typing import Any
 
@@ -225,19 +226,11 @@ def test_a_stream_that_stops_arriving_is_cut_off_with_408(
 ) -> None:
     """A stream with no part for IDLE_S (30 s; shortened here) is answered 408 and closed;
     subscribers get what arrived and the stream's end."""
-    import socket as sockets
-
     from learninngest.engine.realtime import streamed
 
     monkeypatch.setattr(streamed, "IDLE_S", 0.5)
     with socket(host, token_for(host, CHANNEL, "messages")) as ws:
-        port = int(host.url.rsplit(":", 1)[1])
-        with sockets.create_connection(("127.0.0.1", port), timeout=30) as raw:
-            head = (
-                f"POST /v1/realtime/publish?channel={CHANNEL}&topic=messages HTTP/1.1\r\n"
-                f"Host: 127.0.0.1:{port}\r\ncontent-type: text/stream\r\ntransfer-encoding: chunked\r\n\r\n"
-            )
-            raw.sendall(head.encode() + b"5\r\nhello\r\n")  # then nothing more
+        with _text_stream_begun(host, b"hello") as raw:  # then nothing more
             answer = _until_closed(raw)
         got = frames(ws, 3)
     print(answer.splitlines()[0], [f["kind"] for f in got])
@@ -245,6 +238,19 @@ def test_a_stream_that_stops_arriving_is_cut_off_with_408(
     assert "no part of the stream arrived for 0.5 s" in answer
     assert [f["kind"] for f in got] == ["datastream-start", "chunk", "datastream-end"]
     assert got[1]["data"] == "hello"
+
+
+def _text_stream_begun(host: Host, first: bytes) -> sockets.socket:
+    """A raw connection that has sent a chunked `text/stream` publish's head and `first` part,
+    and nothing more (httpx cannot leave a body unfinished)."""
+    port = int(host.url.rsplit(":", 1)[1])
+    raw = sockets.create_connection(("127.0.0.1", port), timeout=30)
+    head = (
+        f"POST /v1/realtime/publish?channel={CHANNEL}&topic=messages HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\ncontent-type: text/stream\r\ntransfer-encoding: chunked\r\n\r\n"
+    )
+    raw.sendall(head.encode() + f"{len(first):x}\r\n".encode() + first + b"\r\n")
+    return raw
 
 
 def _until_closed(raw: Any) -> str:
@@ -259,17 +265,9 @@ def test_a_publisher_that_goes_away_mid_stream_still_ends_it(
     host: Host, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Subscribers get what arrived and the stream's end; the engine logs a warning, no 500."""
-    import socket as sockets
-
     caplog.set_level(logging.WARNING, logger="learninngest.engine")
     with socket(host, token_for(host, CHANNEL, "messages")) as ws:
-        port = int(host.url.rsplit(":", 1)[1])
-        with sockets.create_connection(("127.0.0.1", port), timeout=30) as raw:
-            head = (
-                f"POST /v1/realtime/publish?channel={CHANNEL}&topic=messages HTTP/1.1\r\n"
-                f"Host: 127.0.0.1:{port}\r\ncontent-type: text/stream\r\ntransfer-encoding: chunked\r\n\r\n"
-            )
-            raw.sendall(head.encode() + b"3\r\nbye\r\n")
+        with _text_stream_begun(host, b"bye"):
             assert [f["kind"] for f in frames(ws, 1)] == ["datastream-start"]  # it is being read
         got = frames(ws, 2)  # the socket closed: the rest of the stream
     messages = [r.getMessage() for r in caplog.records]

@@ -20,10 +20,9 @@ from fastapi import APIRouter
 
 from learninngest.engine.clock import Clock
 from learninngest.engine.ids import UlidFactory
-from learninngest.engine.realtime import token
 from learninngest.engine.realtime.auth import RealtimeAuth
 from learninngest.engine.realtime.broker import Broker
-from learninngest.engine.realtime.messages import DEV_ACCOUNT_ID, DEV_ENV_ID, STREAM_TOPIC, Topic, TopicKind
+from learninngest.engine.realtime.messages import DEV_ENV_ID, STREAM_TOPIC, Topic, TopicKind
 from learninngest.engine.realtime.routes import SSE_TIMEOUT_S, build_router
 
 __all__ = ["Realtime"]
@@ -45,15 +44,7 @@ class Realtime:
         `$stream` topic (what its tee writes), for as long as such a stream may last and a
         minute more; its caller follows the endpoint's redirect to /v1/realtime/sse with it."""
         topic = Topic(run_id, STREAM_TOPIC, TopicKind.run, DEV_ENV_ID)
-        return token.make(
-            self.auth.secret,
-            now=self.auth.clock.now(),
-            jti=self.ids.new(),
-            account_id=DEV_ACCOUNT_ID,
-            env_id=DEV_ENV_ID,
-            topics=[topic],
-            expiry_s=SSE_TIMEOUT_S + 60,
-        )
+        return self.auth.subscribe_token(self.ids.new(), [topic], expiry_s=SSE_TIMEOUT_S + 60)
 
     async def stop(self) -> None:
         await self.broker.close()

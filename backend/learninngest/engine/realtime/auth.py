@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 
 from learninngest.engine.clock import Clock
 from learninngest.engine.realtime import token
+from learninngest.engine.realtime.messages import DEV_ACCOUNT_ID, DEV_ENV_ID, Topic
 from learninngest.engine.wire import signing
 
 
@@ -22,6 +23,19 @@ class RealtimeAuth:
         self._signed = bool(signing_key)
         self._keys = keys
         self.clock = clock
+
+    def subscribe_token(self, jti: str, topics: list[Topic], expiry_s: float = token.DEFAULT_EXPIRY_S) -> str:
+        """A subscription JWT for `topics` (the dev account and environment, as every token
+        the engine makes: POST /v1/realtime/token, a durable endpoint's `realtime_token`)."""
+        return token.make(
+            self.secret,
+            now=self.clock.now(),
+            jti=jti,
+            account_id=DEV_ACCOUNT_ID,
+            env_id=DEV_ENV_ID,
+            topics=topics,
+            expiry_s=expiry_s,
+        )
 
     def claims(self, headers: Mapping[str, str], query: Mapping[str, str]) -> token.Claims | None:
         """The request's realtime claims, or None (no token, or one that does not check out)."""

@@ -32,7 +32,6 @@ from learninngest.engine.realtime.auth import RealtimeAuth
 from learninngest.engine.realtime.broker import Broker, RawFrame, Subscription
 from learninngest.engine.realtime.messages import (
     CHUNK_BYTES,
-    DEV_ACCOUNT_ID,
     DEV_ENV_ID,
     MAX_CHUNKS,
     MAX_MESSAGE_BYTES,
@@ -82,15 +81,7 @@ def build_router(broker: Broker, auth: RealtimeAuth, ids: UlidFactory) -> APIRou
                 f"Invalid request: must provide a list of topics like "
                 f'[{{"kind": "run", "channel": "...", "name": "..."}}] ({exc})',
             )
-        jwt = token.make(
-            auth.secret,
-            now=auth.clock.now(),
-            jti=ids.new(),
-            account_id=DEV_ACCOUNT_ID,
-            env_id=DEV_ENV_ID,
-            topics=topics,
-        )
-        return JSONResponse({"jwt": jwt}, 201)
+        return JSONResponse({"jwt": auth.subscribe_token(ids.new(), topics)}, 201)
 
     def publisher(request: Request) -> tuple[token.Claims | None, JSONResponse | None]:
         claims = auth.claims(request.headers, request.query_params)
