@@ -25,25 +25,10 @@ def app() -> Iterator[Ts4App]:
         yield ts
 
 
-def ops(steps: list[dict]) -> list[tuple[str, str, str]]:
-    return [(s["name"], s["op"], s["status"]) for s in steps]
-
-
-def run_showing(app: Ts4App, event_id: str, row: tuple[str, str, str], timeout: float = 30) -> str:
-    """The id of the event's run, once its timeline has `row` (name, op, status)."""
-
-    def shown() -> str:
-        (run,) = app.runs_of(event_id)
-        assert row in ops(app.steps(run["run_id"]))
-        return str(run["run_id"])
-
-    return str(wait_for(shown, timeout=timeout))
-
-
 def test_steps_run_in_one_call_and_are_checkpointed(app: Ts4App) -> None:
     run = app.wait_run(app.send("ts4/three-steps"), "Completed")
     assert run["output"] == {"letters": "ABC"}
-    assert ops(app.steps(run["run_id"])) == [
+    assert app.rows(run["run_id"]) == [
         ("a", "StepRun", "Completed"),
         ("b", "StepRun", "Completed"),
         ("c", "StepRun", "Completed"),
@@ -58,7 +43,7 @@ def test_a_sleep_ends_the_call_and_the_next_call_checkpoints_again(app: Ts4App) 
 
     def sleeping() -> str:
         (run,) = app.runs_of(event_id)
-        steps = ops(app.steps(run["run_id"]))
+        steps = app.rows(run["run_id"])
         assert steps == [("before", "StepRun", "Completed"), ("nap", "Sleep", "Sleeping")], steps
         return str(run["run_id"])
 
@@ -67,7 +52,7 @@ def test_a_sleep_ends_the_call_and_the_next_call_checkpoints_again(app: Ts4App) 
     app.advance(10)
     run = app.wait_status(run_id, "Completed")
     assert run["output"] == ["before", "after"]
-    assert ops(app.steps(run_id)) == [
+    assert app.rows(run_id) == [
         ("before", "StepRun", "Completed"),
         ("nap", "Sleep", "Completed"),
         ("after", "StepRun", "Completed"),
@@ -77,11 +62,11 @@ def test_a_sleep_ends_the_call_and_the_next_call_checkpoints_again(app: Ts4App) 
 
 
 def test_a_failing_step_is_retried_then_checkpointing_goes_on(app: Ts4App) -> None:
-    run_id = run_showing(app, app.send("ts4/flaky-step"), ("flaky", "StepError", "Retrying"))
+    run_id = app.run_showing(app.send("ts4/flaky-step"), ("flaky", "StepError", "Retrying"))
     app.advance(60)  # past the step's backoff
     run = app.wait_status(run_id, "Completed")
     assert run["output"] == ["first", "worked"]
-    assert ops(app.steps(run_id)) == [
+    assert app.rows(run_id) == [
         ("first", "StepRun", "Completed"),
         ("flaky", "StepError", "Retrying"),
         ("flaky", "StepRun", "Completed"),
@@ -93,7 +78,7 @@ def test_a_failing_step_is_retried_then_checkpointing_goes_on(app: Ts4App) -> No
 def test_a_parallel_group_is_called_step_by_step_beside_checkpointing(app: Ts4App) -> None:
     run = app.wait_run(app.send("ts4/group-then-step"), "Completed")
     assert run["output"] == "LR"
-    done = sorted(name for name, op, status in ops(app.steps(run["run_id"])) if op == "StepRun")
+    done = sorted(name for name, op, status in app.rows(run["run_id"]) if op == "StepRun")
     assert done == ["join", "left", "right"]
 
 
@@ -114,7 +99,7 @@ def test_a_late_checkpoint_from_a_call_given_up_on_is_refused(caplog: pytest.Log
         started(host) as app,
     ):
         event_id = app.send("ts4/outlasts-its-call")
-        run_id = run_showing(app, event_id, ("function", "Call", "Retrying"), timeout=60)
+        run_id = app.run_showing(event_id, ("function", "Call", "Retrying"), timeout=60)
         httpx.post(f"{app.url}/open", params={"gate": "slow"}, timeout=5).raise_for_status()
 
         def refused() -> list[str]:
@@ -132,7 +117,7 @@ def test_a_late_checkpoint_from_a_call_given_up_on_is_refused(caplog: pytest.Log
 
         run = wait_for(completed, timeout=60)
         seen = app.seen()
-        print("steps:", ops(app.steps(run_id)), "seen:", seen)
+        print("steps:", app.rows(run_id), "seen:", seen)
         assert run["output"] == "AS"
         generations = [g for g in seen["generations"] if g is not None]
         assert len(generations) == len(seen["generations"]) == len(set(generations))  # one per call, new

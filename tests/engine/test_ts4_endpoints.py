@@ -26,10 +26,6 @@ def app() -> Iterator[Ts4App]:
         yield ts
 
 
-def ops(steps: list[dict]) -> list[tuple[str, str, str]]:
-    return [(s["name"], s["op"], s["status"]) for s in steps]
-
-
 def run_id_of(location: str) -> str:
     return urlsplit(location).path.split("/")[-2]
 
@@ -46,7 +42,7 @@ def test_an_endpoint_answers_its_caller_and_its_run_completes(app: Ts4App) -> No
     run = app.wait_run(events[0]["internal_id"], "Completed")
     assert run["function_slug"] == "GET /endpoint/hello"
     assert run["output"] == {"greeting": "hello ada", "shout": "HELLO ADA"}
-    assert ops(app.steps(run["run_id"])) == [
+    assert app.rows(run["run_id"]) == [
         ("greet", "StepRun", "Completed"),
         ("shout", "StepRun", "Completed"),
         ("function", "RunComplete", "Completed"),
@@ -68,13 +64,13 @@ def test_a_sleep_moves_the_run_to_the_background_and_the_output_waits_for_it(app
     run_id = run_id_of(location)
 
     def sleeping() -> None:
-        assert ops(app.steps(run_id)) == [("before", "StepRun", "Completed"), ("nap", "Sleep", "Sleeping")]
+        assert app.rows(run_id) == [("before", "StepRun", "Completed"), ("nap", "Sleep", "Sleeping")]
 
     wait_for(sleeping, timeout=30)
     assert app.run(run_id)["status"] == "Running"
     app.advance(10)
     run = app.wait_status(run_id, "Completed")
-    assert ops(app.steps(run_id))[-2:] == [
+    assert app.rows(run_id)[-2:] == [
         ("after", "StepRun", "Completed"),
         ("function", "RunComplete", "Completed"),
     ]

@@ -71,6 +71,20 @@ class Ts4App:
         with self.host.rest() as rest:
             return list(rest.get(f"/v1/runs/{run_id}/steps").json()["data"])
 
+    def rows(self, run_id: str) -> list[tuple[str, str, str]]:
+        """The run's timeline as (name, op, status) rows."""
+        return [(s["name"], s["op"], s["status"]) for s in self.steps(run_id)]
+
+    def run_showing(self, event_id: str, row: tuple[str, str, str], timeout: float = 30) -> str:
+        """The id of the event's one run, once its timeline has `row` (name, op, status)."""
+
+        def shown() -> str:
+            (run,) = self.runs_of(event_id)
+            assert row in self.rows(run["run_id"])
+            return str(run["run_id"])
+
+        return str(wait_for(shown, timeout=timeout))
+
     def wait_run(self, event_id: str, status: str, timeout: float = 30) -> dict[str, Any]:
         """The event's one run, once it has `status`."""
 

@@ -5,7 +5,8 @@
 // ({ functions: [...], routes: { "/path": webHandler } })`. Functions are served at
 // /api/inngest; a route is a Web API handler (Request -> Response), e.g. a durable endpoint.
 // GET /seen answers what the app saw: `calls` (the engine's calls per function id), the
-// dispatch generations the calls carried, and what the features noted. A feature may wait in
+// dispatch generations the calls carried, what the features noted, and what a feature adds
+// itself (defers.js: `deferred`, what each deferred run received). A feature may wait in
 // a step for `gate(name)`, which POST /open?gate=name opens.
 "use strict";
 
@@ -14,7 +15,7 @@ const { Readable } = require("node:stream");
 const { Inngest } = require("inngest");
 const { serve, serveEndpoint, endpointAdapter } = require("inngest/node");
 
-const FEATURES = ["./features/checkpointing", "./features/endpoints"];
+const FEATURES = ["./features/checkpointing", "./features/defers", "./features/endpoints"];
 
 const seen = { calls: {}, generations: [], notes: {} };
 // note(name): count one more of `name` in seen.notes; returns the new count.

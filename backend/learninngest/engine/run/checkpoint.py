@@ -33,6 +33,7 @@ from typing import Any
 
 from learninngest.engine.clock import Clock
 from learninngest.engine.ids import is_ulid
+from learninngest.engine.run import defers
 from learninngest.engine.run.hooks import Emit
 from learninngest.engine.run.lifecycle import RunLifecycle
 from learninngest.engine.run.outcomes import Outcomes
@@ -150,7 +151,7 @@ class Checkpoints:
         fn = self.registry.get(run.function_slug)
         if fn_id and fn is not None and fn_id != fn.uuid:
             raise CheckpointError(400, f"fn_id {fn_id} is not the function of run {run_id} ({fn.uuid})")
-        refused = sorted({o.op for o in ops} - ASYNC_OPS)
+        refused = sorted({o.op for o in ops} - ASYNC_OPS - defers.LAZY_OPS)
         if refused:
             raise CheckpointError(
                 400, f"cannot checkpoint opcode {', '.join(refused)}: send it in the call's reply"
@@ -161,9 +162,10 @@ class Checkpoints:
         taken = self.runs.checkpointed.setdefault(run_id, set())
         count = 0
         with self.state.tx():
+            self._defers(run, ops, now)
             for o, raw in zip(ops, raws, strict=True):
                 if o.op not in RAN or o.id in run.memo:
-                    continue  # StepPlanned: nothing to keep; a repeat: already memoized
+                    continue  # StepPlanned, defers: nothing to memoize; a repeat: already memoized
                 self._ran(run, o, now - duration_s(o, raw), now)
                 taken.add(o.id)
                 count += 1
@@ -265,11 +267,12 @@ class Checkpoints:
         now = self.clock.now()
         raws = raw_steps if isinstance(raw_steps, list) else []
         with self.state.tx():
+            self._defers(run, ops, now)
             for o, raw in zip(ops, raws, strict=True):
                 if o.op in RAN and o.id not in run.memo:
                     self._ran(run, o, now - duration_s(o, raw), now)
             self.state.save_run(run)
-        later = [o for o in ops if o.op not in RAN and o.op != "RunComplete"]
+        later = [o for o in ops if o.op not in RAN and o.op != "RunComplete" and o.op not in defers.LAZY_OPS]
         if later:
             # A sleep, a wait, an error to retry, a request to be called again: the run goes on
             # in the background, as after a reply with these opcodes.
@@ -282,6 +285,10 @@ class Checkpoints:
         for o in ops:
             if o.op == "RunComplete" and not run.finished:
                 self._complete(run, o, now)
+
+    def _defers(self, run: Run, ops: list[protocol.Opcode], now: float) -> None:
+        """defer() in a checkpoint: kept with the run as from a reply (run/defers.py)."""
+        defers.apply(run, ops, self.runs.step_row, now, now)
 
     def _complete(self, run: Run, o: protocol.Opcode, now: float) -> None:
         output, status = api_output(o.data)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from learninngest.engine.clock import Clock
 from learninngest.engine.flow.control import FlowControl
+from learninngest.engine.run import defers
 from learninngest.engine.run.ai_steps import AiSteps
 from learninngest.engine.run.lifecycle import RunLifecycle
 from learninngest.engine.run.outcomes import Outcomes
@@ -347,6 +348,7 @@ class Executor:
                     disable_immediate_execution=run.run_id in self.runs.no_immediate,
                     fn_id=fn.uuid,
                     qi_id=run.run_id,  # the run is the engine's queue item
+                    defers=defers.call_entries(run) if run.defers else None,
                 )
             )
 

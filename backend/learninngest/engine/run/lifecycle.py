@@ -15,12 +15,13 @@ from typing import Any
 from learninngest.engine.clock import Clock
 from learninngest.engine.ids import UlidFactory
 from learninngest.engine.internal_events import CANCELLED, FAILED, FINISHED, INVOKED
+from learninngest.engine.run import defers
 from learninngest.engine.run.dispatches import Dispatches
 from learninngest.engine.run.hooks import RunHooks
 from learninngest.engine.run.queue import RunQueue
 from learninngest.engine.state.db import State
-from learninngest.engine.state.models import Pause, PauseKind, Run, RunStatus, StepStatus
-from learninngest.engine.sync.functions import FunctionDef
+from learninngest.engine.state.models import DeferStatus, Pause, PauseKind, Run, RunStatus, StepStatus
+from learninngest.engine.sync.functions import FunctionDef, function_uuid
 from learninngest.engine.wire import protocol
 
 log = logging.getLogger("learninngest.engine")
@@ -257,6 +258,7 @@ class RunLifecycle:
                 # As the real server's finalize of a cancel: neither `result` nor `error`, so a
                 # run that invoked this one memoizes the whole finished event (invoke_result).
                 self._finish_events(run, status, {})
+            self._start_deferred(run, now)
 
     def _finish_events(self, run: Run, status: RunStatus, outcome: dict[str, Any]) -> None:
         """`inngest/function.finished` (+ `.failed` / `.cancelled`), as the real server's finalize.
@@ -291,6 +293,26 @@ class RunLifecycle:
                 self.hooks.emit({"name": name, "id": run.run_id, "data": data}, True)
             if correlation is not None:
                 self._resume_invoker(self._stored(finished_id, finished))
+
+    def _start_deferred(self, run: Run, now: float) -> None:
+        """What the run's `defer()` calls asked for, whatever its end (the server's finalize)."""
+        if not any(d["status"] == DeferStatus.AFTER_RUN for d in run.defers.values()):
+            return
+        ids = self.state.query_one(
+            "SELECT f.uuid AS fn, a.uuid AS app FROM functions f LEFT JOIN apps a ON a.app_id = f.app_id "
+            "WHERE f.slug = ?",
+            (run.function_slug,),
+        )
+        fn_uuid = ids["fn"] if ids else function_uuid(run.function_slug)
+        app_uuid = (ids["app"] if ids else None) or ""
+        for event in defers.schedule_events(run, fn_uuid, app_uuid, now):
+            event_id = self.hooks.emit(event, True)
+            log.info(
+                "deferred run scheduled run_id=%s fn=%s event_id=%s",
+                run.run_id,
+                event["data"]["_inngest"]["fn_slug"],
+                event_id,
+            )
 
     def invoke_failed(self, invoked: dict[str, Any], error: dict[str, Any]) -> None:
         """An invoked run was not started (rate limited): as the real server's

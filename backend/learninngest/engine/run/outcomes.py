@@ -8,12 +8,14 @@ cancelling and finishing runs is in lifecycle.py.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
 from learninngest.engine.cel.expressions import ExpressionError, compile_expression
 from learninngest.engine.clock import Clock, parse_duration
 from learninngest.engine.internal_events import INVOKED
+from learninngest.engine.run import defers
 from learninngest.engine.run.ai_steps import AiSteps
 from learninngest.engine.run.hooks import RunHooks
 from learninngest.engine.run.lifecycle import RunLifecycle
@@ -39,6 +41,8 @@ log = logging.getLogger("learninngest.engine")
 PAUSE_OPS = protocol.WAIT_OPS | {"AIGateway"}
 # Opcodes the server resumes later (its hasPlanOp): a group with one of them has pending steps.
 PLAN_OPS = PAUSE_OPS | {"StepPlanned"}
+# The function's own error as an opcode, when the TypeScript SDK ships defers with it.
+FUNCTION_ERROR_OPS = ("StepError", "StepFailed")
 
 
 def failure_text(outcome: protocol.CallFailed) -> str:
@@ -49,6 +53,21 @@ def failure_text(outcome: protocol.CallFailed) -> str:
     if outcome.status:
         return f"invalid status code: {outcome.status}"
     return str(outcome.error.get("message") or outcome.error.get("name") or "error")
+
+
+def function_error(run: Run, fn: FunctionDef, o: protocol.Opcode, reply: protocol.Ops) -> protocol.CallFailed:
+    """The function threw, and the SDK sent its error as an opcode to ship defers with it: the
+    plain 4xx/5xx it would otherwise have answered, so the same attempts and retries (the real
+    server takes it for a step named "complete", spending extra attempts). StepFailed: a
+    NonRetriableError, or the last attempt."""
+    last = run.attempt + 1 >= fn.max_attempts
+    retriable = not reply.no_retry and (o.op == "StepError" or last)
+    return protocol.CallFailed(
+        error=protocol.error_body(o.error, "function failed"),
+        retriable=retriable,
+        retry_after=reply.retry_after,
+        status=500 if retriable else 400,
+    )
 
 
 class Outcomes:
@@ -125,6 +144,21 @@ class Outcomes:
         """
         if run.request_version == protocol.VERSION_UNSET:
             run.request_version = reply.request_version
+        if any(o.op in defers.LAZY_OPS for o in reply.ops):
+            # defer() rides along with whatever the reply reports: kept first (before a
+            # RunComplete ends the run), and no part of a group or of the run's steps.
+            defers.apply(run, reply.ops, self.runs.step_row, started, now)
+            host = [o for o in reply.ops if o.op not in defers.LAZY_OPS]
+            if not host:
+                # Nothing else moves the run on: the server's lazy-op fallback calls the app again.
+                self.state.save_run(run)
+                return True
+            if len(host) == 1 and host[0].id == defers.COMPLETE_ID and host[0].op in FUNCTION_ERROR_OPS:
+                self.state.save_run(run)  # the defers it shipped
+                return self._call_failed(
+                    run, fn, target, function_error(run, fn, host[0], reply), started, now
+                )
+            reply = dataclasses.replace(reply, ops=host)
         if len(reply.ops) > 1:
             self.runs.no_immediate.add(run.run_id)  # the real executor: len(Generator) > 1
             race = any((o.opts or {}).get("parallelMode") == "race" for o in reply.ops)

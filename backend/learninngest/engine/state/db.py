@@ -49,6 +49,7 @@ _RUN_COLUMNS = [
     "parent_step_id",
     "cron",
     "request_version",
+    "defers",
 ]
 
 
@@ -65,6 +66,7 @@ MIGRATIONS = (
         apply=add_column("runs", "race", "TEXT NOT NULL DEFAULT '[]'"),
     ),
     Step(3, "runs: each step's own retry", apply=add_column("runs", "retries", "TEXT NOT NULL DEFAULT '{}'")),
+    Step(4, "runs: defer()", apply=add_column("runs", "defers", "TEXT NOT NULL DEFAULT ''")),
 )
 SCHEMA = files("learninngest.engine.state").joinpath("schema.sql")  # the current shape
 

@@ -98,6 +98,28 @@ class StepRetry(TypedDict):
     due: float
 
 
+class DeferStatus(StrEnum):
+    """A defer's status, as the real server's `enums.DeferStatus` names them."""
+
+    AFTER_RUN = "AfterRun"  # starts when the run ends
+    ABORTED = "Aborted"  # `.abort()`: never starts
+    REJECTED = "Rejected"  # refused (its input or meta): never starts, the run goes on
+
+
+class _DeferRequired(TypedDict):
+    fn_slug: str  # the companion function's slug (`<app id>-<function id>`)
+    status: DeferStatus  # stored as its string value
+    id: str  # the id the user wrote
+
+
+class Defer(_DeferRequired, total=False):
+    """`Run.defers[hashed id]`: one `defer()` of the run (run/defers.py)."""
+
+    input: dict[str, Any]  # the event data of the run it starts (AfterRun only)
+    meta: dict[str, Any]
+    size: int  # bytes of `input`, counted toward the run's budget
+
+
 class StepRow(TypedDict):
     """One row of a run's timeline as `State.steps_of` returns it."""
 
@@ -182,6 +204,9 @@ class Run:
     parent_step_id: str | None = None
     cron: str | None = None
     request_version: int = -1  # `version` sent to the SDK: -1 until its first 206 says which
+    # What `defer()` asked to start once the run ends: the step's hashed id -> the defer
+    # (run/defers.py). Insert-only per id, as the real server's defer store.
+    defers: dict[str, Defer] = field(default_factory=dict)
     # The (step id, event name) pairs of its waits as last loaded or saved: State.save_run
     # rewrites the run's `run_waits` rows only when they change.
     saved_waits: frozenset[tuple[str, str]] = field(default_factory=frozenset, repr=False, compare=False)
@@ -289,6 +314,8 @@ class Run:
             parent_step_id=row["parent_step_id"],
             cron=row["cron"],
             request_version=row["request_version"],
+            # "" = none, the common case: see to_params.
+            defers=json_load(row["defers"]) if row["defers"] else {},
         )
         run.saved_waits = run.waits()
         return run
@@ -321,6 +348,7 @@ class Run:
             "parent_step_id": self.parent_step_id,
             "cron": self.cron,
             "request_version": self.request_version,
+            "defers": json_text(self.defers) if self.defers else "",
         }
 
 

@@ -74,7 +74,8 @@ CREATE TABLE IF NOT EXISTS runs (
   cron           TEXT,
   request_version INTEGER NOT NULL DEFAULT -1, -- `version` sent to the SDK (-1: not known yet)
   race           TEXT NOT NULL DEFAULT '[]', -- planned step hashes of a group in race mode
-  retries        TEXT NOT NULL DEFAULT '{}'  -- step id -> {attempt, due}: group steps and inferences waiting to retry
+  retries        TEXT NOT NULL DEFAULT '{}', -- step id -> {attempt, due}: group steps and inferences waiting to retry
+  defers         TEXT NOT NULL DEFAULT ''    -- hashed id -> defer() to start when the run ends; '' = none
 );
 CREATE INDEX IF NOT EXISTS runs_by_event ON runs (event_id);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);

@@ -27,6 +27,8 @@ SUPPORTED_OPS = {
     "AIGateway",  # step.ai.infer: the engine makes the request (ai_steps.py)
     "RunComplete",  # the function's return value, after steps it checkpointed (run/checkpoint.py)
     "DiscoveryRequest",  # the SDK asks to be called again (it checkpointed and stopped)
+    "DeferAdd",  # defer(): a run to start when this one ends (run/defers.py)
+    "DeferAbort",
 }
 # Opcodes that make the run wait (a sleep, an event, an invoked run); at most one per run.
 WAIT_OPS = {"Sleep", "WaitForEvent", "InvokeFunction"}
@@ -66,6 +68,7 @@ def build_call_body(
     disable_immediate_execution: bool = False,
     fn_id: str = "",
     qi_id: str = "",
+    defers: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The request body the SDK validates strictly: ints are ints, use_api top-level, stack an object.
 
@@ -77,11 +80,14 @@ def build_call_body(
     (POST /v1/checkpoint/{run_id}/async, run/checkpoint.py). Left out when empty.
     `disable_immediate_execution`: set once a reply held several opcodes (a parallel group),
     as the real executor does; the SDK then reports each new step as planned.
+    `defers`: the run's kept defers (run/defers.py: call_entries), sent on every call as the
+    real server does, so the TypeScript SDK stops sending their DeferAdd again.
     """
     return {
         "event": event,
         "events": [] if use_api else events,
         "steps": {} if use_api else memo,
+        "defers": defers or {},
         "ctx": {
             **({"fn_id": fn_id} if fn_id else {}),
             **({"qi_id": qi_id} if qi_id else {}),

@@ -1,0 +1,137 @@
+"""defer() with a real TypeScript SDK 4.x app (tests/engine/ts_app4/features/defers.js).
+
+A handler's `defer(id, { function, data })` ships a DeferAdd opcode with its next reply or
+checkpoint; the engine keeps it with the run and, once the run has ended (completed, failed or
+cancelled), sends `inngest/deferred.schedule`, which starts the companion function. The app
+notes what each deferred run received (`seen.deferred`): its data and its parent run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from learninngest.engine.run import defers
+from learninngest.engine.wire.protocol import hash_step_id
+from tests.engine.harness import local_engine
+from tests.engine.ts4_app import Ts4App, started
+from tests.support import wait_for
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[Ts4App]:
+    with local_engine(paused=True) as host, started(host) as ts:
+        yield ts
+
+
+def deferred_for(app: Ts4App, tag: str, count: int) -> list[dict[str, Any]]:
+    """What the follow-up runs started for `tag` received, once there are `count` of them."""
+
+    def arrived() -> list[dict[str, Any]]:
+        got = [d for d in app.seen()["deferred"] if d["data"].get("tag") == tag]
+        assert len(got) == count, app.seen()["deferred"]
+        return got
+
+    return list(wait_for(arrived, timeout=30))
+
+
+def schedule_event(app: Ts4App, parent_run_id: str, defer_id: str) -> dict[str, Any]:
+    with app.host.rest() as rest:
+        listed = rest.get("/v1/events", params={"name": defers.SCHEDULE_EVENT, "limit": 100}).json()["data"]
+    (event,) = [e for e in listed if e["id"] == defers.event_id(parent_run_id, hash_step_id(defer_id))]
+    return dict(event)
+
+
+def test_a_defer_starts_its_function_once_the_run_has_completed(app: Ts4App) -> None:
+    tag = uuid.uuid4().hex[:8]
+    run = app.wait_run(app.send("ts4/defer-parent", {"n": 21, "tag": tag}), "Completed")
+    print("parent:", run["output"], app.rows(run["run_id"]))
+    assert run["output"] == {"doubled": 42}
+    (got,) = deferred_for(app, tag, 1)
+    print("the deferred run received:", got)
+    # The data as the parent gave it (the engine's `_inngest` taken off by the SDK), and its parent.
+    assert got["data"] == {"doubled": 42, "tag": tag}
+    assert got["parent"] == {"fnSlug": "ts-app4-defer-parent", "runId": run["run_id"]}
+    # The parent's timeline shows the defer beside its step; the step is the only memoized one.
+    rows = app.rows(run["run_id"])
+    assert ("tell", "DeferAdd", "Completed") in rows and ("double", "StepRun", "Completed") in rows
+    # GraphQL's trace shows the defer as a span of the run (the server: an executor.defer span).
+    query = "query ($id: String!) { runTrace(runID: $id) { childrenSpans { name status } } }"
+    with app.host.rest() as rest:
+        answer = rest.post("/v0/gql", json={"query": query, "variables": {"id": run["run_id"]}}).json()
+    assert "errors" not in answer, answer
+    assert {"name": "tell", "status": "COMPLETED"} in answer["data"]["runTrace"]["childrenSpans"]
+    event = schedule_event(app, run["run_id"], "tell")
+    assert event["data"]["_inngest"]["fn_slug"] == "ts-app4-follow-up"
+    assert event["data"]["_inngest"]["parent_fn_slug"] == "ts-app4-defer-parent"
+    # The event started the follow-up, which completed with the data it received.
+    with app.host.rest() as rest:
+        (child,) = rest.get(f"/v1/events/{event['internal_id']}/runs").json()["data"]
+    print("the follow-up's run:", child)
+    assert app.wait_status(child["run_id"], "Completed")["output"] == {"data": {"doubled": 42, "tag": tag}}
+
+
+def test_an_aborted_defer_starts_nothing(app: Ts4App) -> None:
+    tag = uuid.uuid4().hex[:8]
+    run = app.wait_run(app.send("ts4/defer-aborts", {"tag": tag}), "Completed")
+    rows = app.rows(run["run_id"])
+    print("timeline:", rows)
+    assert ("dropped", "DeferAbort", "Cancelled") in rows
+    (got,) = deferred_for(app, tag, 1)
+    assert got["data"] == {"which": "kept", "tag": tag}
+    with app.host.rest() as rest:
+        listed = rest.get("/v1/events", params={"name": defers.SCHEDULE_EVENT, "limit": 100}).json()["data"]
+    mine = [e["data"]["which"] for e in listed if e["data"].get("tag") == tag]
+    assert mine == ["kept"]
+
+
+def test_a_run_that_fails_still_starts_its_defers(app: Ts4App) -> None:
+    tag = uuid.uuid4().hex[:8]
+    run = app.wait_run(app.send("ts4/defer-fails", {"tag": tag}), "Failed")
+    print("failed with:", run["output"])
+    assert run["output"]["message"] == f"gave up on {tag}"
+    (got,) = deferred_for(app, tag, 1)
+    assert got["data"] == {"which": "cleanup", "tag": tag}
+    assert got["parent"]["runId"] == run["run_id"]
+
+
+def test_a_retried_run_sends_its_defer_once_and_starts_it_once(app: Ts4App) -> None:
+    tag = uuid.uuid4().hex[:8]
+    event_id = app.send("ts4/defer-retried", {"tag": tag})
+    run_id = app.run_showing(event_id, ("function", "Call", "Retrying"))
+    app.advance(60)  # the engine's paused clock past the retry's backoff
+    run = app.wait_status(run_id, "Failed")
+    rows = app.rows(run["run_id"])
+    print("timeline:", rows, "output:", run["output"]["message"])
+    # Two attempts, as without the defer (the error shipped with it counts as the function's).
+    assert run["output"]["message"] == f"attempt 1 of {tag} failed"
+    assert rows.count(("function", "Call", "Retrying")) == 1
+    assert rows.count(("once", "DeferAdd", "Completed")) == 1
+    (got,) = deferred_for(app, tag, 1)
+    assert got["data"] == {"which": "once", "tag": tag}
+
+
+def test_a_cancelled_run_starts_its_defers(app: Ts4App) -> None:
+    tag = uuid.uuid4().hex[:8]
+    run_id = app.run_showing(app.send("ts4/defer-sleeps", {"tag": tag}), ("long", "Sleep", "Sleeping"))
+    assert app.seen()["deferred"] == [d for d in app.seen()["deferred"] if d["data"].get("tag") != tag]
+    with app.host.rest() as rest:
+        assert rest.delete(f"/v1/runs/{run_id}").status_code == 200
+    app.wait_status(run_id, "Cancelled")
+    (got,) = deferred_for(app, tag, 1)
+    assert got["data"] == {"which": "after-cancel", "tag": tag}
+
+
+def test_a_defer_without_data_is_refused_and_the_run_goes_on(app: Ts4App) -> None:
+    run = app.wait_run(app.send("ts4/defer-refused"), "Completed")
+    steps = app.steps(run["run_id"])
+    print("timeline:", [(s["name"], s["op"], s["status"], s.get("error")) for s in steps])
+    (row,) = [s for s in steps if s["op"] == "DeferAdd"]
+    assert row["status"] == "Failed" and "invalid_input" in row["error"]["message"]
+    assert run["output"] == "done"
+    with app.host.rest() as rest:
+        listed = rest.get("/v1/events", params={"name": defers.SCHEDULE_EVENT, "limit": 100}).json()["data"]
+    assert not [e for e in listed if e["data"]["_inngest"]["parent_run_id"] == run["run_id"]]
