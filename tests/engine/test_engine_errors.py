@@ -39,10 +39,10 @@ def test_a_run_hit_by_engine_errors_fails_with_an_engine_error(
         executor: Executor = host.server.app.state.engine.executor
         original = executor._body
 
-        def body(run: Run, fn: FunctionDef) -> bytes:
+        def body(run: Run, fn: FunctionDef, generation: int) -> bytes:
             if fn.slug == "engine-error-broken":
                 raise RuntimeError("simulated engine bug")
-            return original(run, fn)
+            return original(run, fn, generation)
 
         monkeypatch.setattr(executor, "_body", body)
         run = ctx.wait_run(ctx.send("engine-error/broken"), "Failed", timeout=10)

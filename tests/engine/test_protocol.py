@@ -184,6 +184,24 @@ def test_the_call_names_its_function_and_queue_item_as_the_real_executor() -> No
     # With ctx.fn_id the TypeScript SDK 4.x checkpoints the steps it runs (run/checkpoint.py).
     assert body["ctx"]["fn_id"] == "6f1c6a52-7f0e-4a57-9d1b-2a1f3c9e0b11"
     assert body["ctx"]["qi_id"] == "01R"
+    # Every call lists the run's defers (none here), as the real server's request does.
+    assert body["defers"] == {} and "generation_id" not in body["ctx"]
+
+
+def test_the_call_carries_its_generation_and_the_runs_defers() -> None:
+    defers = {"h": {"abortable": True}}
+    body = protocol.build_call_body(
+        event={},
+        events=[],
+        memo={},
+        run_id="r",
+        attempt=0,
+        max_attempts=1,
+        stack=[],
+        defers=defers,
+        generation=7,
+    )
+    assert body["ctx"]["generation_id"] == 7 and body["defers"] == defers
 
 
 def test_a_durable_endpoints_run_complete_comes_as_one_object() -> None:

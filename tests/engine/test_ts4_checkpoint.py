@@ -121,6 +121,7 @@ def test_a_late_checkpoint_from_a_call_given_up_on_is_refused(caplog: pytest.Log
         assert run["output"] == "AS"
         generations = [g for g in seen["generations"] if g is not None]
         assert len(generations) == len(seen["generations"]) == len(set(generations))  # one per call, new
+        assert seen["bodyGenerations"] == [int(g) for g in generations]  # ctx.generation_id too
         # The SDK echoed the first call's generation in the late checkpoint, which was refused:
         assert any(generations[0] in message for message in refused())
         assert seen["notes"]["slow"] >= 2  # so a later call ran the step again

@@ -305,7 +305,7 @@ class Executor:
         self._before_discovery(run)
         with self.runs.dispatches.call(run.run_id) as generation:
             outcome = await self.driver.call(
-                protocol.call_url(fn.url, "step"), self._body(run, fn), generation
+                protocol.call_url(fn.url, "step"), self._body(run, fn, generation), generation
             )
         # The stored run: a pause may have ended while the call was in flight. It is `run`
         # itself when nothing wrote the run meanwhile (its unsaved status and attempt are set
@@ -332,7 +332,7 @@ class Executor:
         latest = None if run.finished else self.state.latest(run)
         return latest is not None and not latest.finished and bool(set(latest.memo) - seen)
 
-    def _body(self, run: Run, fn: FunctionDef) -> bytes:
+    def _body(self, run: Run, fn: FunctionDef, generation: int) -> bytes:
         def build(use_api: bool) -> bytes:
             return protocol.encode(
                 protocol.build_call_body(
@@ -349,6 +349,7 @@ class Executor:
                     fn_id=fn.uuid,
                     qi_id=run.run_id,  # the run is the engine's queue item
                     defers=defers.call_entries(run) if run.defers else None,
+                    generation=generation,
                 )
             )
 
@@ -398,9 +399,9 @@ class Executor:
                     current.attempt = current.step_attempt(target)  # each step its own attempt
                 else:
                     self._before_discovery(current)  # race mode: after each finished step
-                body = self._body(current, fn)
                 started = self.clock.now()
                 with self.runs.dispatches.call(run.run_id) as generation:
+                    body = self._body(current, fn, generation)
                     outcome = await self.driver.call(protocol.call_url(fn.url, target), body, generation)
                 await results.put((target, outcome, started, self.clock.now()))
 

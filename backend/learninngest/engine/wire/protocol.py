@@ -69,6 +69,7 @@ def build_call_body(
     fn_id: str = "",
     qi_id: str = "",
     defers: dict[str, Any] | None = None,
+    generation: int = 0,
 ) -> dict[str, Any]:
     """The request body the SDK validates strictly: ints are ints, use_api top-level, stack an object.
 
@@ -82,6 +83,8 @@ def build_call_body(
     as the real executor does; the SDK then reports each new step as planned.
     `defers`: the run's kept defers (run/defers.py: call_entries), sent on every call as the
     real server does, so the TypeScript SDK stops sending their DeferAdd again.
+    `generation`: the call's dispatch generation (run/dispatches.py), as `ctx.generation_id`
+    beside the header, as the real executor stamps it; left out when 0 (its `omitempty`).
     """
     return {
         "event": event,
@@ -91,6 +94,7 @@ def build_call_body(
         "ctx": {
             **({"fn_id": fn_id} if fn_id else {}),
             **({"qi_id": qi_id} if qi_id else {}),
+            **({"generation_id": generation} if generation else {}),
             "run_id": run_id,
             "attempt": int(attempt),
             "max_attempts": int(max_attempts),
