@@ -181,3 +181,23 @@ def test_a_runs_defers_are_stored_with_it() -> None:
         assert loaded.defers[hash_step_id("a")]["status"] == DeferStatus.ABORTED
     finally:
         state.close()
+
+
+def test_apply_says_whether_anything_changed() -> None:
+    run = new_run()
+    assert defers.apply(run, [add("a", fn_slug=SLUG, input={})], Rows(), 0.0, 0.0)
+    assert not defers.apply(run, [add("a", fn_slug=SLUG, input={})], Rows(), 0.0, 0.0)  # a repeat
+    assert not defers.apply(run, [abort("never")], Rows(), 0.0, 0.0)
+
+
+def test_the_event_s_sessions_are_resolved_as_the_server_does() -> None:
+    resolve = defers.resolve_sessions
+    assert resolve({}) is None
+    assert resolve({"sessions": {"user": "u1", "n": 7, "bad": True}}) == {"user": "u1", "n": "7"}
+    inherited = {"propagated_sessions": {"b": "1", "a": "2", "user": "parent"}}
+    # Manual keys win; inherited ones fill the free slots in key order.
+    assert resolve({**inherited, "sessions": {"user": "mine"}}) == {"user": "mine", "a": "2", "b": "1"}
+    assert resolve({**inherited, "sessions": {"a": None}}) == {"b": "1", "user": "parent"}  # a null cuts one
+    assert resolve({**inherited, "sessions": None}) is None  # a null `sessions` cuts them all
+    many = {"propagated_sessions": {f"k{n}": str(n) for n in range(9)}, "sessions": {"z": "1"}}
+    assert resolve(many) == {"z": "1", "k0": "0", "k1": "1", "k2": "2", "k3": "3"}  # at most 5

@@ -99,6 +99,9 @@ def test_a_run_that_fails_still_starts_its_defers(app: Ts4App) -> None:
 
 
 def test_a_retried_run_sends_its_defer_once_and_starts_it_once(app: Ts4App) -> None:
+    """Checkpointed (the 4.x default): the defer goes to the engine with the call's checkpoint,
+    then the error as a plain 500; the retry's call lists the defer, so the SDK does not send
+    it again."""
     tag = uuid.uuid4().hex[:8]
     event_id = app.send("ts4/defer-retried", {"tag": tag})
     run_id = app.run_showing(event_id, ("function", "Call", "Retrying"))
@@ -106,18 +109,73 @@ def test_a_retried_run_sends_its_defer_once_and_starts_it_once(app: Ts4App) -> N
     run = app.wait_status(run_id, "Failed")
     rows = app.rows(run["run_id"])
     print("timeline:", rows, "output:", run["output"]["message"])
-    # Two attempts, as without the defer (the error shipped with it counts as the function's).
     assert run["output"]["message"] == f"attempt 1 of {tag} failed"
     assert rows.count(("function", "Call", "Retrying")) == 1
     assert rows.count(("once", "DeferAdd", "Completed")) == 1
+    assert app.seen()["bodyDefers"]["ts-app4-defer-retried"][-2:] == [[], [hash_step_id("once")]]
     (got,) = deferred_for(app, tag, 1)
     assert got["data"] == {"which": "once", "tag": tag}
+
+
+def failure_event(app: Ts4App, run_id: str) -> dict[str, Any]:
+    """The run's inngest/function.failed event's data."""
+
+    def found() -> dict[str, Any]:
+        with app.host.rest() as rest:
+            events = rest.get("/v1/events", params={"name": "inngest/function.failed", "limit": 100}).json()
+        (data,) = [e["data"] for e in events["data"] if e["data"]["run_id"] == run_id]
+        return dict(data)
+
+    return dict(wait_for(found, timeout=30))
+
+
+def test_an_error_shipped_with_a_defer_is_the_functions_and_is_retried(app: Ts4App) -> None:
+    """Without checkpointing the SDK ships the defer with the function's error, as an opcode
+    ([DeferAdd, StepError "complete"]): the same retry as the plain 500 it replaces."""
+    tag = uuid.uuid4().hex[:8]
+    run_id = app.run_showing(
+        app.send("ts4/defer-errs-unchecked", {"tag": tag}), ("function", "Call", "Retrying")
+    )
+    app.advance(60)
+    run = app.wait_status(run_id, "Failed")
+    rows = app.rows(run_id)
+    print("timeline:", rows, "output:", run["output"]["message"])
+    assert rows == [
+        ("on-error", "DeferAdd", "Completed"),
+        ("function", "Call", "Retrying"),
+        ("function", "Call", "Failed"),
+    ]
+    assert run["output"]["message"] == f"attempt 1 of {tag} failed"
+    assert app.seen()["bodyDefers"]["ts-app4-defer-errs-unchecked"][-2:] == [[], [hash_step_id("on-error")]]
+    (got,) = deferred_for(app, tag, 1)
+    assert got["data"] == {"which": "on-error", "tag": tag}
+
+
+def test_a_non_retriable_error_shipped_with_a_defer_fails_as_without_one(app: Ts4App) -> None:
+    tag = uuid.uuid4().hex[:8]
+    event_id = app.send("ts4/defer-errs-unchecked", {"tag": tag, "fatal": True})
+    run = app.wait_run(event_id, "Failed")
+    print("timeline:", app.rows(run["run_id"]))
+    assert app.rows(run["run_id"]) == [("on-error", "DeferAdd", "Completed"), ("function", "Call", "Failed")]
+    assert run["output"]["name"] == "NonRetriableError" and run["output"]["message"] == f"fatal {tag}"
+    # inngest/function.failed names it as it does a plain NonRetriableError (its 400).
+    assert failure_event(app, run["run_id"])["error"]["error"] == "NonRetriableError"
+    deferred_for(app, tag, 1)
+
+
+def test_a_step_named_complete_keeps_its_own_error(app: Ts4App) -> None:
+    tag = uuid.uuid4().hex[:8]
+    run = app.wait_run(app.send("ts4/defer-step-complete", {"tag": tag}), "Completed")
+    print("timeline:", app.rows(run["run_id"]), "output:", run["output"])
+    assert run["output"] == "caught: the step failed"  # the step's error, memoized and caught
+    assert ("complete", "StepFailed", "Failed") in app.rows(run["run_id"])
+    deferred_for(app, tag, 1)
 
 
 def test_a_cancelled_run_starts_its_defers(app: Ts4App) -> None:
     tag = uuid.uuid4().hex[:8]
     run_id = app.run_showing(app.send("ts4/defer-sleeps", {"tag": tag}), ("long", "Sleep", "Sleeping"))
-    assert app.seen()["deferred"] == [d for d in app.seen()["deferred"] if d["data"].get("tag") != tag]
+    assert not [d for d in app.seen()["deferred"] if d["data"].get("tag") == tag]  # not before the end
     with app.host.rest() as rest:
         assert rest.delete(f"/v1/runs/{run_id}").status_code == 200
     app.wait_status(run_id, "Cancelled")

@@ -82,10 +82,26 @@ def answer(scenario: str, body: dict[str, Any]) -> Response:
         if attempt == 0:  # a retriable error: 500, no-retry "false"
             return reply(500, serialized("Error", "flaky upstream"), **{"x-inngest-no-retry": "false"})
         return reply(400, serialized("NonRetriableError", "bad input"), **{"x-inngest-no-retry": "true"})
+    if scenario == "lazy-only":  # a defer alone (the SDK's fallback shape), then the return
+        if step_hash("tell") in body["defers"]:
+            return reply(200, "done")
+        defer = {"fn_slug": f"{APP_ID}-follow-up", "input": {"n": 1}}
+        return reply(206, [op("DeferAdd", "tell", opts=defer, userland={"id": "tell"})])
+    if scenario == "lazy-only-forever":  # an abort of a defer that never was, every time
+        target = {"target_hashed_id": step_hash("never"), "fn_slug": f"{APP_ID}-follow-up", "id": "never"}
+        return reply(206, [op("DeferAbort", "never:abort", opts=target, userland={"id": "never"})])
     raise AssertionError(f"unknown scenario {scenario}")
 
 
-SCENARIOS = ("step-no-retry", "step-retry-after", "sleep-name", "sleep-opts", "reject")
+SCENARIOS = (
+    "step-no-retry",
+    "step-retry-after",
+    "sleep-name",
+    "sleep-opts",
+    "reject",
+    "lazy-only",
+    "lazy-only-forever",
+)
 
 
 def make_app(box: dict[str, Any]) -> FastAPI:
@@ -219,3 +235,24 @@ def test_the_request_version_follows_the_sdk(setup: tuple[Host, dict[str, Any]])
     versions = [v for s, _, _, v in box["calls"] if s == "sleep-name"][-2:]
     # -1 on a run's first call (the SDK decides), then what it answered: 2.
     assert versions == [-1, 2]
+
+
+def test_a_reply_of_defers_only_calls_the_app_again_once_they_are_kept(
+    setup: tuple[Host, dict[str, Any]],
+) -> None:
+    host, box = setup
+    run, steps = run_of(host, "lazy-only", "Completed")
+    print([(s["name"], s["op"], s["status"]) for s in steps])
+    assert run["output"] == "done"
+    assert [(s["name"], s["op"]) for s in steps] == [("tell", "DeferAdd"), ("function", "RunComplete")]
+    with host.rest() as rest:
+        events = rest.get("/v1/events", params={"name": "inngest/deferred.schedule"}).json()["data"]
+    assert [e["data"]["n"] for e in events if e["data"]["_inngest"]["parent_run_id"] == run["run_id"]] == [1]
+
+
+def test_a_reply_of_defers_that_change_nothing_fails_the_run(setup: tuple[Host, dict[str, Any]]) -> None:
+    host, box = setup
+    run, _ = run_of(host, "lazy-only-forever", "Failed")
+    print(run["output"])
+    assert run["output"]["name"] == "Unsupported" and "defer opcodes only" in run["output"]["message"]
+    assert len([c for c in box["calls"] if c[0] == "lazy-only-forever"]) == 1  # called once, not in a loop

@@ -5,9 +5,10 @@
 // ({ functions: [...], routes: { "/path": webHandler } })`. Functions are served at
 // /api/inngest; a route is a Web API handler (Request -> Response), e.g. a durable endpoint.
 // GET /seen answers what the app saw: `calls` (the engine's calls per function id), the
-// dispatch generations the calls carried (header and body), what the features noted, and
-// what a feature adds itself (defers.js: `deferred`, what each deferred run received). A
-// feature may wait in a step for `gate(name)`, which POST /open?gate=name opens.
+// dispatch generations the calls carried (header and body), the defers each call listed
+// (`bodyDefers`, per function), what the features noted, and what a feature adds itself
+// (defers.js: `deferred`, what each deferred run received). A feature may wait in a step
+// for `gate(name)`, which POST /open?gate=name opens.
 "use strict";
 
 const http = require("node:http");
@@ -17,7 +18,7 @@ const { serve, serveEndpoint, endpointAdapter } = require("inngest/node");
 
 const FEATURES = ["./features/checkpointing", "./features/defers", "./features/endpoints"];
 
-const seen = { calls: {}, generations: [], bodyGenerations: [], notes: {} };
+const seen = { calls: {}, generations: [], bodyGenerations: [], bodyDefers: {}, notes: {} };
 // note(name): count one more of `name` in seen.notes; returns the new count.
 const note = (name) => (seen.notes[name] = (seen.notes[name] || 0) + 1);
 // gate(name): a promise that the test resolves with POST /open?gate=name.
@@ -84,12 +85,15 @@ http
       if (req.method === "POST" && fnId) {
         seen.calls[fnId] = (seen.calls[fnId] || 0) + 1;
         seen.generations.push(req.headers["x-inngest-generation-id"] || null);
-        // The same generation in the body's ctx, as the real executor stamps both.
-        let ctx = {};
+        let body = {};
         try {
-          ctx = JSON.parse(raw.toString("utf8")).ctx || {};
+          body = JSON.parse(raw.toString("utf8"));
         } catch (_) {}
-        seen.bodyGenerations.push(ctx.generation_id ?? null);
+        // The same generation in the body's ctx, as the real executor stamps both.
+        seen.bodyGenerations.push((body.ctx || {}).generation_id ?? null);
+        // The defers the call listed (hashed ids), per function.
+        const defers = body.defers || {};
+        (seen.bodyDefers[fnId] = seen.bodyDefers[fnId] || []).push(Object.keys(defers));
       }
       const copy = Readable.from([raw]);
       Object.assign(copy, { headers: req.headers, method: req.method, url: req.url, socket: req.socket });

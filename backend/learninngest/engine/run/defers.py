@@ -41,6 +41,7 @@ MAX_PER_RUN = 20  # the server's MaxDefersPerRun (distinct ids)
 MAX_INPUT_BYTES = 4 * 1024 * 1024  # MaxDeferInputSize
 MAX_INPUTS_BYTES = 4 * 1024 * 1024  # MaxDeferInputAggregateSize, per run
 MAX_META_BYTES = 32 * 1024  # MaxEventMetaSize
+MAX_SESSIONS = 5  # MaxEventSessions
 # The id the TypeScript SDK gives the function's own end when it ships lazy opcodes with it
 # (a RunComplete, or a StepError / StepFailed that is the function's error): sha1("complete").
 COMPLETE_ID = protocol.hash_step_id("complete")
@@ -71,11 +72,14 @@ def _refusal(opts: dict[str, Any]) -> str | None:
     return None
 
 
-def apply(run: Run, ops: list[protocol.Opcode], step_row: Row, started: float, now: float) -> None:
+def apply(run: Run, ops: list[protocol.Opcode], step_row: Row, started: float, now: float) -> bool:
     """Keep the DeferAdd / DeferAbort opcodes of `ops` with the run (the caller saves it); a
-    timeline row for each that changes something."""
+    timeline row for each that changes something. True when one did."""
+    changed = False
 
     def row(o: protocol.Opcode, status: StepStatus, **details: Any) -> None:
+        nonlocal changed
+        changed = True
         step_row(run, o, status, started, now, **details)
 
     for o in ops:
@@ -83,6 +87,13 @@ def apply(run: Run, ops: list[protocol.Opcode], step_row: Row, started: float, n
             _add(run, o, row)
         elif o.op == "DeferAbort":
             _abort(run, o, row)
+    return changed
+
+
+def is_function_error(o: protocol.Opcode) -> bool:
+    """The function's own error, sent as an opcode to ship defers with it: `sha1("complete")`
+    and no name (a step the user called "complete" has the same id, and its name)."""
+    return o.op in ("StepError", "StepFailed") and o.id == COMPLETE_ID and not o.name and not o.user_id
 
 
 def _add(run: Run, o: protocol.Opcode, row: Row) -> None:
@@ -185,8 +196,39 @@ def schedule_events(run: Run, fn_uuid: str, app_uuid: str, now: float) -> list[d
             "data": data,
             "ts": int(now * 1000),
         }
-        sessions = (defer.get("meta") or {}).get("sessions")
+        sessions = resolve_sessions(defer.get("meta") or {})
         if sessions:
             event["meta"] = {"sessions": sessions}
         events.append(event)
     return events
+
+
+def resolve_sessions(meta: dict[str, Any]) -> dict[str, str] | None:
+    """The event's sessions from a defer's meta, as the server's ResolveSessions: the manual
+    `sessions` (string or number ids) win; a null key cuts that inherited one, a null
+    `sessions` all of them; free slots up to 5 are filled from `propagated_sessions` in key
+    order. None when there are none."""
+    given = meta.get("sessions")
+    manual_raw: dict[str, Any] = given if isinstance(given, dict) else {}
+    manual = {
+        k: str(v)
+        for k, v in manual_raw.items()
+        if isinstance(v, str) or (isinstance(v, int | float) and not isinstance(v, bool))
+    }
+    propagated = meta.get("propagated_sessions")
+    if "sessions" in meta and given is None:
+        inherited: dict[str, Any] = {}  # a null `sessions` clears every inherited one
+    else:
+        inherited = dict(propagated) if isinstance(propagated, dict) else {}
+    for k, v in manual_raw.items():
+        if v is None:
+            inherited.pop(k, None)  # a null key cuts that inherited one
+    merged = dict(manual)
+    free = MAX_SESSIONS - len(merged)
+    for k in sorted(k for k in inherited if k not in merged):
+        if free <= 0:
+            break
+        if isinstance(inherited[k], str):
+            merged[k] = inherited[k]
+            free -= 1
+    return merged or None

@@ -306,13 +306,13 @@ class RunLifecycle:
         fn_uuid = ids["fn"] if ids else function_uuid(run.function_slug)
         app_uuid = (ids["app"] if ids else None) or ""
         for event in defers.schedule_events(run, fn_uuid, app_uuid, now):
-            event_id = self.hooks.emit(event, True)
-            log.info(
-                "deferred run scheduled run_id=%s fn=%s event_id=%s",
-                run.run_id,
-                event["data"]["_inngest"]["fn_slug"],
-                event_id,
-            )
+            slug = event["data"]["_inngest"]["fn_slug"]
+            try:
+                event_id = self.hooks.emit(event, True)
+            except Exception:  # best effort, as the server's finalize: the run's end stands
+                log.exception("run_id=%s deferred run of %s not scheduled", run.run_id, slug)
+                continue
+            log.info("deferred run scheduled run_id=%s fn=%s event_id=%s", run.run_id, slug, event_id)
 
     def invoke_failed(self, invoked: dict[str, Any], error: dict[str, Any]) -> None:
         """An invoked run was not started (rate limited): as the real server's

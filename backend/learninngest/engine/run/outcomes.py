@@ -41,8 +41,7 @@ log = logging.getLogger("learninngest.engine")
 PAUSE_OPS = protocol.WAIT_OPS | {"AIGateway"}
 # Opcodes the server resumes later (its hasPlanOp): a group with one of them has pending steps.
 PLAN_OPS = PAUSE_OPS | {"StepPlanned"}
-# The function's own error as an opcode, when the TypeScript SDK ships defers with it.
-FUNCTION_ERROR_OPS = ("StepError", "StepFailed")
+LAZY_ONLY = "the app replied with defer opcodes only, and none changed anything: nothing moves the run on"
 
 
 def failure_text(outcome: protocol.CallFailed) -> str:
@@ -55,13 +54,13 @@ def failure_text(outcome: protocol.CallFailed) -> str:
     return str(outcome.error.get("message") or outcome.error.get("name") or "error")
 
 
-def function_error(run: Run, fn: FunctionDef, o: protocol.Opcode, reply: protocol.Ops) -> protocol.CallFailed:
-    """The function threw, and the SDK sent its error as an opcode to ship defers with it: the
-    plain 4xx/5xx it would otherwise have answered, so the same attempts and retries (the real
-    server takes it for a step named "complete", spending extra attempts). StepFailed: a
-    NonRetriableError, or the last attempt."""
-    last = run.attempt + 1 >= fn.max_attempts
-    retriable = not reply.no_retry and (o.op == "StepError" or last)
+def function_error(o: protocol.Opcode, reply: protocol.Ops) -> protocol.CallFailed:
+    """The function threw, and the SDK sent its error as an opcode to ship defers with it:
+    the plain reply it would otherwise have sent, so the same attempts and the same failure
+    (the real server takes it for a step named "complete", spending extra attempts).
+    StepError: its 500; StepFailed (a NonRetriableError, or the last attempt): its 400 with
+    `x-inngest-no-retry`."""
+    retriable = o.op == "StepError" and not reply.no_retry
     return protocol.CallFailed(
         error=protocol.error_body(o.error, "function failed"),
         retriable=retriable,
@@ -147,17 +146,19 @@ class Outcomes:
         if any(o.op in defers.LAZY_OPS for o in reply.ops):
             # defer() rides along with whatever the reply reports: kept first (before a
             # RunComplete ends the run), and no part of a group or of the run's steps.
-            defers.apply(run, reply.ops, self.runs.step_row, started, now)
+            changed = defers.apply(run, reply.ops, self.runs.step_row, started, now)
             host = [o for o in reply.ops if o.op not in defers.LAZY_OPS]
             if not host:
-                # Nothing else moves the run on: the server's lazy-op fallback calls the app again.
+                # Nothing else moves the run on. The server's fallback calls the app again once
+                # per opcode (a repeat is deduplicated; after a failed abort it calls nothing and
+                # the run stalls): here, again when a defer was kept or aborted, else the run fails.
                 self.state.save_run(run)
-                return True
-            if len(host) == 1 and host[0].id == defers.COMPLETE_ID and host[0].op in FUNCTION_ERROR_OPS:
+                if not changed:
+                    self.runs.fail_unsupported(run, LAZY_ONLY)
+                return changed
+            if len(host) == 1 and defers.is_function_error(host[0]):
                 self.state.save_run(run)  # the defers it shipped
-                return self._call_failed(
-                    run, fn, target, function_error(run, fn, host[0], reply), started, now
-                )
+                return self._call_failed(run, fn, target, function_error(host[0], reply), started, now)
             reply = dataclasses.replace(reply, ops=host)
         if len(reply.ops) > 1:
             self.runs.no_immediate.add(run.run_id)  # the real executor: len(Generator) > 1

@@ -67,6 +67,35 @@ module.exports = ({ inngest, seen }) => {
     },
   );
 
+  // Without checkpointing the SDK ships a defer with the function's own error
+  // ([DeferAdd, StepError] with the id sha1("complete")), handled as the error it would send
+  // alone: the attempt is retried, and the next call's `defers` lists the defer.
+  const errsUnchecked = inngest.createFunction(
+    { id: "defer-errs-unchecked", retries: 1, checkpointing: false, triggers: [{ event: "ts4/defer-errs-unchecked" }] },
+    async ({ event, defer, attempt }) => {
+      defer("on-error", { function: followUp, data: { which: "on-error", tag: event.data.tag } });
+      if (event.data.fatal) throw new NonRetriableError(`fatal ${event.data.tag}`);
+      throw new Error(`attempt ${attempt} of ${event.data.tag} failed`);
+    },
+  );
+
+  // A step the user named "complete" has the id of the function's end; its error is the
+  // step's (memoized, caught by the function), not the function's.
+  const stepNamedComplete = inngest.createFunction(
+    { id: "defer-step-complete", checkpointing: false, triggers: [{ event: "ts4/defer-step-complete" }] },
+    async ({ event, step, defer }) => {
+      defer("beside", { function: followUp, data: { which: "beside", tag: event.data.tag } });
+      try {
+        await step.run("complete", () => {
+          throw new NonRetriableError("the step failed");
+        });
+      } catch (err) {
+        return `caught: ${err.message}`;
+      }
+      return "not caught";
+    },
+  );
+
   // A defer without data: refused softly (its input is not an object); the run completes.
   const refused = inngest.createFunction(
     { id: "defer-refused", triggers: [{ event: "ts4/defer-refused" }] },
@@ -76,5 +105,7 @@ module.exports = ({ inngest, seen }) => {
     },
   );
 
-  return { functions: [followUp, parent, aborts, fails, retried, sleeps, refused] };
+  return {
+    functions: [followUp, parent, aborts, fails, retried, sleeps, errsUnchecked, stepNamedComplete, refused],
+  };
 };
