@@ -29,7 +29,8 @@ class BodyTimeout:
     def __init__(self, app: ASGIApp, seconds: float = DEFAULT_BODY_TIMEOUT_S) -> None:
         self.app = app
         self.seconds = seconds
-        self._streams: Callable[[Scope], bool] | None | bool = False  # False: not looked up yet
+        self._looked_up = False  # the app's streamed-body test, read at the first request
+        self._streams: Callable[[Scope], bool] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self._streamed(scope):
@@ -69,7 +70,7 @@ class BodyTimeout:
         await self.app(scope, replayed, send)
 
     def _streamed(self, scope: Scope) -> bool:
-        streams = self._streams
-        if streams is False:  # once, at the first request: the app has set its state by then
-            streams = self._streams = getattr(getattr(self.app, "state", None), "streamed_body", None)
-        return callable(streams) and bool(streams(scope))
+        if not self._looked_up:  # once, at the first request: the app has set its state by then
+            found = getattr(getattr(self.app, "state", None), "streamed_body", None)
+            self._streams, self._looked_up = (found if callable(found) else None), True
+        return self._streams is not None and bool(self._streams(scope))

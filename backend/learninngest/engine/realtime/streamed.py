@@ -49,13 +49,14 @@ async def parts(request: Request) -> AsyncIterator[bytes]:
     """The body's parts as they arrive; StreamStalled past IDLE_S without one or STREAM_MAX_S
     in all (read at each request, so a test may shorten them)."""
     idle_s, max_s = IDLE_S, STREAM_MAX_S
+    too_long = f"the stream went on for more than {max_s:g} s"
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_s
     stream = request.stream().__aiter__()
     while True:
         wait = min(idle_s, deadline - loop.time())
         if wait <= 0:
-            raise StreamStalled(f"the stream went on for more than {max_s:g} s")
+            raise StreamStalled(too_long)
         try:
             async with asyncio.timeout(wait):
                 part = await anext(stream)
@@ -65,7 +66,7 @@ async def parts(request: Request) -> AsyncIterator[bytes]:
             raise StreamStalled("the publisher went away before the end of its stream") from None
         except TimeoutError:
             if loop.time() >= deadline:
-                raise StreamStalled(f"the stream went on for more than {max_s:g} s") from None
+                raise StreamStalled(too_long) from None
             raise StreamStalled(f"no part of the stream arrived for {idle_s:g} s") from None
         if part:
             yield part
