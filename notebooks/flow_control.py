@@ -294,9 +294,10 @@ order
 # `timeouts=inngest.Timeouts(start=..., finish=...)`: `start` cancels a run not started
 # within that time of being queued, `finish` one not finished within that time of its
 # first call (sleeping and waiting count). Two functions show both: a report that must
-# start within 5 minutes, behind a throttle of one per hour, and a job that must finish
-# within 2 minutes but sleeps for an hour. The run's last timeline row says which limit
-# cancelled it.
+# start within 30 minutes, behind a throttle of one per hour, and a job that must finish
+# within 2 minutes but sleeps for an hour. Rather than wait the half hour, the cell moves
+# the engine's clock on with `kit.advance_clock`. The run's last timeline row says which
+# limit cancelled it.
 
 
 # %%
@@ -304,7 +305,7 @@ order
     fn_id="fresh-report",
     trigger=inngest.TriggerEvent(event="demo/fresh-report"),
     throttle=inngest.Throttle(limit=1, period=datetime.timedelta(hours=1), burst=0),
-    timeouts=inngest.Timeouts(start=datetime.timedelta(minutes=5)),
+    timeouts=inngest.Timeouts(start=datetime.timedelta(minutes=30)),
 )
 async def fresh_report(ctx: inngest.Context) -> str:
     return f"report {ctx.event.data['n']}"
@@ -323,6 +324,8 @@ async def quick_job(ctx: inngest.Context) -> str:
 # %%
 fresh = burst("demo/fresh-report", [{"n": 1}, {"n": 2}])
 slow = burst("demo/quick-job", [{}])
+kit.wait_for_run(fresh[0])  # report 1 runs at once; report 2 waits for the throttle
+kit.advance_clock(datetime.timedelta(minutes=31))  # the engine's time: past report 2's limit
 timed = [kit.wait_for_run(event_id) for event_id in [*fresh, *slow]]
 timeouts = kit.event_runs([*fresh, *slow], labels=["report 1", "report 2 (throttled)", "quick job"])
 for run in timed[1:]:
@@ -330,7 +333,7 @@ for run in timed[1:]:
 timeouts
 
 # %%
-kit.plot_event_runs(timeouts, "Timeouts: start within 5 min, finish within 2 min")
+kit.plot_event_runs(timeouts, "Timeouts: start within 30 min, finish within 2 min")
 plt.show()
 
 # %%

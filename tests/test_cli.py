@@ -176,7 +176,10 @@ def _status(pid: int) -> str:
 def test_up_serves_prints_the_urls_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     with running_up(tmp_path) as up:
         base = f"http://127.0.0.1:{up.port}"
-        accepted = httpx.post(f"{base}/api/v1/chat", json={"query": "What is the capital of France?"})
+        accepted = httpx.post(
+            f"{base}/api/v1/chat", json={"query": "What is the capital of France?"}, timeout=30
+        )
+        assert accepted.status_code == 202, accepted.text
         result = httpx.get(f"{base}{accepted.json()['result_url']}", params={"wait": 20}, timeout=30).json()
         assert result["status"] == "done" and "Paris" in result["content"]
         # The chat page and the token stream are served by the same process.

@@ -87,7 +87,10 @@ def test_a_state_folder_holding_a_notebook_is_kept(tmp_path: Path) -> None:
 def test_reset_refuses_while_a_stack_runs_then_clears_its_runs_and_results(tmp_path: Path) -> None:
     with running_up(tmp_path) as up:
         base = f"http://127.0.0.1:{up.port}"
-        accepted = httpx.post(f"{base}/api/v1/chat", json={"query": "What is the capital of France?"})
+        accepted = httpx.post(
+            f"{base}/api/v1/chat", json={"query": "What is the capital of France?"}, timeout=30
+        )
+        assert accepted.status_code == 202, accepted.text
         request_id, (event_id,) = accepted.json()["request_id"], accepted.json()["event_ids"]
         done = httpx.get(f"{base}/api/v1/chat/result/{request_id}", params={"wait": 20}, timeout=30)
         assert done.json()["status"] == "done"

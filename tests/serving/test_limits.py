@@ -193,13 +193,15 @@ def test_a_websocket_outlives_the_head_deadline(protocol: str) -> None:
         while True:
             await ws.send_text(await ws.receive_text())
 
-    limits = ServerLimits(header_timeout_s=0.2)
+    # Long enough for the handshake's head to arrive on a loaded machine (the deadline applies
+    # to it), short enough that the hold below spans three of them.
+    limits = ServerLimits(header_timeout_s=1.0)
     with (
         BackgroundServer(app, name="ws", limits=limits, protocol=protocol) as server,
         connect(f"ws://{server.host}:{server.port}/echo", open_timeout=5) as ws,
     ):
         ws.send("before")
         assert ws.recv(timeout=5) == "before"
-        time.sleep(1.0)  # five head deadlines: a closed socket would fail the next recv
+        time.sleep(3.0)  # three head deadlines: a closed socket would fail the next recv
         ws.send("after")
         assert ws.recv(timeout=5) == "after"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 
@@ -58,15 +59,19 @@ async def test_another_instance_reads_a_run_it_does_not_publish(host: Host) -> N
     worker = RealtimeChannel(host.url, channel=CHANNEL)
     reader = RealtimeChannel(host.url, channel=CHANNEL)
     try:
-        assert await reader.read("r2", after=None, wait=0.5) == []  # subscribed, nothing yet
+        # Subscribed before anything is published (Realtime keeps no history): wait for it.
+        await reader.start()
+        assert reader._connected.is_set()
+        assert await reader.read("r2", after=None, wait=0) == []  # nothing yet
         await worker.publish("r2", EventType.status, {"status": "running", "attempt": 1})
         for text in ("The", " capital", " is", " Paris"):
             await worker.publish("r2", EventType.token, {"text": text, "attempt": 1})
         await worker.publish("r2", EventType.done, {})
 
         seen: list = []
-        while not seen or seen[-1].type is not EventType.done:
-            seen += await reader.read("r2", after=seen[-1].id if seen else None, wait=10)
+        async with asyncio.timeout(60):  # a lost event fails the test, not the whole run's timeout
+            while not seen or seen[-1].type is not EventType.done:
+                seen += await reader.read("r2", after=seen[-1].id if seen else None, wait=10)
     finally:
         await worker.close()
         await reader.close()

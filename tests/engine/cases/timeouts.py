@@ -1,4 +1,8 @@
-"""timeouts (start, finish): a run queued too long, or running too long, is cancelled."""
+"""timeouts (start, finish): a run queued too long, or running too long, is cancelled.
+
+On the engine's paused clock: the case moves time past each limit once the run is where the
+limit applies (queued behind the blocker, asleep), so no real-time window decides it.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,10 @@ from typing import Any
 import inngest
 
 from tests.engine.harness import CaseContext
-from tests.support import wait_until
+from tests.support import wait_for, wait_until
 
 APP_ID = "case-timeouts"
+PAUSED_CLOCK = True
 
 
 def functions(client: inngest.Inngest, box: dict[str, Any]) -> list[inngest.Function[Any]]:
@@ -51,11 +56,17 @@ def check(ctx: CaseContext) -> None:
     blocker = ctx.send("case/timeouts.start", {"blocker": True})
     wait_until(lambda: ctx.box["blocking"], timeout=ctx.patience(10))
     queued = ctx.send("case/timeouts.start", {})
+    wait_for(lambda: ctx.runs(queued)[0], timeout=ctx.patience(10))  # queued behind the blocker
+    ctx.advance(11)
     late = ctx.wait_run(queued, "Cancelled", timeout=ctx.patience(10))  # 10 s in the queue
     ctx.box["release"].set()
     assert ctx.wait_run(blocker, "Completed")["output"] == "ran"
 
-    slow = ctx.wait_run(ctx.send("case/timeouts.finish"), "Cancelled", timeout=ctx.patience(10))
+    sleeper = ctx.send("case/timeouts.finish")
+    run_id = wait_for(lambda: ctx.runs(sleeper)[0]["run_id"], timeout=ctx.patience(10))
+    ctx.wait_step(run_id, "too-long", "Sleeping", timeout=ctx.patience(10))
+    ctx.advance(11)
+    slow = ctx.wait_run(sleeper, "Cancelled", timeout=ctx.patience(10))
     if ctx.host.kind == "engine":
         row = ctx.steps(late["run_id"])[-1]
         assert (row["op"], row["name"]) == ("Timeout", "timeouts.start")
