@@ -37,6 +37,14 @@ def read_record(path: Path, request_id: str) -> ChatRecord | None:
     return asyncio.run(SQLiteStore(f"sqlite:///{path}").get(request_id))
 
 
+def enqueue(backend_url: str, query: str) -> tuple[str, str]:
+    """POST the chat request (202 expected); its request id and event id."""
+    posted = httpx.post(f"{backend_url}/api/v1/chat", json={"query": query}, timeout=30)
+    assert posted.status_code == 202, posted.text
+    accepted = posted.json()
+    return accepted["request_id"], accepted["event_ids"][0]
+
+
 def rest(engine_url: str, path: str, **params: Any) -> Any:
     return httpx.get(f"{engine_url}{path}", params=params, timeout=10).json()["data"]
 
@@ -52,14 +60,7 @@ def test_a_run_that_failed_while_the_backend_was_down_ends_after_its_restart(
     engine = processes.engine(engine_port, f"{backend.url}/api/inngest")
     wait_for(lambda: httpx.get(f"{backend.url}/readyz").raise_for_status(), timeout=90)
 
-    posted = httpx.post(
-        f"{backend.url}/api/v1/chat",
-        json={"query": "[fault:slow=20000] What is the capital of France?"},
-        timeout=30,
-    )
-    assert posted.status_code == 202, posted.text
-    accepted = posted.json()
-    request_id, event_id = accepted["request_id"], accepted["event_ids"][0]
+    request_id, event_id = enqueue(backend.url, "[fault:slow=20000] What is the capital of France?")
 
     def model_called() -> None:
         record = read_record(store, request_id)
@@ -141,14 +142,7 @@ def test_a_store_outage_longer_than_the_handlers_retries_ends_after_the_store_re
     )
     stack = Stack(settings=settings).up()
     try:
-        posted = httpx.post(
-            f"{stack.backend_url}/api/v1/chat",
-            json={"query": "[fault:slow=2000] What is the capital of France?"},
-            timeout=30,
-        )
-        assert posted.status_code == 202, posted.text
-        accepted = posted.json()
-        request_id, event_id = accepted["request_id"], accepted["event_ids"][0]
+        request_id, event_id = enqueue(stack.backend_url, "[fault:slow=2000] What is the capital of France?")
 
         def model_called() -> None:
             with redis.Redis.from_url(durable_redis.url) as client:
