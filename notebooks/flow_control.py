@@ -325,6 +325,7 @@ async def quick_job(ctx: inngest.Context) -> str:
 fresh = burst("demo/fresh-report", [{"n": 1}, {"n": 2}])
 slow = burst("demo/quick-job", [{}])
 kit.wait_for_run(fresh[0])  # report 1 runs at once; report 2 waits for the throttle
+kit.wait_for_run(slow[0])  # the quick job: cancelled by its own 2 minutes
 kit.advance_clock(datetime.timedelta(minutes=31))  # the engine's time: past report 2's limit
 timed = [kit.wait_for_run(event_id) for event_id in [*fresh, *slow]]
 timeouts = kit.event_runs([*fresh, *slow], labels=["report 1", "report 2 (throttled)", "quick job"])

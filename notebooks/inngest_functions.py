@@ -165,7 +165,7 @@ kit.print_run(approved)
 # NBVAL_CHECK_OUTPUT
 unapproved = send("demo/refund.requested", order_id="B-2")
 kit.wait_for_step(unapproved, refund, "wait-for-approval")
-kit.advance_clock(datetime.timedelta(days=1))  # the engine's time, not this kernel's
+kit.advance_clock(datetime.timedelta(days=1, minutes=1))  # the engine's time, not this kernel's
 ignored = kit.wait_for_run(unapproved, refund)
 assert approved["output"] == "order A-1: refunded, approved by Grace"
 assert ignored["output"] == "order B-2: nobody approved within a day, no refund"

@@ -80,6 +80,10 @@ def test_a_parallel_group_is_called_step_by_step_beside_checkpointing(app: Ts4Ap
     assert run["output"] == "LR"
     done = sorted(name for name, op, status in app.rows(run["run_id"]) if op == "StepRun")
     assert done == ["join", "left", "right"]
+    # Every call so far, the group's planned-step calls among them, carried its generation in
+    # the header and the body's ctx alike.
+    seen = app.seen()
+    assert seen["bodyGenerations"] == [int(g) for g in seen["generations"]]
 
 
 def test_a_late_checkpoint_from_a_call_given_up_on_is_refused(caplog: pytest.LogCaptureFixture) -> None:

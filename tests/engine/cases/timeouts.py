@@ -64,8 +64,9 @@ def check(ctx: CaseContext) -> None:
 
     sleeper = ctx.send("case/timeouts.finish")
     run_id = wait_for(lambda: ctx.runs(sleeper)[0]["run_id"], timeout=ctx.patience(10))
-    ctx.wait_step(run_id, "too-long", "Sleeping", timeout=ctx.patience(10))
-    ctx.advance(11)
+    if ctx.host.kind == "engine":  # a real Dev Server's time passes by itself (and has no /steps)
+        ctx.wait_step(run_id, "too-long", "Sleeping", timeout=ctx.patience(10))
+        ctx.advance(11)
     slow = ctx.wait_run(sleeper, "Cancelled", timeout=ctx.patience(10))
     if ctx.host.kind == "engine":
         row = ctx.steps(late["run_id"])[-1]

@@ -80,8 +80,9 @@ class ConnectRouter:
 
     # --- the executor's side
     async def call(self, url: str, body: bytes, generation: int | None = None) -> protocol.Outcome:
-        # `generation` is not sent: the SDK reads it from a header only, and a connect request
-        # has none, so a connect worker's checkpoints carry no generation (run/dispatches.py).
+        # `generation` goes in the body's ctx.generation_id only: a connect request has no
+        # headers, and the SDK reads the generation from a header, so a connect worker's
+        # checkpoints carry none (run/dispatches.py).
         query = dict(parse_qsl(urlsplit(url).query))
         slug, step = query.get("fnId", ""), query.get("stepId", "step")
         fn = self.registry.get(slug)
