@@ -99,7 +99,7 @@ class ConnectRouter:
             request_id=pending.request_id,
             account_id=ACCOUNT_ID,
             env_id=ENV_ID,
-            app_id=_app_uuid(self.registry, fn.app_id),
+            app_id=self.registry.state.app_uuid_of(slug),
             app_name=fn.app_id,
             function_id=fn.uuid,
             function_slug=slug,
@@ -246,8 +246,3 @@ def _run_id(body: bytes) -> str:
     except (ValueError, AttributeError):
         return ""
     return str(ctx.get("run_id") or "")
-
-
-def _app_uuid(registry: Registry, app: str) -> str:
-    row = registry.state.get_app(app)
-    return str(row["uuid"]) if row and row.get("uuid") else ""

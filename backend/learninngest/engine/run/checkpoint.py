@@ -244,7 +244,7 @@ class Checkpoints:
         log.info("run started run_id=%s fn=%s event_id=%s (durable endpoint)", run_id, fn.slug, event_id)
         reply = {
             "fn_id": fn.uuid,
-            "app_id": self._app_uuid(fn),
+            "app_id": self.state.app_uuid_of(fn.slug),
             "run_id": run_id,
             "realtime_token": self.stream_token(run_id),  # the SDK requires one
         }
@@ -326,7 +326,3 @@ class Checkpoints:
         if run.finished:
             raise CheckpointError(400, f"run {run_id} already ended ({run.status}): nothing to checkpoint")
         return run
-
-    def _app_uuid(self, fn: FunctionDef) -> str:
-        app = self.state.get_app(fn.app_id)
-        return str(app["uuid"]) if app else ""

@@ -55,14 +55,13 @@ def _size(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
-def _refusal(opts: dict[str, Any]) -> str | None:
-    """Why a DeferAdd's opts are refused (the server's reasons), or None."""
+def _refusal(opts: dict[str, Any], size: int) -> str | None:
+    """Why a DeferAdd's opts are refused (the server's reasons), or None; `size`: its input's."""
     if not isinstance(opts.get("fn_slug"), str) or not opts["fn_slug"]:
         return "invalid_opts: fn_slug is required"
-    data = opts.get("input")
-    if not isinstance(data, dict):
+    if not isinstance(opts.get("input"), dict):
         return "invalid_input: input must be a JSON object"
-    if _size(data) > MAX_INPUT_BYTES:
+    if size > MAX_INPUT_BYTES:
         return f"per_defer_size: input is over {MAX_INPUT_BYTES} bytes"
     meta = opts.get("meta")
     if meta is not None and not isinstance(meta, dict):
@@ -92,8 +91,9 @@ def apply(run: Run, ops: list[protocol.Opcode], step_row: Row, started: float, n
 
 def is_function_error(o: protocol.Opcode) -> bool:
     """The function's own error, sent as an opcode to ship defers with it: `sha1("complete")`
-    and no name (a step the user called "complete" has the same id, and its name)."""
-    return o.op in ("StepError", "StepFailed") and o.id == COMPLETE_ID and not o.name and not o.user_id
+    and no name (a step the user called "complete" has the same id, and its name; `user_id`
+    falls back to the name, so it is empty only when both are)."""
+    return o.op in ("StepError", "StepFailed") and o.id == COMPLETE_ID and not o.user_id
 
 
 def _add(run: Run, o: protocol.Opcode, row: Row) -> None:
@@ -114,9 +114,10 @@ def _add(run: Run, o: protocol.Opcode, row: Row) -> None:
         return
     slug: str = opts["fn_slug"] if isinstance(opts.get("fn_slug"), str) else ""
     defer = Defer(fn_slug=slug, status=DeferStatus.REJECTED, id=o.user_id or o.id)
-    reason = _refusal(opts)
+    # Measured once (an input may be megabytes): the per-defer limit and the run's budget.
+    size = _size(opts["input"]) if isinstance(opts.get("input"), dict) else 0
+    reason = _refusal(opts, size)
     if reason is None:
-        size = _size(opts["input"])
         used = sum(d.get("size", 0) for d in run.defers.values())
         if used + size > MAX_INPUTS_BYTES:
             reason = f"aggregate_size: the run's defers' inputs would be over {MAX_INPUTS_BYTES} bytes"

@@ -303,10 +303,7 @@ class Executor:
         started = self.clock.now()
         seen = set(run.memo)
         self._before_discovery(run)
-        with self.runs.dispatches.call(run.run_id) as generation:
-            outcome = await self.driver.call(
-                protocol.call_url(fn.url, "step"), self._body(run, fn, generation), generation
-            )
+        outcome = await self._call(run, fn, "step")
         # The stored run: a pause may have ended while the call was in flight. It is `run`
         # itself when nothing wrote the run meanwhile (its unsaved status and attempt are set
         # below anyway).
@@ -331,6 +328,13 @@ class Executor:
         seen = seen | self.runs.checkpointed.pop(run.run_id, set())
         latest = None if run.finished else self.state.latest(run)
         return latest is not None and not latest.finished and bool(set(latest.memo) - seen)
+
+    async def _call(self, run: Run, fn: FunctionDef, target: str) -> protocol.Outcome:
+        """One call of the function (`target`: "step", or a planned step's hash), in flight
+        under a new dispatch generation, which its header and body carry."""
+        with self.runs.dispatches.call(run.run_id) as generation:
+            body = self._body(run, fn, generation)
+            return await self.driver.call(protocol.call_url(fn.url, target), body, generation)
 
     def _body(self, run: Run, fn: FunctionDef, generation: int) -> bytes:
         def build(use_api: bool) -> bytes:
@@ -400,9 +404,7 @@ class Executor:
                 else:
                     self._before_discovery(current)  # race mode: after each finished step
                 started = self.clock.now()
-                with self.runs.dispatches.call(run.run_id) as generation:
-                    body = self._body(current, fn, generation)
-                    outcome = await self.driver.call(protocol.call_url(fn.url, target), body, generation)
+                outcome = await self._call(current, fn, target)
                 await results.put((target, outcome, started, self.clock.now()))
 
         async def extra() -> None:

@@ -298,13 +298,7 @@ class RunLifecycle:
         """What the run's `defer()` calls asked for, whatever its end (the server's finalize)."""
         if not any(d["status"] == DeferStatus.AFTER_RUN for d in run.defers.values()):
             return
-        ids = self.state.query_one(
-            "SELECT f.uuid AS fn, a.uuid AS app FROM functions f LEFT JOIN apps a ON a.app_id = f.app_id "
-            "WHERE f.slug = ?",
-            (run.function_slug,),
-        )
-        fn_uuid = ids["fn"] if ids else function_uuid(run.function_slug)
-        app_uuid = (ids["app"] if ids else None) or ""
+        fn_uuid, app_uuid = function_uuid(run.function_slug), self.state.app_uuid_of(run.function_slug)
         for event in defers.schedule_events(run, fn_uuid, app_uuid, now):
             slug = event["data"]["_inngest"]["fn_slug"]
             try:

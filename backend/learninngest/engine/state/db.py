@@ -241,6 +241,13 @@ class State:
         row = self._one("SELECT * FROM apps WHERE app_id = ?", (app_id,))
         return dict(row) if row else None
 
+    def app_uuid_of(self, slug: str) -> str:
+        """The UUID of the app function `slug` belongs to (as its sync answered it); "" if unknown."""
+        row = self._one(
+            "SELECT a.uuid FROM functions f JOIN apps a ON a.app_id = f.app_id WHERE f.slug = ?", (slug,)
+        )
+        return str(row["uuid"]) if row and row["uuid"] else ""
+
     def list_apps(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self._all("SELECT * FROM apps ORDER BY app_id")]
 
