@@ -38,9 +38,14 @@ def deferred_for(app: Ts4App, tag: str, count: int) -> list[dict[str, Any]]:
     return list(wait_for(arrived, timeout=30))
 
 
-def schedule_event(app: Ts4App, parent_run_id: str, defer_id: str) -> dict[str, Any]:
+def events_named(app: Ts4App, name: str) -> list[dict[str, Any]]:
+    """The engine's last 100 events named `name` (GET /v1/events)."""
     with app.host.rest() as rest:
-        listed = rest.get("/v1/events", params={"name": defers.SCHEDULE_EVENT, "limit": 100}).json()["data"]
+        return list(rest.get("/v1/events", params={"name": name, "limit": 100}).json()["data"])
+
+
+def schedule_event(app: Ts4App, parent_run_id: str, defer_id: str) -> dict[str, Any]:
+    listed = events_named(app, defers.SCHEDULE_EVENT)
     (event,) = [e for e in listed if e["id"] == defers.event_id(parent_run_id, hash_step_id(defer_id))]
     return dict(event)
 
@@ -82,8 +87,7 @@ def test_an_aborted_defer_starts_nothing(app: Ts4App) -> None:
     assert ("dropped", "DeferAbort", "Cancelled") in rows
     (got,) = deferred_for(app, tag, 1)
     assert got["data"] == {"which": "kept", "tag": tag}
-    with app.host.rest() as rest:
-        listed = rest.get("/v1/events", params={"name": defers.SCHEDULE_EVENT, "limit": 100}).json()["data"]
+    listed = events_named(app, defers.SCHEDULE_EVENT)
     mine = [e["data"]["which"] for e in listed if e["data"].get("tag") == tag]
     assert mine == ["kept"]
 
@@ -121,9 +125,8 @@ def failure_event(app: Ts4App, run_id: str) -> dict[str, Any]:
     """The run's inngest/function.failed event's data."""
 
     def found() -> dict[str, Any]:
-        with app.host.rest() as rest:
-            events = rest.get("/v1/events", params={"name": "inngest/function.failed", "limit": 100}).json()
-        (data,) = [e["data"] for e in events["data"] if e["data"]["run_id"] == run_id]
+        failed = events_named(app, "inngest/function.failed")
+        (data,) = [e["data"] for e in failed if e["data"]["run_id"] == run_id]
         return dict(data)
 
     return dict(wait_for(found, timeout=30))
@@ -190,6 +193,5 @@ def test_a_defer_without_data_is_refused_and_the_run_goes_on(app: Ts4App) -> Non
     (row,) = [s for s in steps if s["op"] == "DeferAdd"]
     assert row["status"] == "Failed" and "invalid_input" in row["error"]["message"]
     assert run["output"] == "done"
-    with app.host.rest() as rest:
-        listed = rest.get("/v1/events", params={"name": defers.SCHEDULE_EVENT, "limit": 100}).json()["data"]
+    listed = events_named(app, defers.SCHEDULE_EVENT)
     assert not [e for e in listed if e["data"]["_inngest"]["parent_run_id"] == run["run_id"]]
