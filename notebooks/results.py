@@ -401,9 +401,10 @@ print(
 
 # %%
 # NBVAL_CHECK_OUTPUT
-# Every streamed answer showed text before it was complete (the `done` event comes last).
-stream_rows = timings[timings["mode"] == "stream"]
-assert (stream_rows["first word ms"] < stream_rows["total ms"]).all()
+# The stream showed text before the answer was complete (the `done` event comes last). A
+# stream opened after an answer ended gets only its result (docs/api.md), its first word with
+# the whole: on a very busy machine one round may be such a one, so the check is on the medians.
+assert streamed["first word ms"] < streamed["total ms"]
 "stream: the first word before the whole answer"
 
 # %% [markdown]
