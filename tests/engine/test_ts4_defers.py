@@ -195,3 +195,67 @@ def test_a_defer_without_data_is_refused_and_the_run_goes_on(app: Ts4App) -> Non
     assert run["output"] == "done"
     listed = events_named(app, defers.SCHEDULE_EVENT)
     assert not [e for e in listed if e["data"]["_inngest"]["parent_run_id"] == run["run_id"]]
+
+
+RUN_DEFERS = """query ($id: String!) { run(runID: $id) {
+  id isDeferred
+  defers { hashedDeferID userlandDeferID fnSlug status runID function { slug } run { id status } }
+  siblingDefers { userlandDeferID status runID }
+  deferredFrom { runID function { slug } run { id status } }
+} }"""
+
+
+def run_defers(app: Ts4App, run_id: str) -> dict[str, Any]:
+    with app.host.rest() as rest:
+        answer = rest.post("/v0/gql", json={"query": RUN_DEFERS, "variables": {"id": run_id}}).json()
+    assert "errors" not in answer, answer
+    return dict(answer["data"]["run"])
+
+
+def test_graphql_links_a_run_its_defers_and_the_runs_they_started(app: Ts4App) -> None:
+    """The Dev Server's FunctionRunV2 fields: the parent's `defers` (status, the run each
+    started), and on that run `isDeferred`, `deferredFrom` and its `siblingDefers`."""
+    tag = uuid.uuid4().hex[:8]
+    parent_id = app.wait_run(app.send("ts4/defer-aborts", {"tag": tag}), "Completed")["run_id"]
+    deferred_for(app, tag, 1)
+    kept_event = schedule_event(app, parent_id, "kept")
+    with app.host.rest() as rest:
+        (child,) = rest.get(f"/v1/events/{kept_event['internal_id']}/runs").json()["data"]
+    app.wait_status(child["run_id"], "Completed")
+
+    parent = run_defers(app, parent_id)
+    print("the parent:", parent)
+    assert parent["isDeferred"] is False and parent["deferredFrom"] == [] and parent["siblingDefers"] == []
+    by_id = {d["userlandDeferID"]: d for d in parent["defers"]}
+    assert [d["hashedDeferID"] for d in parent["defers"]] == sorted(by_id[k]["hashedDeferID"] for k in by_id)
+    assert by_id["kept"] == {
+        "hashedDeferID": hash_step_id("kept"),
+        "userlandDeferID": "kept",
+        "fnSlug": "ts-app4-follow-up",
+        "status": "SCHEDULED",
+        "runID": child["run_id"],
+        "function": {"slug": "ts-app4-follow-up"},
+        "run": {"id": child["run_id"], "status": "COMPLETED"},
+    }
+    assert by_id["dropped"]["status"] == "ABORTED" and by_id["dropped"]["runID"] is None
+    assert by_id["dropped"]["run"] is None
+
+    started = run_defers(app, child["run_id"])
+    print("the run it started:", started)
+    assert started["isDeferred"] is True and started["defers"] == []
+    assert started["deferredFrom"] == [
+        {
+            "runID": parent_id,
+            "function": {"slug": "ts-app4-defer-aborts"},
+            "run": {"id": parent_id, "status": "COMPLETED"},
+        }
+    ]
+    # Its peers: the parent's other defers, not the one that started it.
+    assert started["siblingDefers"] == [{"userlandDeferID": "dropped", "status": "ABORTED", "runID": None}]
+
+
+def test_graphql_shows_a_refused_defer_as_rejected(app: Ts4App) -> None:
+    run = app.wait_run(app.send("ts4/defer-refused"), "Completed")
+    (defer,) = run_defers(app, run["run_id"])["defers"]
+    print("the refused defer:", defer)
+    assert defer["status"] == "REJECTED" and defer["runID"] is None and defer["run"] is None

@@ -345,6 +345,15 @@ class State:
         rows = self._all("SELECT * FROM runs WHERE event_id = ? ORDER BY run_id", (event_id,))
         return [Run.from_row(r) for r in rows]
 
+    def runs_for_sender_id(self, sender_id: str) -> list[Run]:
+        """The runs started by the stored event the sender gave this id (its duplicates start none)."""
+        rows = self._all(
+            "SELECT runs.* FROM events JOIN runs ON runs.event_id = events.internal_id"
+            " WHERE events.id = ? AND events.duplicate = 0 ORDER BY runs.run_id",
+            (sender_id,),
+        )
+        return [Run.from_row(r) for r in rows]
+
     def list_runs(self, limit: int = 50) -> list[Run]:
         return [
             Run.from_row(r) for r in self._all("SELECT * FROM runs ORDER BY run_id DESC LIMIT ?", (limit,))
