@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from learninngest.stream import EventType
+from learninngest.stream import EventType, publisher
 from learninngest.stream.memory import MemoryChannel
 from learninngest.stream.publisher import RunStream
 from tests.support import async_wait_for, capture_log
@@ -56,6 +57,23 @@ async def test_no_channel_publishes_nothing() -> None:
     stream = RunStream(None, "req")
     await stream.start_attempt(1)
     await stream.token("x")  # nothing to do, nothing raised
+
+
+async def test_the_first_token_goes_out_at_once_on_a_machine_just_booted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The monotonic clock counts from boot: 30 s after it, a first token must not wait for a
+    flush period of an hour (a fresh CI machine held it back when "nothing sent" was 0.0)."""
+    monkeypatch.setattr(publisher, "time", SimpleNamespace(monotonic=lambda: 30.0))
+    channel = MemoryChannel()
+    stream = RunStream(channel, "req", flush_s=3600)
+    await stream.start_attempt(1)
+    await stream.token("The ")
+    events = await channel.read("req", after=None, wait=0)
+    assert [(e.type, e.data) for e in events][-1] == (EventType.token, {"text": "The ", "attempt": 1})
+    await stream.token("capital")  # the second waits for the flush period, as it should
+    assert len(await channel.read("req", after=None, wait=0)) == len(events)
+    await stream.done(attempts=1)
 
 
 async def test_batched_tokens_keep_every_piece_in_order_and_the_first_goes_out_at_once() -> None:

@@ -33,7 +33,10 @@ class RunStream:
         self.attempt = 0
         self._warned = False
         self._pending: list[str] = []  # token texts not yet published
-        self._last_sent = 0.0  # monotonic time of the last token event
+        # Monotonic time of the attempt's last token event; None: none yet, the next goes at once.
+        # (Not 0.0: the monotonic clock counts from boot, so on a machine up for less than
+        # flush_s a 0.0 would hold back the first token.)
+        self._last_sent: float | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._late_flush: asyncio.Task[None] | None = None  # the timer's flush, kept referenced
         self._order = asyncio.Lock()  # one publish at a time: events keep their order
@@ -42,7 +45,7 @@ class RunStream:
         """Attempt `attempt` starts: after a failed one, readers drop the partial text."""
         await self.text_complete()
         self.attempt = attempt
-        self._last_sent = 0.0  # the new attempt's first token goes out at once
+        self._last_sent = None  # the new attempt's first token goes out at once
         if attempt > 1:
             await self._publish(EventType.retry, {"attempt": attempt})
         await self._publish(EventType.status, {"status": "running", "attempt": attempt})
@@ -51,11 +54,12 @@ class RunStream:
         if self.channel is None or not text:
             return
         self._pending.append(text)
-        if time.monotonic() - self._last_sent >= self.flush_s:
+        last = self._last_sent
+        if last is None or time.monotonic() - last >= self.flush_s:
             await self._flush()
         elif self._timer is None:
             # Nothing may wait longer than flush_s for the next token to carry it out.
-            delay = self._last_sent + self.flush_s - time.monotonic()
+            delay = last + self.flush_s - time.monotonic()
             self._timer = asyncio.get_running_loop().call_later(max(delay, 0.0), self._flush_later)
 
     async def text_complete(self) -> None:
