@@ -8,7 +8,10 @@ answers 408 with `Connection: close` and the app never runs.
 
 An app may name requests whose body it reads as a stream and bounds itself
 (`app.state.streamed_body(scope) -> bool`: the engine's Realtime publishes, forwarded to
-subscribers as they arrive): those go to the app as they come.
+subscribers as they arrive): those go to the app as they come. One the app answers before
+its body ended (a refusal: no key, a bad token) is answered with `Connection: close`, so the
+server drops the connection instead of reading and discarding the rest for as long as the
+client goes on sending it.
 """
 
 from __future__ import annotations
@@ -33,8 +36,11 @@ class BodyTimeout:
         self._streams: Callable[[Scope], bool] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._streamed(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if self._streamed(scope):
+            await self.app(scope, *_closed_if_unread(receive, send))
             return
         messages: list[Message] = []
         try:
@@ -74,3 +80,24 @@ class BodyTimeout:
             found = getattr(getattr(self.app, "state", None), "streamed_body", None)
             self._streams, self._looked_up = (found if callable(found) else None), True
         return self._streams is not None and bool(self._streams(scope))
+
+
+def _closed_if_unread(receive: Receive, send: Send) -> tuple[Receive, Send]:
+    """`receive` noting the body's end, and `send` adding `Connection: close` to an answer
+    that starts before it."""
+    ended = False
+
+    async def noting() -> Message:
+        nonlocal ended
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            ended = True
+        return message
+
+    async def closing(message: Message) -> None:
+        if message["type"] == "http.response.start" and not ended:
+            headers = [h for h in message.get("headers", []) if h[0].lower() != b"connection"]
+            message = {**message, "headers": [*headers, (b"connection", b"close")]}
+        await send(message)
+
+    return noting, closing
