@@ -29,7 +29,7 @@ from learninngest.engine.ids import is_ulid
 from learninngest.engine.run import defers
 from learninngest.engine.settings import EngineSettings
 from learninngest.engine.state.db import State
-from learninngest.engine.state.models import DeferStatus, Run, RunStatus, StepRow
+from learninngest.engine.state.models import Defer, DeferStatus, Run, RunStatus, StepRow
 from learninngest.engine.sync.functions import FunctionDef
 from learninngest.engine.sync.registry import Registry
 from learninngest.engine.wire import signing
@@ -334,6 +334,7 @@ class Resolver:
 
     def _run_v2(self, run: Run) -> dict[str, Any]:
         fn = self.registry.get(run.function_slug)
+        parents = defers.parents_of(run)
         return {
             "id": run.run_id,
             "appID": self._app(fn)["id"],
@@ -354,15 +355,15 @@ class Resolver:
             "trace": lambda _info: self._trace(run, fn),
             "hasAI": any(s["op"] == "AIGateway" for s in self.state.steps_of(run.run_id)),
             "defers": lambda _info: [self._defer(run, hid) for hid in sorted(run.defers)],
-            "siblingDefers": lambda _info: self._sibling_defers(run),
-            "deferredFrom": lambda _info: [self._deferred_from(p) for p in _parents(run)],
-            "isDeferred": bool(_parents(run)),
+            "siblingDefers": lambda _info: self._sibling_defers(run, parents),
+            "deferredFrom": lambda _info: [self._deferred_from(p) for p in parents],
+            "isDeferred": bool(parents),
         }
 
     # --- defer(): a run's defers and, for a run a defer started, where it came from
     def _defer(self, run: Run, hashed_id: str) -> dict[str, Any]:
         defer = run.defers[hashed_id]
-        child = self._deferred_run(run, hashed_id)
+        child = self._deferred_run(run, hashed_id, defer)
         fn = self.registry.get(defer["fn_slug"])
         return {
             "hashedDeferID": hashed_id,
@@ -374,14 +375,13 @@ class Resolver:
             "run": lambda _info: self._run_v2(child) if child else None,
         }
 
-    def _deferred_run(self, run: Run, hashed_id: str) -> Run | None:
+    def _deferred_run(self, run: Run, hashed_id: str, defer: Defer) -> Run | None:
         """The run the defer started: its function's, from the event the engine sent for it
         (the server stamps that run's id on the defer's span when it schedules it)."""
-        if not run.finished or run.defers[hashed_id]["status"] != DeferStatus.AFTER_RUN:
+        if not run.finished or defer["status"] != DeferStatus.AFTER_RUN:
             return None
-        slug = run.defers[hashed_id]["fn_slug"]
         started = self.state.runs_for_sender_id(defers.event_id(run.run_id, hashed_id))
-        return next((r for r in started if r.function_slug == slug), None)
+        return next((r for r in started if r.function_slug == defer["fn_slug"]), None)
 
     def _deferred_from(self, parent: tuple[str, str]) -> dict[str, Any]:
         run_id, slug = parent
@@ -391,10 +391,10 @@ class Resolver:
             "run": lambda _info: self.run(_info, run_id),
         }
 
-    def _sibling_defers(self, run: Run) -> list[dict[str, Any]]:
+    def _sibling_defers(self, run: Run, parents: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """The defers of the runs that started this one, but the one that did (its peers)."""
         out = []
-        for run_id, _slug in _parents(run):
+        for run_id, _slug in parents:
             parent = self.state.get_run(run_id)
             if parent is None:  # past its retention
                 continue
@@ -504,24 +504,6 @@ class Resolver:
             "runTrace": self.run_trace,
             "runTraceSpanOutputByID": self.span_output,
         }
-
-
-def _parents(run: Run) -> list[tuple[str, str]]:
-    """(run id, function slug) of each run whose defer started this one: its triggering
-    `inngest/deferred.schedule` events' `_inngest`, when whole (the server's Validate)."""
-    out = []
-    for event in run.events:
-        meta = (
-            (event.get("data") or {}).get("_inngest") if event.get("name") == defers.SCHEDULE_EVENT else None
-        )
-        if not isinstance(meta, dict):
-            continue
-        fields = [meta.get(k) for k in ("fn_slug", "parent_app_id", "parent_fn_id", "parent_fn_slug")]
-        run_id = meta.get("parent_run_id")
-        whole = all(isinstance(f, str) and f for f in fields) and meta.get("parent_defer_span") is not None
-        if whole and isinstance(run_id, str) and is_ulid(run_id):
-            out.append((run_id, meta["parent_fn_slug"]))
-    return out
 
 
 def _ms(start: float | None, end: float | None) -> int | None:

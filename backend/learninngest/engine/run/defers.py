@@ -30,6 +30,7 @@ from typing import Any
 
 from ulid import ULID
 
+from learninngest.engine.ids import is_ulid
 from learninngest.engine.state.models import Defer, DeferStatus, Run, StepStatus
 from learninngest.engine.wire import protocol
 
@@ -202,6 +203,23 @@ def schedule_events(run: Run, fn_uuid: str, app_uuid: str, now: float) -> list[d
             event["meta"] = {"sessions": sessions}
         events.append(event)
     return events
+
+
+def parents_of(run: Run) -> list[tuple[str, str]]:
+    """(run id, function slug) of each run whose defer started `run`: the `_inngest` of its
+    triggering `inngest/deferred.schedule` events (as `schedule_events` writes it), when whole
+    (the server's `DeferredScheduleMetadata.Validate`)."""
+    out = []
+    for event in run.events:
+        meta = (event.get("data") or {}).get("_inngest") if event.get("name") == SCHEDULE_EVENT else None
+        if not isinstance(meta, dict):
+            continue
+        fields = [meta.get(k) for k in ("fn_slug", "parent_app_id", "parent_fn_id", "parent_fn_slug")]
+        run_id = meta.get("parent_run_id")
+        whole = all(isinstance(f, str) and f for f in fields) and meta.get("parent_defer_span") is not None
+        if whole and isinstance(run_id, str) and is_ulid(run_id):
+            out.append((run_id, meta["parent_fn_slug"]))
+    return out
 
 
 def resolve_sessions(meta: dict[str, Any]) -> dict[str, str] | None:
